@@ -1,0 +1,21 @@
+//! The wire types of the Chalk API: one definition, used by the server and the client.
+
+mod api_key;
+mod auth;
+mod config;
+mod envelope;
+mod patch;
+mod tenant;
+
+pub use api_key::{ApiKey, CreateApiKeyRequest, CreatedApiKey, ListQuery, Scope};
+pub use auth::{RefreshRequest, RevokeRequest, Revoked, TokenPair, TokenRequest};
+pub use config::{
+    AiProviderConfig, AiProviderPatch, ConfigPatch, DuplicateParticipantPolicy, ProviderConfig,
+    ProviderPatch, TenantConfig, TenantConfigResponse, WebhookConfig, WebhookPatch,
+};
+pub use envelope::{Data, ErrorBody, ErrorCode, ErrorEnvelope, FieldError, Page};
+pub use patch::Patch;
+pub use tenant::{
+    CreateTenantRequest, CreatedTenant, Deleted, ListTenantsQuery, RotateKeyRequest, RotatedKey,
+    Tenant, TenantStatus, TenantUsage, UpdateTenantRequest,
+};

@@ -1,0 +1,183 @@
+//! Secrets at rest and credential hashing.
+//!
+//! - API keys and refresh tokens are high-entropy random strings, so one SHA-256 is the
+//!   right hash (as crates.io does for its tokens): a lookup by hash, no salt needed.
+//! - Webhook/provider secrets and replayable idempotent responses must be read back, so
+//!   they are sealed with AES-256-GCM under `CHALK_ENCRYPTION_KEY`.
+
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+const SEALED_PREFIX: &str = "v1:";
+const NONCE_LEN: usize = 12;
+
+/// The symmetric key for secrets at rest. `Debug` does not show it.
+#[derive(Clone)]
+pub struct Sealer {
+    cipher: Aes256Gcm,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer([redacted])")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    #[error("the encryption key must be 32 bytes encoded as base64")]
+    BadKey,
+    #[error("a sealed value could not be opened (wrong CHALK_ENCRYPTION_KEY, or corrupt data)")]
+    Open,
+}
+
+impl Sealer {
+    /// From the base64 text of a 32-byte key.
+    pub fn from_base64(text: &str) -> Result<Self, CryptoError> {
+        let bytes = B64.decode(text.trim()).map_err(|_| CryptoError::BadKey)?;
+        let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| CryptoError::BadKey)?;
+        Ok(Self { cipher })
+    }
+
+    /// A fresh random key, as base64 text (what `CHALK_ENCRYPTION_KEY` holds).
+    pub fn generate_key_base64() -> String {
+        let key: [u8; 32] = rand::rng().random();
+        B64.encode(key)
+    }
+
+    /// Encrypts `plaintext` under a random nonce: `v1:` + base64(nonce ‖ ciphertext).
+    pub fn seal(&self, plaintext: &[u8]) -> String {
+        let nonce_bytes: [u8; NONCE_LEN] = rand::rng().random();
+        let ciphertext = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce_bytes), plaintext)
+            .expect("AES-GCM encryption of an in-memory buffer cannot fail");
+        let mut out = Vec::with_capacity(NONCE_LEN + ciphertext.len());
+        out.extend_from_slice(&nonce_bytes);
+        out.extend_from_slice(&ciphertext);
+        format!("{SEALED_PREFIX}{}", B64.encode(out))
+    }
+
+    pub fn seal_str(&self, plaintext: &str) -> String {
+        self.seal(plaintext.as_bytes())
+    }
+
+    /// Decrypts what [`Sealer::seal`] produced.
+    pub fn open(&self, sealed: &str) -> Result<Vec<u8>, CryptoError> {
+        let body = sealed
+            .strip_prefix(SEALED_PREFIX)
+            .ok_or(CryptoError::Open)?;
+        let bytes = B64.decode(body).map_err(|_| CryptoError::Open)?;
+        if bytes.len() < NONCE_LEN {
+            return Err(CryptoError::Open);
+        }
+        let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
+        self.cipher
+            .decrypt(Nonce::from_slice(nonce), ciphertext)
+            .map_err(|_| CryptoError::Open)
+    }
+
+    pub fn open_str(&self, sealed: &str) -> Result<String, CryptoError> {
+        String::from_utf8(self.open(sealed)?).map_err(|_| CryptoError::Open)
+    }
+}
+
+/// Hex SHA-256 of a credential, as stored.
+pub fn hash_secret(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    let mut out = String::with_capacity(64);
+    for byte in digest {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
+}
+
+/// Compares two secrets in constant time. Both sides are hashed first so that neither
+/// the content nor the length of the expected value leaks through timing.
+pub fn secrets_equal(given: &str, expected: &str) -> bool {
+    let a = Sha256::digest(given.as_bytes());
+    let b = Sha256::digest(expected.as_bytes());
+    a.ct_eq(&b).into()
+}
+
+const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// `len` random base62 characters from the thread's CSPRNG.
+pub fn random_base62(len: usize) -> String {
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| BASE62[rng.random_range(0..BASE62.len())] as char)
+        .collect()
+}
+
+/// A prefixed random id: `tenant_…`, `key_…`, `room_…`, `part_…` (16 base62 characters,
+/// about 95 bits).
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", random_base62(16))
+}
+
+/// A new tenant API key: `sk_live_` + 32 base62 characters.
+pub fn new_api_key() -> String {
+    format!("{API_KEY_PREFIX}{}", random_base62(32))
+}
+
+pub const API_KEY_PREFIX: &str = "sk_live_";
+
+/// The part of a key that may be shown after creation: its first 12 characters.
+pub fn key_prefix(key: &str) -> String {
+    key.chars().take(12).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_round_trips_and_is_randomized() {
+        let sealer = Sealer::from_base64(&Sealer::generate_key_base64()).unwrap();
+        let a = sealer.seal_str("whsec_secret");
+        let b = sealer.seal_str("whsec_secret");
+        assert_ne!(a, b, "each seal uses a fresh nonce");
+        assert!(!a.contains("whsec_secret"));
+        assert_eq!(sealer.open_str(&a).unwrap(), "whsec_secret");
+    }
+
+    #[test]
+    fn open_with_another_key_fails() {
+        let one = Sealer::from_base64(&Sealer::generate_key_base64()).unwrap();
+        let two = Sealer::from_base64(&Sealer::generate_key_base64()).unwrap();
+        assert!(matches!(
+            two.open(&one.seal_str("x")),
+            Err(CryptoError::Open)
+        ));
+        assert!(matches!(one.open("v1:@@@"), Err(CryptoError::Open)));
+    }
+
+    #[test]
+    fn bad_keys_are_refused() {
+        assert!(Sealer::from_base64("not base64!").is_err());
+        assert!(Sealer::from_base64(&B64.encode([0u8; 16])).is_err());
+    }
+
+    #[test]
+    fn api_keys_have_the_contract_shape() {
+        let key = new_api_key();
+        assert_eq!(key.len(), 8 + 32);
+        assert!(key.starts_with("sk_live_"));
+        assert!(key[8..].chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_eq!(key_prefix(&key).len(), 12);
+    }
+
+    #[test]
+    fn comparisons() {
+        assert!(secrets_equal("abc", "abc"));
+        assert!(!secrets_equal("abc", "abd"));
+        assert!(!secrets_equal("abc", "abcd"));
+        assert_eq!(hash_secret("abc").len(), 64);
+    }
+}
