@@ -1,1 +1,86 @@
+//! The Chalk tenant API server.
+//!
+//! [`build_router`] assembles the application for a given [`AppState`] (tests drive it
+//! in-process); [`serve`] runs it on a listener until a shutdown signal.
+
+pub mod auth;
+pub mod context;
 pub mod crypto;
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod metrics;
+pub mod openapi;
+pub mod pagination;
+pub mod rate_limit;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod tenant_config;
+pub mod tokens;
+pub mod validate;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use tower_http::catch_panic::CatchPanicLayer;
+
+pub use state::{AppState, Policy};
+
+use error::ApiError;
+
+/// Every route of the API, its middleware, and the OpenAPI document built from the same
+/// handlers.
+pub fn build_router(state: AppState) -> Router {
+    let (api, document) = openapi::api_router().split_for_parts();
+    // Serialized once: the document is the same for the life of the process.
+    let document: axum::body::Bytes = serde_json::to_vec(&document)
+        .expect("the OpenAPI document always serializes")
+        .into();
+    Router::new()
+        .merge(api)
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || {
+                let document = document.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        document,
+                    )
+                }
+            }),
+        )
+        // Credentials are resolved only for routes that exist, so an unknown path is a
+        // plain 404 whatever headers it carries.
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .fallback(|| async { ApiError::not_found("Endpoint") })
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(context::panic_response))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            context::request_context,
+        ))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves; in-flight requests finish first.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let draining = state.clone();
+    axum::serve(listener, build_router(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            draining.begin_shutdown();
+            tracing::info!("shutting down: finishing in-flight requests");
+        })
+        .await
+}

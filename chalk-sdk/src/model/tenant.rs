@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::config::TenantConfig;
+use super::config::{ConfigPatch, TenantConfig};
 use super::patch::Patch;
 use crate::SecretString;
 
@@ -71,22 +71,33 @@ pub struct CreatedTenant {
 #[serde(deny_unknown_fields)]
 pub struct CreateTenantRequest {
     /// 1..=200 characters after trimming.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
     pub name: String,
     /// Contact email, unique across tenants.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// 1..=100000, default 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100000))]
     pub max_concurrent_rooms: Option<i64>,
     /// 1..=10000, default 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10000))]
     pub max_participants_per_room: Option<i64>,
     /// 1..=1440, default 120.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1440))]
     pub max_recording_duration_minutes: Option<i64>,
     /// 1..=1000000, default the server's `CHALK_DEFAULT_RATE_LIMIT`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000000))]
     pub rate_limit_per_minute: Option<i64>,
+    /// Initial config, applied to the defaults as a merge patch (errors name `config.…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<ConfigPatch>,
 }
 
 impl CreateTenantRequest {
@@ -104,19 +115,28 @@ impl CreateTenantRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTenantRequest {
+    /// 1..=200 characters after trimming.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, pattern = r"\S")
+    )]
     pub name: Option<String>,
     /// `null` removes the contact email.
     #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub email: Patch<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100000))]
     pub max_concurrent_rooms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10000))]
     pub max_participants_per_room: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1440))]
     pub max_recording_duration_minutes: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000000))]
     pub rate_limit_per_minute: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<TenantStatus>,
@@ -137,6 +157,7 @@ pub struct Deleted {
 pub struct RotateKeyRequest {
     /// 0..=604800, default 0: how long the previous primary key keeps working.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 604800))]
     pub expire_previous_in_seconds: Option<i64>,
 }
 
@@ -153,10 +174,12 @@ pub struct RotatedKey {
 /// Query of `GET /tenants`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ListTenantsQuery {
     /// 1..=200, default 50.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200))]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     #[serde(default, skip_serializing_if = "Option::is_none")]

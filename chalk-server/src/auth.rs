@@ -1,0 +1,258 @@
+//! Who is calling: the credential middleware and the [`Caller`] extractor.
+//!
+//! [`authenticate`] runs on every matched route. It accepts exactly one credential
+//! (`X-Master-Key`, `X-API-Key` or `Authorization: Bearer`), checks it against the store
+//! (so a revoked key, a rotated-away key or a suspended tenant is refused at once, on
+//! every instance), applies the tenant's rate limit and adds the `RateLimit-*` headers.
+//! Handlers then take a [`Caller`] and state which access they need.
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chalk_sdk::model::{Scope, TenantStatus};
+
+use crate::crypto::{hash_secret, secrets_equal};
+use crate::error::ApiError;
+use crate::rate_limit::Decision;
+use crate::state::{AppState, now};
+use crate::store::KeyAuth;
+use crate::tokens::TokenError;
+
+pub const MASTER_KEY_HEADER: &str = "x-master-key";
+pub const API_KEY_HEADER: &str = "x-api-key";
+
+/// How a tenant proved who it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantCredential {
+    ApiKey,
+    AccessToken,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantCaller {
+    pub tenant_id: String,
+    pub key_id: String,
+    pub scopes: Vec<Scope>,
+    pub credential: TenantCredential,
+    /// The tenant's `rate_limit_per_minute`, read with the credential.
+    pub rate_limit_per_minute: i64,
+}
+
+impl TenantCaller {
+    pub fn has(&self, wanted: Scope) -> bool {
+        self.scopes.iter().any(|s| s.grants(wanted))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Master,
+    Tenant(TenantCaller),
+    Anonymous,
+}
+
+fn missing_credentials() -> ApiError {
+    ApiError::unauthorized(
+        "Missing credentials: send X-Master-Key, X-API-Key or Authorization: Bearer <token>",
+    )
+}
+
+impl Caller {
+    /// The master key, or the tenant `tenant_id` itself holding `scope`. Another tenant's
+    /// id is 404, exactly as if it did not exist.
+    pub fn require_tenant(&self, tenant_id: &str, scope: Scope) -> Result<(), ApiError> {
+        match self {
+            Caller::Master => Ok(()),
+            Caller::Tenant(t) if t.tenant_id != tenant_id => Err(ApiError::not_found("Tenant")),
+            Caller::Tenant(t) if t.has(scope) => Ok(()),
+            Caller::Tenant(_) => Err(ApiError::forbidden(format!(
+                "This credential lacks the {scope} scope"
+            ))),
+            Caller::Anonymous => Err(missing_credentials()),
+        }
+    }
+
+    pub fn require_master(&self) -> Result<(), ApiError> {
+        match self {
+            Caller::Master => Ok(()),
+            Caller::Tenant(_) => Err(ApiError::forbidden("This operation needs the master key")),
+            Caller::Anonymous => Err(missing_credentials()),
+        }
+    }
+
+    /// Any tenant credential (for `GET /tenant`).
+    pub fn require_any_tenant(&self) -> Result<&TenantCaller, ApiError> {
+        match self {
+            Caller::Tenant(t) => Ok(t),
+            Caller::Master => Err(ApiError::invalid_request(
+                "GET /tenant describes the calling tenant; the master key has none. Use GET /tenants/{id}",
+            )),
+            Caller::Anonymous => Err(missing_credentials()),
+        }
+    }
+
+    /// Who this is for idempotency records: the same key from another caller is another request.
+    pub fn idempotency_scope(&self) -> String {
+        match self {
+            Caller::Master => "master".to_owned(),
+            Caller::Tenant(t) => format!("tenant:{}", t.tenant_id),
+            Caller::Anonymous => "anonymous".to_owned(),
+        }
+    }
+
+    pub fn tenant_id(&self) -> Option<&str> {
+        match self {
+            Caller::Tenant(t) => Some(&t.tenant_id),
+            _ => None,
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .unwrap_or(Caller::Anonymous))
+    }
+}
+
+/// The middleware: resolves the credential, rate-limits tenants, stamps the headers.
+pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let caller = match resolve(&state, req.headers()).await {
+        Ok(caller) => caller,
+        Err(error) => return error.into_response(),
+    };
+    let decision = match &caller {
+        Caller::Tenant(t) => Some(state.rate_limiter.check(
+            &t.tenant_id,
+            t.rate_limit_per_minute,
+            now(),
+        )),
+        _ => None,
+    };
+    if let Some(d) = decision.filter(|d| !d.allowed) {
+        let mut response = ApiError::rate_limited(d.reset.max(1) as u64).into_response();
+        stamp(response.headers_mut(), d);
+        return response;
+    }
+    req.extensions_mut().insert(caller);
+    let mut response = next.run(req).await;
+    if let Some(d) = decision {
+        stamp(response.headers_mut(), d);
+    }
+    response
+}
+
+fn stamp(headers: &mut HeaderMap, d: Decision) {
+    for (name, value) in [
+        ("ratelimit-limit", d.limit),
+        ("ratelimit-remaining", d.remaining),
+        ("ratelimit-reset", d.reset),
+    ] {
+        headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
+    }
+}
+
+async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let master = headers.get(MASTER_KEY_HEADER);
+    let api_key = headers.get(API_KEY_HEADER);
+    let bearer = headers.get(header::AUTHORIZATION);
+    let count = [master, api_key, bearer]
+        .iter()
+        .filter(|h| h.is_some())
+        .count();
+    if count > 1 {
+        return Err(ApiError::invalid_request(
+            "Send exactly one credential: X-Master-Key, X-API-Key or Authorization",
+        ));
+    }
+    if let Some(value) = master {
+        let given = value.to_str().unwrap_or("");
+        return if secrets_equal(given, state.master_key.expose()) {
+            Ok(Caller::Master)
+        } else {
+            Err(ApiError::unauthorized("Invalid master key"))
+        };
+    }
+    if let Some(value) = api_key {
+        let key = value.to_str().unwrap_or("");
+        return api_key_caller(state, key).await;
+    }
+    if let Some(value) = bearer {
+        let text = value.to_str().unwrap_or("");
+        let token = text
+            .strip_prefix("Bearer ")
+            .or_else(|| text.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthorized("Authorization must be `Bearer <access token>`")
+            })?;
+        return access_token_caller(state, token).await;
+    }
+    Ok(Caller::Anonymous)
+}
+
+/// Looks up an API key and checks that it, and its tenant, may act now.
+pub async fn check_api_key(state: &AppState, key: &str) -> Result<KeyAuth, ApiError> {
+    let invalid = || ApiError::unauthorized("Invalid API key");
+    if !key.starts_with(crate::crypto::API_KEY_PREFIX) {
+        return Err(invalid());
+    }
+    let auth = state
+        .store
+        .key_by_hash(&hash_secret(key))
+        .await?
+        .ok_or_else(invalid)?;
+    if !auth.key.is_valid_at(now()) {
+        return Err(invalid());
+    }
+    if auth.tenant_status == TenantStatus::Suspended {
+        return Err(ApiError::tenant_suspended());
+    }
+    Ok(auth)
+}
+
+async fn api_key_caller(state: &AppState, key: &str) -> Result<Caller, ApiError> {
+    let auth = check_api_key(state, key).await?;
+    if let Err(e) = state.store.touch_key(&auth.key.id, now()).await {
+        tracing::warn!(error = %e, "could not record API key use");
+    }
+    Ok(tenant_caller(auth, TenantCredential::ApiKey))
+}
+
+async fn access_token_caller(state: &AppState, token: &str) -> Result<Caller, ApiError> {
+    let claims = state.signer.verify_access(token).map_err(|e| match e {
+        TokenError::Expired => ApiError::token_expired(),
+        TokenError::Invalid => ApiError::unauthorized("Invalid access token"),
+    })?;
+    let revoked = || ApiError::unauthorized("Access token has been revoked");
+    let auth = state
+        .store
+        .key_by_id(&claims.kid)
+        .await?
+        .ok_or_else(revoked)?;
+    if auth.key.tenant_id != claims.sub || !auth.key.is_valid_at(now()) {
+        return Err(revoked());
+    }
+    if auth.tenant_status == TenantStatus::Suspended {
+        return Err(ApiError::tenant_suspended());
+    }
+    Ok(tenant_caller(auth, TenantCredential::AccessToken))
+}
+
+fn tenant_caller(auth: KeyAuth, credential: TenantCredential) -> Caller {
+    Caller::Tenant(TenantCaller {
+        tenant_id: auth.key.tenant_id,
+        key_id: auth.key.id,
+        scopes: auth.key.scopes,
+        credential,
+        rate_limit_per_minute: auth.rate_limit_per_minute,
+    })
+}

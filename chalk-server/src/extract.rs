@@ -1,0 +1,178 @@
+//! Request extractors whose failures speak the contract's envelope.
+//!
+//! Bodies are read as bytes and parsed in two steps: first as JSON (a syntax error is
+//! 400 with line and column), then into the typed request (a wrong type, a missing or an
+//! unknown field is 422 naming the field).
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use chalk_sdk::model::FieldError;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A JSON request body, syntax-checked. Use [`parse`] to type it.
+#[derive(Debug, Clone)]
+pub struct JsonBody(pub Value);
+
+/// A body that may be empty (no content type needed then), else JSON.
+#[derive(Debug, Clone)]
+pub struct OptionalJsonBody(pub Option<Value>);
+
+fn is_json_content_type(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+        .unwrap_or(false)
+}
+
+async fn read_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                chalk_sdk::model::ErrorCode::PayloadTooLarge,
+                "Request body is larger than 64 KiB",
+            )
+        } else {
+            ApiError::invalid_request(format!("Could not read the request body: {rejection}"))
+        }
+    })
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::invalid_request(format!(
+            "Malformed JSON at line {} column {}: {e}",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+fn unsupported_media_type() -> ApiError {
+    ApiError::new(
+        chalk_sdk::model::ErrorCode::UnsupportedMediaType,
+        "Request body must be sent with Content-Type: application/json",
+    )
+}
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json_content_type(&req) {
+            return Err(unsupported_media_type());
+        }
+        let bytes = read_bytes(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::invalid_request(
+                "Request body is empty; a JSON object is required",
+            ));
+        }
+        Ok(JsonBody(parse_json(&bytes)?))
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for OptionalJsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = is_json_content_type(&req);
+        let bytes = read_bytes(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJsonBody(None));
+        }
+        if !json {
+            return Err(unsupported_media_type());
+        }
+        Ok(OptionalJsonBody(Some(parse_json(&bytes)?)))
+    }
+}
+
+/// Types a JSON value, naming the offending field on failure (422).
+pub fn parse<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::validation_field("body", "must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        ApiError::validation(vec![field_error(&path, &inner)])
+    })
+}
+
+/// serde names a missing field only in its message; put it in the path.
+fn field_error(path: &str, message: &str) -> FieldError {
+    let quoted = message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"));
+    let parent = if path == "." { "" } else { path };
+    match quoted {
+        // serde_path_to_error already ends the path with the unknown key.
+        Some(name) if message.starts_with("unknown field") => FieldError::new(
+            if parent.is_empty() { name } else { parent },
+            "unknown field; check its spelling against the API reference",
+        ),
+        Some(name) => FieldError::new(join_path(parent, name), "is required"),
+        None => FieldError::new(
+            if parent.is_empty() { "body" } else { parent },
+            message.to_owned(),
+        ),
+    }
+}
+
+fn join_path(parent: &str, name: &str) -> String {
+    if parent.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{parent}.{name}")
+    }
+}
+
+/// A query string typed into `T`; failures are 400 `INVALID_REQUEST`.
+#[derive(Debug, Clone)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str(query)
+            .map(ApiQuery)
+            .map_err(|e| ApiError::invalid_request(format!("Invalid query string: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chalk_sdk::model::CreateTenantRequest;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_missing_and_mistyped_fields_are_named() {
+        let err = parse::<CreateTenantRequest>(json!({"name": "a", "nmae": "b"})).unwrap_err();
+        assert_eq!(err.details[0].field, "nmae");
+        let err = parse::<CreateTenantRequest>(json!({})).unwrap_err();
+        assert_eq!(err.details[0].field, "name");
+        assert_eq!(err.details[0].message, "is required");
+        let err = parse::<CreateTenantRequest>(json!({"name": 5})).unwrap_err();
+        assert_eq!(err.details[0].field, "name");
+        let err = parse::<CreateTenantRequest>(json!([1])).unwrap_err();
+        assert_eq!(err.details[0].field, "body");
+    }
+}

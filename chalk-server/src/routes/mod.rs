@@ -1,0 +1,7 @@
+//! Handlers, one module per resource.
+
+pub mod api_keys;
+pub mod auth;
+pub mod config;
+pub mod ops;
+pub mod tenants;

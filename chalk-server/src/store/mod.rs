@@ -1,0 +1,262 @@
+//! The store: one trait, one implementation per database.
+//!
+//! Handlers speak only to [`Store`]. Every invariant that concurrent requests could break
+//! (one primary key, single-use refresh tokens, idempotency reservations, revision checks)
+//! is enforced inside one store call — a transaction or a single conditional statement —
+//! never by a read in the handler followed by a write.
+
+use async_trait::async_trait;
+use chalk_sdk::model::{Scope, TenantStatus, TenantUsage};
+
+pub mod sqlite;
+
+/// Unix seconds.
+pub type Timestamp = i64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached (503).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else unexpected (500).
+    #[error("store error: {0}")]
+    Internal(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantRow {
+    pub seq: i64,
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub status: TenantStatus,
+    pub max_concurrent_rooms: i64,
+    pub max_participants_per_room: i64,
+    pub max_recording_duration_minutes: i64,
+    pub rate_limit_per_minute: i64,
+    /// `StoredConfig` as JSON (secrets sealed).
+    pub config: String,
+    /// Bumped by every change; the ETag.
+    pub revision: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A key to insert. `key_hash` is the SHA-256 of the secret; the secret itself never
+/// reaches the store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewApiKey {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub prefix: String,
+    pub key_hash: String,
+    pub scopes: Vec<Scope>,
+    pub primary: bool,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKeyRow {
+    pub seq: i64,
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub prefix: String,
+    pub scopes: Vec<Scope>,
+    pub primary: bool,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl ApiKeyRow {
+    pub fn is_valid_at(&self, now: Timestamp) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
+    }
+}
+
+/// A key found by its hash or id, with what authentication needs of its tenant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyAuth {
+    pub key: ApiKeyRow,
+    pub tenant_status: TenantStatus,
+    pub rate_limit_per_minute: i64,
+}
+
+/// Fields of a tenant to change; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TenantChange {
+    pub name: Option<String>,
+    /// `Some(None)` clears the email.
+    pub email: Option<Option<String>>,
+    pub max_concurrent_rooms: Option<i64>,
+    pub max_participants_per_room: Option<i64>,
+    pub max_recording_duration_minutes: Option<i64>,
+    pub rate_limit_per_minute: Option<i64>,
+    pub status: Option<TenantStatus>,
+    pub config: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpdateOutcome {
+    Updated(Box<TenantRow>),
+    NotFound,
+    /// The expected revision is no longer current.
+    Stale,
+    EmailTaken,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CreateTenantOutcome {
+    Created(Box<TenantRow>),
+    EmailTaken,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeKeyOutcome {
+    Revoked,
+    NotFound,
+    /// The primary key is replaced only by rotate-key.
+    IsPrimary,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRefreshToken {
+    pub token_hash: String,
+    pub family_id: String,
+    pub tenant_id: String,
+    pub key_id: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// The presented token was live and is now used; the successor is stored.
+    Rotated { tenant_id: String, key_id: String },
+    /// The token had been used before: its whole family is now revoked.
+    Reused,
+    /// Unknown, expired or revoked.
+    Invalid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyBegin {
+    /// No earlier request: this one holds the reservation and must complete or abort it.
+    Reserved,
+    /// The same request completed before: here is its sealed response.
+    Replay { status: u16, sealed_body: String },
+    /// The same key was used with another request.
+    Mismatch,
+    /// The first request with this key is still being served.
+    InProgress,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyReservation {
+    pub scope: String,
+    pub key: String,
+    pub request_hash: String,
+    pub tenant_id: Option<String>,
+    pub now: Timestamp,
+    /// Records older than this are expired (24 h) and may be replaced.
+    pub expired_before: Timestamp,
+    /// A reservation left pending since before this is from a crashed request and may be taken over.
+    pub stale_before: Timestamp,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Succeeds when the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // --- tenants ---
+    async fn create_tenant(
+        &self,
+        tenant: TenantRow,
+        primary_key: NewApiKey,
+    ) -> StoreResult<CreateTenantOutcome>;
+    async fn get_tenant(&self, id: &str) -> StoreResult<Option<TenantRow>>;
+    /// Tenants with `seq > after_seq`, oldest first.
+    async fn list_tenants(
+        &self,
+        status: Option<TenantStatus>,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<TenantRow>>;
+    /// Applies `change` if the tenant exists and, when given, its revision is `expected_revision`.
+    async fn update_tenant(
+        &self,
+        id: &str,
+        expected_revision: Option<i64>,
+        change: TenantChange,
+        now: Timestamp,
+    ) -> StoreResult<UpdateOutcome>;
+    /// Deletes the tenant and everything it owns; false when there was none.
+    async fn delete_tenant(&self, id: &str) -> StoreResult<bool>;
+    async fn tenant_usage(&self, id: &str, now: Timestamp) -> StoreResult<TenantUsage>;
+
+    // --- API keys ---
+    async fn key_by_hash(&self, key_hash: &str) -> StoreResult<Option<KeyAuth>>;
+    async fn key_by_id(&self, key_id: &str) -> StoreResult<Option<KeyAuth>>;
+    /// Records use, at most once a minute per key, to spare the database a write per request.
+    async fn touch_key(&self, key_id: &str, now: Timestamp) -> StoreResult<()>;
+    async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKeyRow>;
+    /// Keys that still work at `now`, with `seq > after_seq`, oldest first.
+    async fn list_api_keys(
+        &self,
+        tenant_id: &str,
+        now: Timestamp,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ApiKeyRow>>;
+    async fn revoke_api_key(
+        &self,
+        tenant_id: &str,
+        key_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<RevokeKeyOutcome>;
+    /// Makes `new_key` the primary key. The previous primary stops being primary and
+    /// works until `previous_expires_at` (revoked at once when `None`). Returns false
+    /// when the tenant does not exist.
+    async fn rotate_primary_key(
+        &self,
+        new_key: NewApiKey,
+        previous_expires_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+
+    // --- refresh tokens ---
+    async fn insert_refresh_token(&self, token: NewRefreshToken) -> StoreResult<()>;
+    /// Uses `token_hash` once and stores its successor in the same family, for the same
+    /// key — atomically, so that of many concurrent presentations exactly one succeeds.
+    async fn use_refresh_token(
+        &self,
+        token_hash: &str,
+        successor_hash: &str,
+        successor_expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<RefreshOutcome>;
+    /// Revokes the token's whole family. Unknown tokens are ignored.
+    async fn revoke_refresh_family(&self, token_hash: &str, now: Timestamp) -> StoreResult<()>;
+
+    // --- idempotency ---
+    async fn idempotency_begin(
+        &self,
+        reservation: IdempotencyReservation,
+    ) -> StoreResult<IdempotencyBegin>;
+    async fn idempotency_complete(
+        &self,
+        scope: &str,
+        key: &str,
+        status: u16,
+        sealed_body: &str,
+    ) -> StoreResult<()>;
+    /// Drops a reservation whose request failed, so that a retry can run.
+    async fn idempotency_abort(&self, scope: &str, key: &str) -> StoreResult<()>;
+}
