@@ -1,7 +1,8 @@
 //! [`AppState`]: what every handler shares, cheap to clone (`Arc` inside).
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::crypto::Sealer;
 use crate::metrics::Metrics;
@@ -50,6 +51,8 @@ pub struct App {
     pub policy: Policy,
     /// Set when shutdown begins: `/readyz` turns 503 so a load balancer drains us.
     pub shutting_down: AtomicBool,
+    /// When this process last recorded each API key's use (see `auth::record_key_use`).
+    pub key_uses: Mutex<HashMap<String, i64>>,
 }
 
 impl AppState {
@@ -69,6 +72,7 @@ impl AppState {
             metrics: Metrics::default(),
             policy,
             shutting_down: AtomicBool::new(false),
+            key_uses: Mutex::new(HashMap::new()),
         }))
     }
 

@@ -82,9 +82,7 @@ pub async fn token(
         .store
         .insert_refresh_token(new_refresh_row(&state, &auth, &refresh, new_id("fam"), at))
         .await?;
-    if let Err(e) = state.store.touch_key(&auth.key.id, at).await {
-        tracing::warn!(error = %e, "could not record API key use");
-    }
+    crate::auth::record_key_use(&state, &auth.key.id).await;
     Ok(Json(Data {
         data: pair(&state, &auth, refresh, at),
     }))
