@@ -1,0 +1,204 @@
+//! The examples in `examples/` run, as built binaries, against a fresh real server.
+//!
+//! The binaries come from `cargo build --examples` run by this test itself (a no-op when
+//! `cargo test --workspace` has just built them, which it does), so a targeted
+//! `cargo test --test e2e` never runs a stale example.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Output;
+
+use chalk_sdk::model::{ConfigPatch, CreateTenantRequest, Patch};
+use tokio::process::Command;
+use tokio::sync::OnceCell;
+
+use crate::common::{MASTER_KEY, TestServer};
+use crate::support::master;
+
+static EXAMPLES: OnceCell<HashMap<String, PathBuf>> = OnceCell::const_new();
+
+/// The path of the built example `name`, building the examples once per test binary.
+async fn example(name: &str) -> PathBuf {
+    let built = EXAMPLES
+        .get_or_init(|| async {
+            let output = Command::new(env!("CARGO"))
+                .args(["build", "--offline", "--workspace", "--examples"])
+                .arg("--message-format=json-render-diagnostics")
+                .arg("--manifest-path")
+                .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+                .output()
+                .await
+                .expect("run cargo build --examples");
+            assert!(
+                output.status.success(),
+                "cargo build --examples failed:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let mut built = HashMap::new();
+            for line in String::from_utf8_lossy(&output.stdout).lines() {
+                let Ok(message) = serde_json::from_str::<serde_json::Value>(line) else {
+                    continue;
+                };
+                let is_example = message["target"]["kind"]
+                    .as_array()
+                    .is_some_and(|kinds| kinds.iter().any(|k| k == "example"));
+                if let (true, Some(name), Some(path)) = (
+                    is_example,
+                    message["target"]["name"].as_str(),
+                    message["executable"].as_str(),
+                ) {
+                    built.insert(name.to_owned(), PathBuf::from(path));
+                }
+            }
+            built
+        })
+        .await;
+    built
+        .get(name)
+        .unwrap_or_else(|| panic!("no example named {name} was built: {built:?}"))
+        .clone()
+}
+
+/// Runs an example against `server` with the operator's credentials in the environment.
+async fn run(server: &TestServer, name: &str, args: &[&str]) -> Output {
+    let output = Command::new(example(name).await)
+        .args(args)
+        .env("CHALK_API_URL", &server.base_url)
+        .env("CHALK_MASTER_KEY", MASTER_KEY)
+        .env_remove("CHALK_API_KEY")
+        .output()
+        .await
+        .expect("run the example");
+    assert!(
+        output.status.success(),
+        "{name} {args:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+#[tokio::test]
+async fn quickstart_runs_every_step_against_a_fresh_server() {
+    let server = TestServer::start().await;
+    let output = run(&server, "quickstart", &["Quickstart E2E"]).await;
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    for step in 1..=8 {
+        let prefix = format!("{step}. ");
+        assert!(
+            stdout.lines().any(|line| line.starts_with(&prefix)),
+            "step {step} missing:\n{stdout}"
+        );
+    }
+
+    // What it did is what the server holds: one tenant, config patched.
+    let tenants = master(&server)
+        .tenants()
+        .list(&Default::default())
+        .await
+        .unwrap();
+    assert_eq!(tenants.data.len(), 1);
+    let tenant = &tenants.data[0];
+    assert_eq!(tenant.name, "Quickstart E2E");
+    assert!(tenant.config.force_recording);
+    assert_eq!(tenant.config.transcription_language, "es-ES");
+    assert!(
+        stdout.contains(&format!("done: tenant {}", tenant.id)),
+        "{stdout}"
+    );
+    // The API key was never printed whole.
+    assert!(!contains_full_key(&stdout), "{stdout}");
+}
+
+/// Whether `text` holds an `sk_live_` key with all of its 32 characters.
+fn contains_full_key(text: &str) -> bool {
+    text.match_indices("sk_live_").any(|(i, _)| {
+        text[i + 8..]
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .count()
+            >= 32
+    })
+}
+
+#[tokio::test]
+async fn provision_twice_prints_the_same_id_and_leaves_one_tenant() {
+    let server = TestServer::start().await;
+    let admin = master(&server);
+    // A tenant whose name merely starts the same must not be taken for it.
+    admin
+        .tenants()
+        .create(&CreateTenantRequest::new("Acme University (old)"))
+        .await
+        .unwrap();
+
+    let first = run(&server, "provision", &["Acme University"]).await;
+    let id = String::from_utf8(first.stdout).unwrap().trim().to_owned();
+    assert!(id.starts_with("tenant_"), "{id:?}");
+
+    // Someone changes the config by hand; the next run puts it back.
+    let drift = ConfigPatch {
+        recording_retention_days: Patch::Set(7),
+        ..Default::default()
+    };
+    admin.tenants().config(&id).update(&drift).await.unwrap();
+
+    let second = run(&server, "provision", &["Acme University"]).await;
+    assert_eq!(String::from_utf8(second.stdout).unwrap().trim(), id);
+
+    let named: Vec<_> = admin
+        .tenants()
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .data
+        .into_iter()
+        .filter(|t| t.name == "Acme University")
+        .collect();
+    assert_eq!(named.len(), 1, "{named:?}");
+    assert_eq!(named[0].id, id);
+    let config = &named[0].config;
+    assert!(config.force_recording);
+    assert_eq!(config.recording_retention_days, 90);
+    assert_eq!(config.allowed_origins, ["https://app.example.com"]);
+}
+
+#[tokio::test]
+async fn provision_applies_a_patch_file_and_refuses_a_bad_one() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("patch.json");
+    std::fs::write(
+        &good,
+        r#"{"allow_early_join": false, "transcription_keywords": ["chalk"]}"#,
+    )
+    .unwrap();
+    let output = run(&server, "provision", &["Filed Co", good.to_str().unwrap()]).await;
+    let id = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let tenant = master(&server).tenants().get(&id).await.unwrap();
+    assert!(!tenant.config.allow_early_join);
+    assert_eq!(tenant.config.transcription_keywords, ["chalk"]);
+
+    // A typo in the patch fails loudly, before anything is created.
+    let bad = dir.path().join("typo.json");
+    std::fs::write(&bad, r#"{"force_recordng": true}"#).unwrap();
+    let output = Command::new(example("provision").await)
+        .args(["Typo Co", bad.to_str().unwrap()])
+        .env("CHALK_API_URL", &server.base_url)
+        .env("CHALK_MASTER_KEY", MASTER_KEY)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("force_recordng"),
+        "{output:?}"
+    );
+    let all = master(&server)
+        .tenants()
+        .list(&Default::default())
+        .await
+        .unwrap();
+    assert_eq!(all.data.len(), 1);
+}
