@@ -15,6 +15,7 @@ use crate::SecretString;
 use crate::auth::Auth;
 use crate::error::{Error, Result};
 use crate::model::{Data, ErrorCode, RefreshRequest, TokenPair, TokenRequest};
+use crate::ops::Ops;
 use crate::retry::RetryPolicy;
 use crate::tenants::Tenants;
 use crate::token_mode::TokenManager;
@@ -167,12 +168,34 @@ impl Client {
 
     // Rooms and participants get their handler here: `pub fn rooms(&self) -> Rooms<'_>`.
 
+    /// Liveness, readiness, metrics and the OpenAPI document, for probes and dashboards.
+    ///
+    /// ```no_run
+    /// # async fn run(client: chalk_sdk::Client) -> chalk_sdk::Result<()> {
+    /// let ready = client.ops().ready().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn ops(&self) -> Ops<'_> {
+        Ops::new(self)
+    }
+
     /// A request to `/api/v1/{segments...}`; each segment is percent-encoded.
     pub(crate) fn call(&self, method: Method, segments: &[&str]) -> Call<'_> {
+        self.call_under(&["api", "v1"], method, segments)
+    }
+
+    /// A request to `/{prefix...}/{segments...}` (the operations endpoints live outside
+    /// `/api/v1`).
+    pub(crate) fn call_under(
+        &self,
+        prefix: &[&str],
+        method: Method,
+        segments: &[&str],
+    ) -> Call<'_> {
         let safe = method == Method::GET;
         Call {
             inner: &self.inner,
-            builder: self.inner.prepare(method, segments),
+            builder: self.inner.prepare_under(prefix, method, segments),
             safe,
             authenticated: true,
         }
@@ -539,6 +562,11 @@ impl Raw {
         Ok(value)
     }
 
+    /// The body as text (lossy UTF-8), for the endpoints that do not answer JSON.
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
     /// The `data` of a `{"data": ...}` body.
     pub(crate) fn data<T: DeserializeOwned>(&self) -> Result<T> {
         Ok(self.decode::<Data<T>>()?.data)
@@ -639,13 +667,13 @@ fn json_body<B: Serialize + ?Sized>(
 }
 
 impl Inner {
-    fn url(&self, segments: &[&str]) -> Result<Url> {
+    fn url_under(&self, prefix: &[&str], segments: &[&str]) -> Result<Url> {
         let mut url = self.base_url.clone();
         {
             let mut path = url
                 .path_segments_mut()
                 .map_err(|()| Error::Config("the base URL cannot take a path".into()))?;
-            path.pop_if_empty().extend(["api", "v1"]);
+            path.pop_if_empty().extend(prefix);
             for segment in segments {
                 if segment.is_empty() {
                     return Err(Error::Config("an id in the request path is empty".into()));
@@ -657,9 +685,18 @@ impl Inner {
     }
 
     fn prepare(&self, method: Method, segments: &[&str]) -> Result<reqwest::RequestBuilder> {
+        self.prepare_under(&["api", "v1"], method, segments)
+    }
+
+    fn prepare_under(
+        &self,
+        prefix: &[&str],
+        method: Method,
+        segments: &[&str],
+    ) -> Result<reqwest::RequestBuilder> {
         Ok(self
             .http
-            .request(method, self.url(segments)?)
+            .request(method, self.url_under(prefix, segments)?)
             .timeout(self.timeout)
             .header(header::USER_AGENT, self.user_agent.clone())
             .header(header::ACCEPT, "application/json"))
@@ -834,9 +871,17 @@ mod tests {
             .base_url("http://h/prefix/")
             .build()
             .unwrap();
-        let url = client.inner.url(&["tenants", "a/b?c"]).unwrap();
+        let url = client
+            .inner
+            .url_under(&["api", "v1"], &["tenants", "a/b?c"])
+            .unwrap();
         assert_eq!(url.as_str(), "http://h/prefix/api/v1/tenants/a%2Fb%3Fc");
-        assert!(client.inner.url(&["tenants", ""]).is_err());
+        assert!(
+            client
+                .inner
+                .url_under(&["api", "v1"], &["tenants", ""])
+                .is_err()
+        );
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub mod config;
 #[cfg(feature = "client")]
 mod error;
 #[cfg(feature = "client")]
+pub mod ops;
+#[cfg(feature = "client")]
 mod pagination;
 #[cfg(feature = "client")]
 mod retry;
@@ -54,6 +56,8 @@ pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
 pub use config::ConfigApi;
 #[cfg(feature = "client")]
 pub use error::{Error, Result};
+#[cfg(feature = "client")]
+pub use ops::Ops;
 #[cfg(feature = "client")]
 pub use retry::RetryPolicy;
 #[cfg(feature = "client")]

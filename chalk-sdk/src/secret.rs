@@ -14,17 +14,33 @@ pub struct SecretString(String);
 
 impl SecretString {
     /// Wraps a secret.
+    ///
+    /// ```
+    /// let key = chalk_sdk::SecretString::new("sk_live_...");
+    /// assert_eq!(format!("{key:?}"), "SecretString(\"[redacted]\")");
+    /// ```
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }
 
     /// The secret itself. Call this only where the value must leave the process
     /// (an HTTP header, a keyring, the one time a new key is shown to its owner).
+    ///
+    /// ```
+    /// let key = chalk_sdk::SecretString::from("sk_live_abc");
+    /// assert_eq!(key.expose(), "sk_live_abc");
+    /// ```
     pub fn expose(&self) -> &str {
         &self.0
     }
 
     /// Consumes the wrapper and returns the secret.
+    ///
+    /// ```
+    /// let key = chalk_sdk::SecretString::from("sk_live_abc");
+    /// let plain: String = key.into_inner();
+    /// assert_eq!(plain, "sk_live_abc");
+    /// ```
     pub fn into_inner(self) -> String {
         self.0
     }

@@ -12,6 +12,7 @@ mod config;
 mod errors;
 mod examples;
 mod idempotency;
+mod ops;
 mod pagination;
 mod tenants;
 mod token_mode;

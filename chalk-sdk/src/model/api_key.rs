@@ -30,6 +30,13 @@ impl Scope {
         Scope::RoomsWrite,
     ];
 
+    /// The scope as written on the wire and in tokens.
+    ///
+    /// ```
+    /// use chalk_sdk::model::Scope;
+    /// assert_eq!(Scope::RoomsWrite.as_str(), "rooms:write");
+    /// assert_eq!("tenant:read".parse::<Scope>(), Ok(Scope::TenantRead));
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::TenantRead => "tenant:read",
@@ -40,6 +47,13 @@ impl Scope {
     }
 
     /// Whether holding `self` grants `wanted`.
+    ///
+    /// ```
+    /// use chalk_sdk::model::Scope;
+    /// assert!(Scope::TenantAdmin.grants(Scope::TenantRead));
+    /// assert!(!Scope::TenantRead.grants(Scope::TenantAdmin));
+    /// assert!(!Scope::RoomsWrite.grants(Scope::TenantRead));
+    /// ```
     pub fn grants(self, wanted: Scope) -> bool {
         self == wanted
             || matches!(

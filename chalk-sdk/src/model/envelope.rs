@@ -49,6 +49,12 @@ pub struct FieldError {
 }
 
 impl FieldError {
+    /// A field error: the JSON path of the offending field and what is wrong with it.
+    ///
+    /// ```
+    /// let error = chalk_sdk::model::FieldError::new("config.allowed_origins[3]", "must be an origin");
+    /// assert_eq!(error.field, "config.allowed_origins[3]");
+    /// ```
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),
@@ -73,6 +79,12 @@ macro_rules! error_codes {
             pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
 
             /// The code as it appears on the wire, e.g. `"NOT_FOUND"`.
+            ///
+            /// ```
+            /// use chalk_sdk::model::ErrorCode;
+            /// assert_eq!(ErrorCode::TenantSuspended.as_str(), "TENANT_SUSPENDED");
+            /// assert_eq!(ErrorCode::Unknown("TEAPOT".into()).as_str(), "TEAPOT");
+            /// ```
             pub fn as_str(&self) -> &str {
                 match self {
                     $(ErrorCode::$variant => $text,)*
@@ -81,6 +93,12 @@ macro_rules! error_codes {
             }
 
             /// The HTTP status the contract pairs with this code (500 for unknown codes).
+            ///
+            /// ```
+            /// use chalk_sdk::model::ErrorCode;
+            /// assert_eq!(ErrorCode::PreconditionFailed.http_status(), 412);
+            /// assert_eq!(ErrorCode::QuotaExceeded.http_status(), 409);
+            /// ```
             pub fn http_status(&self) -> u16 {
                 match self {
                     $(ErrorCode::$variant => $status,)*

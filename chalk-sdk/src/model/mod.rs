@@ -4,6 +4,7 @@ mod api_key;
 mod auth;
 mod config;
 mod envelope;
+mod ops;
 mod patch;
 mod tenant;
 
@@ -14,6 +15,7 @@ pub use config::{
     ProviderPatch, TenantConfig, TenantConfigResponse, WebhookConfig, WebhookPatch,
 };
 pub use envelope::{Data, ErrorBody, ErrorCode, ErrorEnvelope, FieldError, Page};
+pub use ops::Health;
 pub use patch::Patch;
 pub use tenant::{
     CreateTenantRequest, CreatedTenant, Deleted, ListTenantsQuery, RotateKeyRequest, RotatedKey,

@@ -19,6 +19,14 @@ pub enum Patch<T> {
 }
 
 impl<T> Patch<T> {
+    /// Whether the field is left out of the patch (for `skip_serializing_if`).
+    ///
+    /// ```
+    /// use chalk_sdk::model::Patch;
+    /// assert!(Patch::<bool>::Absent.is_absent());
+    /// assert!(!Patch::<bool>::Reset.is_absent());
+    /// assert!(!Patch::Set(true).is_absent());
+    /// ```
     pub fn is_absent(&self) -> bool {
         matches!(self, Patch::Absent)
     }

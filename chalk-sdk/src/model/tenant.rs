@@ -17,6 +17,11 @@ pub enum TenantStatus {
 }
 
 impl TenantStatus {
+    /// The status as written on the wire (and accepted by `?status=`).
+    ///
+    /// ```
+    /// assert_eq!(chalk_sdk::model::TenantStatus::Suspended.as_str(), "suspended");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             TenantStatus::Active => "active",
@@ -101,6 +106,17 @@ pub struct CreateTenantRequest {
 }
 
 impl CreateTenantRequest {
+    /// A request with this name and every optional field left to the server's default;
+    /// set more fields with struct update syntax.
+    ///
+    /// ```
+    /// use chalk_sdk::model::CreateTenantRequest;
+    /// let request = CreateTenantRequest {
+    ///     email: Some("ops@acme.edu".into()),
+    ///     ..CreateTenantRequest::new("Acme University")
+    /// };
+    /// assert_eq!(request.max_concurrent_rooms, None);
+    /// ```
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),

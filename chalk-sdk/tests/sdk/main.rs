@@ -6,6 +6,7 @@ mod client;
 mod common;
 mod config;
 mod errors;
+mod ops;
 mod retry;
 mod tenants;
 mod token_mode;

@@ -4,18 +4,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use chalk_sdk::model::Health;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 pub const TAG: &str = "operations";
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Health {
-    /// `ok` or `ready`.
-    pub status: String,
-}
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = TAG, responses((status = 200, body = Health)))]
