@@ -1,8 +1,11 @@
 //! The examples in `examples/` run, as built binaries, against a fresh real server.
 //!
-//! The binaries come from `cargo build --examples` run by this test itself (a no-op when
-//! `cargo test --workspace` has just built them, which it does), so a targeted
-//! `cargo test --test e2e` never runs a stale example.
+//! The binaries come from `cargo build --offline --workspace --examples`, run once by this
+//! test binary itself: a no-op (about a second) right after `cargo test --workspace`, which
+//! builds every example before running any test, and a real build in a targeted
+//! `cargo test --test e2e` — so the test never runs a stale example, nor depends on
+//! `.ci/run` having built them. The executables are located from cargo's JSON messages,
+//! which follow `CARGO_TARGET_DIR` and the profile.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -21,8 +24,13 @@ static EXAMPLES: OnceCell<HashMap<String, PathBuf>> = OnceCell::const_new();
 async fn example(name: &str) -> PathBuf {
     let built = EXAMPLES
         .get_or_init(|| async {
-            let output = Command::new(env!("CARGO"))
-                .args(["build", "--offline", "--workspace", "--examples"])
+            let mut cargo = Command::new(env!("CARGO"));
+            cargo.args(["build", "--offline", "--workspace", "--examples"]);
+            // The profile this test was built with, so the build is the one just made.
+            if !cfg!(debug_assertions) {
+                cargo.arg("--release");
+            }
+            let output = cargo
                 .arg("--message-format=json-render-diagnostics")
                 .arg("--manifest-path")
                 .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
