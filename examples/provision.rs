@@ -14,6 +14,10 @@
 //!
 //! The config is the typed patch below, or a JSON merge patch file given as the second
 //! argument (unknown fields are refused, by the SDK and by the server).
+//!
+//! The new tenant's primary API key is shown by the server only once. It is never
+//! printed; set `CHALK_PROVISION_KEY_FILE` to have it written to that file (mode 0600 on
+//! Unix) when the tenant is created. A run that finds the tenant leaves the file alone.
 
 use std::process::ExitCode;
 
@@ -68,7 +72,7 @@ fn read_patch(path: &str) -> Result<ConfigPatch, String> {
     serde_json::from_str(&text).map_err(|e| e.to_string())
 }
 
-async fn provision(name: &str, patch: &ConfigPatch) -> chalk_sdk::Result<Tenant> {
+async fn provision(name: &str, patch: &ConfigPatch) -> Result<Tenant, Box<dyn std::error::Error>> {
     // CHALK_API_URL and CHALK_MASTER_KEY: listing every tenant needs the operator.
     let client = Client::from_env()?;
     let tenants = client.tenants();
@@ -83,11 +87,8 @@ async fn provision(name: &str, patch: &ConfigPatch) -> chalk_sdk::Result<Tenant>
             let created = tenants
                 .create_with_idempotency_key(&request, idempotency_key(name))
                 .await?;
-            eprintln!(
-                "created tenant {name:?}: {} (its primary API key is not printed; \
-                 rotate it to obtain one)",
-                created.tenant.id
-            );
+            eprintln!("created tenant {name:?}: {}", created.tenant.id);
+            save_key(&created.api_key)?;
             created.tenant
         }
     };
@@ -103,13 +104,33 @@ async fn provision(name: &str, patch: &ConfigPatch) -> chalk_sdk::Result<Tenant>
                 tenant.id
             );
             let created = tenants.create(&CreateTenantRequest::new(name)).await?;
+            save_key(&created.api_key)?;
             tenants.config(&created.tenant.id).update(patch).await?;
             return Ok(created.tenant);
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     }
     eprintln!("config of {} applied", tenant.id);
     Ok(tenant)
+}
+
+/// Writes a new tenant's primary key to `CHALK_PROVISION_KEY_FILE`, if set, readable by
+/// the owner only.
+fn save_key(key: &chalk_sdk::SecretString) -> std::io::Result<()> {
+    let Some(path) = std::env::var_os("CHALK_PROVISION_KEY_FILE").filter(|p| !p.is_empty()) else {
+        eprintln!("its primary API key was not kept: set CHALK_PROVISION_KEY_FILE to keep it");
+        return Ok(());
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.to_string_lossy())))?;
+    std::io::Write::write_all(&mut file, key.expose().as_bytes())?;
+    eprintln!("its primary API key is in {}", path.to_string_lossy());
+    Ok(())
 }
 
 /// The tenant named exactly `name`, walking every page of the list (oldest first). When

@@ -74,6 +74,7 @@ async fn run(server: &TestServer, name: &str, args: &[&str]) -> Output {
         .env("CHALK_API_URL", &server.base_url)
         .env("CHALK_MASTER_KEY", MASTER_KEY)
         .env_remove("CHALK_API_KEY")
+        .env_remove("CHALK_PROVISION_KEY_FILE")
         .output()
         .await
         .expect("run the example");
@@ -130,6 +131,23 @@ fn contains_full_key(text: &str) -> bool {
     })
 }
 
+/// Runs `provision NAME` with `CHALK_PROVISION_KEY_FILE` set.
+async fn run_with_key_file(server: &TestServer, key_file: &std::path::Path, name: &str) -> Output {
+    let output = Command::new(example("provision").await)
+        .arg(name)
+        .env("CHALK_API_URL", &server.base_url)
+        .env("CHALK_MASTER_KEY", MASTER_KEY)
+        .env("CHALK_PROVISION_KEY_FILE", key_file)
+        .env_remove("CHALK_API_KEY")
+        .output()
+        .await
+        .expect("run provision");
+    assert!(output.status.success(), "{output:?}");
+    assert!(!contains_full_key(&String::from_utf8_lossy(&output.stdout)));
+    assert!(!contains_full_key(&String::from_utf8_lossy(&output.stderr)));
+    output
+}
+
 #[tokio::test]
 async fn provision_twice_prints_the_same_id_and_leaves_one_tenant() {
     let server = TestServer::start().await;
@@ -141,9 +159,21 @@ async fn provision_twice_prints_the_same_id_and_leaves_one_tenant() {
         .await
         .unwrap();
 
-    let first = run(&server, "provision", &["Acme University"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("acme.key");
+    let first = run_with_key_file(&server, &key_file, "Acme University").await;
     let id = String::from_utf8(first.stdout).unwrap().trim().to_owned();
     assert!(id.starts_with("tenant_"), "{id:?}");
+    // The new tenant's key went to the file, owner-only, and works; never to stdout.
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let tenant = crate::support::with_key(&server, &key.clone().into());
+    assert_eq!(tenant.tenants().current().await.unwrap().id, id);
 
     // Someone changes the config by hand; the next run puts it back.
     let drift = ConfigPatch {
@@ -152,8 +182,10 @@ async fn provision_twice_prints_the_same_id_and_leaves_one_tenant() {
     };
     admin.tenants().config(&id).update(&drift).await.unwrap();
 
-    let second = run(&server, "provision", &["Acme University"]).await;
+    let second = run_with_key_file(&server, &key_file, "Acme University").await;
     assert_eq!(String::from_utf8(second.stdout).unwrap().trim(), id);
+    // Nothing new was created, so the file still holds the first (working) key.
+    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), key);
 
     let named: Vec<_> = admin
         .tenants()
