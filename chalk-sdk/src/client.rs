@@ -154,6 +154,17 @@ impl Client {
         Tenants::new(self)
     }
 
+    /// Liveness, readiness, metrics and the OpenAPI document, for probes and dashboards.
+    ///
+    /// ```no_run
+    /// # async fn run(client: chalk_sdk::Client) -> chalk_sdk::Result<()> {
+    /// let ready = client.ops().ready().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn ops(&self) -> Ops<'_> {
+        Ops::new(self)
+    }
+
     /// Token exchange, refresh and revocation (`/auth/...`). These calls carry their
     /// credential in the body and send no credential header.
     ///
@@ -167,17 +178,6 @@ impl Client {
     }
 
     // Rooms and participants get their handler here: `pub fn rooms(&self) -> Rooms<'_>`.
-
-    /// Liveness, readiness, metrics and the OpenAPI document, for probes and dashboards.
-    ///
-    /// ```no_run
-    /// # async fn run(client: chalk_sdk::Client) -> chalk_sdk::Result<()> {
-    /// let ready = client.ops().ready().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn ops(&self) -> Ops<'_> {
-        Ops::new(self)
-    }
 
     /// A request to `/api/v1/{segments...}`; each segment is percent-encoded.
     pub(crate) fn call(&self, method: Method, segments: &[&str]) -> Call<'_> {
