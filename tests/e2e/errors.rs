@@ -168,3 +168,39 @@ async fn a_server_that_is_gone_is_a_retryable_transport_error() {
     assert!(err.is_retryable());
     assert_eq!(err.code(), None);
 }
+
+#[tokio::test]
+async fn a_tenant_over_its_rate_limit_is_rate_limited_with_retry_after() {
+    let server = TestServer::start().await;
+    let request = CreateTenantRequest {
+        rate_limit_per_minute: Some(2),
+        ..CreateTenantRequest::new("Busy Co")
+    };
+    let created = master(&server).tenants().create(&request).await.unwrap();
+    let tenant = with_key(&server, &created.api_key);
+    // Two requests a minute: of five in a row at least one is refused, even if a
+    // minute boundary falls between them.
+    let mut refused = None;
+    for _ in 0..5 {
+        if let Err(e) = tenant.tenants().current().await {
+            refused = Some(e);
+            break;
+        }
+    }
+    let err = refused.expect("no request was rate limited");
+    assert_eq!(err.code(), Some(&ErrorCode::RateLimited));
+    assert_eq!(err.status(), Some(429));
+    assert!(err.is_retryable());
+    let wait = err.retry_after().expect("Retry-After");
+    assert!(wait.as_secs() >= 1 && wait.as_secs() <= 60, "{wait:?}");
+    // The operator is not the tenant: its requests are not counted against it.
+    assert_eq!(
+        master(&server)
+            .tenants()
+            .get(&created.tenant.id)
+            .await
+            .unwrap()
+            .id,
+        created.tenant.id
+    );
+}
