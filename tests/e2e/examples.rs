@@ -1,7 +1,7 @@
 //! The examples in `examples/` run, as built binaries, against a fresh real server.
 //!
-//! The binaries come from `cargo build --offline --workspace --examples`, run once by this
-//! test binary itself: a no-op (about a second) right after `cargo test --workspace`, which
+//! The binaries come from `cargo build --offline --workspace --tests --examples`, run once by
+//! this test binary itself: a no-op (under a second) right after `cargo test --workspace`, which
 //! builds every example before running any test, and a real build in a targeted
 //! `cargo test --test e2e` — so the test never runs a stale example, nor depends on
 //! `.ci/run` having built them. The executables are located from cargo's JSON messages,
@@ -25,7 +25,10 @@ async fn example(name: &str) -> PathBuf {
     let built = EXAMPLES
         .get_or_init(|| async {
             let mut cargo = Command::new(env!("CARGO"));
-            cargo.args(["build", "--offline", "--workspace", "--examples"]);
+            // `--tests` too: the same selection as `cargo test --workspace`, hence the same
+            // feature resolution and the very artifacts it just built. `--examples` alone
+            // resolves dev-dependency features differently and rebuilds the workspace.
+            cargo.args(["build", "--offline", "--workspace", "--tests", "--examples"]);
             // The profile this test was built with, so the build is the one just made.
             if !cfg!(debug_assertions) {
                 cargo.arg("--release");
