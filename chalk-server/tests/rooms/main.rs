@@ -1,0 +1,3 @@
+//! Rooms and participants: the store's invariants, and every endpoint through the router.
+
+mod store;
