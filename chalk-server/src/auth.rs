@@ -359,10 +359,20 @@ async fn check_origin(
     caller: &Caller,
     headers: &HeaderMap,
 ) -> Result<(), ApiError> {
+    match caller.tenant_id() {
+        Some(tenant_id) => check_origin_for(state, tenant_id, headers).await,
+        None => Ok(()),
+    }
+}
+
+/// The `allowed_origins` check for a tenant known only inside a handler (a participant
+/// renewing its tokens with a refresh token and no credential header).
+pub async fn check_origin_for(
+    state: &AppState,
+    tenant_id: &str,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
     let Some(origin) = headers.get(header::ORIGIN) else {
-        return Ok(());
-    };
-    let Some(tenant_id) = caller.tenant_id() else {
         return Ok(());
     };
     let Some(tenant) = state.store.get_tenant(tenant_id).await? else {

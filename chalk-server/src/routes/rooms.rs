@@ -15,7 +15,9 @@ use chalk_sdk::model::{
     TenantStatus,
 };
 
-use crate::auth::{Caller, TenantCaller, participant_token_refused};
+use crate::auth::{
+    Caller, OriginRefused, TenantCaller, check_origin_for, participant_token_refused,
+};
 use crate::crypto::new_id;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, JsonBody, OptionalJsonBody, parse};
@@ -450,6 +452,7 @@ pub async fn token(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, pid)): Path<(String, String)>,
+    headers: HeaderMap,
     OptionalJsonBody(body): OptionalJsonBody,
 ) -> ApiResult<Response> {
     let room_id = room_path_id(&id);
@@ -469,6 +472,12 @@ pub async fn token(
                 || caller.tenant_id().is_some_and(|t| t != claims.tid)
             {
                 return Err(invalid());
+            }
+            // No credential header: the middleware could not check the origin.
+            if let Err(error) = check_origin_for(&state, &claims.tid, &headers).await {
+                let mut response = error.into_response();
+                response.extensions_mut().insert(OriginRefused);
+                return Ok(response);
             }
             let auth = state
                 .store

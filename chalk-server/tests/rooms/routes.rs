@@ -936,6 +936,39 @@ async fn allowed_origins_refuse_other_origins_and_cors_answers() {
         .to_str()
         .unwrap();
     assert!(allowed.contains("authorization") && !allowed.contains("x-api-key"));
+    // A browser renewing with its refresh token (no credential header) is held to it too.
+    let pid = s(&joined["participant"]["id"]);
+    let renew_path = format!("/api/v1/rooms/web-1/participants/{pid}/token");
+    let body = Some(json!({"refresh_token": s(&joined["refresh_token"])}));
+    let refused = app
+        .send(
+            "POST",
+            &renew_path,
+            &Cred::None,
+            &[("origin", "https://evil.example")],
+            body.clone(),
+        )
+        .await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::FORBIDDEN, "FORBIDDEN")
+    );
+    assert!(refused.headers.get("access-control-allow-origin").is_none());
+    let renewed = app
+        .send(
+            "POST",
+            &renew_path,
+            &Cred::None,
+            &[("origin", "https://app.acme.edu")],
+            body,
+        )
+        .await;
+    assert_eq!(renewed.status, StatusCode::OK, "{}", renewed.body);
+    assert_eq!(
+        renewed.headers["access-control-allow-origin"],
+        "https://app.acme.edu"
+    );
+
     let no_origin = app
         .send(
             "OPTIONS",
