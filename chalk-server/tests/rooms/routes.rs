@@ -1120,3 +1120,76 @@ async fn the_openapi_document_covers_every_room_operation() {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
 }
+
+#[tokio::test]
+async fn an_expired_participant_token_says_so_and_a_forged_one_is_refused() {
+    use chalk_server::tokens::{ISSUER, PARTICIPANT_ACCESS, ParticipantClaims, TokenSigner};
+    let app = app().await;
+    let (tenant_id, key) = app.tenant(json!({}), json!({})).await;
+    let joined = app
+        .join(
+            &Cred::Key(key),
+            "exp-1",
+            json!({"display_name": "A", "role": "participant"}),
+        )
+        .await;
+    let at = chalk_server::state::now();
+    let claims = |exp: i64, role: &str| ParticipantClaims {
+        iss: ISSUER.into(),
+        sub: s(&joined["participant"]["id"]),
+        tid: tenant_id.clone(),
+        rid: "room_exp-1".into(),
+        role: role.into(),
+        r#gen: 0,
+        jti: "j".into(),
+        iat: at - 100,
+        exp,
+        typ: PARTICIPANT_ACCESS.into(),
+    };
+    let expired = app
+        .state
+        .signer
+        .mint_participant(claims(at - 10, "participant"));
+    let reply = app.get("/api/v1/rooms/exp-1", &Cred::Bearer(expired)).await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::UNAUTHORIZED, "TOKEN_EXPIRED")
+    );
+    // Signed with another secret, claiming to be a host: refused, and the room lives on.
+    let forged = TokenSigner::new(b"not-the-server-secret-not-the-server-secret")
+        .mint_participant(claims(at + 600, "host"));
+    let end = app
+        .send(
+            "POST",
+            "/api/v1/rooms/exp-1/end",
+            &Cred::Bearer(forged),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (end.status, end.code()),
+        (StatusCode::UNAUTHORIZED, "UNAUTHORIZED")
+    );
+    // The role comes from the store, not the token: even a correctly signed token claiming
+    // `host` for a participant cannot end the room.
+    let claimed_host = app.state.signer.mint_participant(claims(at + 600, "host"));
+    let end = app
+        .send(
+            "POST",
+            "/api/v1/rooms/exp-1/end",
+            &Cred::Bearer(claimed_host),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (end.status, end.code()),
+        (StatusCode::FORBIDDEN, "FORBIDDEN")
+    );
+    let own = Cred::Bearer(s(&joined["access_token"]));
+    assert_eq!(
+        app.get("/api/v1/rooms/exp-1", &own).await.body["data"]["status"],
+        "active"
+    );
+}
