@@ -42,6 +42,8 @@ mod pagination;
 #[cfg(feature = "client")]
 mod retry;
 #[cfg(feature = "client")]
+pub mod rooms;
+#[cfg(feature = "client")]
 pub mod tenants;
 #[cfg(feature = "client")]
 mod token_mode;
@@ -60,5 +62,7 @@ pub use error::{Error, Result};
 pub use ops::Ops;
 #[cfg(feature = "client")]
 pub use retry::RetryPolicy;
+#[cfg(feature = "client")]
+pub use rooms::{Participants, Rooms};
 #[cfg(feature = "client")]
 pub use tenants::Tenants;

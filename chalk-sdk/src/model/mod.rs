@@ -6,6 +6,7 @@ mod config;
 mod envelope;
 mod ops;
 mod patch;
+mod room;
 mod tenant;
 
 pub use api_key::{ApiKey, CreateApiKeyRequest, CreatedApiKey, ListQuery, Scope};
@@ -17,6 +18,11 @@ pub use config::{
 pub use envelope::{Data, ErrorBody, ErrorCode, ErrorEnvelope, FieldError, Page};
 pub use ops::Health;
 pub use patch::Patch;
+pub use room::{
+    AddParticipantRequest, CreateRoomRequest, JoinResponse, JoinedParticipant, ListRoomsQuery,
+    Participant, ParticipantRole, ParticipantTokenRequest, ParticipantTokens,
+    ParticipantTokensResponse, Room, RoomStatus,
+};
 pub use tenant::{
     CreateTenantRequest, CreatedTenant, Deleted, ListTenantsQuery, RotateKeyRequest, RotatedKey,
     Tenant, TenantStatus, TenantUsage, UpdateTenantRequest,

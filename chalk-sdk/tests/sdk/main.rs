@@ -8,5 +8,6 @@ mod config;
 mod errors;
 mod ops;
 mod retry;
+mod rooms;
 mod tenants;
 mod token_mode;
