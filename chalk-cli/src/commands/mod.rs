@@ -1,0 +1,7 @@
+//! One module per noun: a clap enum and a `run` that returns a `View`.
+
+pub mod config;
+pub mod keys;
+pub mod profiles;
+pub mod tenants;
+pub mod token;

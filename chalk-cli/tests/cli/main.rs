@@ -1,0 +1,12 @@
+//! End-to-end tests of the `chalk` binary against a real server on 127.0.0.1:0.
+//! One test binary, a module per noun.
+
+mod common;
+
+mod basics;
+mod config;
+mod exit_codes;
+mod keys;
+mod profiles;
+mod tenants;
+mod token;
