@@ -111,6 +111,17 @@ pub fn cell(value: &Value) -> String {
     }
 }
 
+/// A timestamp as the API writes it: RFC 3339, seconds, `Z`.
+pub fn time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Moves the rows named in `first` to the front, in that order; the rest keep theirs.
+pub fn order_rows(mut rows: Vec<(String, String)>, first: &[&str]) -> Vec<(String, String)> {
+    rows.sort_by_key(|(k, _)| first.iter().position(|f| f == k).unwrap_or(first.len()));
+    rows
+}
+
 pub fn render(view: &View, format: Format) -> CliResult<()> {
     let mut out = io::stdout().lock();
     let written = match format {

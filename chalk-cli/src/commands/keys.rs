@@ -97,7 +97,7 @@ pub async fn run(ctx: &Context, cmd: KeysCmd) -> CliResult<View> {
                 .try_collect()
                 .await?;
             let time =
-                |t: Option<DateTime<Utc>>| t.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339());
+                |t: Option<DateTime<Utc>>| t.map_or_else(|| "-".to_owned(), crate::output::time);
             let rows = keys
                 .iter()
                 .map(|k| {

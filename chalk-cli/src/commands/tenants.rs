@@ -10,7 +10,20 @@ use serde_json::json;
 
 use crate::context::Context;
 use crate::error::{CliError, CliResult};
-use crate::output::{Block, View, flatten};
+use crate::output::{Block, View, flatten, order_rows};
+
+/// The rows a person looks for first; config, timestamps and usage follow.
+const TENANT_FIRST_ROWS: &[&str] = &[
+    "id",
+    "name",
+    "email",
+    "status",
+    "key_id",
+    "max_concurrent_rooms",
+    "max_participants_per_room",
+    "max_recording_duration_minutes",
+    "rate_limit_per_minute",
+];
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum StatusArg {
@@ -189,7 +202,7 @@ pub async fn run(ctx: &Context, cmd: TenantsCmd) -> CliResult<View> {
                         t.email.clone().unwrap_or_else(|| "-".into()),
                         t.status.as_str().to_owned(),
                         format!("{}/{}", t.usage.active_rooms, t.max_concurrent_rooms),
-                        t.created_at.to_rfc3339(),
+                        crate::output::time(t.created_at),
                     ]
                 })
                 .collect();
@@ -303,7 +316,7 @@ pub async fn run(ctx: &Context, cmd: TenantsCmd) -> CliResult<View> {
                     "previous_key_expires_at".to_owned(),
                     rotated
                         .previous_key_expires_at
-                        .map_or_else(|| "now".to_owned(), |t| t.to_rfc3339()),
+                        .map_or_else(|| "now".to_owned(), crate::output::time),
                 ),
             ];
             View::new(
@@ -340,6 +353,7 @@ pub fn tenant_view(tenant: &impl serde::Serialize) -> CliResult<View> {
         .into_iter()
         .filter(|(k, _)| k != "api_key")
         .collect();
-    view.blocks.push(Block::Fields(rows));
+    view.blocks
+        .push(Block::Fields(order_rows(rows, TENANT_FIRST_ROWS)));
     Ok(view)
 }

@@ -146,7 +146,7 @@ pub fn inspect(token: &str, now: DateTime<Utc>) -> CliResult<View> {
                 v.as_i64()
                     .and_then(|s| DateTime::<Utc>::from_timestamp(s, 0)),
             ) {
-                ("iat" | "exp" | "nbf", Some(t)) => format!("{} ({})", v, t.to_rfc3339()),
+                ("iat" | "exp" | "nbf", Some(t)) => format!("{} ({})", v, crate::output::time(t)),
                 _ => cell(v),
             };
             rows.push((k.clone(), shown));
