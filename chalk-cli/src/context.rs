@@ -306,7 +306,8 @@ impl Context {
         Ok(answer)
     }
 
-    /// A secret: as given, else read from stdin when it is not a terminal, else asked for
+    /// A secret: as given (`-` reads stdin), else read from stdin when it is not a terminal
+    /// and `--no-input` is not set, else asked for
     /// with a hidden prompt, else a usage error.
     pub fn secret(&self, value: Option<String>, what: &str, how: &str) -> CliResult<String> {
         match value.as_deref() {
@@ -314,7 +315,9 @@ impl Context {
             Some(v) if !v.trim().is_empty() => return Ok(v.trim().to_owned()),
             _ => {}
         }
-        if !io::stdin().is_terminal() {
+        // Implicit stdin only without --no-input: a CI step whose stdin is an open pipe
+        // that never closes must not hang; `-` still reads it explicitly.
+        if !io::stdin().is_terminal() && !self.globals.no_input {
             return read_stdin_secret(what);
         }
         if !self.interactive {

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 use serde_json::json;
 
-use crate::commands::{config, keys, profiles, tenants, token};
+use crate::commands::{config, keys, profiles, rooms, tenants, token};
 use crate::context::{Context, Globals};
 use crate::error::{CliError, CliResult};
 use crate::output::{Format, View};
@@ -39,7 +39,7 @@ Examples:
   chalk config set tenant_abc123 force_recording=true allowed_origins=https://app.acme.edu
   CHALK_MASTER_KEY=... chalk tenants list -o json | jq -r '.[].id'";
 
-/// Administer Chalk tenants, their config, API keys and tokens.
+/// Administer Chalk tenants, their config, API keys, tokens and rooms.
 #[derive(Debug, Parser)]
 #[command(name = "chalk", version, after_help = AFTER_HELP, propagate_version = true)]
 struct Cli {
@@ -76,6 +76,12 @@ enum Command {
     /// Access and refresh tokens
     #[command(subcommand)]
     Token(token::TokenCmd),
+    /// A tenant's rooms: create, list, get, end
+    #[command(subcommand)]
+    Rooms(rooms::RoomsCmd),
+    /// Participants of a room: add, token, remove
+    #[command(subcommand)]
+    Participants(rooms::ParticipantsCmd),
     /// Print a shell completion script
     #[command(after_help = "Examples:
   chalk completions bash > ~/.local/share/bash-completion/completions/chalk
@@ -134,6 +140,8 @@ async fn dispatch(ctx: &Context, command: Command) -> CliResult<Option<View>> {
         Command::Config(cmd) => config::run(ctx, cmd).await?,
         Command::Keys(cmd) => keys::run(ctx, cmd).await?,
         Command::Token(cmd) => token::run(ctx, cmd).await?,
+        Command::Rooms(cmd) => rooms::rooms(ctx, cmd).await?,
+        Command::Participants(cmd) => rooms::participants(ctx, cmd).await?,
         Command::Completions { shell } => {
             let mut out = std::io::stdout().lock();
             clap_complete::generate(shell, &mut Cli::command(), "chalk", &mut out);

@@ -3,5 +3,6 @@
 pub mod config;
 pub mod keys;
 pub mod profiles;
+pub mod rooms;
 pub mod tenants;
 pub mod token;

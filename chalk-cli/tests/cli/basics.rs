@@ -25,6 +25,8 @@ fn help_version_and_completions() {
         vec!["login", "--help"],
         vec!["profiles", "use", "--help"],
         vec!["completions", "--help"],
+        vec!["rooms", "end", "--help"],
+        vec!["participants", "add", "--help"],
     ] {
         let out = run(env.chalk().args(&args));
         assert_eq!(out.code, 0, "{args:?}");

@@ -8,5 +8,6 @@ mod config;
 mod exit_codes;
 mod keys;
 mod profiles;
+mod rooms;
 mod tenants;
 mod token;

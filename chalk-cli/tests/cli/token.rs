@@ -62,6 +62,19 @@ fn issue_inspect_refresh_and_revoke() {
     // Issue needs an API key, not the master key; no token on stdin is a usage error.
     fails(env.master().args(["token", "issue"]), 2);
     fails(env.chalk().args(["token", "refresh"]), 2);
+    // With --no-input, stdin is read only when asked for with `-`.
+    let out = fails(
+        env.chalk()
+            .args(["--no-input", "token", "inspect"])
+            .write_stdin(access.clone()),
+        2,
+    );
+    assert!(out.stderr.contains("missing token"), "{}", out.stderr);
+    json_ok(
+        env.chalk()
+            .args(["--no-input", "token", "inspect", "-"])
+            .write_stdin(access.clone()),
+    );
     fails(
         env.chalk()
             .args(["token", "issue"])
