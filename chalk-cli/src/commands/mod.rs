@@ -1,0 +1,8 @@
+//! One module per noun: a clap enum and a `run` that returns a `View`.
+
+pub mod config;
+pub mod keys;
+pub mod profiles;
+pub mod rooms;
+pub mod tenants;
+pub mod token;

@@ -1,0 +1,170 @@
+//! The one error type of the CLI and the one mapping from failures to exit codes.
+//!
+//! Every command returns `Result<_, CliError>`; `main` prints the error once, to stderr,
+//! and exits with [`CliError::exit_code`]. The codes are documented in the README and in
+//! `chalk --help`.
+
+use chalk_sdk::Error as SdkError;
+
+/// The documented exit codes (0 is success).
+pub mod exit {
+    pub const OTHER: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const AUTHENTICATION: i32 = 3;
+    pub const PERMISSION: i32 = 4;
+    pub const NOT_FOUND: i32 = 5;
+    pub const CONFLICT: i32 = 6;
+    pub const INVALID_INPUT: i32 = 7;
+    pub const RATE_LIMITED: i32 = 8;
+    pub const UNAVAILABLE: i32 = 9;
+}
+
+#[derive(Debug)]
+pub enum CliError {
+    /// What the SDK reported: the server's answer, or no answer at all.
+    Api(SdkError),
+    /// Wrong or missing arguments, a prompt that cannot be shown, a missing `--yes`.
+    Usage(String),
+    /// Input the CLI itself found invalid (a patch file that is not a config patch).
+    Invalid(String),
+    /// No credential to act with.
+    Unauthenticated(String),
+    /// Something local that does not exist (a profile).
+    NotFound(String),
+    /// Anything else: I/O on the config directory, the keyring, a terminal that failed.
+    Other(String),
+}
+
+pub type CliResult<T> = Result<T, CliError>;
+
+impl From<SdkError> for CliError {
+    fn from(error: SdkError) -> Self {
+        CliError::Api(error)
+    }
+}
+
+impl CliError {
+    pub fn usage(message: impl Into<String>) -> Self {
+        CliError::Usage(message.into())
+    }
+
+    pub fn other(message: impl Into<String>) -> Self {
+        CliError::Other(message.into())
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Api(error) => sdk_exit_code(error),
+            CliError::Usage(_) => exit::USAGE,
+            CliError::Invalid(_) => exit::INVALID_INPUT,
+            CliError::Unauthenticated(_) => exit::AUTHENTICATION,
+            CliError::NotFound(_) => exit::NOT_FOUND,
+            CliError::Other(_) => exit::OTHER,
+        }
+    }
+
+    /// The code shown with the message: the API's code, or a local one.
+    pub fn code(&self) -> String {
+        match self {
+            CliError::Api(SdkError::Api { code, .. }) => code.to_string(),
+            CliError::Api(SdkError::Transport(_)) => "UNREACHABLE".into(),
+            CliError::Api(SdkError::Timeout(_)) => "TIMEOUT".into(),
+            CliError::Api(SdkError::Decode { .. }) => "BAD_RESPONSE".into(),
+            CliError::Api(SdkError::Config(_)) | CliError::Usage(_) => "USAGE".into(),
+            CliError::Api(_) => "ERROR".into(),
+            CliError::Invalid(_) => "INVALID_INPUT".into(),
+            CliError::Unauthenticated(_) => "UNAUTHENTICATED".into(),
+            CliError::NotFound(_) => "NOT_FOUND".into(),
+            CliError::Other(_) => "ERROR".into(),
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            CliError::Api(SdkError::Api { message, .. }) => message.clone(),
+            CliError::Api(SdkError::Config(message)) => message.clone(),
+            CliError::Api(other) => other.to_string(),
+            CliError::Usage(m)
+            | CliError::Invalid(m)
+            | CliError::Unauthenticated(m)
+            | CliError::NotFound(m)
+            | CliError::Other(m) => m.clone(),
+        }
+    }
+
+    /// What to do about it, in one line.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self.exit_code() {
+            exit::AUTHENTICATION => Some(
+                "check the credential: run `chalk login`, or set CHALK_MASTER_KEY or CHALK_API_KEY (`chalk whoami` shows which one is used)",
+            ),
+            exit::PERMISSION => Some(
+                "the credential is valid but not allowed to do this: use the master key or a key with the needed scope",
+            ),
+            exit::NOT_FOUND if matches!(self, CliError::Api(_)) => {
+                Some("check the id; a resource of another tenant is reported as not found")
+            }
+            exit::CONFLICT => {
+                Some("the resource changed or already exists: read it again and retry")
+            }
+            exit::INVALID_INPUT => Some("fix the fields listed above and run the command again"),
+            exit::RATE_LIMITED => Some("wait and retry; the server said how long in Retry-After"),
+            exit::UNAVAILABLE => Some(
+                "check that the server is running and that --api-url (CHALK_API_URL) points to it, then retry",
+            ),
+            exit::USAGE => Some("see `chalk --help` or `chalk COMMAND --help`"),
+            _ => None,
+        }
+    }
+}
+
+/// The exit code of an SDK failure: by HTTP status for answers, 9 for no answer.
+pub fn sdk_exit_code(error: &SdkError) -> i32 {
+    match error {
+        SdkError::Api { status, .. } => status_exit_code(*status),
+        SdkError::Transport(_) | SdkError::Timeout(_) => exit::UNAVAILABLE,
+        SdkError::Config(_) => exit::USAGE,
+        _ => exit::OTHER,
+    }
+}
+
+pub fn status_exit_code(status: u16) -> i32 {
+    match status {
+        401 => exit::AUTHENTICATION,
+        403 => exit::PERMISSION,
+        404 => exit::NOT_FOUND,
+        409 | 412 => exit::CONFLICT,
+        400 | 413 | 415 | 422 => exit::INVALID_INPUT,
+        429 => exit::RATE_LIMITED,
+        500..=599 => exit::UNAVAILABLE,
+        _ => exit::OTHER,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_map_to_the_documented_codes() {
+        let cases = [
+            (401, 3),
+            (403, 4),
+            (404, 5),
+            (409, 6),
+            (412, 6),
+            (400, 7),
+            (413, 7),
+            (415, 7),
+            (422, 7),
+            (429, 8),
+            (500, 9),
+            (503, 9),
+            (405, 1),
+            (418, 1),
+        ];
+        for (status, code) in cases {
+            assert_eq!(status_exit_code(status), code, "status {status}");
+        }
+    }
+}

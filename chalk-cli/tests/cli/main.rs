@@ -1,0 +1,13 @@
+//! End-to-end tests of the `chalk` binary against a real server on 127.0.0.1:0.
+//! One test binary, a module per noun.
+
+mod common;
+
+mod basics;
+mod config;
+mod exit_codes;
+mod keys;
+mod profiles;
+mod rooms;
+mod tenants;
+mod token;
