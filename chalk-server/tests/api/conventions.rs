@@ -367,3 +367,68 @@ async fn bad_query_strings_are_400_naming_the_parameter() {
         .await
         .assert_status(200);
 }
+
+/// Regression (found by schemathesis): an unsupported method answered 400 or 401 when
+/// the request also carried several or bad credentials; the method is judged first.
+#[tokio::test]
+async fn a_wrong_method_is_405_whatever_credentials_come_with_it() {
+    let app = test_app().await;
+    let tenant = app.tenant("Acme").await;
+    for method in [Method::TRACE, Method::PUT, Method::OPTIONS] {
+        let path = format!("/api/v1/tenants/{}/config", tenant.id);
+        app.call(method.clone(), &path)
+            .master()
+            .key(&tenant.key)
+            .send()
+            .await
+            .assert_error(405, "METHOD_NOT_ALLOWED");
+        app.call(method.clone(), &path)
+            .key("sk_live_bad")
+            .send()
+            .await
+            .assert_error(405, "METHOD_NOT_ALLOWED");
+    }
+    // HEAD is GET without a body, credentials checked as for GET.
+    let response = app
+        .call(Method::HEAD, "/api/v1/tenant")
+        .key(&tenant.key)
+        .send()
+        .await;
+    response.assert_status(200);
+    let response = app.call(Method::HEAD, "/api/v1/tenant").send().await;
+    response.assert_status(401);
+}
+
+/// Regression (found by schemathesis): JSON Schema counts `30.0` as an integer, so the
+/// document allowed whole-valued floats that the server refused.
+#[tokio::test]
+async fn whole_valued_floats_are_integers() {
+    let app = test_app().await;
+    let tenant = app
+        .create_tenant(
+            json!({"name": "Acme", "max_recording_duration_minutes": 142.0,
+            "config": {"empty_room_timeout_minutes": 45.0}}),
+        )
+        .await;
+    assert_eq!(tenant.body["max_recording_duration_minutes"], 142);
+    assert_eq!(tenant.body["config"]["empty_room_timeout_minutes"], 45);
+    for (body, field) in [
+        (
+            json!({"max_participants_per_room": 2112.5}),
+            "max_participants_per_room",
+        ),
+        (
+            json!({"rate_limit_per_minute": 1e300}),
+            "rate_limit_per_minute",
+        ),
+    ] {
+        let response = app
+            .patch(&format!("/api/v1/tenants/{}", tenant.id))
+            .master()
+            .json(body)
+            .send()
+            .await;
+        response.assert_error(422, "VALIDATION_ERROR");
+        assert_eq!(response.fields(), [field]);
+    }
+}
