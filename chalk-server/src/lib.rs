@@ -61,8 +61,9 @@ pub fn build_router(state: AppState) -> Router {
                 }
             }),
         )
-        // Credentials are resolved only for documented operations, so an unknown path is
-        // a plain 404 and an unsupported method a plain 405, whatever headers they carry.
+        // Credentials are resolved only for documented operations that take one, so an
+        // unknown path is a plain 404 and an unsupported method a plain 405, whatever
+        // headers they carry.
         .route_layer(middleware::from_fn(move |req: Request, next: Next| {
             let state = auth_state.clone();
             let operations = operations.clone();
@@ -84,13 +85,18 @@ pub fn build_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// `(METHOD, path template)` of every operation in the document.
+/// `(METHOD, path template)` of every operation in the document that needs a credential.
 fn documented_operations(document: &serde_json::Value) -> HashSet<(String, String)> {
     let mut operations = HashSet::new();
     if let Some(paths) = document["paths"].as_object() {
         for (path, item) in paths {
             for method in ["get", "put", "post", "delete", "patch"] {
-                if item.get(method).is_some() {
+                // Operations without a security requirement (health, metrics, the token
+                // exchange) ignore credential headers: a stray bad one must not fail them.
+                if item
+                    .get(method)
+                    .is_some_and(|op| op.get("security").is_some())
+                {
                     operations.insert((method.to_ascii_uppercase(), path.clone()));
                 }
             }

@@ -69,8 +69,7 @@ fn new_refresh_row(
     responses((status = 200, body = Data<TokenPair>), (status = 400, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
         (status = 401, description = "Invalid API key", body = ErrorEnvelope),
         (status = 403, description = "Tenant suspended", body = ErrorEnvelope),
-        (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
-        (status = 429, description = "Rate limited (a tenant credential was sent along); see Retry-After", body = ErrorEnvelope)))]
+        (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn token(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
@@ -97,8 +96,7 @@ pub async fn token(
     request_body = RefreshRequest,
     responses((status = 200, body = Data<TokenPair>), (status = 400, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
         (status = 401, description = "Invalid, expired, revoked or reused refresh token", body = ErrorEnvelope),
-        (status = 403, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
-        (status = 429, description = "Rate limited (a tenant credential was sent along); see Retry-After", body = ErrorEnvelope)))]
+        (status = 403, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn refresh(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
@@ -146,10 +144,7 @@ pub async fn refresh(
 #[utoipa::path(post, path = "/api/v1/auth/revoke", tag = TAG,
     request_body = RevokeRequest,
     responses((status = 200, body = Data<Revoked>), (status = 400, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
-        (status = 401, description = "An invalid credential header was sent along (none is needed)", body = ErrorEnvelope),
-        (status = 403, description = "A credential of a suspended tenant was sent along", body = ErrorEnvelope),
-        (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
-        (status = 429, description = "Rate limited (a tenant credential was sent along); see Retry-After", body = ErrorEnvelope)))]
+        (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn revoke(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
