@@ -52,13 +52,15 @@ async fn read_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Ap
 }
 
 fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::invalid_request(format!(
-            "Malformed JSON at line {} column {}: {e}",
-            e.line(),
-            e.column()
-        ))
-    })
+    serde_json::from_slice(bytes)
+        .map(integral_numbers)
+        .map_err(|e| {
+            ApiError::invalid_request(format!(
+                "Malformed JSON at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            ))
+        })
 }
 
 fn unsupported_media_type() -> ApiError {
@@ -98,6 +100,26 @@ impl<S: Send + Sync> FromRequest<S> for OptionalJsonBody {
             return Err(unsupported_media_type());
         }
         Ok(OptionalJsonBody(Some(parse_json(&bytes)?)))
+    }
+}
+
+/// JSON (and JSON Schema, hence the OpenAPI document) counts `30.0` as the integer 30;
+/// serde's integers do not. Whole-valued floats become integers so both agree.
+fn integral_numbers(value: Value) -> Value {
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 => {
+                Value::from(f as i64)
+            }
+            _ => Value::Number(n),
+        },
+        Value::Array(items) => Value::Array(items.into_iter().map(integral_numbers).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, integral_numbers(v)))
+                .collect(),
+        ),
+        other => other,
     }
 }
 

@@ -184,7 +184,7 @@ async fn operator_lifecycle_keeps_secrets_out_of_logs_and_data_across_restart() 
     )
     .await;
     assert_eq!(status, 200);
-    let (status, _) = call(
+    let (status, refreshed) = call(
         &client,
         post.clone(),
         format!("{base}/api/v1/auth/refresh"),
@@ -193,6 +193,43 @@ async fn operator_lifecycle_keeps_secrets_out_of_logs_and_data_across_restart() 
     )
     .await;
     assert_eq!(status, 200);
+    let successor = refreshed["data"]["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // More acknowledged writes that must survive the restart: a config change, an extra
+    // key, and an idempotent create whose replay must still return the same tenant.
+    let (status, _) = call(
+        &client,
+        reqwest::Method::PATCH,
+        format!("{base}/api/v1/tenants/{tenant_id}/config"),
+        &[("X-API-Key", &api_key)],
+        Some(json!({"transcription_language": "es-ES", "allowed_origins": ["https://acme.edu"]})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, extra) = call(
+        &client,
+        post.clone(),
+        format!("{base}/api/v1/tenants/{tenant_id}/api-keys"),
+        &[("X-Master-Key", &master_key)],
+        Some(json!({"name": "ci", "scopes": ["tenant:read"]})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let extra_key = extra["data"]["api_key"].as_str().unwrap().to_owned();
+    let (status, idempotent) = call(
+        &client,
+        post.clone(),
+        format!("{base}/api/v1/tenants"),
+        &[
+            ("X-Master-Key", &master_key),
+            ("Idempotency-Key", "restart-1"),
+        ],
+        Some(json!({"name": "Globex"})),
+    )
+    .await;
+    assert_eq!(status, 201);
     let (status, _) = call(
         &client,
         get.clone(),
@@ -207,6 +244,8 @@ async fn operator_lifecycle_keeps_secrets_out_of_logs_and_data_across_restart() 
     let secrets = [
         api_key.as_str(),
         access.as_str(),
+        extra_key.as_str(),
+        successor.as_str(),
         refresh.as_str(),
         "whsec_topsecret_123",
         "sk-provider-secret-999",
@@ -250,7 +289,7 @@ async fn operator_lifecycle_keeps_secrets_out_of_logs_and_data_across_restart() 
     );
     let (status, _) = call(
         &client,
-        get,
+        get.clone(),
         format!("{base}/api/v1/tenant"),
         &[("Authorization", &bearer)],
         None,
@@ -260,6 +299,54 @@ async fn operator_lifecycle_keeps_secrets_out_of_logs_and_data_across_restart() 
         status, 200,
         "tokens survive a restart: the signing secret is kept"
     );
+    let (status, config) = call(
+        &client,
+        get.clone(),
+        format!("{base}/api/v1/tenants/{tenant_id}/config"),
+        &[("X-API-Key", &extra_key)],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "the extra key survived: {config}");
+    assert_eq!(config["data"]["config"]["transcription_language"], "es-ES");
+    assert_eq!(
+        config["data"]["config"]["allowed_origins"],
+        json!(["https://acme.edu"])
+    );
+    let (status, replay) = call(
+        &client,
+        post.clone(),
+        format!("{base}/api/v1/tenants"),
+        &[
+            ("X-Master-Key", &master_key),
+            ("Idempotency-Key", "restart-1"),
+        ],
+        Some(json!({"name": "Globex"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(replay, idempotent, "the idempotency record survived");
+    // The single use of the first refresh token was recorded: its successor works once,
+    // and the spent token stays spent.
+    let (status, _) = call(
+        &client,
+        post.clone(),
+        format!("{base}/api/v1/auth/refresh"),
+        &[],
+        Some(json!({"refresh_token": successor})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body) = call(
+        &client,
+        post,
+        format!("{base}/api/v1/auth/refresh"),
+        &[],
+        Some(json!({"refresh_token": refresh})),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "INVALID_REFRESH_TOKEN");
     server.stop();
 }
 

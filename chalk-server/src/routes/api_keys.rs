@@ -46,7 +46,7 @@ async fn require_tenant_exists(state: &AppState, id: &str) -> ApiResult<()> {
         ("Idempotency-Key" = Option<String>, Header, description = "1..=255 printable ASCII", pattern = r"^[\x20-\x7E]{1,255}$")),
     request_body = CreateApiKeyRequest,
     responses((status = 429, description = "Rate limited; see Retry-After", body = ErrorEnvelope),
-        (status = 201, body = Data<CreatedApiKey>), (status = 400, body = ErrorEnvelope),
+        (status = 201, body = Data<CreatedApiKey>), (status = 400, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
         (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),

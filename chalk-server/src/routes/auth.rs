@@ -66,7 +66,7 @@ fn new_refresh_row(
 /// Exchange an API key for an access token and a refresh token.
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = TAG,
     request_body = TokenRequest,
-    responses((status = 200, body = Data<TokenPair>), (status = 400, body = ErrorEnvelope),
+    responses((status = 200, body = Data<TokenPair>), (status = 400, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
         (status = 401, description = "Invalid API key", body = ErrorEnvelope),
         (status = 403, description = "Tenant suspended", body = ErrorEnvelope),
         (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
@@ -94,7 +94,7 @@ pub async fn token(
     description = "If the key behind the chain was revoked, or its tenant is suspended, the chain is revoked \
         and the answer is 401 `INVALID_REFRESH_TOKEN` or 403 `TENANT_SUSPENDED`.",
     request_body = RefreshRequest,
-    responses((status = 200, body = Data<TokenPair>), (status = 400, body = ErrorEnvelope),
+    responses((status = 200, body = Data<TokenPair>), (status = 400, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
         (status = 401, description = "Invalid, expired, revoked or reused refresh token", body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn refresh(
@@ -143,7 +143,7 @@ pub async fn refresh(
 /// tells nobody whether the token existed.
 #[utoipa::path(post, path = "/api/v1/auth/revoke", tag = TAG,
     request_body = RevokeRequest,
-    responses((status = 200, body = Data<Revoked>), (status = 400, body = ErrorEnvelope),
+    responses((status = 200, body = Data<Revoked>), (status = 400, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
         (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn revoke(
     State(state): State<AppState>,

@@ -54,7 +54,7 @@ pub async fn get(
         ("If-Match" = Option<String>, Header, description = "Apply only if the ETag still matches")),
     request_body(content = ConfigPatch, content_type = "application/json"),
     responses((status = 429, description = "Rate limited; see Retry-After", body = ErrorEnvelope),
-        (status = 200, body = Data<TenantConfigResponse>), (status = 400, body = ErrorEnvelope),
+        (status = 200, body = Data<TenantConfigResponse>), (status = 400, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope), (status = 412, body = ErrorEnvelope),
         (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),

@@ -324,7 +324,7 @@ pub async fn current(State(state): State<AppState>, caller: Caller) -> ApiResult
         ("If-Match" = Option<String>, Header, description = "Apply only if the tenant's ETag still matches")),
     request_body = UpdateTenantRequest,
     responses((status = 429, description = "Rate limited; see Retry-After", body = ErrorEnvelope),
-        (status = 200, body = Data<Tenant>), (status = 400, body = ErrorEnvelope),
+        (status = 200, body = Data<Tenant>), (status = 400, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
         (status = 412, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
@@ -337,6 +337,31 @@ pub async fn update(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     caller.require_tenant(&id, Scope::TenantAdmin)?;
+    // Only `email` has a default to go back to; `null` for anything else would be
+    // silently ignored by the typed request, so it is refused here, all fields at once.
+    let nulls: Vec<chalk_sdk::model::FieldError> = body
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(field, value)| {
+            value.is_null()
+                && matches!(
+                    field.as_str(),
+                    "name"
+                        | "status"
+                        | "max_concurrent_rooms"
+                        | "max_participants_per_room"
+                        | "max_recording_duration_minutes"
+                        | "rate_limit_per_minute"
+                )
+        })
+        .map(|(field, _)| {
+            chalk_sdk::model::FieldError::new(field.as_str(), "cannot be null; give a value")
+        })
+        .collect();
+    if !nulls.is_empty() {
+        return Err(ApiError::validation(nulls));
+    }
     let request: UpdateTenantRequest = parse(body)?;
     let mut privileged = quota_fields_present([
         ("max_concurrent_rooms", request.max_concurrent_rooms),
@@ -475,10 +500,10 @@ pub async fn delete(
     params(("id" = String, Path, description = "Tenant id"),
         ("Idempotency-Key" = Option<String>, Header, description = "1..=255 printable ASCII", pattern = r"^[\x20-\x7E]{1,255}$")),
     request_body(content = Option<RotateKeyRequest>),
-    responses((status = 400, description = "Bad query, or more than one credential", body = ErrorEnvelope), (status = 429, description = "Rate limited; see Retry-After", body = ErrorEnvelope),
+    responses((status = 400, description = "Bad query, or more than one credential", body = ErrorEnvelope), (status = 413, body = ErrorEnvelope), (status = 429, description = "Rate limited; see Retry-After", body = ErrorEnvelope),
         (status = 200, body = Data<RotatedKey>), (status = 401, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
-        (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
+        (status = 409, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)),
     security(("master_key" = []), ("api_key" = []), ("bearer" = [])))]
 pub async fn rotate_key(
     State(state): State<AppState>,

@@ -1,0 +1,515 @@
+//! API.md Config: GET and merge-PATCH, every rule of the Config table over HTTP, secrets
+//! masked in every response and encrypted at rest, nothing written on error.
+
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+fn config_path(tenant: &Tenant) -> String {
+    format!("/api/v1/tenants/{}/config", tenant.id)
+}
+
+#[tokio::test]
+async fn get_returns_the_contract_defaults_with_an_etag() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let response = app.get(&config_path(&acme)).key(&acme.key).send().await;
+    response.assert_status(200);
+    let data = &response.body["data"];
+    assert_eq!(data["id"], acme.id.as_str());
+    assert!(data["updated_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(
+        data["config"],
+        json!({
+            "force_recording": false,
+            "auto_start_recording": false,
+            "allow_early_join": true,
+            "empty_room_timeout_minutes": 30,
+            "recording_retention_days": 30,
+            "duplicate_participant_policy": "reject",
+            "transcription_enabled": true,
+            "transcription_language": "en-US",
+            "transcription_profanity_filter": false,
+            "transcription_keywords": [],
+            "allowed_origins": [],
+            "post_meeting_webhook": null
+        })
+    );
+    // The tenant and its config share one revision.
+    assert_eq!(response.etag(), app.read_tenant(&acme.id).await.etag());
+}
+
+#[tokio::test]
+async fn patch_merges_absent_unchanged_null_default_nested_merge() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let path = config_path(&acme);
+    let response = app
+        .patch(&path)
+        .key(&acme.key)
+        .json(
+            json!({"force_recording": true, "empty_room_timeout_minutes": 45,
+            "transcription_keywords": ["chemistry"],
+            "post_meeting_webhook": {"enabled": true, "url": "https://hooks.acme.edu/a",
+                "secret": "whsec_abcdefgh1234", "include_summary": true,
+                "ai": {"provider": "openai", "api_key": "sk-ai-secret-5678", "model": "gpt-4o"}}}),
+        )
+        .send()
+        .await;
+    response.assert_status(200);
+    let config = &response.body["data"]["config"];
+    assert_eq!(config["force_recording"], true);
+    assert_eq!(config["empty_room_timeout_minutes"], 45);
+    assert_eq!(config["post_meeting_webhook"]["include_summary"], true);
+    assert_eq!(config["post_meeting_webhook"]["include_recording"], false);
+    let first_etag = response.etag();
+
+    // Absent = unchanged, null = default, nested objects merge.
+    let response = app
+        .patch(&path)
+        .key(&acme.key)
+        .json(
+            json!({"empty_room_timeout_minutes": null, "auto_start_recording": true,
+            "post_meeting_webhook": {"url": "https://hooks.acme.edu/b",
+                "ai": {"model": "gpt-4.1"}}}),
+        )
+        .send()
+        .await;
+    response.assert_status(200);
+    assert_ne!(response.etag(), first_etag);
+    let config = response.body["data"]["config"].clone();
+    assert_eq!(config["force_recording"], true, "absent: unchanged");
+    assert_eq!(config["auto_start_recording"], true);
+    assert_eq!(
+        config["empty_room_timeout_minutes"], 30,
+        "null: the default"
+    );
+    assert_eq!(config["transcription_keywords"], json!(["chemistry"]));
+    let hook = &config["post_meeting_webhook"];
+    assert_eq!(hook["url"], "https://hooks.acme.edu/b");
+    assert_eq!(hook["enabled"], true, "nested: merged, not replaced");
+    assert_eq!(hook["secret"], "****1234");
+    assert_eq!(hook["ai"]["model"], "gpt-4.1");
+    assert_eq!(hook["ai"]["provider"], "openai");
+    assert_eq!(hook["ai"]["api_key"], "****5678");
+
+    // GET shows what PATCH returned; the whole tenant carries the same config.
+    let read = app.get(&path).master().send().await;
+    assert_eq!(read.body["data"]["config"], config);
+    assert_eq!(
+        app.read_tenant(&acme.id).await.body["data"]["config"],
+        config
+    );
+
+    // Resetting the webhook drops it (and its secrets) entirely.
+    let response = app
+        .patch(&path)
+        .master()
+        .json(json!({"post_meeting_webhook": null}))
+        .send()
+        .await;
+    response.assert_status(200);
+    assert!(response.body["data"]["config"]["post_meeting_webhook"].is_null());
+}
+
+#[tokio::test]
+async fn secrets_are_masked_everywhere_and_encrypted_at_rest() {
+    let app = test_app().await;
+    let secret = "whsec_plaintext_must_not_leak_9876";
+    let provider_key = "dg_provider_key_never_shown_4321";
+    let acme = app
+        .create_tenant(json!({"name": "Acme", "config": {"post_meeting_webhook": {
+            "url": "https://hooks.acme.edu", "secret": secret,
+            "transcription": {"provider": "deepgram", "api_key": provider_key}}}}))
+        .await;
+    assert_eq!(
+        acme.body["config"]["post_meeting_webhook"]["secret"],
+        "****9876"
+    );
+    assert_eq!(
+        acme.body["config"]["post_meeting_webhook"]["transcription"]["api_key"],
+        "****4321"
+    );
+    let responses = [
+        app.read_tenant(&acme.id).await,
+        app.get(&config_path(&acme)).master().send().await,
+        app.get("/api/v1/tenant").key(&acme.key).send().await,
+        app.get("/api/v1/tenants").master().send().await,
+        app.patch(&config_path(&acme))
+            .master()
+            .json(json!({"force_recording": true}))
+            .send()
+            .await,
+    ];
+    for response in &responses {
+        response.assert_status(200);
+        assert!(!response.text.contains(secret), "{}", response.text);
+        assert!(!response.text.contains(provider_key), "{}", response.text);
+        assert!(response.text.contains("****9876"));
+    }
+    let row = app.state.store.get_tenant(&acme.id).await.unwrap().unwrap();
+    assert!(
+        !row.config.contains(secret),
+        "stored sealed: {}",
+        row.config
+    );
+    assert!(!row.config.contains(provider_key));
+    assert!(!row.config.contains("plaintext_must_not"));
+    // Sealed, not lost: the stored form opens back to the secret.
+    let stored: chalk_server::tenant_config::StoredConfig =
+        serde_json::from_str(&row.config).unwrap();
+    let hook = stored.post_meeting_webhook.unwrap();
+    assert_eq!(
+        hook.secret.unwrap().open(&app.state.sealer).unwrap(),
+        secret
+    );
+}
+
+/// One bad value per rule of the Config table, each answered with its field.
+#[tokio::test]
+async fn every_config_rule_is_enforced_over_http() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let path = config_path(&acme);
+    let too_many_keywords: Vec<String> = (0..101).map(|n| format!("k{n}")).collect();
+    let too_many_origins: Vec<String> = (0..21)
+        .map(|n| format!("https://o{n}.example.com"))
+        .collect();
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"force_recording": "yes"}), "force_recording"),
+        (json!({"auto_start_recording": 1}), "auto_start_recording"),
+        (json!({"allow_early_join": "true"}), "allow_early_join"),
+        (
+            json!({"empty_room_timeout_minutes": 0}),
+            "empty_room_timeout_minutes",
+        ),
+        (
+            json!({"empty_room_timeout_minutes": 1441}),
+            "empty_room_timeout_minutes",
+        ),
+        (
+            json!({"empty_room_timeout_minutes": 2.5}),
+            "empty_room_timeout_minutes",
+        ),
+        (
+            json!({"recording_retention_days": 0}),
+            "recording_retention_days",
+        ),
+        (
+            json!({"recording_retention_days": 3651}),
+            "recording_retention_days",
+        ),
+        (
+            json!({"duplicate_participant_policy": "kick"}),
+            "duplicate_participant_policy",
+        ),
+        (
+            json!({"transcription_enabled": null, "transcription_language": "english!"}),
+            "transcription_language",
+        ),
+        (
+            json!({"transcription_language": ""}),
+            "transcription_language",
+        ),
+        (
+            json!({"transcription_profanity_filter": "no"}),
+            "transcription_profanity_filter",
+        ),
+        (
+            json!({"transcription_keywords": too_many_keywords}),
+            "transcription_keywords",
+        ),
+        (
+            json!({"transcription_keywords": ["ok", ""]}),
+            "transcription_keywords[1]",
+        ),
+        (
+            json!({"transcription_keywords": ["x".repeat(101)]}),
+            "transcription_keywords[0]",
+        ),
+        (
+            json!({"transcription_keywords": "chemistry"}),
+            "transcription_keywords",
+        ),
+        (
+            json!({"allowed_origins": too_many_origins}),
+            "allowed_origins",
+        ),
+        (
+            json!({"allowed_origins": ["https://acme.edu/path"]}),
+            "allowed_origins[0]",
+        ),
+        (
+            json!({"allowed_origins": ["https://acme.edu", "https://*.acme.edu"]}),
+            "allowed_origins[1]",
+        ),
+        (
+            json!({"allowed_origins": ["ftp://acme.edu"]}),
+            "allowed_origins[0]",
+        ),
+        (
+            json!({"allowed_origins": ["https://acme.edu?x=1"]}),
+            "allowed_origins[0]",
+        ),
+        (
+            json!({"allowed_origins": ["http://example.com:*"]}),
+            "allowed_origins[0]",
+        ),
+        (
+            json!({"post_meeting_webhook": {"url": "http://hooks.acme.edu"}}),
+            "post_meeting_webhook.url",
+        ),
+        (
+            json!({"post_meeting_webhook": {"url": "not a url"}}),
+            "post_meeting_webhook.url",
+        ),
+        (
+            json!({"post_meeting_webhook": {"enabled": "on"}}),
+            "post_meeting_webhook.enabled",
+        ),
+        (
+            json!({"post_meeting_webhook": {"include_transcript": 0}}),
+            "post_meeting_webhook.include_transcript",
+        ),
+        (
+            json!({"post_meeting_webhook": {"transcription": {"provider": "dg", "key": "x"}}}),
+            "post_meeting_webhook.transcription.key",
+        ),
+        (
+            json!({"post_meeting_webhook": {"ai": {"model": 4}}}),
+            "post_meeting_webhook.ai.model",
+        ),
+        (
+            json!({"post_meeting_webhook": {"secretz": "x"}}),
+            "post_meeting_webhook.secretz",
+        ),
+        (
+            json!({"post_meeting_webhook": "https://hooks.acme.edu"}),
+            "post_meeting_webhook",
+        ),
+        (json!({"colour": "blue"}), "colour"),
+    ];
+    let before = app.get(&path).master().send().await;
+    for (patch, field) in cases {
+        let response = app.patch(&path).master().json(patch.clone()).send().await;
+        response.assert_error(422, "VALIDATION_ERROR");
+        assert_eq!(response.fields(), [field], "{patch}");
+    }
+    let after = app.get(&path).master().send().await;
+    assert_eq!(after.body, before.body, "no rejected patch wrote anything");
+    assert_eq!(after.etag(), before.etag());
+}
+
+#[tokio::test]
+async fn accepted_edge_values_are_normalized() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let hundred_keywords: Vec<String> = (0..100).map(|n| format!("k{n}")).collect();
+    let response = app
+        .patch(&config_path(&acme))
+        .master()
+        .json(
+            json!({"empty_room_timeout_minutes": 1440, "recording_retention_days": 3650,
+            "duplicate_participant_policy": "disconnect_existing",
+            "transcription_language": "zh-Hans-CN", "transcription_keywords": hundred_keywords,
+            "allowed_origins": ["https://app.acme.edu", "http://localhost:*",
+                "https://app.acme.edu", "http://127.0.0.1:3000"],
+            "post_meeting_webhook": {"url": "http://localhost:9000/hook"}}),
+        )
+        .send()
+        .await;
+    response.assert_status(200);
+    let config = &response.body["data"]["config"];
+    assert_eq!(config["empty_room_timeout_minutes"], 1440);
+    assert_eq!(config["recording_retention_days"], 3650);
+    assert_eq!(
+        config["duplicate_participant_policy"],
+        "disconnect_existing"
+    );
+    assert_eq!(config["transcription_language"], "zh-Hans-CN");
+    assert_eq!(
+        config["transcription_keywords"].as_array().unwrap().len(),
+        100
+    );
+    assert_eq!(
+        config["allowed_origins"],
+        json!([
+            "https://app.acme.edu",
+            "http://localhost:*",
+            "http://127.0.0.1:3000"
+        ]),
+        "duplicates removed, order kept"
+    );
+    assert_eq!(
+        config["post_meeting_webhook"]["url"],
+        "http://localhost:9000/hook"
+    );
+}
+
+#[tokio::test]
+async fn every_bad_field_is_reported_at_once_and_nothing_is_written() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let path = config_path(&acme);
+    app.patch(&path)
+        .master()
+        .json(json!({"force_recording": true}))
+        .send()
+        .await
+        .assert_status(200);
+    let before = app.get(&path).master().send().await;
+    let response = app
+        .patch(&path)
+        .master()
+        .json(
+            json!({"auto_start_recording": true, "empty_room_timeout_minutes": 0,
+            "recording_retention_days": 99999, "allowed_origins": ["https://ok.edu", "nope"],
+            "transcription_language": "??", "post_meeting_webhook": {"url": "http://evil.com"}}),
+        )
+        .send()
+        .await;
+    response.assert_error(422, "VALIDATION_ERROR");
+    let mut fields = response.fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "allowed_origins[1]",
+            "empty_room_timeout_minutes",
+            "post_meeting_webhook.url",
+            "recording_retention_days",
+            "transcription_language"
+        ]
+    );
+    let after = app.get(&path).master().send().await;
+    assert_eq!(after.body, before.body);
+    assert_eq!(after.body["data"]["config"]["auto_start_recording"], false);
+    assert_eq!(after.etag(), before.etag());
+}
+
+#[tokio::test]
+async fn the_patch_must_be_a_json_object() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let path = config_path(&acme);
+    for body in [json!([]), json!("force_recording"), json!(null), json!(3)] {
+        let response = app.patch(&path).master().json(body).send().await;
+        response.assert_error(422, "VALIDATION_ERROR");
+    }
+    app.patch(&path)
+        .master()
+        .raw("{}")
+        .send()
+        .await
+        .assert_error(415, "UNSUPPORTED_MEDIA_TYPE");
+    app.patch(&path)
+        .master()
+        .header("Content-Type", "application/json")
+        .raw("{\"force_recording\": tru}")
+        .send()
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+}
+
+#[tokio::test]
+async fn config_access_follows_scopes_and_tenancy() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let other = app.tenant("Other").await;
+    let path = config_path(&acme);
+    let (read_key, _) = app.scoped_key(&acme, &["tenant:read"]).await;
+    let (rooms_key, _) = app.scoped_key(&acme, &["rooms:write"]).await;
+    app.get(&path)
+        .key(&read_key)
+        .send()
+        .await
+        .assert_status(200);
+    app.get(&path)
+        .key(&rooms_key)
+        .send()
+        .await
+        .assert_error(403, "FORBIDDEN");
+    app.patch(&path)
+        .key(&read_key)
+        .json(json!({"force_recording": true}))
+        .send()
+        .await
+        .assert_error(403, "FORBIDDEN");
+    app.get(&path)
+        .key(&other.key)
+        .send()
+        .await
+        .assert_error(404, "NOT_FOUND");
+    app.patch(&path)
+        .key(&other.key)
+        .json(json!({"force_recording": true}))
+        .send()
+        .await
+        .assert_error(404, "NOT_FOUND");
+    app.get(&path)
+        .send()
+        .await
+        .assert_error(401, "UNAUTHORIZED");
+    app.get("/api/v1/tenants/tenant_nope/config")
+        .master()
+        .send()
+        .await
+        .assert_error(404, "NOT_FOUND");
+    app.patch("/api/v1/tenants/tenant_nope/config")
+        .master()
+        .json(json!({}))
+        .send()
+        .await
+        .assert_error(404, "NOT_FOUND");
+    let read = app.get(&path).master().send().await;
+    assert_eq!(read.body["data"]["config"]["force_recording"], false);
+}
+
+#[tokio::test]
+async fn if_match_guards_config_writes() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let path = config_path(&acme);
+    let etag = app.get(&path).master().send().await.etag();
+    let first = app
+        .patch(&path)
+        .master()
+        .header("If-Match", &etag)
+        .json(json!({"transcription_language": "es-ES"}))
+        .send()
+        .await;
+    first.assert_status(200);
+    app.patch(&path)
+        .master()
+        .header("If-Match", &etag)
+        .json(json!({"transcription_language": "de-DE"}))
+        .send()
+        .await
+        .assert_error(412, "PRECONDITION_FAILED");
+    // A tenant write moves the config's ETag too: they are one revision.
+    app.patch(&format!("/api/v1/tenants/{}", acme.id))
+        .master()
+        .json(json!({"name": "Renamed"}))
+        .send()
+        .await
+        .assert_status(200);
+    app.patch(&path)
+        .master()
+        .header("If-Match", &first.etag())
+        .json(json!({"transcription_language": "fr-FR"}))
+        .send()
+        .await
+        .assert_error(412, "PRECONDITION_FAILED");
+    let read = app.get(&path).master().send().await;
+    assert_eq!(
+        read.body["data"]["config"]["transcription_language"],
+        "es-ES"
+    );
+    app.patch(&path)
+        .master()
+        .header("If-Match", &read.etag())
+        .json(json!({"transcription_language": "fr-FR"}))
+        .send()
+        .await
+        .assert_status(200);
+}

@@ -1,0 +1,18 @@
+//! In-process router tests: every endpoint and every error code of API.md's Conventions,
+//! Credentials, Tenants, Config, Auth and API keys sections, driven through
+//! `chalk_server::build_router` with one fresh database per test.
+//!
+//! One test binary (one link) for the whole suite; one module per resource.
+
+mod common;
+
+mod api_keys;
+mod auth;
+mod concurrency;
+mod config;
+mod conventions;
+mod idempotency;
+mod openapi;
+mod ops;
+mod rate_limit;
+mod tenants;

@@ -1,0 +1,113 @@
+//! The OpenAPI document: a committed snapshot, and proof that it and the router agree.
+
+use axum::http::Method;
+use serde_json::Value;
+
+use crate::common::*;
+
+fn document() -> Value {
+    serde_json::to_value(chalk_server::openapi::document()).unwrap()
+}
+
+#[test]
+fn the_document_matches_its_snapshot() {
+    insta::assert_json_snapshot!("openapi", document());
+}
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+fn concrete(path: &str) -> String {
+    path.replace("{id}", "tenant_nope")
+        .replace("{key_id}", "key_nope")
+}
+
+/// Every operation in the document is a route of the router, and every other method on
+/// a documented path is 405: the document and the router are one list.
+#[tokio::test]
+async fn every_documented_operation_is_routed_and_nothing_else_is() {
+    let app = test_app().await;
+    let doc = document();
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 14, "{:?}", paths.keys());
+    for (path, item) in paths {
+        for method in METHODS {
+            let response = app
+                .call(
+                    Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
+                    &concrete(path),
+                )
+                .master()
+                .send()
+                .await;
+            if item.get(method).is_some() {
+                assert_ne!(
+                    response.status, 405,
+                    "{method} {path} is documented but not routed"
+                );
+                // A 404 here must be the handler's "no such tenant", never "no such endpoint".
+                if response.status == 404 {
+                    assert_ne!(response.message(), "No such endpoint", "{method} {path}");
+                }
+            } else {
+                response.assert_error(405, "METHOD_NOT_ALLOWED");
+            }
+        }
+    }
+}
+
+fn error_schema_ok(response: &Value) -> bool {
+    response["content"]["application/json"]["schema"]["$ref"]
+        .as_str()
+        .is_some_and(|r| r.ends_with("/ErrorEnvelope"))
+}
+
+/// Each operation documents the errors it can answer, all with the error envelope.
+#[test]
+fn every_operation_documents_its_errors() {
+    let doc = document();
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            operations += 1;
+            let responses = op["responses"].as_object().unwrap();
+            let name = format!("{method} {path}");
+            assert!(
+                responses.keys().any(|s| s.starts_with('2')),
+                "{name}: no success response"
+            );
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert!(
+                        error_schema_ok(response),
+                        "{name} {status}: not the error envelope"
+                    );
+                }
+            }
+            if !path.starts_with("/api/") {
+                continue;
+            }
+            let mut expected = vec!["400"];
+            if op.get("security").is_some() {
+                // Any credential may be refused, and a tenant's is rate-limited.
+                expected.extend(["401", "429"]);
+            }
+            if op.get("requestBody").is_some() {
+                expected.extend(["413", "415", "422"]);
+            }
+            if path.contains("{id}") {
+                expected.extend(["403", "404"]);
+            }
+            for status in expected {
+                assert!(
+                    responses.contains_key(status),
+                    "{name} does not document {status}: {:?}",
+                    responses.keys()
+                );
+            }
+            assert!(op.get("operationId").is_some(), "{name}");
+            assert!(op.get("tags").is_some(), "{name}");
+        }
+    }
+    assert!(operations >= 17, "{operations}");
+}
