@@ -230,7 +230,8 @@ pub async fn list(
     description = "Needs `rooms:read`, or a participant token of this room. `cs101` and `room_cs101` \
         name the same room.",
     params(("id" = String, Path, description = "Room id")),
-    responses((status = 200, body = Data<Room>), (status = 401, body = ErrorEnvelope),
+    responses((status = 200, body = Data<Room>), (status = 400, body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 429, description = "Rate limited; see Retry-After", body = ErrorEnvelope)),
     security(("api_key" = []), ("bearer" = [])))]
@@ -256,7 +257,8 @@ pub async fn get(
     description = "Needs `rooms:write`, or a host's participant token of this room. Every participant \
         token of the room stops working at once. Ending an ended room changes nothing and returns it.",
     params(("id" = String, Path, description = "Room id")),
-    responses((status = 200, body = Data<Room>), (status = 401, body = ErrorEnvelope),
+    responses((status = 200, body = Data<Room>), (status = 400, body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 429, description = "Rate limited; see Retry-After", body = ErrorEnvelope)),
     security(("api_key" = []), ("bearer" = [])))]
@@ -445,8 +447,9 @@ pub async fn add_participant(
     request_body(content = Option<ParticipantTokenRequest>, description = "Optional: the participant's refresh token"),
     responses((status = 200, body = ParticipantTokensResponse), (status = 400, body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
-        (status = 404, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope),
-        (status = 422, body = ErrorEnvelope), (status = 429, description = "Rate limited; see Retry-After", body = ErrorEnvelope)),
+        (status = 404, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
+        (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
+        (status = 429, description = "Rate limited; see Retry-After", body = ErrorEnvelope)),
     security(("api_key" = []), ("bearer" = []), ()))]
 pub async fn token(
     State(state): State<AppState>,
@@ -542,7 +545,8 @@ pub async fn token(
         tokens stop working at once. When the room is left empty, its `empty_room_timeout_minutes` \
         starts counting.",
     params(("id" = String, Path, description = "Room id"), ("pid" = String, Path, description = "Participant id")),
-    responses((status = 200, body = Data<Deleted>), (status = 401, body = ErrorEnvelope),
+    responses((status = 200, body = Data<Deleted>), (status = 400, body = ErrorEnvelope),
+        (status = 401, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 429, description = "Rate limited; see Retry-After", body = ErrorEnvelope)),
     security(("api_key" = []), ("bearer" = [])))]
