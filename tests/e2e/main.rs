@@ -14,5 +14,6 @@ mod examples;
 mod idempotency;
 mod ops;
 mod pagination;
+mod rooms;
 mod tenants;
 mod token_mode;

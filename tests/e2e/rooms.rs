@@ -1,14 +1,12 @@
 //! Rooms and participants end to end: a real server on 127.0.0.1:0, driven through the SDK,
 //! and the Chalk authentication guide's flow as the raw HTTP a backend and browser send.
 
-mod common;
-
+use crate::common::{MASTER_KEY, TestServer};
 use chalk_sdk::model::{
     AddParticipantRequest, CreateRoomRequest, CreateTenantRequest, ErrorCode, ListRoomsQuery,
     ParticipantRole, RoomStatus,
 };
 use chalk_sdk::{Client, Error};
-use common::{MASTER_KEY, TestServer};
 use futures_util::TryStreamExt;
 use serde_json::{Value, json};
 
