@@ -129,11 +129,12 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         Err(error) => return error.into_response(),
     };
     let decision = match &caller {
-        Caller::Tenant(t) => Some(state.rate_limiter.check(
-            &t.tenant_id,
-            t.rate_limit_per_minute,
-            now(),
-        )),
+        Caller::Tenant(t) => Some(
+            state
+                .rate_limiter
+                .check(&t.tenant_id, t.rate_limit_per_minute, now())
+                .await,
+        ),
         _ => None,
     };
     if let Some(d) = decision.filter(|d| !d.allowed) {

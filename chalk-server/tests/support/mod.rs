@@ -1,0 +1,5 @@
+//! Helpers shared by the integration tests that run against PostgreSQL and Redis.
+
+#![allow(dead_code)]
+
+pub mod postgres;
