@@ -165,7 +165,17 @@ impl Client {
         Auth::new(self)
     }
 
-    // Rooms and participants get their handler here: `pub fn rooms(&self) -> Rooms<'_>`.
+    /// Rooms (create, list, get, end) and, through [`Rooms::participants`], a room's
+    /// participants and their tokens.
+    ///
+    /// ```no_run
+    /// # async fn run(client: chalk_sdk::Client) -> chalk_sdk::Result<()> {
+    /// let room = client.rooms().get("room_cs101").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn rooms(&self) -> crate::Rooms<'_> {
+        crate::Rooms::new(self)
+    }
 
     /// A request to `/api/v1/{segments...}`; each segment is percent-encoded.
     pub(crate) fn call(&self, method: Method, segments: &[&str]) -> Call<'_> {

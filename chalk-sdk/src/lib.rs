@@ -40,6 +40,8 @@ mod pagination;
 #[cfg(feature = "client")]
 mod retry;
 #[cfg(feature = "client")]
+pub mod rooms;
+#[cfg(feature = "client")]
 pub mod tenants;
 #[cfg(feature = "client")]
 mod token_mode;
@@ -56,5 +58,7 @@ pub use config::ConfigApi;
 pub use error::{Error, Result};
 #[cfg(feature = "client")]
 pub use retry::RetryPolicy;
+#[cfg(feature = "client")]
+pub use rooms::{Participants, Rooms};
 #[cfg(feature = "client")]
 pub use tenants::Tenants;

@@ -11,14 +11,14 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use chalk_sdk::model::{Scope, TenantStatus};
+use chalk_sdk::model::{ParticipantRole, Scope, TenantStatus};
 
 use crate::crypto::{hash_secret, secrets_equal};
 use crate::error::ApiError;
 use crate::rate_limit::Decision;
 use crate::state::{AppState, now};
 use crate::store::KeyAuth;
-use crate::tokens::TokenError;
+use crate::tokens::{PARTICIPANT_ACCESS, TokenError};
 
 pub const MASTER_KEY_HEADER: &str = "x-master-key";
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -46,12 +46,36 @@ impl TenantCaller {
     }
 }
 
+/// A participant token's holder: it may read its own room, and a host may also end it
+/// and remove its participants. Checked against the store on every request, so removal,
+/// replacement, a refresh or the room's end kill the token at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParticipantCaller {
+    pub tenant_id: String,
+    pub room_id: String,
+    pub participant_id: String,
+    pub role: ParticipantRole,
+    pub rate_limit_per_minute: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
     Master,
     Tenant(TenantCaller),
+    Participant(ParticipantCaller),
     Anonymous,
 }
+
+/// A participant token used where a tenant credential is needed.
+pub fn participant_token_refused() -> ApiError {
+    ApiError::forbidden(
+        "A participant token is valid only for its own room (GET /rooms/{id}; hosts also end it and remove participants)",
+    )
+}
+
+/// Marks a response refused because of its `Origin`, so CORS headers are not added to it.
+#[derive(Debug, Clone, Copy)]
+pub struct OriginRefused;
 
 fn missing_credentials() -> ApiError {
     ApiError::unauthorized(
@@ -70,6 +94,7 @@ impl Caller {
             Caller::Tenant(_) => Err(ApiError::forbidden(format!(
                 "This credential lacks the {scope} scope"
             ))),
+            Caller::Participant(_) => Err(participant_token_refused()),
             Caller::Anonymous => Err(missing_credentials()),
         }
     }
@@ -77,7 +102,9 @@ impl Caller {
     pub fn require_master(&self) -> Result<(), ApiError> {
         match self {
             Caller::Master => Ok(()),
-            Caller::Tenant(_) => Err(ApiError::forbidden("This operation needs the master key")),
+            Caller::Tenant(_) | Caller::Participant(_) => {
+                Err(ApiError::forbidden("This operation needs the master key"))
+            }
             Caller::Anonymous => Err(missing_credentials()),
         }
     }
@@ -89,6 +116,7 @@ impl Caller {
             Caller::Master => Err(ApiError::invalid_request(
                 "GET /tenant describes the calling tenant; the master key has none. Use GET /tenants/{id}",
             )),
+            Caller::Participant(_) => Err(participant_token_refused()),
             Caller::Anonymous => Err(missing_credentials()),
         }
     }
@@ -98,6 +126,7 @@ impl Caller {
         match self {
             Caller::Master => "master".to_owned(),
             Caller::Tenant(t) => format!("tenant:{}", t.tenant_id),
+            Caller::Participant(p) => format!("participant:{}", p.participant_id),
             Caller::Anonymous => "anonymous".to_owned(),
         }
     }
@@ -105,6 +134,7 @@ impl Caller {
     pub fn tenant_id(&self) -> Option<&str> {
         match self {
             Caller::Tenant(t) => Some(&t.tenant_id),
+            Caller::Participant(p) => Some(&p.tenant_id),
             _ => None,
         }
     }
@@ -128,11 +158,22 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         Ok(caller) => caller,
         Err(error) => return error.into_response(),
     };
+    if let Err(error) = check_origin(&state, &caller, req.headers()).await {
+        let mut response = error.into_response();
+        response.extensions_mut().insert(OriginRefused);
+        return response;
+    }
     let decision = match &caller {
         Caller::Tenant(t) => Some(
             state
                 .rate_limiter
                 .check(&t.tenant_id, t.rate_limit_per_minute, now())
+                .await,
+        ),
+        Caller::Participant(p) => Some(
+            state
+                .rate_limiter
+                .check(&p.tenant_id, p.rate_limit_per_minute, now())
                 .await,
         ),
         _ => None,
@@ -247,10 +288,12 @@ pub async fn record_key_use(state: &AppState, key_id: &str) {
 }
 
 async fn access_token_caller(state: &AppState, token: &str) -> Result<Caller, ApiError> {
-    let claims = state.signer.verify_access(token).map_err(|e| match e {
-        TokenError::Expired => ApiError::token_expired(),
-        TokenError::Invalid => ApiError::unauthorized("Invalid access token"),
-    })?;
+    let claims = match state.signer.verify_access(token) {
+        Ok(claims) => claims,
+        Err(TokenError::Expired) => return Err(ApiError::token_expired()),
+        // Not a tenant access token: perhaps a participant's.
+        Err(TokenError::Invalid) => return participant_token_caller(state, token).await,
+    };
     let revoked = || ApiError::unauthorized("Access token has been revoked");
     let auth = state
         .store
@@ -274,4 +317,76 @@ fn tenant_caller(auth: KeyAuth, credential: TenantCredential) -> Caller {
         credential,
         rate_limit_per_minute: auth.rate_limit_per_minute,
     })
+}
+
+async fn participant_token_caller(state: &AppState, token: &str) -> Result<Caller, ApiError> {
+    let claims = state
+        .signer
+        .verify_participant(token, PARTICIPANT_ACCESS)
+        .map_err(|e| match e {
+            TokenError::Expired => ApiError::token_expired(),
+            TokenError::Invalid => ApiError::unauthorized("Invalid access token"),
+        })?;
+    let dead = || {
+        ApiError::unauthorized(
+            "Participant token is no longer valid: the participant left or was replaced, \
+             its tokens were refreshed, or the room ended",
+        )
+    };
+    let auth = state
+        .store
+        .participant_auth(&claims.sub)
+        .await?
+        .ok_or_else(dead)?;
+    if !auth.accepts(&claims.tid, &claims.rid, claims.r#gen) {
+        return Err(dead());
+    }
+    if auth.tenant_status == TenantStatus::Suspended {
+        return Err(ApiError::tenant_suspended());
+    }
+    Ok(Caller::Participant(ParticipantCaller {
+        tenant_id: auth.participant.tenant_id,
+        room_id: auth.participant.room_id,
+        participant_id: auth.participant.id,
+        role: auth.participant.role,
+        rate_limit_per_minute: auth.rate_limit_per_minute,
+    }))
+}
+
+/// `allowed_origins`: a request whose `Origin` header is not in its tenant's (non-empty)
+/// list is refused with 403 `FORBIDDEN`, naming the origin. Requests without `Origin`
+/// (servers, CLIs) and master-key requests are not subject to it.
+async fn check_origin(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    match caller.tenant_id() {
+        Some(tenant_id) => check_origin_for(state, tenant_id, headers).await,
+        None => Ok(()),
+    }
+}
+
+/// The `allowed_origins` check for a tenant known only inside a handler (a participant
+/// renewing its tokens with a refresh token and no credential header).
+pub async fn check_origin_for(
+    state: &AppState,
+    tenant_id: &str,
+    headers: &HeaderMap,
+) -> Result<(), ApiError> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let Some(tenant) = state.store.get_tenant(tenant_id).await? else {
+        return Ok(());
+    };
+    let config = crate::routes::tenants::stored_config(&tenant)?;
+    let origin = origin.to_str().unwrap_or("");
+    if crate::tenant_config::origin_allowed(&config.allowed_origins, origin) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "Origin {origin:?} is not in this tenant's allowed_origins"
+        )))
+    }
 }

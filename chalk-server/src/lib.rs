@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod context;
+pub mod cors;
 pub mod crypto;
 pub mod error;
 pub mod extract;
@@ -13,6 +14,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod rate_limit;
+pub mod room_sweeper;
 pub mod routes;
 pub mod settings;
 pub mod startup;
@@ -62,6 +64,7 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(|| async { ApiError::not_found("Endpoint") })
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(context::panic_response))
+        .layer(middleware::from_fn(cors::cors))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             context::request_context,
@@ -76,11 +79,14 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let draining = state.clone();
-    axum::serve(listener, build_router(state))
+    let sweeper = room_sweeper::spawn(state.clone(), room_sweeper::DEFAULT_INTERVAL);
+    let served = axum::serve(listener, build_router(state))
         .with_graceful_shutdown(async move {
             shutdown.await;
             draining.begin_shutdown();
             tracing::info!("shutting down: finishing in-flight requests");
         })
-        .await
+        .await;
+    sweeper.abort();
+    served
 }

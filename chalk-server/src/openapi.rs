@@ -5,7 +5,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::routes::{api_keys, auth, config, ops, tenants};
+use crate::routes::{api_keys, auth, config, ops, rooms, tenants};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -22,6 +22,13 @@ use crate::state::AppState;
         (name = "tenants", description = "Tenants and their config"),
         (name = "api-keys", description = "Scoped API keys"),
         (name = "auth", description = "API key → JWT exchange"),
+        (name = "rooms", description = "Rooms and participants. Participant tokens (from adding a participant) \
+            are Bearer JWTs valid only for their own room; they die when the participant is removed or replaced, \
+            its tokens are refreshed, or the room ends. Browser requests carrying an `Origin` not in the tenant's \
+            non-empty `allowed_origins` are refused with 403 `FORBIDDEN` naming the origin. CORS preflights carry \
+            no credential, so they are answered for any http(s) origin (methods GET, POST, PATCH, DELETE; headers \
+            Authorization, Content-Type, Idempotency-Key, If-Match, X-Request-Id — never X-API-Key) and the origin \
+            is enforced on the real request, which only gets `Access-Control-Allow-Origin` when allowed."),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -64,6 +71,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(config::get, config::update))
         .routes(routes!(api_keys::create, api_keys::list))
         .routes(routes!(api_keys::revoke))
+        .routes(routes!(rooms::create, rooms::list))
+        .routes(routes!(rooms::get))
+        .routes(routes!(rooms::end))
+        .routes(routes!(rooms::add_participant))
+        .routes(routes!(rooms::token))
+        .routes(routes!(rooms::remove_participant))
         .routes(routes!(auth::token))
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::revoke))

@@ -786,6 +786,65 @@ fn normalize_origin(raw: &str) -> Result<String, &'static str> {
     })
 }
 
+/// Whether a request's `Origin` header value is one of `allowed` (a tenant's normalized
+/// `allowed_origins`). An empty list allows every origin. `http://localhost:*` allows
+/// `http://localhost` on any port (likewise for https). A value that is not an origin
+/// (`null`, garbage, a wildcard) is allowed only by an empty list.
+pub fn origin_allowed(allowed: &[String], origin: &str) -> bool {
+    if allowed.is_empty() {
+        return true;
+    }
+    let Ok(origin) = normalize_origin(origin) else {
+        return false;
+    };
+    if origin.contains('*') {
+        return false;
+    }
+    allowed.iter().any(|entry| match entry.strip_suffix(":*") {
+        Some(base) => {
+            origin == base
+                || origin
+                    .strip_prefix(base)
+                    .and_then(|rest| rest.strip_prefix(':'))
+                    .is_some_and(|port| {
+                        !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+                    })
+        }
+        None => *entry == origin,
+    })
+}
+
+#[cfg(test)]
+mod origin_tests {
+    use super::origin_allowed;
+
+    #[test]
+    fn origins_match_exactly_or_by_the_localhost_port_wildcard() {
+        let allowed = vec![
+            "https://app.acme.edu".to_owned(),
+            "http://localhost:*".to_owned(),
+        ];
+        assert!(origin_allowed(&[], "https://anything.example"));
+        assert!(origin_allowed(&allowed, "https://app.acme.edu"));
+        assert!(origin_allowed(&allowed, "HTTPS://App.Acme.edu"));
+        assert!(origin_allowed(&allowed, "https://app.acme.edu:443"));
+        assert!(origin_allowed(&allowed, "http://localhost:3000"));
+        assert!(origin_allowed(&allowed, "http://localhost"));
+        assert!(!origin_allowed(&allowed, "https://localhost:3000"));
+        assert!(!origin_allowed(
+            &allowed,
+            "http://localhost.evil.example:3000"
+        ));
+        assert!(!origin_allowed(&allowed, "https://evil.example"));
+        assert!(!origin_allowed(
+            &allowed,
+            "https://app.acme.edu.evil.example"
+        ));
+        assert!(!origin_allowed(&allowed, "null"));
+        assert!(!origin_allowed(&allowed, "http://localhost:*"));
+    }
+}
+
 /// `http://localhost:*` (or https): the one wildcard, for local development servers
 /// whose port changes from run to run.
 fn localhost_port_wildcard(origin: &str) -> Option<String> {

@@ -86,6 +86,58 @@ impl TokenSigner {
     }
 }
 
+/// `typ` of a participant's access token: accepted only for its own room.
+pub const PARTICIPANT_ACCESS: &str = "participant";
+/// `typ` of a participant's refresh token: accepted only in the body of
+/// `POST /rooms/{id}/participants/{pid}/token`, never as a credential header.
+pub const PARTICIPANT_REFRESH: &str = "participant_refresh";
+
+/// What a participant token says. It is live only while `gen` is the participant's current
+/// token generation in the store (checked on every request).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantClaims {
+    pub iss: String,
+    /// Participant id.
+    pub sub: String,
+    /// Tenant id.
+    pub tid: String,
+    /// Room id.
+    pub rid: String,
+    /// `host` or `participant`.
+    pub role: String,
+    /// The participant's token generation when minted.
+    pub r#gen: i64,
+    pub jti: String,
+    pub iat: i64,
+    pub exp: i64,
+    /// [`PARTICIPANT_ACCESS`] or [`PARTICIPANT_REFRESH`].
+    pub typ: String,
+}
+
+impl TokenSigner {
+    /// A participant token of kind `typ` (access or refresh) living `ttl` seconds.
+    pub fn mint_participant(&self, claims: ParticipantClaims) -> String {
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing with an in-memory key cannot fail")
+    }
+
+    /// Verifies a participant token of kind `typ`; any other kind is `Invalid`.
+    pub fn verify_participant(
+        &self,
+        token: &str,
+        typ: &str,
+    ) -> Result<ParticipantClaims, TokenError> {
+        match decode::<ParticipantClaims>(token, &self.decoding, &self.validation) {
+            Ok(data) if data.claims.typ == typ => Ok(data.claims),
+            Ok(_) => Err(TokenError::Invalid),
+            Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
+                Err(TokenError::Expired)
+            }
+            Err(_) => Err(TokenError::Invalid),
+        }
+    }
+}
+
 /// A new opaque refresh token.
 pub fn new_refresh_token() -> String {
     format!("{REFRESH_PREFIX}{}", crate::crypto::random_base62(43))
@@ -132,6 +184,35 @@ mod tests {
         assert_eq!(
             s.verify_access(&format!("{none_header}.{forged}.")),
             Err(TokenError::Invalid)
+        );
+
+        let participant = s.mint_participant(ParticipantClaims {
+            iss: ISSUER.into(),
+            sub: "part_a".into(),
+            tid: "t".into(),
+            rid: "room_a".into(),
+            role: "host".into(),
+            r#gen: 0,
+            jti: "j".into(),
+            iat: now,
+            exp: now + 60,
+            typ: PARTICIPANT_ACCESS.into(),
+        });
+        // Token kinds never stand in for each other.
+        assert_eq!(s.verify_access(&participant), Err(TokenError::Invalid));
+        assert_eq!(
+            s.verify_participant(&participant, PARTICIPANT_REFRESH),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            s.verify_participant(&token, PARTICIPANT_ACCESS),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            s.verify_participant(&participant, PARTICIPANT_ACCESS)
+                .unwrap()
+                .rid,
+            "room_a"
         );
 
         let other = TokenSigner::new(b"another-secret-another-secret-000");

@@ -6,6 +6,14 @@
 
 mod support;
 
+#[path = "rooms/store.rs"]
+mod rooms_store;
+use rooms_store::{
+    concurrent_joins_and_creates_never_pass_the_limits, duplicate_users_tokens_and_emptiness,
+    room_quota_counts_open_rooms_only_and_ids_are_unique_per_tenant,
+    unknown_rooms_are_created_on_join_only_with_early_join_and_within_quota,
+};
+
 use chalk_sdk::model::{Scope, TenantStatus};
 use chalk_server::store::postgres::PostgresStore;
 use chalk_server::store::sqlite::SqliteStore;
@@ -635,6 +643,10 @@ conformance!(
     fifty_concurrent_refreshes_succeed_exactly_once,
     idempotency_reserve_replay_mismatch_abort_expire,
     concurrent_idempotency_reservations_admit_one,
+    room_quota_counts_open_rooms_only_and_ids_are_unique_per_tenant,
+    concurrent_joins_and_creates_never_pass_the_limits,
+    duplicate_users_tokens_and_emptiness,
+    unknown_rooms_are_created_on_join_only_with_early_join_and_within_quota,
 );
 
 #[test]

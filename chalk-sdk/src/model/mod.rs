@@ -5,6 +5,7 @@ mod auth;
 mod config;
 mod envelope;
 mod patch;
+mod room;
 mod tenant;
 
 pub use api_key::{ApiKey, CreateApiKeyRequest, CreatedApiKey, ListQuery, Scope};
@@ -15,6 +16,11 @@ pub use config::{
 };
 pub use envelope::{Data, ErrorBody, ErrorCode, ErrorEnvelope, FieldError, Page};
 pub use patch::Patch;
+pub use room::{
+    AddParticipantRequest, CreateRoomRequest, JoinResponse, JoinedParticipant, ListRoomsQuery,
+    Participant, ParticipantRole, ParticipantTokenRequest, ParticipantTokens,
+    ParticipantTokensResponse, Room, RoomStatus,
+};
 pub use tenant::{
     CreateTenantRequest, CreatedTenant, Deleted, ListTenantsQuery, RotateKeyRequest, RotatedKey,
     Tenant, TenantStatus, TenantUsage, UpdateTenantRequest,

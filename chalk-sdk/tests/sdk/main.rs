@@ -7,5 +7,6 @@ mod common;
 mod config;
 mod errors;
 mod retry;
+mod rooms;
 mod tenants;
 mod token_mode;

@@ -4,4 +4,5 @@ pub mod api_keys;
 pub mod auth;
 pub mod config;
 pub mod ops;
+pub mod rooms;
 pub mod tenants;

@@ -132,7 +132,7 @@ pub async fn create(
         Caller::Master => {}
         _ if state.policy.open_registration => {}
         Caller::Anonymous => caller.require_master()?,
-        Caller::Tenant(_) => {
+        Caller::Tenant(_) | Caller::Participant(_) => {
             return Err(ApiError::forbidden("Creating tenants needs the master key"));
         }
     }

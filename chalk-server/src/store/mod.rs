@@ -9,7 +9,10 @@ use async_trait::async_trait;
 use chalk_sdk::model::{Scope, TenantStatus, TenantUsage};
 
 pub mod postgres;
+pub mod rooms;
 pub mod sqlite;
+
+pub use rooms::*;
 
 /// Unix seconds.
 pub type Timestamp = i64;
@@ -260,4 +263,93 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// Drops a reservation whose request failed, so that a retry can run.
     async fn idempotency_abort(&self, scope: &str, key: &str) -> StoreResult<()>;
+
+    // --- rooms and participants (vocabulary and invariants: see `store::rooms`) ---
+
+    /// Inserts `room` unless the tenant already has a room with that id (`IdTaken`) or
+    /// already has `max_concurrent_rooms` open rooms (`QuotaExceeded`). The count and the
+    /// insert happen in one transaction that first locks the tenant row (a no-op
+    /// `UPDATE tenants … WHERE id = $1`, which also reads the quota), so concurrent creates
+    /// for one tenant serialize and never exceed the quota.
+    async fn create_room(&self, room: NewRoom) -> StoreResult<CreateRoomOutcome>;
+    /// The tenant's room with this id, open or ended, with its present participant count.
+    async fn get_room(&self, tenant_id: &str, room_id: &str) -> StoreResult<Option<RoomRow>>;
+    /// The tenant's rooms with `seq > after_seq`, oldest first; `status` filters by the
+    /// status shown at `now` (see [`RoomRow::status_at`]).
+    async fn list_rooms(
+        &self,
+        tenant_id: &str,
+        status: Option<chalk_sdk::model::RoomStatus>,
+        now: Timestamp,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<RoomRow>>;
+    /// Ends an open room: sets `ended_at` and status `ended`, clears `empty_since`, and
+    /// marks its present participants as left (bumping their token generation), in one
+    /// transaction. An ended room is returned unchanged (`AlreadyEnded`).
+    async fn end_room(
+        &self,
+        tenant_id: &str,
+        room_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<EndRoomOutcome>;
+    /// Adds a participant, in one transaction that locks the tenant row first:
+    /// 1. the room is read; when unknown it is created from `rules.create_if_missing` if
+    ///    `rules.allow_early_join` (subject to `max_concurrent_rooms`), else `RoomNotFound`;
+    /// 2. an ended room is `RoomEnded`; before `scheduled_start` without
+    ///    `allow_early_join` is `NotStarted`;
+    /// 3. a present participant with the same non-null `user_id` is `DuplicateUser` under
+    ///    policy `reject`; under `disconnect_existing` it leaves (its generation bumps);
+    /// 4. present participants (counted after step 3) ≥
+    ///    `min(room.max_participants, tenant.max_participants_per_room)` is `RoomFull`, and
+    ///    the transaction rolls back: nothing changes, not even step 3's replacement;
+    /// 5. the participant is inserted (generation 0); the room's `empty_since` is cleared
+    ///    and a `scheduled` room becomes `active`.
+    async fn add_participant(
+        &self,
+        participant: NewParticipant,
+        rules: JoinRules,
+    ) -> StoreResult<JoinOutcome>;
+    /// The participant with this id (present or not) with what token checks need: whether
+    /// its room has ended and its tenant's status and rate limit.
+    async fn participant_auth(&self, participant_id: &str) -> StoreResult<Option<ParticipantAuth>>;
+    /// Bumps the token generation of a present participant of an open room, so that every
+    /// token minted before stops working. With `expected_generation`, only if it is still
+    /// current (compare-and-set: of concurrent refreshes with one refresh token, exactly one
+    /// wins; the others are `Stale`).
+    async fn rotate_participant_tokens(
+        &self,
+        tenant_id: &str,
+        room_id: &str,
+        participant_id: &str,
+        expected_generation: Option<i64>,
+    ) -> StoreResult<RotateParticipantOutcome>;
+    /// Marks a present participant of an open room as left and bumps its generation; when
+    /// the room is left empty, sets its `empty_since` (to `max(now, scheduled_start)`).
+    /// False when there was no such present participant.
+    async fn remove_participant(
+        &self,
+        tenant_id: &str,
+        room_id: &str,
+        participant_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Open rooms with `empty_since <= empty_before` and `seq > after_seq`, in `seq` order,
+    /// at most `limit`, with their tenant's config, for the empty-room sweeper to apply each
+    /// tenant's timeout.
+    async fn empty_rooms(
+        &self,
+        empty_before: Timestamp,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<EmptyRoom>>;
+    /// Ends the room only if it is still open and still empty since `empty_since` (a join
+    /// in between clears or changes it). True when it ended.
+    async fn end_room_if_empty_since(
+        &self,
+        tenant_id: &str,
+        room_id: &str,
+        empty_since: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
 }

@@ -17,6 +17,8 @@ use std::time::Duration;
 
 use super::*;
 
+mod rooms;
+
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
@@ -689,5 +691,88 @@ impl Store for SqliteStore {
         .await
         .map(|_| ())
         .map_err(store_error)
+    }
+
+    async fn create_room(&self, room: NewRoom) -> StoreResult<CreateRoomOutcome> {
+        self.create_room_tx(room).await
+    }
+
+    async fn get_room(&self, tenant_id: &str, room_id: &str) -> StoreResult<Option<RoomRow>> {
+        self.get_room_row(tenant_id, room_id).await
+    }
+
+    async fn list_rooms(
+        &self,
+        tenant_id: &str,
+        status: Option<chalk_sdk::model::RoomStatus>,
+        now: Timestamp,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<RoomRow>> {
+        self.list_room_rows(tenant_id, status, now, after_seq, limit)
+            .await
+    }
+
+    async fn end_room(
+        &self,
+        tenant_id: &str,
+        room_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<EndRoomOutcome> {
+        self.end_room_tx(tenant_id, room_id, now).await
+    }
+
+    async fn add_participant(
+        &self,
+        participant: NewParticipant,
+        rules: JoinRules,
+    ) -> StoreResult<JoinOutcome> {
+        self.add_participant_tx(participant, rules).await
+    }
+
+    async fn participant_auth(&self, participant_id: &str) -> StoreResult<Option<ParticipantAuth>> {
+        self.participant_auth_row(participant_id).await
+    }
+
+    async fn rotate_participant_tokens(
+        &self,
+        tenant_id: &str,
+        room_id: &str,
+        participant_id: &str,
+        expected_generation: Option<i64>,
+    ) -> StoreResult<RotateParticipantOutcome> {
+        self.rotate_participant_tx(tenant_id, room_id, participant_id, expected_generation)
+            .await
+    }
+
+    async fn remove_participant(
+        &self,
+        tenant_id: &str,
+        room_id: &str,
+        participant_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        self.remove_participant_tx(tenant_id, room_id, participant_id, now)
+            .await
+    }
+
+    async fn empty_rooms(
+        &self,
+        empty_before: Timestamp,
+        after_seq: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<EmptyRoom>> {
+        self.empty_room_rows(empty_before, after_seq, limit).await
+    }
+
+    async fn end_room_if_empty_since(
+        &self,
+        tenant_id: &str,
+        room_id: &str,
+        empty_since: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        self.end_room_if_empty_tx(tenant_id, room_id, empty_since, now)
+            .await
     }
 }
