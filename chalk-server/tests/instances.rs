@@ -474,3 +474,64 @@ fn postgres_without_explicit_secrets_is_refused_with_a_plain_message() {
         "nothing generated"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_joins_across_instances_never_overfill_a_room() {
+    let Some((_schema, a, b)) = two_instances(None).await else {
+        return;
+    };
+    let client = reqwest::Client::new();
+    let (_, key) = create_tenant(
+        &client,
+        &a,
+        json!({"name": "Full House", "max_participants_per_room": 5}),
+    )
+    .await;
+    let auth = ("X-API-Key", key.as_str());
+    let (status, room) = call(
+        &client,
+        Method::POST,
+        format!("{}/rooms", a.base),
+        &[auth],
+        Some(json!({"id": "lecture", "name": "Lecture"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{room}");
+    let requests: Vec<_> = (0..30)
+        .map(|i| {
+            let base = if i % 2 == 0 { &a.base } else { &b.base };
+            let url = format!("{base}/rooms/room_lecture/participants");
+            let (client, key) = (client.clone(), key.clone());
+            tokio::spawn(async move {
+                call(
+                    &client,
+                    Method::POST,
+                    url,
+                    &[("X-API-Key", &key)],
+                    Some(json!({"display_name": format!("Student {i}"), "role": "participant"})),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut joined = 0;
+    for request in requests {
+        let (status, body) = request.await.unwrap();
+        match status {
+            201 => joined += 1,
+            409 => assert_eq!(body["error"]["code"], "QUOTA_EXCEEDED", "{body}"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(joined, 5, "exactly the room's capacity joined");
+    let (status, room) = call(
+        &client,
+        Method::GET,
+        format!("{}/rooms/room_lecture", b.base),
+        &[auth],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{room}");
+    assert_eq!(room["data"]["participant_count"], 5, "{room}");
+}
