@@ -363,7 +363,11 @@ async fn a_rate_limit_holds_across_instances_with_redis() {
         .ok()
         .filter(|v| !v.is_empty())
     else {
-        eprintln!("shared rate limit NOT tested: set CHALK_TEST_REDIS_URL=redis://127.0.0.1:6379");
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "shared rate limit NOT tested: set CHALK_TEST_REDIS_URL=redis://127.0.0.1:6379"
+        );
         return;
     };
     let Some((_schema, a, b)) = two_instances(Some(&redis)).await else {

@@ -649,12 +649,10 @@ conformance!(
     unknown_rooms_are_created_on_join_only_with_early_join_and_within_quota,
 );
 
+/// Says plainly, in `cargo test`'s output, when the PostgreSQL half did not run.
 #[test]
 fn postgres_half_not_run() {
     if support::postgres::admin_url().is_none() {
-        println!(
-            "PostgreSQL conformance half NOT run: set {}=postgres://postgres@127.0.0.1:5432/test",
-            support::postgres::ENV
-        );
+        support::postgres::report_not_run();
     }
 }

@@ -16,7 +16,10 @@ pub fn admin_url() -> Option<String> {
 pub fn report_not_run() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        eprintln!(
+        use std::io::Write;
+        // Written to stderr directly: libtest captures `eprintln!` of passing tests.
+        let _ = writeln!(
+            std::io::stderr(),
             "PostgreSQL half NOT run: set {ENV}=postgres://postgres@127.0.0.1:5432/test to run it"
         );
     });
