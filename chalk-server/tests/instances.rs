@@ -19,8 +19,9 @@ async fn two_instances(redis: Option<&str>) -> Option<(TestSchema, Instance, Ins
     if let Some(redis) = redis {
         env.push(("CHALK_REDIS_URL", redis));
     }
-    let a = Instance::start(&env);
-    let b = Instance::start(&env);
+    // Started together on an empty schema: they take turns migrating it.
+    let (a, b) = (Instance::spawn(&env), Instance::spawn(&env));
+    let (a, b) = (a.ready(), b.ready());
     Some((schema, a, b))
 }
 

@@ -21,6 +21,11 @@ pub struct Instance {
 impl Instance {
     /// Starts the binary with explicit secrets plus `env`, and waits for its address.
     pub fn start(env: &[(&str, &str)]) -> Instance {
+        Self::spawn(env).ready()
+    }
+
+    /// Starts the binary without waiting: several can start at once.
+    pub fn spawn(env: &[(&str, &str)]) -> Starting {
         let data_dir = tempfile::tempdir().unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_chalk-server"));
         command
@@ -48,6 +53,29 @@ impl Instance {
                 let _ = tx.send(line);
             }
         });
+        Starting {
+            child,
+            lines: rx,
+            data_dir,
+        }
+    }
+}
+
+/// A process started but not yet listening.
+pub struct Starting {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    data_dir: tempfile::TempDir,
+}
+
+impl Starting {
+    /// Waits until the server logs its address.
+    pub fn ready(self) -> Instance {
+        let Starting {
+            mut child,
+            lines: rx,
+            data_dir,
+        } = self;
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut seen = Vec::new();
         loop {
