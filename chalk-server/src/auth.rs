@@ -164,16 +164,18 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         return response;
     }
     let decision = match &caller {
-        Caller::Tenant(t) => Some(state.rate_limiter.check(
-            &t.tenant_id,
-            t.rate_limit_per_minute,
-            now(),
-        )),
-        Caller::Participant(p) => Some(state.rate_limiter.check(
-            &p.tenant_id,
-            p.rate_limit_per_minute,
-            now(),
-        )),
+        Caller::Tenant(t) => Some(
+            state
+                .rate_limiter
+                .check(&t.tenant_id, t.rate_limit_per_minute, now())
+                .await,
+        ),
+        Caller::Participant(p) => Some(
+            state
+                .rate_limiter
+                .check(&p.tenant_id, p.rate_limit_per_minute, now())
+                .await,
+        ),
         _ => None,
     };
     if let Some(d) = decision.filter(|d| !d.allowed) {

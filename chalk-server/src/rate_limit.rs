@@ -1,11 +1,20 @@
-//! Per-tenant rate limits: a fixed one-minute window per tenant, in this process.
+//! Per-tenant rate limits: a fixed one-minute window per tenant.
 //!
-//! A fixed window gives exact `RateLimit-Remaining` and `RateLimit-Reset` values and costs
-//! one map entry per active tenant. Several instances need a shared store instead
-//! (tracked in its own issue); this limiter is the single-instance default.
+//! A fixed window gives exact `RateLimit-Remaining` and `RateLimit-Reset` values. The
+//! single-instance default counts in this process ([`RateLimiter`]); several instances
+//! count in Redis ([`RedisLimiter`], `CHALK_REDIS_URL`) so that a tenant limited to N a
+//! minute gets N in total. Windows are aligned to the wall clock, so instances need
+//! synchronized clocks (NTP).
+//!
+//! Failure mode, chosen deliberately: when Redis cannot be reached, requests are NOT
+//! refused. Each instance falls back to its own in-process count (so a tenant gets at
+//! most N per instance) and logs a warning, retrying Redis at most once a second. An
+//! outage of the limiter's store must not become an outage of the API.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 const WINDOW: i64 = 60;
 
@@ -52,6 +61,127 @@ impl RateLimiter {
     }
 }
 
+/// How long one Redis round trip may take before the request is served on local counts.
+const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// One atomic step per request: count it and, on a window's first request, set the key
+/// to expire after the window.
+const COUNT_SCRIPT: &str = r"
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+";
+
+/// Counts shared by every instance, in Redis.
+pub struct RedisLimiter {
+    client: redis::Client,
+    script: redis::Script,
+    connection: Mutex<Option<redis::aio::MultiplexedConnection>>,
+    /// Unix milliseconds before which Redis is not tried again after a failure.
+    retry_at_ms: AtomicI64,
+    /// Used while Redis is unreachable.
+    fallback: RateLimiter,
+}
+
+impl RedisLimiter {
+    /// Checks the URL; the connection is made on first use (and remade after a failure).
+    pub fn new(url: &str) -> Result<Self, String> {
+        let client = redis::Client::open(url)
+            .map_err(|e| format!("CHALK_REDIS_URL is not a valid Redis URL: {e}"))?;
+        Ok(Self {
+            client,
+            script: redis::Script::new(COUNT_SCRIPT),
+            connection: Mutex::new(None),
+            retry_at_ms: AtomicI64::new(0),
+            fallback: RateLimiter::default(),
+        })
+    }
+
+    async fn connection(&self) -> Result<redis::aio::MultiplexedConnection, String> {
+        if let Some(connection) = self.connection.lock().expect("redis lock poisoned").clone() {
+            return Ok(connection);
+        }
+        let connection = tokio::time::timeout(
+            REDIS_TIMEOUT,
+            self.client.get_multiplexed_tokio_connection(),
+        )
+        .await
+        .map_err(|_| "connection timed out".to_owned())?
+        .map_err(|e| e.to_string())?;
+        *self.connection.lock().expect("redis lock poisoned") = Some(connection.clone());
+        Ok(connection)
+    }
+
+    async fn count(&self, key: &str) -> Result<i64, String> {
+        let mut connection = self.connection().await?;
+        let mut invocation = self.script.key(key);
+        invocation.arg(WINDOW * 2);
+        let result = tokio::time::timeout(REDIS_TIMEOUT, invocation.invoke_async(&mut connection))
+            .await
+            .map_err(|_| "command timed out".to_owned())?
+            .map_err(|e| e.to_string());
+        if result.is_err() {
+            // The next attempt reconnects.
+            *self.connection.lock().expect("redis lock poisoned") = None;
+        }
+        result
+    }
+
+    pub async fn check(&self, tenant_id: &str, limit: i64, now: i64) -> Decision {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        if now_ms >= self.retry_at_ms.load(Ordering::Relaxed) {
+            let window_start = now - now.rem_euclid(WINDOW);
+            let key = format!("chalk:ratelimit:{tenant_id}:{window_start}");
+            match self.count(&key).await {
+                Ok(count) => {
+                    return Decision {
+                        allowed: count <= limit,
+                        limit,
+                        remaining: (limit - count).max(0),
+                        reset: window_start + WINDOW - now,
+                    };
+                }
+                Err(error) => {
+                    self.retry_at_ms.store(now_ms + 1000, Ordering::Relaxed);
+                    tracing::warn!(%error, "Redis rate limiter unreachable: counting per instance until it answers");
+                }
+            }
+        }
+        self.fallback.check(tenant_id, limit, now)
+    }
+}
+
+/// The limiter an instance runs with.
+pub enum RateLimit {
+    /// Counts in this process: the single-instance default.
+    Local(RateLimiter),
+    /// Counts in Redis, shared by every instance.
+    Shared(Box<RedisLimiter>),
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        RateLimit::Local(RateLimiter::default())
+    }
+}
+
+impl RateLimit {
+    /// Redis when a URL is given, otherwise in-process.
+    pub fn from_redis_url(url: Option<&str>) -> Result<Self, String> {
+        match url {
+            Some(url) => Ok(RateLimit::Shared(Box::new(RedisLimiter::new(url)?))),
+            None => Ok(RateLimit::default()),
+        }
+    }
+
+    pub async fn check(&self, tenant_id: &str, limit: i64, now: i64) -> Decision {
+        match self {
+            RateLimit::Local(limiter) => limiter.check(tenant_id, limit, now),
+            RateLimit::Shared(limiter) => limiter.check(tenant_id, limit, now).await,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,5 +203,34 @@ mod tests {
             limiter.check("a", 2, t0 + 60).allowed,
             "a new window starts afresh"
         );
+    }
+
+    #[tokio::test]
+    async fn unreachable_redis_fails_open_to_per_instance_counts() {
+        // A port nobody listens on: bind one, note it, close it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let limiter =
+            RateLimit::from_redis_url(Some(&format!("redis://127.0.0.1:{port}"))).unwrap();
+        let t0 = 1_800_000_040 - 1_800_000_040 % 60;
+        let first = limiter.check("a", 2, t0).await;
+        assert!(first.allowed, "requests are served while Redis is down");
+        assert_eq!(first.remaining, 1);
+        assert!(limiter.check("a", 2, t0 + 1).await.allowed);
+        assert!(
+            !limiter.check("a", 2, t0 + 2).await.allowed,
+            "the limit still holds per instance"
+        );
+    }
+
+    #[test]
+    fn a_malformed_redis_url_is_refused() {
+        let error = RateLimit::from_redis_url(Some("http://nope"))
+            .err()
+            .unwrap();
+        assert!(error.contains("CHALK_REDIS_URL"), "{error}");
     }
 }

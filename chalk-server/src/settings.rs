@@ -24,7 +24,8 @@ pub struct Settings {
     #[arg(long, env = "CHALK_DATA_DIR", default_value = "./chalk-data")]
     pub data_dir: PathBuf,
 
-    /// `sqlite://…` (default: `sqlite://<data dir>/chalk.db`).
+    /// `sqlite://…` or `postgres://…` (default: `sqlite://<data dir>/chalk.db`). PostgreSQL
+    /// needs explicit CHALK_MASTER_KEY, CHALK_JWT_SECRET and CHALK_ENCRYPTION_KEY.
     #[arg(long, env = "CHALK_DATABASE_URL")]
     pub database_url: Option<String>,
 
@@ -39,6 +40,13 @@ pub struct Settings {
     /// 32 bytes, base64: encrypts secrets at rest (default: generated into the data dir).
     #[arg(long, env = "CHALK_ENCRYPTION_KEY", hide_env_values = true)]
     pub encryption_key: Option<SecretString>,
+
+    /// `redis://HOST:PORT`: share per-tenant rate limits between instances. Unset: each
+    /// instance counts on its own. If Redis cannot be reached, requests are not refused:
+    /// each instance falls back to counting on its own until Redis answers (fail open to
+    /// per-instance limits).
+    #[arg(long, env = "CHALK_REDIS_URL")]
+    pub redis_url: Option<String>,
 
     /// Allow `POST /tenants` without the master key.
     #[arg(long, env = "CHALK_OPEN_REGISTRATION", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
@@ -86,7 +94,28 @@ pub struct Secrets {
 impl Secrets {
     /// Uses each secret given in `settings`; otherwise reads it from the data directory,
     /// generating it there (mode 0600) on first start.
+    ///
+    /// A PostgreSQL deployment is shared by instances on several machines, so secrets
+    /// generated into one machine's data directory would differ between instances: there,
+    /// all three must be given.
     pub fn resolve(settings: &Settings) -> Result<Self, String> {
+        if crate::startup::is_postgres_url(&settings.database_url()) {
+            let missing: Vec<&str> = [
+                ("CHALK_MASTER_KEY", settings.master_key.is_none()),
+                ("CHALK_JWT_SECRET", settings.jwt_secret.is_none()),
+                ("CHALK_ENCRYPTION_KEY", settings.encryption_key.is_none()),
+            ]
+            .into_iter()
+            .filter_map(|(name, missing)| missing.then_some(name))
+            .collect();
+            if !missing.is_empty() {
+                return Err(format!(
+                    "a PostgreSQL deployment is shared by every instance, so its secrets must be set \
+                     explicitly (the same on each instance), not generated per machine; missing: {}",
+                    missing.join(", ")
+                ));
+            }
+        }
         let dir = &settings.data_dir;
         let (master_key, generated_master_key) = match &settings.master_key {
             Some(key) if key.expose().trim().is_empty() => {

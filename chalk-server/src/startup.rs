@@ -4,10 +4,17 @@ use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
 use crate::crypto::Sealer;
+use crate::rate_limit::RateLimit;
 use crate::settings::{LogFormat, Secrets, Settings};
 use crate::state::{AppState, Policy};
 use crate::store::Store;
+use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
+
+/// `postgres://` or `postgresql://`: a database several instances share.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
 
 /// Installs the global tracing subscriber (text or JSON, filtered by `CHALK_LOG`).
 pub fn init_logging(settings: &Settings) -> Result<(), String> {
@@ -27,10 +34,12 @@ pub fn init_logging(settings: &Settings) -> Result<(), String> {
 pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if is_postgres_url(url) {
+        Ok(Arc::new(PostgresStore::connect(url).await?))
     } else {
         let scheme = url.split(':').next().unwrap_or("");
         Err(format!(
-            "CHALK_DATABASE_URL scheme {scheme:?} is not supported by this build; use sqlite://PATH"
+            "CHALK_DATABASE_URL scheme {scheme:?} is not supported; use sqlite://PATH or postgres://USER@HOST/DB"
         ))
     }
 }
@@ -54,12 +63,14 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, Secrets), Str
         access_token_ttl: settings.access_token_ttl,
         refresh_token_ttl: settings.refresh_token_ttl,
     };
-    let state = AppState::new(
+    let rate_limit = RateLimit::from_redis_url(settings.redis_url.as_deref())?;
+    let state = AppState::with_rate_limit(
         store,
         secrets.master_key.clone(),
         &secrets.jwt_secret,
         sealer,
         policy,
+        rate_limit,
     );
     Ok((state, secrets))
 }

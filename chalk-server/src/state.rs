@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::crypto::Sealer;
 use crate::metrics::Metrics;
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::RateLimit;
 use crate::store::Store;
 use crate::tokens::TokenSigner;
 use chalk_sdk::SecretString;
@@ -46,7 +46,7 @@ pub struct App {
     pub master_key: SecretString,
     pub signer: TokenSigner,
     pub sealer: Sealer,
-    pub rate_limiter: RateLimiter,
+    pub rate_limiter: RateLimit,
     pub metrics: Metrics,
     pub policy: Policy,
     /// Set when shutdown begins: `/readyz` turns 503 so a load balancer drains us.
@@ -63,12 +63,31 @@ impl AppState {
         sealer: Sealer,
         policy: Policy,
     ) -> Self {
+        Self::with_rate_limit(
+            store,
+            master_key,
+            jwt_secret,
+            sealer,
+            policy,
+            RateLimit::default(),
+        )
+    }
+
+    /// As [`AppState::new`], with the given limiter (e.g. Redis shared by instances).
+    pub fn with_rate_limit(
+        store: Arc<dyn Store>,
+        master_key: SecretString,
+        jwt_secret: &SecretString,
+        sealer: Sealer,
+        policy: Policy,
+        rate_limiter: RateLimit,
+    ) -> Self {
         AppState(Arc::new(App {
             store,
             master_key,
             signer: TokenSigner::new(jwt_secret.expose().as_bytes()),
             sealer,
-            rate_limiter: RateLimiter::default(),
+            rate_limiter,
             metrics: Metrics::default(),
             policy,
             shutting_down: AtomicBool::new(false),

@@ -8,6 +8,7 @@
 use async_trait::async_trait;
 use chalk_sdk::model::{Scope, TenantStatus, TenantUsage};
 
+pub mod postgres;
 pub mod rooms;
 pub mod sqlite;
 

@@ -72,7 +72,7 @@ impl SqliteStore {
     }
 }
 
-fn parse_status(text: &str) -> StoreResult<TenantStatus> {
+pub(super) fn parse_status(text: &str) -> StoreResult<TenantStatus> {
     match text {
         "active" => Ok(TenantStatus::Active),
         "suspended" => Ok(TenantStatus::Suspended),
@@ -82,7 +82,7 @@ fn parse_status(text: &str) -> StoreResult<TenantStatus> {
     }
 }
 
-fn scopes_to_text(scopes: &[Scope]) -> String {
+pub(super) fn scopes_to_text(scopes: &[Scope]) -> String {
     scopes
         .iter()
         .map(|s| s.as_str())
@@ -90,7 +90,7 @@ fn scopes_to_text(scopes: &[Scope]) -> String {
         .join(" ")
 }
 
-fn scopes_from_text(text: &str) -> StoreResult<Vec<Scope>> {
+pub(super) fn scopes_from_text(text: &str) -> StoreResult<Vec<Scope>> {
     text.split_whitespace()
         .map(|s| s.parse().map_err(StoreError::Internal))
         .collect()

@@ -1,5 +1,5 @@
-//! Rooms and participants: the store's invariants, and every endpoint through the router.
+//! Rooms and participants: every endpoint through the router. The store's invariants run
+//! on every backend from `tests/store_conformance.rs`.
 
 mod harness;
 mod routes;
-mod store;

@@ -1,20 +1,13 @@
-//! The store's room and participant invariants, against a fresh SQLite file per test.
+//! The store's room and participant invariants, written once for any backend: they run
+//! from `tests/store_conformance.rs` on SQLite and PostgreSQL.
 
 use chalk_sdk::model::{DuplicateParticipantPolicy, ParticipantRole, RoomStatus, TenantStatus};
-use chalk_server::store::sqlite::SqliteStore;
 use chalk_server::store::*;
 use std::sync::Arc;
 
-pub struct TestStore {
-    pub store: Arc<dyn Store>,
-    _dir: tempfile::TempDir,
-}
-
-pub async fn open() -> TestStore {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("chalk.db").display());
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url).await.unwrap());
-    TestStore { store, _dir: dir }
+/// The store under test.
+struct Given {
+    store: Arc<dyn Store>,
 }
 
 const NOW: i64 = 1_800_000_000;
@@ -94,9 +87,10 @@ fn rules(policy: DuplicateParticipantPolicy) -> JoinRules {
     }
 }
 
-#[tokio::test]
-async fn room_quota_counts_open_rooms_only_and_ids_are_unique_per_tenant() {
-    let t = open().await;
+pub async fn room_quota_counts_open_rooms_only_and_ids_are_unique_per_tenant(
+    store: Arc<dyn Store>,
+) {
+    let t = Given { store };
     let s = &*t.store;
     tenant(s, "tenant_a", 2, 10).await;
     tenant(s, "tenant_b", 2, 10).await;
@@ -154,9 +148,8 @@ async fn room_quota_counts_open_rooms_only_and_ids_are_unique_per_tenant() {
     assert_eq!(active.len(), 2);
 }
 
-#[tokio::test]
-async fn concurrent_joins_and_creates_never_pass_the_limits() {
-    let t = open().await;
+pub async fn concurrent_joins_and_creates_never_pass_the_limits(store: Arc<dyn Store>) {
+    let t = Given { store };
     tenant(&*t.store, "tenant_a", 5, 25).await;
     assert!(matches!(
         t.store
@@ -220,9 +213,8 @@ async fn concurrent_joins_and_creates_never_pass_the_limits() {
     );
 }
 
-#[tokio::test]
-async fn duplicate_users_tokens_and_emptiness() {
-    let t = open().await;
+pub async fn duplicate_users_tokens_and_emptiness(store: Arc<dyn Store>) {
+    let t = Given { store };
     let s = &*t.store;
     tenant(s, "tenant_a", 5, 2).await;
     assert!(matches!(
@@ -351,9 +343,10 @@ async fn duplicate_users_tokens_and_emptiness() {
     assert!(s.participant_auth("part_1").await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn unknown_rooms_are_created_on_join_only_with_early_join_and_within_quota() {
-    let t = open().await;
+pub async fn unknown_rooms_are_created_on_join_only_with_early_join_and_within_quota(
+    store: Arc<dyn Store>,
+) {
+    let t = Given { store };
     let s = &*t.store;
     tenant(s, "tenant_a", 1, 10).await;
     let mut join_rules = rules(DuplicateParticipantPolicy::Reject);

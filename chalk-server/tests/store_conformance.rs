@@ -1,0 +1,658 @@
+//! One store conformance suite, run against every backend: SQLite always, PostgreSQL
+//! when `CHALK_TEST_POSTGRES_URL` is set (each test on a fresh schema).
+//!
+//! To add a test: write `async fn name(store: Arc<dyn Store>)` below and list it in the
+//! `conformance!` invocation at the end; it then runs on both backends.
+
+mod support;
+
+#[path = "rooms/store.rs"]
+mod rooms_store;
+use rooms_store::{
+    concurrent_joins_and_creates_never_pass_the_limits, duplicate_users_tokens_and_emptiness,
+    room_quota_counts_open_rooms_only_and_ids_are_unique_per_tenant,
+    unknown_rooms_are_created_on_join_only_with_early_join_and_within_quota,
+};
+
+use chalk_sdk::model::{Scope, TenantStatus};
+use chalk_server::store::postgres::PostgresStore;
+use chalk_server::store::sqlite::SqliteStore;
+use chalk_server::store::*;
+use std::sync::Arc;
+
+const NOW: Timestamp = 1_800_000_000;
+
+fn random_id(prefix: &str) -> String {
+    format!("{prefix}_{:016x}", rand::random::<u64>())
+}
+
+fn tenant(id: &str, email: Option<&str>) -> TenantRow {
+    TenantRow {
+        seq: 0,
+        id: id.to_owned(),
+        name: format!("Tenant {id}"),
+        email: email.map(str::to_owned),
+        status: TenantStatus::Active,
+        max_concurrent_rooms: 10,
+        max_participants_per_room: 100,
+        max_recording_duration_minutes: 120,
+        rate_limit_per_minute: 1000,
+        config: "{}".to_owned(),
+        revision: 1,
+        created_at: NOW,
+        updated_at: NOW,
+    }
+}
+
+fn key(tenant_id: &str, primary: bool) -> NewApiKey {
+    let id = random_id("key");
+    NewApiKey {
+        key_hash: format!("hash-{id}"),
+        id,
+        tenant_id: tenant_id.to_owned(),
+        name: "k".to_owned(),
+        prefix: "sk_live_abcd".to_owned(),
+        scopes: vec![Scope::TenantRead, Scope::RoomsWrite],
+        primary,
+        created_at: NOW,
+        expires_at: None,
+    }
+}
+
+/// A tenant with its primary key; returns (tenant id, primary key).
+async fn new_tenant(store: &Arc<dyn Store>) -> (String, NewApiKey) {
+    let id = random_id("tn");
+    let primary = key(&id, true);
+    match store
+        .create_tenant(tenant(&id, None), primary.clone())
+        .await
+        .unwrap()
+    {
+        CreateTenantOutcome::Created(_) => (id, primary),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn token(tenant_id: &str, key_id: &str, family: &str) -> NewRefreshToken {
+    NewRefreshToken {
+        token_hash: random_id("rt"),
+        family_id: family.to_owned(),
+        tenant_id: tenant_id.to_owned(),
+        key_id: key_id.to_owned(),
+        created_at: NOW,
+        expires_at: NOW + 3600,
+    }
+}
+
+async fn primaries(store: &Arc<dyn Store>, tenant_id: &str) -> Vec<ApiKeyRow> {
+    store
+        .list_api_keys(tenant_id, NOW, 0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.primary)
+        .collect()
+}
+
+async fn tenants_create_read_list_update_delete(store: Arc<dyn Store>) {
+    let id = random_id("tn");
+    let email = format!("{id}@Example.edu");
+    let created = match store
+        .create_tenant(tenant(&id, Some(&email)), key(&id, true))
+        .await
+        .unwrap()
+    {
+        CreateTenantOutcome::Created(row) => row,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(created.id, id);
+    assert_eq!(created.revision, 1);
+    let other = random_id("tn");
+    assert_eq!(
+        store
+            .create_tenant(
+                tenant(&other, Some(&email.to_uppercase())),
+                key(&other, true)
+            )
+            .await
+            .unwrap(),
+        CreateTenantOutcome::EmailTaken,
+        "emails are unique regardless of case"
+    );
+    assert_eq!(
+        store.get_tenant(&other).await.unwrap(),
+        None,
+        "nothing of it was kept"
+    );
+    assert_eq!(store.get_tenant(&id).await.unwrap().unwrap(), *created);
+
+    let (second, _) = new_tenant(&store).await;
+    let page = store.list_tenants(None, created.seq - 1, 2).await.unwrap();
+    assert_eq!(
+        page.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+        [id.as_str(), second.as_str()]
+    );
+
+    let change = TenantChange {
+        name: Some("Renamed".into()),
+        status: Some(TenantStatus::Suspended),
+        email: Some(None),
+        ..TenantChange::default()
+    };
+    let updated = match store
+        .update_tenant(&id, Some(1), change.clone(), NOW + 5)
+        .await
+        .unwrap()
+    {
+        UpdateOutcome::Updated(row) => row,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        (
+            updated.name.as_str(),
+            updated.status,
+            updated.email.as_deref(),
+            updated.revision,
+            updated.updated_at
+        ),
+        ("Renamed", TenantStatus::Suspended, None, 2, NOW + 5)
+    );
+    assert_eq!(
+        store
+            .update_tenant(&id, Some(1), change.clone(), NOW)
+            .await
+            .unwrap(),
+        UpdateOutcome::Stale
+    );
+    assert_eq!(
+        store
+            .update_tenant("tn_missing", None, change, NOW)
+            .await
+            .unwrap(),
+        UpdateOutcome::NotFound
+    );
+    let suspended = store
+        .list_tenants(Some(TenantStatus::Suspended), 0, 1000)
+        .await
+        .unwrap();
+    assert!(suspended.iter().any(|t| t.id == id));
+    assert!(
+        suspended
+            .iter()
+            .all(|t| t.status == TenantStatus::Suspended)
+    );
+
+    let taken_email = format!("{second}@example.edu");
+    store
+        .update_tenant(
+            &second,
+            None,
+            TenantChange {
+                email: Some(Some(taken_email.clone())),
+                ..TenantChange::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .update_tenant(
+                &id,
+                None,
+                TenantChange {
+                    email: Some(Some(taken_email)),
+                    ..TenantChange::default()
+                },
+                NOW
+            )
+            .await
+            .unwrap(),
+        UpdateOutcome::EmailTaken
+    );
+
+    let extra = store.create_api_key(key(&id, false)).await.unwrap();
+    assert!(store.delete_tenant(&id).await.unwrap());
+    assert!(!store.delete_tenant(&id).await.unwrap());
+    assert_eq!(store.get_tenant(&id).await.unwrap(), None);
+    assert_eq!(
+        store.key_by_id(&extra.id).await.unwrap(),
+        None,
+        "keys go with the tenant"
+    );
+}
+
+async fn concurrent_updates_with_one_revision_succeed_once(store: Arc<dyn Store>) {
+    let (id, _) = new_tenant(&store).await;
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let (store, id) = (store.clone(), id.clone());
+            tokio::spawn(async move {
+                let change = TenantChange {
+                    name: Some(format!("name {i}")),
+                    ..TenantChange::default()
+                };
+                store
+                    .update_tenant(&id, Some(1), change, NOW)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut updated = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            UpdateOutcome::Updated(_) => updated += 1,
+            UpdateOutcome::Stale => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(updated, 1);
+    assert_eq!(store.get_tenant(&id).await.unwrap().unwrap().revision, 2);
+}
+
+async fn api_keys_authenticate_list_revoke_and_touch(store: Arc<dyn Store>) {
+    let (id, primary) = new_tenant(&store).await;
+    let (other, _) = new_tenant(&store).await;
+    let auth = store.key_by_hash(&primary.key_hash).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            auth.key.id.as_str(),
+            auth.key.primary,
+            auth.tenant_status,
+            auth.rate_limit_per_minute
+        ),
+        (primary.id.as_str(), true, TenantStatus::Active, 1000)
+    );
+    assert_eq!(auth.key.scopes, primary.scopes);
+    assert_eq!(store.key_by_id(&primary.id).await.unwrap().unwrap(), auth);
+
+    let extra = store.create_api_key(key(&id, false)).await.unwrap();
+    assert!(!extra.primary);
+    let mut expiring = key(&id, false);
+    expiring.expires_at = Some(NOW - 1);
+    store.create_api_key(expiring).await.unwrap();
+    let listed = store.list_api_keys(&id, NOW, 0, 10).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(),
+        [primary.id.as_str(), extra.id.as_str()],
+        "expired keys are not listed"
+    );
+    assert_eq!(store.tenant_usage(&id, NOW).await.unwrap().api_keys, 2);
+
+    assert_eq!(
+        store.revoke_api_key(&id, &primary.id, NOW).await.unwrap(),
+        RevokeKeyOutcome::IsPrimary
+    );
+    assert_eq!(
+        store.revoke_api_key(&other, &extra.id, NOW).await.unwrap(),
+        RevokeKeyOutcome::NotFound,
+        "another tenant's key does not exist for it"
+    );
+    let rt = token(&id, &extra.id, "fam-extra");
+    store.insert_refresh_token(rt.clone()).await.unwrap();
+    assert_eq!(
+        store.revoke_api_key(&id, &extra.id, NOW).await.unwrap(),
+        RevokeKeyOutcome::Revoked
+    );
+    assert_eq!(
+        store.revoke_api_key(&id, &extra.id, NOW).await.unwrap(),
+        RevokeKeyOutcome::NotFound
+    );
+    let revoked = store.key_by_id(&extra.id).await.unwrap().unwrap();
+    assert!(!revoked.key.is_valid_at(NOW));
+    assert_eq!(
+        store
+            .use_refresh_token(&rt.token_hash, "succ", NOW + 3600, NOW)
+            .await
+            .unwrap(),
+        RefreshOutcome::Invalid,
+        "refresh tokens of a revoked key are revoked"
+    );
+
+    store.touch_key(&primary.id, NOW).await.unwrap();
+    store.touch_key(&primary.id, NOW + 30).await.unwrap();
+    let touched = store.key_by_id(&primary.id).await.unwrap().unwrap();
+    assert_eq!(touched.key.last_used_at, Some(NOW), "at most once a minute");
+    store.touch_key(&primary.id, NOW + 61).await.unwrap();
+    let touched = store.key_by_id(&primary.id).await.unwrap().unwrap();
+    assert_eq!(touched.key.last_used_at, Some(NOW + 61));
+}
+
+async fn rotation_with_and_without_grace(store: Arc<dyn Store>) {
+    let (id, first) = new_tenant(&store).await;
+    let second = key(&id, true);
+    assert!(
+        store
+            .rotate_primary_key(second.clone(), Some(NOW + 600), NOW)
+            .await
+            .unwrap()
+    );
+    let old = store.key_by_id(&first.id).await.unwrap().unwrap().key;
+    assert_eq!(
+        (old.primary, old.expires_at, old.revoked_at),
+        (false, Some(NOW + 600), None)
+    );
+    assert!(old.is_valid_at(NOW + 599) && !old.is_valid_at(NOW + 600));
+
+    let rt = token(&id, &second.id, "fam-rot");
+    store.insert_refresh_token(rt.clone()).await.unwrap();
+    let third = key(&id, true);
+    assert!(
+        store
+            .rotate_primary_key(third.clone(), None, NOW)
+            .await
+            .unwrap()
+    );
+    let old = store.key_by_id(&second.id).await.unwrap().unwrap().key;
+    assert_eq!((old.primary, old.revoked_at), (false, Some(NOW)));
+    assert_eq!(
+        store
+            .use_refresh_token(&rt.token_hash, "succ", NOW + 3600, NOW)
+            .await
+            .unwrap(),
+        RefreshOutcome::Invalid
+    );
+    let now_primary = primaries(&store, &id).await;
+    assert_eq!(now_primary.len(), 1);
+    assert_eq!(now_primary[0].id, third.id);
+    assert!(
+        !store
+            .rotate_primary_key(key("tn_missing", true), None, NOW)
+            .await
+            .unwrap()
+    );
+}
+
+async fn concurrent_rotations_leave_exactly_one_primary(store: Arc<dyn Store>) {
+    let (id, _) = new_tenant(&store).await;
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let (store, new_key) = (store.clone(), key(&id, true));
+            let grace = (i % 2 == 0).then_some(NOW + 600);
+            tokio::spawn(async move { store.rotate_primary_key(new_key, grace, NOW).await })
+        })
+        .collect();
+    for task in tasks {
+        assert!(
+            task.await.unwrap().unwrap(),
+            "every rotation succeeds, one after another"
+        );
+    }
+    assert_eq!(primaries(&store, &id).await.len(), 1);
+}
+
+async fn refresh_tokens_are_single_use_and_reuse_revokes_the_chain(store: Arc<dyn Store>) {
+    let (id, primary) = new_tenant(&store).await;
+    let first = token(&id, &primary.id, "fam-1");
+    store.insert_refresh_token(first.clone()).await.unwrap();
+    assert_eq!(
+        store
+            .use_refresh_token(&first.token_hash, "second", NOW + 3600, NOW)
+            .await
+            .unwrap(),
+        RefreshOutcome::Rotated {
+            tenant_id: id.clone(),
+            key_id: primary.id.clone()
+        }
+    );
+    assert_eq!(
+        store
+            .use_refresh_token(&first.token_hash, "x", NOW + 3600, NOW)
+            .await
+            .unwrap(),
+        RefreshOutcome::Reused
+    );
+    assert_eq!(
+        store
+            .use_refresh_token("second", "third", NOW + 3600, NOW)
+            .await
+            .unwrap(),
+        RefreshOutcome::Invalid,
+        "reuse revoked the successor too"
+    );
+    assert_eq!(
+        store
+            .use_refresh_token("unknown", "y", NOW + 3600, NOW)
+            .await
+            .unwrap(),
+        RefreshOutcome::Invalid
+    );
+    let expired = NewRefreshToken {
+        expires_at: NOW,
+        ..token(&id, &primary.id, "fam-2")
+    };
+    store.insert_refresh_token(expired.clone()).await.unwrap();
+    assert_eq!(
+        store
+            .use_refresh_token(&expired.token_hash, "z", NOW + 3600, NOW)
+            .await
+            .unwrap(),
+        RefreshOutcome::Invalid
+    );
+    let live = token(&id, &primary.id, "fam-3");
+    store.insert_refresh_token(live.clone()).await.unwrap();
+    store
+        .revoke_refresh_family(&live.token_hash, NOW)
+        .await
+        .unwrap();
+    store.revoke_refresh_family("unknown", NOW).await.unwrap();
+    assert_eq!(
+        store
+            .use_refresh_token(&live.token_hash, "w", NOW + 3600, NOW)
+            .await
+            .unwrap(),
+        RefreshOutcome::Invalid
+    );
+}
+
+async fn fifty_concurrent_refreshes_succeed_exactly_once(store: Arc<dyn Store>) {
+    let (id, primary) = new_tenant(&store).await;
+    let family = random_id("fam");
+    let first = token(&id, &primary.id, &family);
+    store.insert_refresh_token(first.clone()).await.unwrap();
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let (store, hash) = (store.clone(), first.token_hash.clone());
+            let successor = format!("{family}-succ-{i}");
+            tokio::spawn(async move {
+                let outcome = store
+                    .use_refresh_token(&hash, &successor, NOW + 3600, NOW)
+                    .await;
+                (successor, outcome.unwrap())
+            })
+        })
+        .collect();
+    let mut rotated = Vec::new();
+    for task in tasks {
+        let (successor, outcome) = task.await.unwrap();
+        match outcome {
+            RefreshOutcome::Rotated { .. } => rotated.push(successor),
+            RefreshOutcome::Reused => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(rotated.len(), 1, "exactly one presentation wins");
+    assert_eq!(
+        store
+            .use_refresh_token(&rotated[0], "after", NOW + 3600, NOW)
+            .await
+            .unwrap(),
+        RefreshOutcome::Invalid,
+        "the losers' reuse revoked the chain"
+    );
+}
+
+fn reservation(scope: &str, key: &str, hash: &str, now: Timestamp) -> IdempotencyReservation {
+    IdempotencyReservation {
+        scope: scope.to_owned(),
+        key: key.to_owned(),
+        request_hash: hash.to_owned(),
+        tenant_id: None,
+        now,
+        expired_before: now - 86_400,
+        stale_before: now - 60,
+    }
+}
+
+async fn idempotency_reserve_replay_mismatch_abort_expire(store: Arc<dyn Store>) {
+    let scope = random_id("scope");
+    assert_eq!(
+        store
+            .idempotency_begin(reservation(&scope, "k", "h1", NOW))
+            .await
+            .unwrap(),
+        IdempotencyBegin::Reserved
+    );
+    assert_eq!(
+        store
+            .idempotency_begin(reservation(&scope, "k", "h1", NOW))
+            .await
+            .unwrap(),
+        IdempotencyBegin::InProgress
+    );
+    assert_eq!(
+        store
+            .idempotency_begin(reservation(&scope, "k", "h2", NOW))
+            .await
+            .unwrap(),
+        IdempotencyBegin::Mismatch
+    );
+    store
+        .idempotency_complete(&scope, "k", 201, "sealed")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .idempotency_begin(reservation(&scope, "k", "h1", NOW + 10))
+            .await
+            .unwrap(),
+        IdempotencyBegin::Replay {
+            status: 201,
+            sealed_body: "sealed".into()
+        }
+    );
+    store.idempotency_abort(&scope, "k").await.unwrap();
+    assert!(
+        matches!(
+            store
+                .idempotency_begin(reservation(&scope, "k", "h1", NOW))
+                .await
+                .unwrap(),
+            IdempotencyBegin::Replay { .. }
+        ),
+        "abort leaves completed records alone"
+    );
+    assert_eq!(
+        store
+            .idempotency_begin(reservation(&scope, "k", "h2", NOW + 86_401))
+            .await
+            .unwrap(),
+        IdempotencyBegin::Reserved,
+        "expired records give way"
+    );
+    store.idempotency_abort(&scope, "k").await.unwrap();
+    assert_eq!(
+        store
+            .idempotency_begin(reservation(&scope, "k", "h3", NOW + 86_401))
+            .await
+            .unwrap(),
+        IdempotencyBegin::Reserved,
+        "an aborted reservation lets a retry run"
+    );
+    assert_eq!(
+        store
+            .idempotency_begin(reservation(&scope, "k", "h3", NOW + 86_401 + 61))
+            .await
+            .unwrap(),
+        IdempotencyBegin::Reserved,
+        "a reservation abandoned by a crashed request is taken over"
+    );
+}
+
+async fn concurrent_idempotency_reservations_admit_one(store: Arc<dyn Store>) {
+    let scope = random_id("scope");
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (store, scope) = (store.clone(), scope.clone());
+            tokio::spawn(async move {
+                store
+                    .idempotency_begin(reservation(&scope, "same", "h", NOW))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut reserved = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            IdempotencyBegin::Reserved => reserved += 1,
+            IdempotencyBegin::InProgress => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(reserved, 1);
+}
+
+async fn ping_answers(store: Arc<dyn Store>) {
+    store.ping().await.unwrap();
+}
+
+macro_rules! conformance {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let url = format!("sqlite://{}", dir.path().join("chalk.db").display());
+                    let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url).await.unwrap());
+                    super::$test(store).await;
+                }
+            )*
+        }
+
+        /// Each passes without running when `CHALK_TEST_POSTGRES_URL` is unset; the
+        /// test `postgres_half_not_run` then says so.
+        mod postgres {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    let Some(schema) = support::postgres::TestSchema::create().await else {
+                        return;
+                    };
+                    let store: Arc<dyn Store> =
+                        Arc::new(PostgresStore::connect(&schema.url).await.unwrap());
+                    super::$test(store).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    ping_answers,
+    tenants_create_read_list_update_delete,
+    concurrent_updates_with_one_revision_succeed_once,
+    api_keys_authenticate_list_revoke_and_touch,
+    rotation_with_and_without_grace,
+    concurrent_rotations_leave_exactly_one_primary,
+    refresh_tokens_are_single_use_and_reuse_revokes_the_chain,
+    fifty_concurrent_refreshes_succeed_exactly_once,
+    idempotency_reserve_replay_mismatch_abort_expire,
+    concurrent_idempotency_reservations_admit_one,
+    room_quota_counts_open_rooms_only_and_ids_are_unique_per_tenant,
+    concurrent_joins_and_creates_never_pass_the_limits,
+    duplicate_users_tokens_and_emptiness,
+    unknown_rooms_are_created_on_join_only_with_early_join_and_within_quota,
+);
+
+/// Says plainly, in `cargo test`'s output, when the PostgreSQL half did not run.
+#[test]
+fn postgres_half_not_run() {
+    if support::postgres::admin_url().is_none() {
+        support::postgres::report_not_run();
+    }
+}
