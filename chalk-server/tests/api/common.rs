@@ -12,7 +12,6 @@ use axum::http::{HeaderMap, Method, Request};
 use chalk_sdk::SecretString;
 use chalk_server::crypto::Sealer;
 use chalk_server::store::Store;
-use chalk_server::store::sqlite::SqliteStore;
 use chalk_server::{AppState, Policy};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -21,12 +20,10 @@ use tower::ServiceExt;
 pub const MASTER_KEY: &str = "test-master-key-0123456789";
 pub const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef0123456789";
 
-/// A store of its own for one test; the guard keeps its files alive.
+/// A store of its own for one test (SQLite, or PostgreSQL under `CHALK_TEST_STORE=postgres`);
+/// the guard keeps its files alive.
 pub async fn test_store() -> (Arc<dyn Store>, Box<dyn std::any::Any + Send + Sync>) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("chalk.db").display());
-    let store = SqliteStore::connect(&url).await.expect("open test store");
-    (Arc::new(store), Box::new(dir))
+    crate::support::store::fresh_store().await
 }
 
 pub struct TestApp {

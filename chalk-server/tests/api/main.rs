@@ -4,6 +4,9 @@
 //!
 //! One test binary (one link) for the whole suite; one module per resource.
 
+#[path = "../support/mod.rs"]
+mod support;
+
 mod common;
 
 mod api_keys;

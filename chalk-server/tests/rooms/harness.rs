@@ -1,15 +1,14 @@
-//! An in-process server on a fresh SQLite file, driven through the router.
+//! An in-process server on a fresh store (SQLite, or PostgreSQL under
+//! `CHALK_TEST_STORE=postgres`), driven through the router.
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use chalk_sdk::SecretString;
 use chalk_server::crypto::Sealer;
-use chalk_server::store::sqlite::SqliteStore;
 use chalk_server::{AppState, Policy, build_router};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use tower::ServiceExt;
 
 pub const MASTER: &str = "mk_rooms_test_master_key";
@@ -17,7 +16,7 @@ pub const MASTER: &str = "mk_rooms_test_master_key";
 pub struct App {
     pub router: Router,
     pub state: AppState,
-    _dir: tempfile::TempDir,
+    _guard: Box<dyn std::any::Any + Send + Sync>,
 }
 
 pub struct Reply {
@@ -42,9 +41,7 @@ pub enum Cred {
 }
 
 pub async fn app() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("chalk.db").display());
-    let store = Arc::new(SqliteStore::connect(&url).await.unwrap());
+    let (store, guard) = crate::support::store::fresh_store().await;
     let sealer = Sealer::from_base64(&Sealer::generate_key_base64()).unwrap();
     let state = AppState::new(
         store,
@@ -56,7 +53,7 @@ pub async fn app() -> App {
     App {
         router: build_router(state.clone()),
         state,
-        _dir: dir,
+        _guard: guard,
     }
 }
 

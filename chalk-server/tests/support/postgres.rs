@@ -60,23 +60,49 @@ impl TestSchema {
 
 impl Drop for TestSchema {
     fn drop(&mut self) {
+        // Drop runs inside the test's runtime, so the query runs on a thread of its own.
+        // While that thread is joined the test's runtime is blocked, and a pooled connection
+        // of the test's store may still hold a lock in the schema until that runtime flushes
+        // its rollback: so the first try gives up after a short lock wait, and a detached
+        // retry drops the schema once the runtime has moved on.
         let (url, name) = (self.admin_url.clone(), self.name.clone());
-        // Drop runs inside the test's runtime; a thread of its own may block.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async {
-                let mut conn = PgConnection::connect(&url).await.ok()?;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP SCHEMA IF EXISTS {name} CASCADE"
-                )))
+        let dropped = std::thread::spawn({
+            let (url, name) = (url.clone(), name.clone());
+            move || drop_schema(&url, &name, "2s")
+        })
+        .join()
+        .unwrap_or(false);
+        if !dropped {
+            std::thread::spawn(move || drop_schema(&url, &name, "60s"));
+        }
+    }
+}
+
+/// `DROP SCHEMA … CASCADE`, waiting at most `lock_timeout` for its locks; true when done.
+fn drop_schema(admin_url: &str, name: &str, lock_timeout: &str) -> bool {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return false;
+    };
+    runtime.block_on(async {
+        let Ok(mut conn) = PgConnection::connect(admin_url).await else {
+            return false;
+        };
+        let statements = [
+            format!("SET lock_timeout = '{lock_timeout}'"),
+            format!("DROP SCHEMA IF EXISTS {name} CASCADE"),
+        ];
+        for statement in statements {
+            if sqlx::query(sqlx::AssertSqlSafe(statement))
                 .execute(&mut conn)
                 .await
-                .ok()
-            })
-        })
-        .join();
-    }
+                .is_err()
+            {
+                return false;
+            }
+        }
+        true
+    })
 }
