@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use chalk_sdk::model::{Scope, TenantStatus, TenantUsage};
 
 pub mod postgres;
+mod room_queries;
 pub mod rooms;
 pub mod sqlite;
 
