@@ -459,9 +459,11 @@ pub async fn token(
     OptionalJsonBody(body): OptionalJsonBody,
 ) -> ApiResult<Response> {
     let room_id = room_path_id(&id);
+    // The body is optional, and the document says so with a nullable schema: a JSON `null`
+    // is the same as no body.
     let request: ParticipantTokenRequest = match body {
-        Some(value) => parse(value)?,
-        None => ParticipantTokenRequest::default(),
+        Some(value) if !value.is_null() => parse(value)?,
+        _ => ParticipantTokenRequest::default(),
     };
     let outcome = match request.refresh_token {
         Some(refresh) => {

@@ -1193,3 +1193,36 @@ async fn an_expired_participant_token_says_so_and_a_forged_one_is_refused() {
         "active"
     );
 }
+
+/// Found by schemathesis: the document marks the token body optional (nullable), so a
+/// JSON `null` body is the backend's no-body renewal, not a 422.
+#[tokio::test]
+async fn a_null_token_body_is_the_same_as_none() {
+    let app = app().await;
+    let (_, key) = app.tenant(json!({}), json!({})).await;
+    let key = Cred::Key(key);
+    let joined = app
+        .join(&key, "room_nullbody", json!({"display_name": "A"}))
+        .await;
+    let pid = s(&joined["participant"]["id"]);
+    let path = format!("/api/v1/rooms/room_nullbody/participants/{pid}/token");
+
+    let renewed = app.post(&path, &key, Value::Null).await;
+    assert_eq!(renewed.status, StatusCode::OK, "{}", renewed.body);
+    assert_eq!(renewed.body["data"]["participant_id"], pid);
+    // The renewal took effect: the tokens from the join are dead.
+    let old = app
+        .get(
+            "/api/v1/rooms/room_nullbody",
+            &Cred::Bearer(s(&joined["access_token"])),
+        )
+        .await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+    let new = app
+        .get(
+            "/api/v1/rooms/room_nullbody",
+            &Cred::Bearer(s(&renewed.body["data"]["access_token"])),
+        )
+        .await;
+    assert_eq!(new.status, StatusCode::OK, "{}", new.body);
+}
