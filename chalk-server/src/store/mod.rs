@@ -30,6 +30,12 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// A column that cannot be read as the type the code expects: the schema and the code
+/// disagree, which no retry mends (500). Every backend's row mapping uses this one.
+pub(crate) fn column_error(error: sqlx::Error) -> StoreError {
+    StoreError::Internal(error.to_string())
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TenantRow {
     pub seq: i64,

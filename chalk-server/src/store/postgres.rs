@@ -54,10 +54,6 @@ fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
-fn get_error(e: sqlx::Error) -> StoreError {
-    StoreError::Internal(e.to_string())
-}
-
 impl PostgresStore {
     /// Connects to `url` (`postgres://…`) and applies the migrations. Several instances
     /// starting at once are safe: the migrator holds an advisory lock.
@@ -84,47 +80,50 @@ impl PostgresStore {
 
 fn tenant_from_row(row: &PgRow) -> StoreResult<TenantRow> {
     Ok(TenantRow {
-        seq: row.try_get("seq").map_err(get_error)?,
-        id: row.try_get("id").map_err(get_error)?,
-        name: row.try_get("name").map_err(get_error)?,
-        email: row.try_get("email").map_err(get_error)?,
-        status: parse_status(row.try_get::<&str, _>("status").map_err(get_error)?)?,
-        max_concurrent_rooms: row.try_get("max_concurrent_rooms").map_err(get_error)?,
+        seq: row.try_get("seq").map_err(column_error)?,
+        id: row.try_get("id").map_err(column_error)?,
+        name: row.try_get("name").map_err(column_error)?,
+        email: row.try_get("email").map_err(column_error)?,
+        status: parse_status(row.try_get::<&str, _>("status").map_err(column_error)?)?,
+        max_concurrent_rooms: row.try_get("max_concurrent_rooms").map_err(column_error)?,
         max_participants_per_room: row
             .try_get("max_participants_per_room")
-            .map_err(get_error)?,
+            .map_err(column_error)?,
         max_recording_duration_minutes: row
             .try_get("max_recording_duration_minutes")
-            .map_err(get_error)?,
-        rate_limit_per_minute: row.try_get("rate_limit_per_minute").map_err(get_error)?,
-        config: row.try_get("config").map_err(get_error)?,
-        revision: row.try_get("revision").map_err(get_error)?,
-        created_at: row.try_get("created_at").map_err(get_error)?,
-        updated_at: row.try_get("updated_at").map_err(get_error)?,
+            .map_err(column_error)?,
+        rate_limit_per_minute: row.try_get("rate_limit_per_minute").map_err(column_error)?,
+        config: row.try_get("config").map_err(column_error)?,
+        revision: row.try_get("revision").map_err(column_error)?,
+        created_at: row.try_get("created_at").map_err(column_error)?,
+        updated_at: row.try_get("updated_at").map_err(column_error)?,
     })
 }
 
 fn key_from_row(row: &PgRow) -> StoreResult<ApiKeyRow> {
     Ok(ApiKeyRow {
-        seq: row.try_get("seq").map_err(get_error)?,
-        id: row.try_get("id").map_err(get_error)?,
-        tenant_id: row.try_get("tenant_id").map_err(get_error)?,
-        name: row.try_get("name").map_err(get_error)?,
-        prefix: row.try_get("prefix").map_err(get_error)?,
-        scopes: scopes_from_text(row.try_get::<&str, _>("scopes").map_err(get_error)?)?,
-        primary: row.try_get("is_primary").map_err(get_error)?,
-        created_at: row.try_get("created_at").map_err(get_error)?,
-        last_used_at: row.try_get("last_used_at").map_err(get_error)?,
-        expires_at: row.try_get("expires_at").map_err(get_error)?,
-        revoked_at: row.try_get("revoked_at").map_err(get_error)?,
+        seq: row.try_get("seq").map_err(column_error)?,
+        id: row.try_get("id").map_err(column_error)?,
+        tenant_id: row.try_get("tenant_id").map_err(column_error)?,
+        name: row.try_get("name").map_err(column_error)?,
+        prefix: row.try_get("prefix").map_err(column_error)?,
+        scopes: scopes_from_text(row.try_get::<&str, _>("scopes").map_err(column_error)?)?,
+        primary: row.try_get("is_primary").map_err(column_error)?,
+        created_at: row.try_get("created_at").map_err(column_error)?,
+        last_used_at: row.try_get("last_used_at").map_err(column_error)?,
+        expires_at: row.try_get("expires_at").map_err(column_error)?,
+        revoked_at: row.try_get("revoked_at").map_err(column_error)?,
     })
 }
 
 fn key_auth_from_row(row: &PgRow) -> StoreResult<KeyAuth> {
     Ok(KeyAuth {
         key: key_from_row(row)?,
-        tenant_status: parse_status(row.try_get::<&str, _>("tenant_status").map_err(get_error)?)?,
-        rate_limit_per_minute: row.try_get("tenant_rate_limit").map_err(get_error)?,
+        tenant_status: parse_status(
+            row.try_get::<&str, _>("tenant_status")
+                .map_err(column_error)?,
+        )?,
+        rate_limit_per_minute: row.try_get("tenant_rate_limit").map_err(column_error)?,
     })
 }
 
@@ -317,10 +316,10 @@ impl Store for PostgresStore {
         .await
         .map_err(store_error)?;
         Ok(TenantUsage {
-            active_rooms: row.try_get("active_rooms").map_err(get_error)?,
-            total_rooms: row.try_get("total_rooms").map_err(get_error)?,
-            active_participants: row.try_get("active_participants").map_err(get_error)?,
-            api_keys: row.try_get("api_keys").map_err(get_error)?,
+            active_rooms: row.try_get("active_rooms").map_err(column_error)?,
+            total_rooms: row.try_get("total_rooms").map_err(column_error)?,
+            active_participants: row.try_get("active_participants").map_err(column_error)?,
+            api_keys: row.try_get("api_keys").map_err(column_error)?,
         })
     }
 
@@ -414,7 +413,7 @@ impl Store for PostgresStore {
         .map_err(store_error)?;
         let outcome = match row {
             None => RevokeKeyOutcome::NotFound,
-            Some(row) if row.try_get::<bool, _>("is_primary").map_err(get_error)? => {
+            Some(row) if row.try_get::<bool, _>("is_primary").map_err(column_error)? => {
                 RevokeKeyOutcome::IsPrimary
             }
             Some(_) => {
@@ -531,9 +530,9 @@ impl Store for PostgresStore {
         .await
         .map_err(store_error)?;
         let outcome = if let Some(row) = used {
-            let family_id: String = row.try_get("family_id").map_err(get_error)?;
-            let tenant_id: String = row.try_get("tenant_id").map_err(get_error)?;
-            let key_id: String = row.try_get("key_id").map_err(get_error)?;
+            let family_id: String = row.try_get("family_id").map_err(column_error)?;
+            let tenant_id: String = row.try_get("tenant_id").map_err(column_error)?;
+            let key_id: String = row.try_get("key_id").map_err(column_error)?;
             sqlx::query(
                 "INSERT INTO refresh_tokens (token_hash, family_id, tenant_id, key_id, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -559,10 +558,10 @@ impl Store for PostgresStore {
                 Some(row)
                     if row
                         .try_get::<Option<i64>, _>("used_at")
-                        .map_err(get_error)?
+                        .map_err(column_error)?
                         .is_some() =>
                 {
-                    let family_id: String = row.try_get("family_id").map_err(get_error)?;
+                    let family_id: String = row.try_get("family_id").map_err(column_error)?;
                     sqlx::query(
                         "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
                     )
@@ -636,9 +635,9 @@ impl Store for PostgresStore {
             .map_err(store_error)?;
             tx.commit().await.map_err(store_error)?;
             let Some(row) = row else { continue };
-            let hash: String = row.try_get("request_hash").map_err(get_error)?;
-            let status: Option<i64> = row.try_get("status").map_err(get_error)?;
-            let response: Option<String> = row.try_get("response").map_err(get_error)?;
+            let hash: String = row.try_get("request_hash").map_err(column_error)?;
+            let status: Option<i64> = row.try_get("status").map_err(column_error)?;
+            let response: Option<String> = row.try_get("response").map_err(column_error)?;
             return Ok(match (hash == r.request_hash, status, response) {
                 (false, _, _) => IdempotencyBegin::Mismatch,
                 (true, Some(status), Some(sealed_body)) => IdempotencyBegin::Replay {

@@ -18,10 +18,6 @@ macro_rules! room_queries {
         use super::{parse_status, store_error};
         use crate::store::*;
 
-        fn get_err(e: sqlx::Error) -> StoreError {
-            StoreError::Internal(e.to_string())
-        }
-
         const ROOM_SELECT: &str = "SELECT r.seq, r.id, r.tenant_id, r.name, r.status, r.scheduled_start, \
              r.max_participants, r.created_at, r.ended_at, r.empty_since, \
              (SELECT COUNT(*) FROM participants p WHERE p.tenant_id = r.tenant_id AND p.room_id = r.id \
@@ -51,32 +47,32 @@ macro_rules! room_queries {
 
         fn room_from_row(row: &$row) -> StoreResult<RoomRow> {
             Ok(RoomRow {
-                seq: row.try_get("seq").map_err(get_err)?,
-                id: row.try_get("id").map_err(get_err)?,
-                tenant_id: row.try_get("tenant_id").map_err(get_err)?,
-                name: row.try_get("name").map_err(get_err)?,
-                status: parse_room_status(row.try_get::<&str, _>("status").map_err(get_err)?)?,
-                scheduled_start: row.try_get("scheduled_start").map_err(get_err)?,
-                max_participants: row.try_get("max_participants").map_err(get_err)?,
-                created_at: row.try_get("created_at").map_err(get_err)?,
-                ended_at: row.try_get("ended_at").map_err(get_err)?,
-                empty_since: row.try_get("empty_since").map_err(get_err)?,
-                participant_count: row.try_get("participant_count").map_err(get_err)?,
+                seq: row.try_get("seq").map_err(column_error)?,
+                id: row.try_get("id").map_err(column_error)?,
+                tenant_id: row.try_get("tenant_id").map_err(column_error)?,
+                name: row.try_get("name").map_err(column_error)?,
+                status: parse_room_status(row.try_get::<&str, _>("status").map_err(column_error)?)?,
+                scheduled_start: row.try_get("scheduled_start").map_err(column_error)?,
+                max_participants: row.try_get("max_participants").map_err(column_error)?,
+                created_at: row.try_get("created_at").map_err(column_error)?,
+                ended_at: row.try_get("ended_at").map_err(column_error)?,
+                empty_since: row.try_get("empty_since").map_err(column_error)?,
+                participant_count: row.try_get("participant_count").map_err(column_error)?,
             })
         }
 
         fn participant_from_row(row: &$row) -> StoreResult<ParticipantRow> {
             Ok(ParticipantRow {
-                seq: row.try_get("seq").map_err(get_err)?,
-                id: row.try_get("id").map_err(get_err)?,
-                tenant_id: row.try_get("tenant_id").map_err(get_err)?,
-                room_id: row.try_get("room_id").map_err(get_err)?,
-                user_id: row.try_get("user_id").map_err(get_err)?,
-                display_name: row.try_get("display_name").map_err(get_err)?,
-                role: parse_role(row.try_get::<&str, _>("role").map_err(get_err)?)?,
-                joined_at: row.try_get("joined_at").map_err(get_err)?,
-                left_at: row.try_get("left_at").map_err(get_err)?,
-                token_generation: row.try_get("token_generation").map_err(get_err)?,
+                seq: row.try_get("seq").map_err(column_error)?,
+                id: row.try_get("id").map_err(column_error)?,
+                tenant_id: row.try_get("tenant_id").map_err(column_error)?,
+                room_id: row.try_get("room_id").map_err(column_error)?,
+                user_id: row.try_get("user_id").map_err(column_error)?,
+                display_name: row.try_get("display_name").map_err(column_error)?,
+                role: parse_role(row.try_get::<&str, _>("role").map_err(column_error)?)?,
+                joined_at: row.try_get("joined_at").map_err(column_error)?,
+                left_at: row.try_get("left_at").map_err(column_error)?,
+                token_generation: row.try_get("token_generation").map_err(column_error)?,
             })
         }
 
@@ -100,8 +96,8 @@ macro_rules! room_queries {
             .map_err(store_error)?;
             row.map(|row| {
                 Ok(TenantLimits {
-                    max_concurrent_rooms: row.try_get("max_concurrent_rooms").map_err(get_err)?,
-                    max_participants_per_room: row.try_get("max_participants_per_room").map_err(get_err)?,
+                    max_concurrent_rooms: row.try_get("max_concurrent_rooms").map_err(column_error)?,
+                    max_participants_per_room: row.try_get("max_participants_per_room").map_err(column_error)?,
                 })
             })
             .transpose()
@@ -407,10 +403,10 @@ macro_rules! room_queries {
                     participant: participant_from_row(&row)?,
                     room_ended: row
                         .try_get::<Option<i64>, _>("room_ended_at")
-                        .map_err(get_err)?
+                        .map_err(column_error)?
                         .is_some(),
-                    tenant_status: parse_status(row.try_get::<&str, _>("tenant_status").map_err(get_err)?)?,
-                    rate_limit_per_minute: row.try_get("tenant_rate_limit").map_err(get_err)?,
+                    tenant_status: parse_status(row.try_get::<&str, _>("tenant_status").map_err(column_error)?)?,
+                    rate_limit_per_minute: row.try_get("tenant_rate_limit").map_err(column_error)?,
                 }))
             }
 
@@ -526,11 +522,11 @@ macro_rules! room_queries {
                 rows.iter()
                     .map(|row| {
                         Ok(EmptyRoom {
-                            seq: row.try_get("seq").map_err(get_err)?,
-                            tenant_id: row.try_get("tenant_id").map_err(get_err)?,
-                            room_id: row.try_get("id").map_err(get_err)?,
-                            empty_since: row.try_get("empty_since").map_err(get_err)?,
-                            tenant_config: row.try_get("config").map_err(get_err)?,
+                            seq: row.try_get("seq").map_err(column_error)?,
+                            tenant_id: row.try_get("tenant_id").map_err(column_error)?,
+                            room_id: row.try_get("id").map_err(column_error)?,
+                            empty_since: row.try_get("empty_since").map_err(column_error)?,
+                            tenant_config: row.try_get("config").map_err(column_error)?,
                         })
                     })
                     .collect()

@@ -97,49 +97,51 @@ pub(super) fn scopes_from_text(text: &str) -> StoreResult<Vec<Scope>> {
 }
 
 fn tenant_from_row(row: &SqliteRow) -> StoreResult<TenantRow> {
-    let get = |e: sqlx::Error| StoreError::Internal(e.to_string());
     Ok(TenantRow {
-        seq: row.try_get("seq").map_err(get)?,
-        id: row.try_get("id").map_err(get)?,
-        name: row.try_get("name").map_err(get)?,
-        email: row.try_get("email").map_err(get)?,
-        status: parse_status(row.try_get::<&str, _>("status").map_err(get)?)?,
-        max_concurrent_rooms: row.try_get("max_concurrent_rooms").map_err(get)?,
-        max_participants_per_room: row.try_get("max_participants_per_room").map_err(get)?,
+        seq: row.try_get("seq").map_err(column_error)?,
+        id: row.try_get("id").map_err(column_error)?,
+        name: row.try_get("name").map_err(column_error)?,
+        email: row.try_get("email").map_err(column_error)?,
+        status: parse_status(row.try_get::<&str, _>("status").map_err(column_error)?)?,
+        max_concurrent_rooms: row.try_get("max_concurrent_rooms").map_err(column_error)?,
+        max_participants_per_room: row
+            .try_get("max_participants_per_room")
+            .map_err(column_error)?,
         max_recording_duration_minutes: row
             .try_get("max_recording_duration_minutes")
-            .map_err(get)?,
-        rate_limit_per_minute: row.try_get("rate_limit_per_minute").map_err(get)?,
-        config: row.try_get("config").map_err(get)?,
-        revision: row.try_get("revision").map_err(get)?,
-        created_at: row.try_get("created_at").map_err(get)?,
-        updated_at: row.try_get("updated_at").map_err(get)?,
+            .map_err(column_error)?,
+        rate_limit_per_minute: row.try_get("rate_limit_per_minute").map_err(column_error)?,
+        config: row.try_get("config").map_err(column_error)?,
+        revision: row.try_get("revision").map_err(column_error)?,
+        created_at: row.try_get("created_at").map_err(column_error)?,
+        updated_at: row.try_get("updated_at").map_err(column_error)?,
     })
 }
 
 fn key_from_row(row: &SqliteRow) -> StoreResult<ApiKeyRow> {
-    let get = |e: sqlx::Error| StoreError::Internal(e.to_string());
     Ok(ApiKeyRow {
-        seq: row.try_get("seq").map_err(get)?,
-        id: row.try_get("id").map_err(get)?,
-        tenant_id: row.try_get("tenant_id").map_err(get)?,
-        name: row.try_get("name").map_err(get)?,
-        prefix: row.try_get("prefix").map_err(get)?,
-        scopes: scopes_from_text(row.try_get::<&str, _>("scopes").map_err(get)?)?,
-        primary: row.try_get::<i64, _>("is_primary").map_err(get)? == 1,
-        created_at: row.try_get("created_at").map_err(get)?,
-        last_used_at: row.try_get("last_used_at").map_err(get)?,
-        expires_at: row.try_get("expires_at").map_err(get)?,
-        revoked_at: row.try_get("revoked_at").map_err(get)?,
+        seq: row.try_get("seq").map_err(column_error)?,
+        id: row.try_get("id").map_err(column_error)?,
+        tenant_id: row.try_get("tenant_id").map_err(column_error)?,
+        name: row.try_get("name").map_err(column_error)?,
+        prefix: row.try_get("prefix").map_err(column_error)?,
+        scopes: scopes_from_text(row.try_get::<&str, _>("scopes").map_err(column_error)?)?,
+        primary: row.try_get::<i64, _>("is_primary").map_err(column_error)? == 1,
+        created_at: row.try_get("created_at").map_err(column_error)?,
+        last_used_at: row.try_get("last_used_at").map_err(column_error)?,
+        expires_at: row.try_get("expires_at").map_err(column_error)?,
+        revoked_at: row.try_get("revoked_at").map_err(column_error)?,
     })
 }
 
 fn key_auth_from_row(row: &SqliteRow) -> StoreResult<KeyAuth> {
-    let get = |e: sqlx::Error| StoreError::Internal(e.to_string());
     Ok(KeyAuth {
         key: key_from_row(row)?,
-        tenant_status: parse_status(row.try_get::<&str, _>("tenant_status").map_err(get)?)?,
-        rate_limit_per_minute: row.try_get("tenant_rate_limit").map_err(get)?,
+        tenant_status: parse_status(
+            row.try_get::<&str, _>("tenant_status")
+                .map_err(column_error)?,
+        )?,
+        rate_limit_per_minute: row.try_get("tenant_rate_limit").map_err(column_error)?,
     })
 }
 
@@ -330,12 +332,11 @@ impl Store for SqliteStore {
         .fetch_one(&self.reader)
         .await
         .map_err(store_error)?;
-        let get = |e: sqlx::Error| StoreError::Internal(e.to_string());
         Ok(TenantUsage {
-            active_rooms: row.try_get("active_rooms").map_err(get)?,
-            total_rooms: row.try_get("total_rooms").map_err(get)?,
-            active_participants: row.try_get("active_participants").map_err(get)?,
-            api_keys: row.try_get("api_keys").map_err(get)?,
+            active_rooms: row.try_get("active_rooms").map_err(column_error)?,
+            total_rooms: row.try_get("total_rooms").map_err(column_error)?,
+            active_participants: row.try_get("active_participants").map_err(column_error)?,
+            api_keys: row.try_get("api_keys").map_err(column_error)?,
         })
     }
 
@@ -543,10 +544,9 @@ impl Store for SqliteStore {
         .await
         .map_err(store_error)?;
         let outcome = if let Some(row) = used {
-            let get = |e: sqlx::Error| StoreError::Internal(e.to_string());
-            let family_id: String = row.try_get("family_id").map_err(get)?;
-            let tenant_id: String = row.try_get("tenant_id").map_err(get)?;
-            let key_id: String = row.try_get("key_id").map_err(get)?;
+            let family_id: String = row.try_get("family_id").map_err(column_error)?;
+            let tenant_id: String = row.try_get("tenant_id").map_err(column_error)?;
+            let key_id: String = row.try_get("key_id").map_err(column_error)?;
             sqlx::query(
                 "INSERT INTO refresh_tokens (token_hash, family_id, tenant_id, key_id, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -576,9 +576,7 @@ impl Store for SqliteStore {
                         .flatten()
                         .is_some() =>
                 {
-                    let family_id: String = row
-                        .try_get("family_id")
-                        .map_err(|e| StoreError::Internal(e.to_string()))?;
+                    let family_id: String = row.try_get("family_id").map_err(column_error)?;
                     sqlx::query(
                         "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
                     )
@@ -646,10 +644,9 @@ impl Store for SqliteStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(store_error)?;
-            let get = |e: sqlx::Error| StoreError::Internal(e.to_string());
-            let hash: String = row.try_get("request_hash").map_err(get)?;
-            let status: Option<i64> = row.try_get("status").map_err(get)?;
-            let response: Option<String> = row.try_get("response").map_err(get)?;
+            let hash: String = row.try_get("request_hash").map_err(column_error)?;
+            let status: Option<i64> = row.try_get("status").map_err(column_error)?;
+            let response: Option<String> = row.try_get("response").map_err(column_error)?;
             match (hash == r.request_hash, status, response) {
                 (false, _, _) => IdempotencyBegin::Mismatch,
                 (true, Some(status), Some(sealed_body)) => IdempotencyBegin::Replay {
