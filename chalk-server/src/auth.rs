@@ -6,7 +6,7 @@
 //! every instance), applies the tenant's rate limit and adds the `RateLimit-*` headers.
 //! Handlers then take a [`Caller`] and state which access they need.
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::middleware::Next;
@@ -17,7 +17,7 @@ use crate::crypto::{hash_secret, secrets_equal};
 use crate::error::ApiError;
 use crate::rate_limit::Decision;
 use crate::state::{AppState, now};
-use crate::store::KeyAuth;
+use crate::store::{KeyAuth, keys, rooms, tenants};
 use crate::tokens::{PARTICIPANT_ACCESS, TokenError};
 
 pub const MASTER_KEY_HEADER: &str = "x-master-key";
@@ -125,7 +125,9 @@ impl Caller {
     pub fn idempotency_scope(&self) -> String {
         match self {
             Caller::Master => "master".to_owned(),
-            Caller::Tenant(t) => format!("tenant:{}", t.tenant_id),
+            // Per credential, not per tenant: another key of the tenant (with other scopes)
+            // must not replay this one's response and the secret in it.
+            Caller::Tenant(t) => format!("key:{}", t.key_id),
             Caller::Participant(p) => format!("participant:{}", p.participant_id),
             Caller::Anonymous => "anonymous".to_owned(),
         }
@@ -144,16 +146,22 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts
-            .extensions
-            .get::<Caller>()
-            .cloned()
-            .unwrap_or(Caller::Anonymous))
+        // Set by `authenticate`, which every route of the protected router runs. Its
+        // absence is a route registered outside that router: a server fault, never a
+        // silent anonymous caller.
+        parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
+            ApiError::internal("a handler needing a caller was reached without authentication")
+        })
     }
 }
 
 /// The middleware: resolves the credential, rate-limits tenants, stamps the headers.
-pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn authenticate(mut req: Request, next: Next) -> Response {
+    // `request_context`, the outermost layer, puts the state there.
+    let Some(state) = req.extensions().get::<AppState>().cloned() else {
+        return ApiError::internal("request reached authentication without the app state")
+            .into_response();
+    };
     let caller = match resolve(&state, req.headers()).await {
         Ok(caller) => caller,
         Err(error) => return error.into_response(),
@@ -247,9 +255,8 @@ pub async fn check_api_key(state: &AppState, key: &str) -> Result<KeyAuth, ApiEr
     if !key.starts_with(crate::crypto::API_KEY_PREFIX) {
         return Err(invalid());
     }
-    let auth = state
-        .store
-        .key_by_hash(&hash_secret(key))
+    let mut db = state.store.read().await?;
+    let auth = keys::by_hash(&mut db, &hash_secret(key))
         .await?
         .ok_or_else(invalid)?;
     if !auth.key.is_valid_at(now()) {
@@ -282,7 +289,12 @@ pub async fn record_key_use(state: &AppState, key_id: &str) {
         }
         recent.insert(key_id.to_owned(), at);
     }
-    if let Err(e) = state.store.touch_key(key_id, at).await {
+    let touched = async {
+        let mut db = state.store.begin().await?;
+        keys::touch(&mut db, key_id, at).await?;
+        db.commit().await
+    };
+    if let Err(e) = touched.await {
         tracing::warn!(error = %e, "could not record API key use");
     }
 }
@@ -295,9 +307,8 @@ async fn access_token_caller(state: &AppState, token: &str) -> Result<Caller, Ap
         Err(TokenError::Invalid) => return participant_token_caller(state, token).await,
     };
     let revoked = || ApiError::unauthorized("Access token has been revoked");
-    let auth = state
-        .store
-        .key_by_id(&claims.kid)
+    let mut db = state.store.read().await?;
+    let auth = keys::by_id(&mut db, &claims.kid)
         .await?
         .ok_or_else(revoked)?;
     if auth.key.tenant_id != claims.sub || !auth.key.is_valid_at(now()) {
@@ -333,9 +344,8 @@ async fn participant_token_caller(state: &AppState, token: &str) -> Result<Calle
              its tokens were refreshed, or the room ended",
         )
     };
-    let auth = state
-        .store
-        .participant_auth(&claims.sub)
+    let mut db = state.store.read().await?;
+    let auth = rooms::participant_auth(&mut db, &claims.sub)
         .await?
         .ok_or_else(dead)?;
     if !auth.accepts(&claims.tid, &claims.rid, claims.r#gen) {
@@ -377,12 +387,12 @@ pub async fn check_origin_for(
     let Some(origin) = headers.get(header::ORIGIN) else {
         return Ok(());
     };
-    let Some(tenant) = state.store.get_tenant(tenant_id).await? else {
+    let mut db = state.store.read().await?;
+    let Some(tenant) = tenants::get(&mut db, tenant_id).await? else {
         return Ok(());
     };
-    let config = crate::routes::tenants::stored_config(&tenant)?;
     let origin = origin.to_str().unwrap_or("");
-    if crate::tenant_config::origin_allowed(&config.allowed_origins, origin) {
+    if crate::tenant_config::origin_allowed(&tenant.config.allowed_origins, origin) {
         Ok(())
     } else {
         Err(ApiError::forbidden(format!(

@@ -42,6 +42,8 @@ pub async fn request_context(
         .and_then(valid_incoming_id)
         .unwrap_or_else(|| crate::crypto::new_id("req"));
     req.extensions_mut().insert(RequestId(request_id.clone()));
+    // For the credential middleware, which sits on individual routes (see `openapi.rs`).
+    req.extensions_mut().insert(state.clone());
 
     let method = req.method().clone();
     let path = req.uri().path().to_owned();

@@ -178,6 +178,12 @@ impl From<crate::store::StoreError> for ApiError {
     fn from(error: crate::store::StoreError) -> Self {
         match error {
             crate::store::StoreError::Unavailable(cause) => ApiError::unavailable(cause),
+            crate::store::StoreError::NotFound(what) => ApiError::not_found(what),
+            // Domain code maps the conflicts it expects to the field they concern; one that
+            // reaches here is still the caller's conflict, not a server fault.
+            crate::store::StoreError::Conflict(_) => {
+                ApiError::conflict("The request conflicts with an existing resource")
+            }
             crate::store::StoreError::Internal(cause) => ApiError::internal(cause),
         }
     }

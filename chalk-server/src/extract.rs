@@ -179,6 +179,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// `ETag` of a tenant and of its config: its revision, which every write bumps.
+pub fn etag(revision: i64) -> axum::http::HeaderValue {
+    axum::http::HeaderValue::from_str(&format!("\"{revision}\""))
+        .expect("a number is a valid header")
+}
+
+/// The revision an `If-Match` header names: `None` when absent or `*`.
+/// A value that names no revision can never match: 412.
+pub fn if_match(headers: &axum::http::HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(value) = headers.get(axum::http::header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or("").trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    text.trim_start_matches("W/")
+        .trim_matches('"')
+        .parse::<i64>()
+        .map(Some)
+        .map_err(|_| ApiError::precondition_failed())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

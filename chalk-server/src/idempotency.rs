@@ -2,28 +2,35 @@
 //! the same caller, within 24 h gets the first response again (its secrets included,
 //! which is why stored responses are sealed); the same key with another request is 409.
 //!
-//! The key is reserved in the store before the work runs, so two concurrent retries
-//! cannot both create: the second sees the reservation and gets 409 until the first ends.
+//! The key is reserved in the same transaction as the work (see `store::idempotency`), so
+//! two concurrent retries cannot both create, and a crash at any point leaves either the
+//! change with its record or neither.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use std::future::Future;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::{AppState, now};
-use crate::store::{IdempotencyBegin, IdempotencyReservation};
+use crate::store::{Db, IdempotencyBegin, IdempotencyReservation, idempotency};
 
 pub const HEADER: &str = "idempotency-key";
 const RETENTION_SECONDS: i64 = 24 * 60 * 60;
-/// A reservation still pending after this long belongs to a request that died.
-const ABANDONED_SECONDS: i64 = 60;
 
 /// A response body with its status, as the operation produced it.
 pub struct Produced {
     pub status: StatusCode,
     pub body: Value,
+}
+
+impl Produced {
+    pub fn new(status: StatusCode, body: impl serde::Serialize) -> Result<Self, ApiError> {
+        Ok(Self {
+            status,
+            body: serde_json::to_value(body).map_err(ApiError::internal)?,
+        })
+    }
 }
 
 fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
@@ -52,9 +59,15 @@ fn read_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(text.to_owned()))
 }
 
-/// Runs `operation` at most once per (caller, `Idempotency-Key`). `fingerprint` identifies
+/// Runs `operation` in one write transaction and commits it — at most once per (caller,
+/// `Idempotency-Key`). The reservation, the operation's changes and the recorded response
+/// commit together, so there is no moment at which a change exists without its record (a
+/// retry would create it twice) or a record without its change. `fingerprint` identifies
 /// the request (method, path and canonical body).
-pub async fn run<F, Fut>(
+///
+/// The caller's permission is checked by the handler before this runs, so a replay is
+/// served only to a caller who may still make the request.
+pub async fn run<F>(
     state: &AppState,
     caller: &Caller,
     headers: &HeaderMap,
@@ -62,71 +75,63 @@ pub async fn run<F, Fut>(
     operation: F,
 ) -> Result<Response, ApiError>
 where
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<Produced, ApiError>>,
+    F: AsyncFnOnce(&mut Db) -> Result<Produced, ApiError>,
 {
-    let Some(key) = read_key(headers)? else {
-        let produced = operation().await?;
-        return Ok(json_response(
-            produced.status,
-            produced.body.to_string().into_bytes(),
+    let key = read_key(headers)?;
+    if key.is_some() && matches!(caller, Caller::Anonymous) {
+        // Every anonymous caller would share one scope: a second client could replay the
+        // first one's signup, its API key included.
+        return Err(ApiError::invalid_field(
+            "Idempotency-Key",
+            "is not accepted without a credential: anonymous requests cannot be replayed",
         ));
-    };
+    }
     let scope = caller.idempotency_scope();
-    let at = now();
-    let begin = state
-        .store
-        .idempotency_begin(IdempotencyReservation {
+    let mut db = state.store.begin().await?;
+    if let Some(key) = &key {
+        let at = now();
+        let reservation = IdempotencyReservation {
             scope: scope.clone(),
             key: key.clone(),
             request_hash: crate::crypto::hash_secret(&fingerprint),
             tenant_id: caller.tenant_id().map(str::to_owned),
             now: at,
             expired_before: at - RETENTION_SECONDS,
-            stale_before: at - ABANDONED_SECONDS,
-        })
-        .await?;
-    match begin {
-        IdempotencyBegin::Replay {
-            status,
-            sealed_body,
-        } => {
-            let body = state
-                .sealer
-                .open(&sealed_body)
-                .map_err(|e| ApiError::internal(format!("stored idempotent response: {e}")))?;
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            let mut response = json_response(status, body);
-            response
-                .headers_mut()
-                .insert("idempotent-replayed", HeaderValue::from_static("true"));
-            Ok(response)
+        };
+        match idempotency::reserve(&mut db, &reservation).await? {
+            IdempotencyBegin::Reserved => {}
+            IdempotencyBegin::Replay {
+                status,
+                sealed_body,
+            } => {
+                let body = state
+                    .sealer
+                    .open(&sealed_body)
+                    .map_err(|e| ApiError::internal(format!("stored idempotent response: {e}")))?;
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+                let mut response = json_response(status, body);
+                response
+                    .headers_mut()
+                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                return Ok(response);
+            }
+            IdempotencyBegin::Mismatch => {
+                return Err(ApiError::conflict(
+                    "This Idempotency-Key was already used with a different request",
+                ));
+            }
         }
-        IdempotencyBegin::Mismatch => Err(ApiError::conflict(
-            "This Idempotency-Key was already used with a different request",
-        )),
-        IdempotencyBegin::InProgress => Err(ApiError::conflict(
-            "A request with this Idempotency-Key is still in progress; retry shortly",
-        )),
-        IdempotencyBegin::Reserved => match operation().await {
-            Ok(produced) => {
-                let body = produced.body.to_string().into_bytes();
-                let sealed = state.sealer.seal(&body);
-                state
-                    .store
-                    .idempotency_complete(&scope, &key, produced.status.as_u16(), &sealed)
-                    .await?;
-                Ok(json_response(produced.status, body))
-            }
-            Err(error) => {
-                // A failed request leaves nothing behind: a retry runs it afresh.
-                if let Err(e) = state.store.idempotency_abort(&scope, &key).await {
-                    tracing::warn!(error = %e, "could not release an idempotency reservation");
-                }
-                Err(error)
-            }
-        },
     }
+    // An error drops `db`: the reservation and every change roll back, and a retry runs
+    // the request afresh.
+    let produced = operation(&mut db).await?;
+    let body = produced.body.to_string().into_bytes();
+    if let Some(key) = &key {
+        let sealed = state.sealer.seal(&body);
+        idempotency::complete(&mut db, &scope, key, produced.status.as_u16(), &sealed).await?;
+    }
+    db.commit().await?;
+    Ok(json_response(produced.status, body))
 }
 
 /// What identifies a request for idempotency: method, path and canonical JSON body

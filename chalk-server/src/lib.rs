@@ -7,6 +7,7 @@ pub mod auth;
 pub mod context;
 pub mod cors;
 pub mod crypto;
+pub mod domain;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
@@ -24,14 +25,9 @@ pub mod tenant_config;
 pub mod tokens;
 pub mod validate;
 
-use std::collections::HashSet;
-use std::sync::Arc;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::extract::{MatchedPath, Request, State};
 use axum::middleware;
-use axum::middleware::Next;
 use tower_http::catch_panic::CatchPanicLayer;
 
 pub use state::{AppState, Policy};
@@ -43,12 +39,9 @@ use error::ApiError;
 pub fn build_router(state: AppState) -> Router {
     let (api, document) = openapi::api_router().split_for_parts();
     // Serialized once: the document is the same for the life of the process.
-    let document = serde_json::to_value(&document).expect("the OpenAPI document always serializes");
-    let operations = Arc::new(documented_operations(&document));
     let document: axum::body::Bytes = serde_json::to_vec(&document)
         .expect("the OpenAPI document always serializes")
         .into();
-    let auth_state = state.clone();
     Router::new()
         .merge(api)
         .route(
@@ -63,20 +56,6 @@ pub fn build_router(state: AppState) -> Router {
                 }
             }),
         )
-        // Credentials are resolved only for documented operations that take one, so an
-        // unknown path is a plain 404 and an unsupported method a plain 405, whatever
-        // headers they carry.
-        .route_layer(middleware::from_fn(move |req: Request, next: Next| {
-            let state = auth_state.clone();
-            let operations = operations.clone();
-            async move {
-                if is_documented(&operations, &req) {
-                    auth::authenticate(State(state), req, next).await
-                } else {
-                    next.run(req).await
-                }
-            }
-        }))
         .fallback(|| async { ApiError::not_found("Endpoint") })
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(context::panic_response))
@@ -86,38 +65,6 @@ pub fn build_router(state: AppState) -> Router {
             context::request_context,
         ))
         .with_state(state)
-}
-
-/// `(METHOD, path template)` of every operation in the document that needs a credential.
-fn documented_operations(document: &serde_json::Value) -> HashSet<(String, String)> {
-    let mut operations = HashSet::new();
-    if let Some(paths) = document["paths"].as_object() {
-        for (path, item) in paths {
-            for method in ["get", "put", "post", "delete", "patch"] {
-                // Operations without a security requirement (health, metrics, the token
-                // exchange) ignore credential headers: a stray bad one must not fail them.
-                if item
-                    .get(method)
-                    .is_some_and(|op| op.get("security").is_some())
-                {
-                    operations.insert((method.to_ascii_uppercase(), path.clone()));
-                }
-            }
-        }
-    }
-    operations
-}
-
-fn is_documented(operations: &HashSet<(String, String)>, req: &Request) -> bool {
-    let Some(path) = req.extensions().get::<MatchedPath>() else {
-        return false;
-    };
-    // axum answers HEAD with the GET handler.
-    let method = match req.method().as_str() {
-        "HEAD" => "GET",
-        other => other,
-    };
-    operations.contains(&(method.to_owned(), path.as_str().to_owned()))
 }
 
 /// Serves until `shutdown` resolves; in-flight requests finish first.

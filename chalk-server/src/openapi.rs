@@ -1,8 +1,9 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
+use axum::middleware;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::routes::{api_keys, auth, config, ops, rooms, tenants};
@@ -60,29 +61,54 @@ impl Modify for Security {
 }
 
 /// Every documented route, registered with axum and with the document at once.
+///
+/// Authentication is explicit: the routes that take a credential are registered in one
+/// router that carries the credential middleware, the rest (health, metrics, the token
+/// exchange, which carries its key in the body) in another. A handler that extracts a
+/// [`Caller`](crate::auth::Caller) outside the protected router answers 500, and
+/// `tests/api/openapi.rs` calls every documented operation to prove none does.
 pub fn api_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(tenants::create, tenants::list))
-        .routes(routes!(tenants::get, tenants::update, tenants::delete))
-        .routes(routes!(tenants::current))
-        .routes(routes!(tenants::rotate_key))
-        .routes(routes!(tenants::suspend))
-        .routes(routes!(tenants::resume))
-        .routes(routes!(config::get, config::update))
-        .routes(routes!(api_keys::create, api_keys::list))
-        .routes(routes!(api_keys::revoke))
-        .routes(routes!(rooms::create, rooms::list))
-        .routes(routes!(rooms::get))
-        .routes(routes!(rooms::end))
-        .routes(routes!(rooms::add_participant))
-        .routes(routes!(rooms::token))
-        .routes(routes!(rooms::remove_participant))
+    let (public, protected) = routers();
+    public.merge(protected)
+}
+
+/// The credential middleware on one protected route's handlers. `MethodRouter::route_layer`
+/// wraps only the methods the route serves, so a wrong method is a plain 405, whatever
+/// headers it carries (a router-wide layer would also wrap the 405 fallback).
+fn authenticated(routes: UtoipaMethodRouter<AppState>) -> UtoipaMethodRouter<AppState> {
+    routes.map(|handlers| handlers.route_layer(middleware::from_fn(crate::auth::authenticate)))
+}
+
+/// (public, protected): the documented routes, split by whether they take a credential.
+fn routers() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
+    let protected = OpenApiRouter::new()
+        .routes(authenticated(routes!(tenants::create, tenants::list)))
+        .routes(authenticated(routes!(
+            tenants::get,
+            tenants::update,
+            tenants::delete
+        )))
+        .routes(authenticated(routes!(tenants::current)))
+        .routes(authenticated(routes!(tenants::rotate_key)))
+        .routes(authenticated(routes!(tenants::suspend)))
+        .routes(authenticated(routes!(tenants::resume)))
+        .routes(authenticated(routes!(config::get, config::update)))
+        .routes(authenticated(routes!(api_keys::create, api_keys::list)))
+        .routes(authenticated(routes!(api_keys::revoke)))
+        .routes(authenticated(routes!(rooms::create, rooms::list)))
+        .routes(authenticated(routes!(rooms::get)))
+        .routes(authenticated(routes!(rooms::end)))
+        .routes(authenticated(routes!(rooms::add_participant)))
+        .routes(authenticated(routes!(rooms::token)))
+        .routes(authenticated(routes!(rooms::remove_participant)));
+    let public = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::token))
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::revoke))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
-        .routes(routes!(ops::metrics))
+        .routes(routes!(ops::metrics));
+    (public, protected)
 }
 
 /// The document as served at `/api/v1/openapi.json`.

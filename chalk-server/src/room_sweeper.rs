@@ -10,8 +10,7 @@
 use std::time::Duration;
 
 use crate::state::{AppState, now};
-use crate::store::StoreResult;
-use crate::tenant_config::StoredConfig;
+use crate::store::{StoreResult, rooms};
 
 /// How often `serve` sweeps: a room ends at most this long after its timeout.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
@@ -25,23 +24,27 @@ pub async fn sweep(state: &AppState, at: i64) -> StoreResult<usize> {
     let mut after_seq = 0;
     let mut ended = 0;
     loop {
-        let batch = state
-            .store
-            .empty_rooms(at - MIN_TIMEOUT_SECONDS, after_seq, BATCH)
-            .await?;
+        let batch = {
+            let mut db = state.store.read().await?;
+            rooms::empty(&mut db, at - MIN_TIMEOUT_SECONDS, after_seq, BATCH).await?
+        };
         for room in &batch {
             after_seq = room.seq;
-            let timeout_minutes = serde_json::from_str::<StoredConfig>(&room.tenant_config)
-                .map(|c| c.empty_room_timeout_minutes)
-                .unwrap_or_else(|_| StoredConfig::default().empty_room_timeout_minutes);
+            let timeout_minutes = room.empty_room_timeout_minutes;
             if room.empty_since > at - timeout_minutes * 60 {
                 continue;
             }
-            if state
-                .store
-                .end_room_if_empty_since(&room.tenant_id, &room.room_id, room.empty_since, at)
-                .await?
-            {
+            let mut db = state.store.begin().await?;
+            let ended_now = rooms::end_if_empty_since(
+                &mut db,
+                &room.tenant_id,
+                &room.room_id,
+                room.empty_since,
+                at,
+            )
+            .await?;
+            db.commit().await?;
+            if ended_now {
                 ended += 1;
                 tracing::info!(tenant = %room.tenant_id, room = %room.room_id, timeout_minutes, "ended an empty room");
             }

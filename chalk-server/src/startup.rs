@@ -8,8 +8,6 @@ use crate::rate_limit::RateLimit;
 use crate::settings::{LogFormat, Secrets, Settings};
 use crate::state::{AppState, Policy};
 use crate::store::Store;
-use crate::store::postgres::PostgresStore;
-use crate::store::sqlite::SqliteStore;
 
 /// `postgres://` or `postgresql://`: a database several instances share.
 pub fn is_postgres_url(url: &str) -> bool {
@@ -31,17 +29,8 @@ pub fn init_logging(settings: &Settings) -> Result<(), String> {
 }
 
 /// Opens the store named by the database URL.
-pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url).await?))
-    } else if is_postgres_url(url) {
-        Ok(Arc::new(PostgresStore::connect(url).await?))
-    } else {
-        let scheme = url.split(':').next().unwrap_or("");
-        Err(format!(
-            "CHALK_DATABASE_URL scheme {scheme:?} is not supported; use sqlite://PATH or postgres://USER@HOST/DB"
-        ))
-    }
+pub async fn open_store(url: &str) -> Result<Arc<Store>, String> {
+    Ok(Arc::new(Store::connect(url).await?))
 }
 
 /// Builds the application state from settings: secrets resolved (and generated on

@@ -42,7 +42,7 @@ impl Default for Policy {
 }
 
 pub struct App {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<Store>,
     pub master_key: SecretString,
     pub signer: TokenSigner,
     pub sealer: Sealer,
@@ -57,7 +57,7 @@ pub struct App {
 
 impl AppState {
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<Store>,
         master_key: SecretString,
         jwt_secret: &SecretString,
         sealer: Sealer,
@@ -75,7 +75,7 @@ impl AppState {
 
     /// As [`AppState::new`], with the given limiter (e.g. Redis shared by instances).
     pub fn with_rate_limit(
-        store: Arc<dyn Store>,
+        store: Arc<Store>,
         master_key: SecretString,
         jwt_secret: &SecretString,
         sealer: Sealer,

@@ -1,7 +1,7 @@
 //! One store conformance suite, run against every backend: SQLite always, PostgreSQL
 //! when `CHALK_TEST_POSTGRES_URL` is set (each test on a fresh schema).
 //!
-//! To add a test: write `async fn name(store: Arc<dyn Store>)` below and list it in the
+//! To add a test: write `async fn name(store: Arc<StoreOps>)` below and list it in the
 //! `conformance!` invocation at the end; it then runs on both backends.
 
 mod support;
@@ -15,10 +15,9 @@ use rooms_store::{
 };
 
 use chalk_sdk::model::{Scope, TenantStatus};
-use chalk_server::store::postgres::PostgresStore;
-use chalk_server::store::sqlite::SqliteStore;
 use chalk_server::store::*;
 use std::sync::Arc;
+use support::store::StoreOps;
 
 const NOW: Timestamp = 1_800_000_000;
 
@@ -37,7 +36,7 @@ fn tenant(id: &str, email: Option<&str>) -> TenantRow {
         max_participants_per_room: 100,
         max_recording_duration_minutes: 120,
         rate_limit_per_minute: 1000,
-        config: "{}".to_owned(),
+        config: Default::default(),
         revision: 1,
         created_at: NOW,
         updated_at: NOW,
@@ -60,7 +59,7 @@ fn key(tenant_id: &str, primary: bool) -> NewApiKey {
 }
 
 /// A tenant with its primary key; returns (tenant id, primary key).
-async fn new_tenant(store: &Arc<dyn Store>) -> (String, NewApiKey) {
+async fn new_tenant(store: &Arc<StoreOps>) -> (String, NewApiKey) {
     let id = random_id("tn");
     let primary = key(&id, true);
     match store
@@ -84,7 +83,7 @@ fn token(tenant_id: &str, key_id: &str, family: &str) -> NewRefreshToken {
     }
 }
 
-async fn primaries(store: &Arc<dyn Store>, tenant_id: &str) -> Vec<ApiKeyRow> {
+async fn primaries(store: &Arc<StoreOps>, tenant_id: &str) -> Vec<ApiKeyRow> {
     store
         .list_api_keys(tenant_id, NOW, 0, 1000)
         .await
@@ -94,7 +93,7 @@ async fn primaries(store: &Arc<dyn Store>, tenant_id: &str) -> Vec<ApiKeyRow> {
         .collect()
 }
 
-async fn tenants_create_read_list_update_delete(store: Arc<dyn Store>) {
+async fn tenants_create_read_list_update_delete(store: Arc<StoreOps>) {
     let id = random_id("tn");
     let email = format!("{id}@Example.edu");
     let created = match store
@@ -222,7 +221,7 @@ async fn tenants_create_read_list_update_delete(store: Arc<dyn Store>) {
     );
 }
 
-async fn concurrent_updates_with_one_revision_succeed_once(store: Arc<dyn Store>) {
+async fn concurrent_updates_with_one_revision_succeed_once(store: Arc<StoreOps>) {
     let (id, _) = new_tenant(&store).await;
     let tasks: Vec<_> = (0..10)
         .map(|i| {
@@ -251,7 +250,7 @@ async fn concurrent_updates_with_one_revision_succeed_once(store: Arc<dyn Store>
     assert_eq!(store.get_tenant(&id).await.unwrap().unwrap().revision, 2);
 }
 
-async fn api_keys_authenticate_list_revoke_and_touch(store: Arc<dyn Store>) {
+async fn api_keys_authenticate_list_revoke_and_touch(store: Arc<StoreOps>) {
     let (id, primary) = new_tenant(&store).await;
     let (other, _) = new_tenant(&store).await;
     let auth = store.key_by_hash(&primary.key_hash).await.unwrap().unwrap();
@@ -319,7 +318,7 @@ async fn api_keys_authenticate_list_revoke_and_touch(store: Arc<dyn Store>) {
     assert_eq!(touched.key.last_used_at, Some(NOW + 61));
 }
 
-async fn rotation_with_and_without_grace(store: Arc<dyn Store>) {
+async fn rotation_with_and_without_grace(store: Arc<StoreOps>) {
     let (id, first) = new_tenant(&store).await;
     let second = key(&id, true);
     assert!(
@@ -364,7 +363,7 @@ async fn rotation_with_and_without_grace(store: Arc<dyn Store>) {
     );
 }
 
-async fn concurrent_rotations_leave_exactly_one_primary(store: Arc<dyn Store>) {
+async fn concurrent_rotations_leave_exactly_one_primary(store: Arc<StoreOps>) {
     let (id, _) = new_tenant(&store).await;
     let tasks: Vec<_> = (0..20)
         .map(|i| {
@@ -382,7 +381,7 @@ async fn concurrent_rotations_leave_exactly_one_primary(store: Arc<dyn Store>) {
     assert_eq!(primaries(&store, &id).await.len(), 1);
 }
 
-async fn refresh_tokens_are_single_use_and_reuse_revokes_the_chain(store: Arc<dyn Store>) {
+async fn refresh_tokens_are_single_use_and_reuse_revokes_the_chain(store: Arc<StoreOps>) {
     let (id, primary) = new_tenant(&store).await;
     let first = token(&id, &primary.id, "fam-1");
     store.insert_refresh_token(first.clone()).await.unwrap();
@@ -446,7 +445,7 @@ async fn refresh_tokens_are_single_use_and_reuse_revokes_the_chain(store: Arc<dy
     );
 }
 
-async fn fifty_concurrent_refreshes_succeed_exactly_once(store: Arc<dyn Store>) {
+async fn fifty_concurrent_refreshes_succeed_exactly_once(store: Arc<StoreOps>) {
     let (id, primary) = new_tenant(&store).await;
     let family = random_id("fam");
     let first = token(&id, &primary.id, &family);
@@ -491,95 +490,92 @@ fn reservation(scope: &str, key: &str, hash: &str, now: Timestamp) -> Idempotenc
         tenant_id: None,
         now,
         expired_before: now - 86_400,
-        stale_before: now - 60,
     }
 }
 
-async fn idempotency_reserve_replay_mismatch_abort_expire(store: Arc<dyn Store>) {
+/// Reserves `(scope, key)` and, when reserved, completes it with `body` in the same
+/// transaction, committing only if `commit`.
+async fn reserve_and_complete(
+    store: &StoreOps,
+    r: IdempotencyReservation,
+    body: &str,
+    commit: bool,
+) -> IdempotencyBegin {
+    let mut db = store.begin().await.unwrap();
+    let begin = idempotency::reserve(&mut db, &r).await.unwrap();
+    if begin == IdempotencyBegin::Reserved {
+        idempotency::complete(&mut db, &r.scope, &r.key, 201, body)
+            .await
+            .unwrap();
+        if commit {
+            db.commit().await.unwrap();
+        }
+    }
+    begin
+}
+
+async fn idempotency_reserve_replay_mismatch_rollback_expire(store: Arc<StoreOps>) {
     let scope = random_id("scope");
     assert_eq!(
-        store
-            .idempotency_begin(reservation(&scope, "k", "h1", NOW))
-            .await
-            .unwrap(),
+        reserve_and_complete(&store, reservation(&scope, "k", "h1", NOW), "first", false).await,
         IdempotencyBegin::Reserved
     );
     assert_eq!(
-        store
-            .idempotency_begin(reservation(&scope, "k", "h1", NOW))
-            .await
-            .unwrap(),
-        IdempotencyBegin::InProgress
+        reserve_and_complete(&store, reservation(&scope, "k", "h2", NOW), "second", true).await,
+        IdempotencyBegin::Reserved,
+        "a rolled-back reservation leaves nothing: a retry runs"
     );
     assert_eq!(
-        store
-            .idempotency_begin(reservation(&scope, "k", "h2", NOW))
-            .await
-            .unwrap(),
-        IdempotencyBegin::Mismatch
-    );
-    store
-        .idempotency_complete(&scope, "k", 201, "sealed")
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .idempotency_begin(reservation(&scope, "k", "h1", NOW + 10))
-            .await
-            .unwrap(),
+        reserve_and_complete(&store, reservation(&scope, "k", "h2", NOW + 10), "x", true).await,
         IdempotencyBegin::Replay {
             status: 201,
-            sealed_body: "sealed".into()
+            sealed_body: "second".into()
         }
     );
-    store.idempotency_abort(&scope, "k").await.unwrap();
-    assert!(
-        matches!(
-            store
-                .idempotency_begin(reservation(&scope, "k", "h1", NOW))
-                .await
-                .unwrap(),
-            IdempotencyBegin::Replay { .. }
-        ),
-        "abort leaves completed records alone"
+    assert_eq!(
+        reserve_and_complete(&store, reservation(&scope, "k", "h1", NOW + 10), "x", true).await,
+        IdempotencyBegin::Mismatch
     );
     assert_eq!(
-        store
-            .idempotency_begin(reservation(&scope, "k", "h2", NOW + 86_401))
-            .await
-            .unwrap(),
+        reserve_and_complete(
+            &store,
+            reservation(&scope, "k", "h3", NOW + 86_401),
+            "third",
+            true
+        )
+        .await,
         IdempotencyBegin::Reserved,
         "expired records give way"
     );
-    store.idempotency_abort(&scope, "k").await.unwrap();
+    let mut db = store.begin().await.unwrap();
     assert_eq!(
-        store
-            .idempotency_begin(reservation(&scope, "k", "h3", NOW + 86_401))
+        idempotency::purge_expired(&mut db, NOW + 86_401 + 86_401)
             .await
             .unwrap(),
-        IdempotencyBegin::Reserved,
-        "an aborted reservation lets a retry run"
+        1,
+        "the purge removes records past their retention"
     );
+    db.commit().await.unwrap();
     assert_eq!(
-        store
-            .idempotency_begin(reservation(&scope, "k", "h3", NOW + 86_401 + 61))
-            .await
-            .unwrap(),
-        IdempotencyBegin::Reserved,
-        "a reservation abandoned by a crashed request is taken over"
+        reserve_and_complete(
+            &store,
+            reservation(&scope, "k", "h4", NOW + 86_402),
+            "x",
+            true
+        )
+        .await,
+        IdempotencyBegin::Reserved
     );
 }
 
-async fn concurrent_idempotency_reservations_admit_one(store: Arc<dyn Store>) {
+async fn concurrent_idempotency_reservations_admit_one(store: Arc<StoreOps>) {
     let scope = random_id("scope");
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let (store, scope) = (store.clone(), scope.clone());
             tokio::spawn(async move {
-                store
-                    .idempotency_begin(reservation(&scope, "same", "h", NOW))
+                reserve_and_complete(&store, reservation(&scope, "same", "h", NOW), "body", true)
                     .await
-                    .unwrap()
             })
         })
         .collect();
@@ -587,14 +583,14 @@ async fn concurrent_idempotency_reservations_admit_one(store: Arc<dyn Store>) {
     for task in tasks {
         match task.await.unwrap() {
             IdempotencyBegin::Reserved => reserved += 1,
-            IdempotencyBegin::InProgress => {}
+            IdempotencyBegin::Replay { sealed_body, .. } => assert_eq!(sealed_body, "body"),
             other => panic!("{other:?}"),
         }
     }
     assert_eq!(reserved, 1);
 }
 
-async fn ping_answers(store: Arc<dyn Store>) {
+async fn ping_answers(store: Arc<StoreOps>) {
     store.ping().await.unwrap();
 }
 
@@ -607,7 +603,7 @@ macro_rules! conformance {
                 async fn $test() {
                     let dir = tempfile::tempdir().unwrap();
                     let url = format!("sqlite://{}", dir.path().join("chalk.db").display());
-                    let store: Arc<dyn Store> = Arc::new(SqliteStore::connect(&url).await.unwrap());
+                    let store: Arc<StoreOps> = Arc::new(StoreOps(Arc::new(Store::connect(&url).await.unwrap())));
                     super::$test(store).await;
                 }
             )*
@@ -623,8 +619,8 @@ macro_rules! conformance {
                     let Some(schema) = support::postgres::TestSchema::create().await else {
                         return;
                     };
-                    let store: Arc<dyn Store> =
-                        Arc::new(PostgresStore::connect(&schema.url).await.unwrap());
+                    let store: Arc<StoreOps> =
+                        Arc::new(StoreOps(Arc::new(Store::connect(&schema.url).await.unwrap())));
                     super::$test(store).await;
                 }
             )*
@@ -641,7 +637,7 @@ conformance!(
     concurrent_rotations_leave_exactly_one_primary,
     refresh_tokens_are_single_use_and_reuse_revokes_the_chain,
     fifty_concurrent_refreshes_succeed_exactly_once,
-    idempotency_reserve_replay_mismatch_abort_expire,
+    idempotency_reserve_replay_mismatch_rollback_expire,
     concurrent_idempotency_reservations_admit_one,
     room_quota_counts_open_rooms_only_and_ids_are_unique_per_tenant,
     concurrent_joins_and_creates_never_pass_the_limits,

@@ -10,33 +10,15 @@ use chalk_sdk::model::{
 };
 
 use crate::auth::Caller;
-use crate::crypto::{hash_secret, key_prefix, new_api_key, new_id};
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiQuery, JsonBody, parse};
+use crate::domain::keys;
+use crate::error::ApiResult;
+use crate::extract::{ApiQuery, JsonBody};
 use crate::idempotency::{self, Produced};
 use crate::pagination::{next_cursor, page_request};
-use crate::state::{AppState, now, to_datetime};
-use crate::store::{ApiKeyRow, NewApiKey, RevokeKeyOutcome};
-use crate::validate::Problems;
+use crate::state::AppState;
+use crate::store::Db;
 
 pub const TAG: &str = "api-keys";
-
-fn view(row: &ApiKeyRow) -> ApiKey {
-    ApiKey {
-        id: row.id.clone(),
-        name: row.name.clone(),
-        prefix: row.prefix.clone(),
-        scopes: row.scopes.clone(),
-        primary: row.primary,
-        created_at: to_datetime(row.created_at),
-        last_used_at: row.last_used_at.map(to_datetime),
-        expires_at: row.expires_at.map(to_datetime),
-    }
-}
-
-async fn require_tenant_exists(state: &AppState, id: &str) -> ApiResult<()> {
-    super::tenants::load(state, id).await.map(|_| ())
-}
 
 /// Create a scoped key; its secret is shown once. A tenant credential may only grant
 /// scopes it holds itself.
@@ -61,66 +43,16 @@ pub async fn create(
     caller.require_tenant(&id, Scope::TenantAdmin)?;
     let path = format!("/api/v1/tenants/{id}/api-keys");
     let fingerprint = idempotency::fingerprint("POST", &path, Some(&body));
-    idempotency::run(&state, &caller, &headers, fingerprint, || async {
-        let request: CreateApiKeyRequest = parse(body)?;
-        let at = now();
-        let mut problems = Problems::default();
-        let name = problems.text("name", &request.name, 1, 100);
-        let mut scopes = request.scopes.clone();
-        scopes.sort();
-        scopes.dedup();
-        if scopes.is_empty() {
-            problems.push("scopes", "must name at least one scope");
-        }
-        let expires_at = request.expires_at.map(|t| t.timestamp());
-        if expires_at.is_some_and(|t| t <= at) {
-            problems.push("expires_at", "must be in the future");
-        }
-        problems.finish()?;
-        if let Caller::Tenant(t) = &caller {
-            let missing: Vec<&str> = scopes
-                .iter()
-                .filter(|s| !t.has(**s))
-                .map(|s| s.as_str())
-                .collect();
-            if !missing.is_empty() {
-                return Err(ApiError::forbidden(format!(
-                    "A key cannot grant scopes its creator lacks: {}",
-                    missing.join(", ")
-                )));
-            }
-        }
-        require_tenant_exists(&state, &id).await?;
-        let secret = new_api_key();
-        let row = state
-            .store
-            .create_api_key(NewApiKey {
-                id: new_id("key"),
-                tenant_id: id.clone(),
-                name,
-                prefix: key_prefix(&secret),
-                key_hash: hash_secret(&secret),
-                scopes,
-                primary: false,
-                created_at: at,
-                expires_at,
-            })
-            .await?;
-        let created = CreatedApiKey {
-            api_key: secret.into(),
-            key_id: row.id.clone(),
-            prefix: row.prefix.clone(),
-            name: row.name.clone(),
-            scopes: row.scopes.clone(),
-            primary: row.primary,
-            created_at: to_datetime(row.created_at),
-            expires_at: row.expires_at.map(to_datetime),
-        };
-        Ok(Produced {
-            status: StatusCode::CREATED,
-            body: serde_json::to_value(Data { data: created }).map_err(ApiError::internal)?,
-        })
-    })
+    idempotency::run(
+        &state,
+        &caller,
+        &headers,
+        fingerprint,
+        async |db: &mut Db| {
+            let created = keys::create(db, &caller, &id, body).await?;
+            Produced::new(StatusCode::CREATED, Data { data: created })
+        },
+    )
     .await
 }
 
@@ -139,14 +71,11 @@ pub async fn list(
 ) -> ApiResult<Json<Page<ApiKey>>> {
     caller.require_tenant(&id, Scope::TenantAdmin)?;
     let page = page_request(query.limit, query.cursor.as_deref())?;
-    require_tenant_exists(&state, &id).await?;
-    let mut rows = state
-        .store
-        .list_api_keys(&id, now(), page.after_seq, page.limit + 1)
-        .await?;
+    let mut db = state.store.read().await?;
+    let mut rows = keys::list(&mut db, &id, page.after_seq, page.limit + 1).await?;
     let next_cursor = next_cursor(&mut rows, page.limit, |r| r.seq);
     Ok(Json(Page {
-        data: rows.iter().map(view).collect(),
+        data: rows.iter().map(keys::view).collect(),
         next_cursor,
     }))
 }
@@ -164,16 +93,13 @@ pub async fn revoke(
     Path((id, key_id)): Path<(String, String)>,
 ) -> ApiResult<Json<Data<Deleted>>> {
     caller.require_tenant(&id, Scope::TenantAdmin)?;
-    match state.store.revoke_api_key(&id, &key_id, now()).await? {
-        RevokeKeyOutcome::Revoked => Ok(Json(Data {
-            data: Deleted {
-                id: key_id,
-                deleted: true,
-            },
-        })),
-        RevokeKeyOutcome::NotFound => Err(ApiError::not_found("API key")),
-        RevokeKeyOutcome::IsPrimary => Err(ApiError::conflict(
-            "The primary key cannot be revoked; replace it with POST /tenants/{id}/rotate-key",
-        )),
-    }
+    let mut db = state.store.begin().await?;
+    keys::revoke(&mut db, &id, &key_id).await?;
+    db.commit().await?;
+    Ok(Json(Data {
+        data: Deleted {
+            id: key_id,
+            deleted: true,
+        },
+    }))
 }

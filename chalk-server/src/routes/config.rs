@@ -6,31 +6,28 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chalk_sdk::model::{ConfigPatch, Data, ErrorEnvelope, Scope, TenantConfigResponse};
 
-use super::tenants::{TAG, apply_change, etag, if_match, load, stored_config};
+use super::tenants::TAG;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::JsonBody;
+use crate::domain::config;
+use crate::error::ApiResult;
+use crate::extract::{JsonBody, etag, if_match};
 use crate::state::{AppState, to_datetime};
-use crate::store::{TenantChange, TenantRow};
-use crate::tenant_config::apply_patch;
-
-/// Concurrent patches without `If-Match` each apply to the latest config: a patch that
-/// lost a race is re-applied to the winner's result, a few times at most.
-const MERGE_ATTEMPTS: usize = 5;
+use crate::store::TenantRow;
 
 fn respond(row: &TenantRow) -> ApiResult<Response> {
     let body = Data {
         data: TenantConfigResponse {
             id: row.id.clone(),
-            config: stored_config(row)?.to_wire(),
+            config: row.config.to_wire(),
             updated_at: to_datetime(row.updated_at),
         },
     };
     let mut response = (StatusCode::OK, Json(body)).into_response();
-    response.headers_mut().insert(header::ETAG, etag(row));
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(row.revision));
     Ok(response)
 }
-
 /// A tenant's config; secrets masked as `****` + last 4 characters.
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/config", tag = TAG,
     params(("id" = String, Path, description = "Tenant id")),
@@ -44,7 +41,8 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     caller.require_tenant(&id, Scope::TenantRead)?;
-    respond(&load(&state, &id).await?)
+    let mut db = state.store.read().await?;
+    respond(&config::get(&mut db, &id).await?)
 }
 
 /// Change a tenant's config by JSON merge patch: absent = unchanged, `null` = default,
@@ -68,31 +66,8 @@ pub async fn update(
 ) -> ApiResult<Response> {
     caller.require_tenant(&id, Scope::TenantAdmin)?;
     let expected = if_match(&headers)?;
-    for _ in 0..MERGE_ATTEMPTS {
-        let row = load(&state, &id).await?;
-        if expected.is_some_and(|r| r != row.revision) {
-            return Err(ApiError::precondition_failed());
-        }
-        let merged = apply_patch(&stored_config(&row)?, &patch, "", &state.sealer)
-            .map_err(ApiError::validation)?;
-        let change = TenantChange {
-            config: Some(serde_json::to_string(&merged).map_err(ApiError::internal)?),
-            ..TenantChange::default()
-        };
-        match apply_change(&state, &id, Some(row.revision), change).await {
-            Ok(row) => return respond(&row),
-            // Someone wrote in between: with If-Match that is the caller's 412,
-            // without it we merge again onto the newer config.
-            Err(e)
-                if e.code == chalk_sdk::model::ErrorCode::PreconditionFailed
-                    && expected.is_none() =>
-            {
-                continue;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Err(ApiError::conflict(
-        "The config is being changed by others too often; retry",
-    ))
+    let mut db = state.store.begin().await?;
+    let row = config::update(&state, &mut db, &id, expected, &patch).await?;
+    db.commit().await?;
+    respond(&row)
 }

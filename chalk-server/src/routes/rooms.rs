@@ -1,122 +1,26 @@
-//! `/rooms` and `/rooms/{id}/participants` (Chalk authentication guide).
-//!
-//! Rooms belong to the calling tenant: another tenant's room is 404, like one that does not
-//! exist. Quotas and the duplicate-user policy are decided inside the store's transaction
-//! (see `store::rooms`); handlers only validate input and translate outcomes.
+//! `/rooms` and `/rooms/{id}/participants` (Chalk authentication guide): HTTP only; the
+//! rules live in `domain::rooms`.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chalk_sdk::model::{
-    AddParticipantRequest, CreateRoomRequest, Data, Deleted, ErrorCode, ErrorEnvelope,
-    JoinResponse, JoinedParticipant, ListRoomsQuery, Page, Participant, ParticipantRole,
-    ParticipantTokenRequest, ParticipantTokens, ParticipantTokensResponse, Room, Scope,
-    TenantStatus,
+    AddParticipantRequest, CreateRoomRequest, Data, Deleted, ErrorEnvelope, JoinResponse,
+    ListRoomsQuery, Page, ParticipantTokenRequest, ParticipantTokens, ParticipantTokensResponse,
+    Room, Scope,
 };
 
-use crate::auth::{
-    Caller, OriginRefused, TenantCaller, check_origin_for, participant_token_refused,
-};
-use crate::crypto::new_id;
+use crate::auth::{Caller, OriginRefused, check_origin_for};
+use crate::domain::rooms::{self, room_actor, room_path_id, room_tenant, room_view};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, JsonBody, OptionalJsonBody, parse};
 use crate::idempotency::{self, Produced};
 use crate::pagination::{next_cursor, page_request};
-use crate::state::{AppState, now, to_datetime};
-use crate::store::{
-    CreateRoomOutcome, EndRoomOutcome, JoinOutcome, JoinRules, NewParticipant, NewRoom,
-    ParticipantRow, RoomRow, RotateParticipantOutcome,
-};
-use crate::tokens::{ISSUER, PARTICIPANT_ACCESS, PARTICIPANT_REFRESH, ParticipantClaims};
-use crate::validate::Problems;
+use crate::state::{AppState, now};
+use crate::store::Db;
 
 pub const TAG: &str = "rooms";
-
-const ROOM_PREFIX: &str = "room_";
-
-/// The id a path names: `cs101` and `room_cs101` are the same room.
-fn room_path_id(raw: &str) -> String {
-    if raw.starts_with(ROOM_PREFIX) {
-        raw.to_owned()
-    } else {
-        format!("{ROOM_PREFIX}{raw}")
-    }
-}
-
-/// A client-chosen id: `[a-z0-9_-]{3,64}` after the `room_` prefix, which is added when absent.
-fn client_room_id(raw: &str) -> Option<String> {
-    let rest = raw.strip_prefix(ROOM_PREFIX).unwrap_or(raw);
-    let valid = (3..=64).contains(&rest.len())
-        && rest
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    valid.then(|| format!("{ROOM_PREFIX}{rest}"))
-}
-
-pub fn room_view(row: &RoomRow, at: i64) -> Room {
-    Room {
-        id: row.id.clone(),
-        name: row.name.clone(),
-        status: row.status_at(at),
-        scheduled_start: row.scheduled_start.map(to_datetime),
-        max_participants: row.max_participants,
-        participant_count: row.participant_count,
-        created_at: to_datetime(row.created_at),
-        ended_at: row.ended_at.map(to_datetime),
-    }
-}
-
-fn participant_view(row: &ParticipantRow) -> Participant {
-    Participant {
-        id: row.id.clone(),
-        room_id: row.room_id.clone(),
-        display_name: row.display_name.clone(),
-        role: row.role,
-        user_id: row.user_id.clone(),
-        joined_at: to_datetime(row.joined_at),
-    }
-}
-
-/// A tenant credential holding `scope`. The master key manages tenants, not their rooms;
-/// a participant token is limited to its own room.
-fn room_tenant(caller: &Caller, scope: Scope) -> ApiResult<&TenantCaller> {
-    match caller {
-        Caller::Tenant(t) if t.has(scope) => Ok(t),
-        Caller::Tenant(_) => Err(ApiError::forbidden(format!(
-            "This credential lacks the {scope} scope"
-        ))),
-        Caller::Master => Err(ApiError::forbidden(
-            "Rooms belong to a tenant: use the tenant's API key or access token, not the master key",
-        )),
-        Caller::Participant(_) => Err(participant_token_refused()),
-        Caller::Anonymous => Err(ApiError::unauthorized(
-            "Missing credentials: send X-API-Key or Authorization: Bearer <token>",
-        )),
-    }
-}
-
-/// Who may act on one room: a tenant credential with `scope`, or a participant token of
-/// that room (a host's, when `host_only`). Returns the tenant id. A participant token of
-/// another room gets 404, as if the room did not exist.
-fn room_actor(caller: &Caller, room_id: &str, scope: Scope, host_only: bool) -> ApiResult<String> {
-    match caller {
-        Caller::Participant(p) if p.room_id != room_id => Err(ApiError::not_found("Room")),
-        Caller::Participant(p) if host_only && p.role != ParticipantRole::Host => Err(
-            ApiError::forbidden("Only a host's participant token may do this"),
-        ),
-        Caller::Participant(p) => Ok(p.tenant_id.clone()),
-        other => room_tenant(other, scope).map(|t| t.tenant_id.clone()),
-    }
-}
-
-fn quota_exceeded(message: String) -> ApiError {
-    ApiError::new(ErrorCode::QuotaExceeded, message)
-}
-
-fn to_value(body: impl serde::Serialize) -> ApiResult<serde_json::Value> {
-    serde_json::to_value(body).map_err(ApiError::internal)
-}
 
 /// Create a room.
 #[utoipa::path(post, path = "/api/v1/rooms", tag = TAG,
@@ -142,53 +46,16 @@ pub async fn create(
 ) -> ApiResult<Response> {
     let tenant_id = room_tenant(&caller, Scope::RoomsWrite)?.tenant_id.clone();
     let fingerprint = idempotency::fingerprint("POST", "/api/v1/rooms", Some(&body));
-    idempotency::run(&state, &caller, &headers, fingerprint, || async {
-        let request: CreateRoomRequest = parse(body)?;
-        let at = now();
-        let mut problems = Problems::default();
-        let id = match &request.id {
-            None => new_id("room"),
-            Some(raw) => client_room_id(raw).unwrap_or_else(|| {
-                problems.push(
-                    "id",
-                    "must be 3 to 64 of a-z, 0-9, _ and - (after an optional room_ prefix)",
-                );
-                String::new()
-            }),
-        };
-        let name = request
-            .name
-            .as_deref()
-            .map(|name| problems.text("name", name, 1, 200));
-        problems.range("max_participants", request.max_participants, 1, 10_000);
-        problems.finish()?;
-        let outcome = state
-            .store
-            .create_room(NewRoom {
-                id: id.clone(),
-                tenant_id,
-                name,
-                scheduled_start: request.scheduled_start.map(|t| t.timestamp()),
-                max_participants: request.max_participants,
-                created_at: at,
-            })
-            .await?;
-        match outcome {
-            CreateRoomOutcome::Created(row) => Ok(Produced {
-                status: StatusCode::CREATED,
-                body: to_value(Data {
-                    data: room_view(&row, at),
-                })?,
-            }),
-            CreateRoomOutcome::IdTaken => Err(ApiError::conflict(format!(
-                "A room with id {id} already exists"
-            ))),
-            CreateRoomOutcome::QuotaExceeded { limit } => Err(quota_exceeded(format!(
-                "The tenant already has {limit} rooms that have not ended (max_concurrent_rooms); end one first"
-            ))),
-            CreateRoomOutcome::TenantNotFound => Err(ApiError::not_found("Tenant")),
-        }
-    })
+    idempotency::run(
+        &state,
+        &caller,
+        &headers,
+        fingerprint,
+        async |db: &mut Db| {
+            let room = rooms::create(db, &tenant_id, body).await?;
+            Produced::new(StatusCode::CREATED, Data { data: room })
+        },
+    )
     .await
 }
 
@@ -207,18 +74,17 @@ pub async fn list(
 ) -> ApiResult<Json<Page<Room>>> {
     let tenant = room_tenant(&caller, Scope::RoomsRead)?;
     let page = page_request(query.limit, query.cursor.as_deref())?;
-    let at = now();
-    let mut rows = state
-        .store
-        .list_rooms(
-            &tenant.tenant_id,
-            query.status,
-            at,
-            page.after_seq,
-            page.limit + 1,
-        )
-        .await?;
+    let mut db = state.store.read().await?;
+    let mut rows = rooms::list(
+        &mut db,
+        &tenant.tenant_id,
+        query.status,
+        page.after_seq,
+        page.limit + 1,
+    )
+    .await?;
     let next_cursor = next_cursor(&mut rows, page.limit, |r| r.seq);
+    let at = now();
     Ok(Json(Page {
         data: rows.iter().map(|r| room_view(r, at)).collect(),
         next_cursor,
@@ -242,11 +108,8 @@ pub async fn get(
 ) -> ApiResult<Json<Data<Room>>> {
     let room_id = room_path_id(&id);
     let tenant_id = room_actor(&caller, &room_id, Scope::RoomsRead, false)?;
-    let row = state
-        .store
-        .get_room(&tenant_id, &room_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Room"))?;
+    let mut db = state.store.read().await?;
+    let row = rooms::get(&mut db, &tenant_id, &room_id).await?;
     Ok(Json(Data {
         data: room_view(&row, now()),
     }))
@@ -269,38 +132,12 @@ pub async fn end(
 ) -> ApiResult<Json<Data<Room>>> {
     let room_id = room_path_id(&id);
     let tenant_id = room_actor(&caller, &room_id, Scope::RoomsWrite, true)?;
-    let at = now();
-    match state.store.end_room(&tenant_id, &room_id, at).await? {
-        EndRoomOutcome::Ended(row) | EndRoomOutcome::AlreadyEnded(row) => Ok(Json(Data {
-            data: room_view(&row, at),
-        })),
-        EndRoomOutcome::NotFound => Err(ApiError::not_found("Room")),
-    }
-}
-
-/// Access and refresh tokens for a participant at its current token generation.
-fn mint_tokens(state: &AppState, row: &ParticipantRow) -> (String, String, i64) {
-    let at = now();
-    let claims = |typ: &str, ttl: i64| ParticipantClaims {
-        iss: ISSUER.to_owned(),
-        sub: row.id.clone(),
-        tid: row.tenant_id.clone(),
-        rid: row.room_id.clone(),
-        role: row.role.as_str().to_owned(),
-        r#gen: row.token_generation,
-        jti: crate::crypto::random_base62(22),
-        iat: at,
-        exp: at + ttl,
-        typ: typ.to_owned(),
-    };
-    let access_ttl = state.policy.access_token_ttl;
-    let access = state
-        .signer
-        .mint_participant(claims(PARTICIPANT_ACCESS, access_ttl));
-    let refresh = state
-        .signer
-        .mint_participant(claims(PARTICIPANT_REFRESH, state.policy.refresh_token_ttl));
-    (access, refresh, access_ttl)
+    let mut db = state.store.begin().await?;
+    let row = rooms::end(&mut db, &tenant_id, &room_id).await?;
+    db.commit().await?;
+    Ok(Json(Data {
+        data: room_view(&row, now()),
+    }))
 }
 
 /// Add a participant and get the tokens for its browser.
@@ -336,101 +173,22 @@ pub async fn add_participant(
     let room_id = room_path_id(&id);
     let path = format!("/api/v1/rooms/{room_id}/participants");
     let fingerprint = idempotency::fingerprint("POST", &path, Some(&body));
-    idempotency::run(&state, &caller, &headers, fingerprint, || async {
-        let request: AddParticipantRequest = parse(body)?;
-        let mut problems = Problems::default();
-        let display_name = problems.text("display_name", &request.display_name, 1, 100);
-        let user_id = request
-            .user_id
-            .as_deref()
-            .map(|u| problems.text("user_id", u, 1, 200));
-        problems.finish()?;
-        let tenant = super::tenants::load(&state, &tenant_id).await?;
-        let config = super::tenants::stored_config(&tenant)?;
-        let at = now();
-        let rules = JoinRules {
-            allow_early_join: config.allow_early_join,
-            duplicate_policy: config.duplicate_participant_policy,
-            create_if_missing: client_room_id(&room_id).map(|id| NewRoom {
-                id,
-                tenant_id: tenant_id.clone(),
-                name: None,
-                scheduled_start: None,
-                max_participants: None,
-                created_at: at,
-            }),
-        };
-        let outcome = state
-            .store
-            .add_participant(
-                NewParticipant {
-                    id: new_id("part"),
-                    tenant_id: tenant_id.clone(),
-                    room_id: room_id.clone(),
-                    user_id: user_id.clone(),
-                    display_name,
-                    role: request.role,
-                    joined_at: at,
+    idempotency::run(
+        &state,
+        &caller,
+        &headers,
+        fingerprint,
+        async |db: &mut Db| {
+            let joined = rooms::join(&state, db, &tenant_id, &room_id, body).await?;
+            Produced::new(
+                StatusCode::CREATED,
+                JoinResponse {
+                    data: joined.clone(),
+                    mirrored: joined,
                 },
-                rules,
             )
-            .await?;
-        let (participant, room) = match outcome {
-            JoinOutcome::Joined {
-                participant,
-                room,
-                replaced,
-                ..
-            } => {
-                if let Some(old) = replaced {
-                    tracing::info!(room = %room_id, replaced = %old, "duplicate user: earlier participant disconnected");
-                }
-                (participant, room)
-            }
-            JoinOutcome::RoomNotFound => return Err(ApiError::not_found("Room")),
-            JoinOutcome::RoomEnded => {
-                return Err(ApiError::conflict(format!("Room {room_id} has ended")));
-            }
-            JoinOutcome::NotStarted { scheduled_start } => {
-                return Err(ApiError::conflict(format!(
-                    "Room {room_id} starts at {}; joining earlier needs allow_early_join",
-                    to_datetime(scheduled_start).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                )));
-            }
-            JoinOutcome::RoomFull { limit } => {
-                return Err(quota_exceeded(format!(
-                    "Room {room_id} is full: it holds {limit} participants (max_participants_per_room)"
-                )));
-            }
-            JoinOutcome::RoomQuotaExceeded { limit } => {
-                return Err(quota_exceeded(format!(
-                    "Creating room {room_id} would exceed max_concurrent_rooms ({limit})"
-                )));
-            }
-            JoinOutcome::DuplicateUser { .. } => {
-                return Err(ApiError::conflict(format!(
-                    "user_id {:?} is already in room {room_id} (duplicate_participant_policy is reject)",
-                    user_id.unwrap_or_default()
-                )));
-            }
-        };
-        let (access, refresh, expires_in) = mint_tokens(&state, &participant);
-        let joined = JoinedParticipant {
-            participant: participant_view(&participant),
-            room: room_view(&room, at),
-            access_token: access.into(),
-            refresh_token: refresh.into(),
-            token_type: "Bearer".to_owned(),
-            expires_in,
-        };
-        Ok(Produced {
-            status: StatusCode::CREATED,
-            body: to_value(JoinResponse {
-                data: joined.clone(),
-                mirrored: joined,
-            })?,
-        })
-    })
+        },
+    )
     .await
 }
 
@@ -465,43 +223,19 @@ pub async fn token(
         Some(value) if !value.is_null() => parse(value)?,
         _ => ParticipantTokenRequest::default(),
     };
-    let outcome = match request.refresh_token {
+    let participant = match request.refresh_token {
         Some(refresh) => {
-            let invalid = ApiError::invalid_refresh_token;
-            let claims = state
-                .signer
-                .verify_participant(refresh.expose(), PARTICIPANT_REFRESH)
-                .map_err(|_| invalid())?;
-            if claims.rid != room_id
-                || claims.sub != pid
-                || caller.tenant_id().is_some_and(|t| t != claims.tid)
-            {
-                return Err(invalid());
-            }
+            let claims = rooms::refresh_claims(&state, &caller, refresh.expose(), &room_id, &pid)?;
             // No credential header: the middleware could not check the origin.
             if let Err(error) = check_origin_for(&state, &claims.tid, &headers).await {
                 let mut response = error.into_response();
                 response.extensions_mut().insert(OriginRefused);
                 return Ok(response);
             }
-            let auth = state
-                .store
-                .participant_auth(&pid)
-                .await?
-                .ok_or_else(invalid)?;
-            if auth.tenant_status == TenantStatus::Suspended {
-                return Err(ApiError::tenant_suspended());
-            }
-            match state
-                .store
-                .rotate_participant_tokens(&claims.tid, &room_id, &pid, Some(claims.r#gen))
-                .await?
-            {
-                RotateParticipantOutcome::Rotated(row) => row,
-                RotateParticipantOutcome::Stale | RotateParticipantOutcome::NotFound => {
-                    return Err(invalid());
-                }
-            }
+            let mut db = state.store.begin().await?;
+            let row = rooms::renew_with_refresh_token(&mut db, &claims).await?;
+            db.commit().await?;
+            row
         }
         None => {
             if matches!(caller, Caller::Participant(_)) {
@@ -515,20 +249,16 @@ pub async fn token(
                 ));
             }
             let tenant = room_tenant(&caller, Scope::RoomsWrite)?;
-            match state
-                .store
-                .rotate_participant_tokens(&tenant.tenant_id, &room_id, &pid, None)
-                .await?
-            {
-                RotateParticipantOutcome::Rotated(row) => row,
-                _ => return Err(ApiError::not_found("Participant")),
-            }
+            let mut db = state.store.begin().await?;
+            let row = rooms::renew_for_tenant(&mut db, &tenant.tenant_id, &room_id, &pid).await?;
+            db.commit().await?;
+            row
         }
     };
-    let (access, refresh, expires_in) = mint_tokens(&state, &outcome);
+    let (access, refresh, expires_in) = rooms::mint_tokens(&state, &participant);
     let tokens = ParticipantTokens {
-        participant_id: outcome.id.clone(),
-        room_id: outcome.room_id.clone(),
+        participant_id: participant.id.clone(),
+        room_id: participant.room_id.clone(),
         access_token: access.into(),
         refresh_token: refresh.into(),
         token_type: "Bearer".to_owned(),
@@ -559,35 +289,13 @@ pub async fn remove_participant(
 ) -> ApiResult<Json<Data<Deleted>>> {
     let room_id = room_path_id(&id);
     let tenant_id = room_actor(&caller, &room_id, Scope::RoomsWrite, true)?;
-    if state
-        .store
-        .remove_participant(&tenant_id, &room_id, &pid, now())
-        .await?
-    {
-        Ok(Json(Data {
-            data: Deleted {
-                id: pid,
-                deleted: true,
-            },
-        }))
-    } else {
-        Err(ApiError::not_found("Participant"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn room_ids() {
-        assert_eq!(room_path_id("cs101"), "room_cs101");
-        assert_eq!(room_path_id("room_cs101"), "room_cs101");
-        assert_eq!(client_room_id("cs101").as_deref(), Some("room_cs101"));
-        assert_eq!(client_room_id("room_a-b_c").as_deref(), Some("room_a-b_c"));
-        assert_eq!(client_room_id("ab"), None);
-        assert_eq!(client_room_id("CS101"), None);
-        assert_eq!(client_room_id("a/b/c"), None);
-        assert_eq!(client_room_id(&"x".repeat(65)), None);
-    }
+    let mut db = state.store.begin().await?;
+    rooms::remove(&mut db, &tenant_id, &room_id, &pid).await?;
+    db.commit().await?;
+    Ok(Json(Data {
+        data: Deleted {
+            id: pid,
+            deleted: true,
+        },
+    }))
 }

@@ -2,110 +2,34 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chalk_sdk::model::{
     CreateTenantRequest, CreatedTenant, Data, Deleted, ErrorEnvelope, ListTenantsQuery, Page,
     RotateKeyRequest, RotatedKey, Scope, Tenant, TenantStatus, UpdateTenantRequest,
 };
-use serde_json::Value;
 
 use crate::auth::Caller;
-use crate::crypto::{hash_secret, key_prefix, new_api_key, new_id};
+use crate::domain::tenants;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiQuery, JsonBody, OptionalJsonBody, parse};
+use crate::extract::{ApiQuery, JsonBody, OptionalJsonBody, etag, if_match};
 use crate::idempotency::{self, Produced};
 use crate::pagination::{next_cursor, page_request};
-use crate::state::{AppState, now, to_datetime};
-use crate::store::{CreateTenantOutcome, NewApiKey, TenantChange, TenantRow, UpdateOutcome};
-use crate::tenant_config::{StoredConfig, apply_patch};
-use crate::validate::Problems;
+use crate::state::AppState;
+use crate::store::{Db, TenantRow};
 
 pub const TAG: &str = "tenants";
 
-/// The tenant as the API shows it: config with secrets masked, live usage.
-pub async fn view(state: &AppState, row: &TenantRow) -> ApiResult<Tenant> {
-    let usage = state.store.tenant_usage(&row.id, now()).await?;
-    Ok(Tenant {
-        id: row.id.clone(),
-        name: row.name.clone(),
-        email: row.email.clone(),
-        status: row.status,
-        max_concurrent_rooms: row.max_concurrent_rooms,
-        max_participants_per_room: row.max_participants_per_room,
-        max_recording_duration_minutes: row.max_recording_duration_minutes,
-        rate_limit_per_minute: row.rate_limit_per_minute,
-        config: stored_config(row)?.to_wire(),
-        usage,
-        created_at: to_datetime(row.created_at),
-        updated_at: to_datetime(row.updated_at),
-    })
-}
-
-pub fn stored_config(row: &TenantRow) -> ApiResult<StoredConfig> {
-    serde_json::from_str(&row.config)
-        .map_err(|e| ApiError::internal(format!("tenant {} has unreadable config: {e}", row.id)))
-}
-
-/// `ETag` of a tenant and of its config: both change with every write.
-pub fn etag(row: &TenantRow) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"{}\"", row.revision)).expect("a number is a valid header")
-}
-
-/// The revision an `If-Match` header names: `None` when absent or `*`.
-/// A value that names no revision can never match: 412.
-pub fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
-    let Some(value) = headers.get(header::IF_MATCH) else {
-        return Ok(None);
+/// The tenant with its `ETag`.
+async fn respond(db: &mut Db, row: &TenantRow) -> ApiResult<Response> {
+    let body = Data {
+        data: tenants::view(db, row).await?,
     };
-    let text = value.to_str().unwrap_or("").trim();
-    if text == "*" {
-        return Ok(None);
-    }
-    text.trim_start_matches("W/")
-        .trim_matches('"')
-        .parse::<i64>()
-        .map(Some)
-        .map_err(|_| ApiError::precondition_failed())
-}
-
-pub async fn load(state: &AppState, id: &str) -> ApiResult<TenantRow> {
-    state
-        .store
-        .get_tenant(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Tenant"))
-}
-
-fn with_etag(status: StatusCode, row: &TenantRow, body: impl serde::Serialize) -> Response {
-    let mut response = (status, Json(body)).into_response();
-    response.headers_mut().insert(header::ETAG, etag(row));
+    let mut response = (StatusCode::OK, Json(body)).into_response();
     response
-}
-
-/// The primary key a tenant gets at creation and from rotate-key: every scope.
-fn new_primary_key(tenant_id: &str, at: i64) -> (String, NewApiKey) {
-    let secret = new_api_key();
-    let key = NewApiKey {
-        id: new_id("key"),
-        tenant_id: tenant_id.to_owned(),
-        name: "primary".to_owned(),
-        prefix: key_prefix(&secret),
-        key_hash: hash_secret(&secret),
-        scopes: Scope::ALL.to_vec(),
-        primary: true,
-        created_at: at,
-        expires_at: None,
-    };
-    (secret, key)
-}
-
-fn quota_fields_present(fields: [(&'static str, Option<i64>); 4]) -> Vec<&'static str> {
-    fields
-        .into_iter()
-        .filter(|(_, v)| v.is_some())
-        .map(|(name, _)| name)
-        .collect()
+        .headers_mut()
+        .insert(header::ETAG, etag(row.revision));
+    Ok(response)
 }
 
 /// Create a tenant. Returns the tenant and its primary API key, shown this once.
@@ -137,117 +61,17 @@ pub async fn create(
         }
     }
     let fingerprint = idempotency::fingerprint("POST", "/api/v1/tenants", Some(&body));
-    idempotency::run(&state, &caller, &headers, fingerprint, || {
-        create_tenant(&state, &caller, body)
-    })
+    idempotency::run(
+        &state,
+        &caller,
+        &headers,
+        fingerprint,
+        async |db: &mut Db| {
+            let created = tenants::create(&state, db, &caller, body).await?;
+            Produced::new(StatusCode::CREATED, Data { data: created })
+        },
+    )
     .await
-}
-
-async fn create_tenant(state: &AppState, caller: &Caller, mut body: Value) -> ApiResult<Produced> {
-    // The config is validated by the config module, which reports every bad field.
-    let config_patch = body.as_object_mut().and_then(|o| o.remove("config"));
-    let request: CreateTenantRequest = parse(body)?;
-
-    let quotas = quota_fields_present([
-        ("max_concurrent_rooms", request.max_concurrent_rooms),
-        (
-            "max_participants_per_room",
-            request.max_participants_per_room,
-        ),
-        (
-            "max_recording_duration_minutes",
-            request.max_recording_duration_minutes,
-        ),
-        ("rate_limit_per_minute", request.rate_limit_per_minute),
-    ]);
-    if !quotas.is_empty() && caller != &Caller::Master {
-        return Err(ApiError::forbidden(format!(
-            "Quota fields need the master key: {}",
-            quotas.join(", ")
-        )));
-    }
-
-    let mut problems = Problems::default();
-    let name = problems.text("name", &request.name, 1, 200);
-    let email = request.email.as_deref().map(|e| problems.email("email", e));
-    problems.range(
-        "max_concurrent_rooms",
-        request.max_concurrent_rooms,
-        1,
-        100_000,
-    );
-    problems.range(
-        "max_participants_per_room",
-        request.max_participants_per_room,
-        1,
-        10_000,
-    );
-    problems.range(
-        "max_recording_duration_minutes",
-        request.max_recording_duration_minutes,
-        1,
-        1440,
-    );
-    problems.range(
-        "rate_limit_per_minute",
-        request.rate_limit_per_minute,
-        1,
-        1_000_000,
-    );
-    let config = match config_patch {
-        None | Some(Value::Null) => StoredConfig::default(),
-        Some(patch) => {
-            match apply_patch(&StoredConfig::default(), &patch, "config.", &state.sealer) {
-                Ok(config) => config,
-                Err(errors) => {
-                    problems.extend(errors);
-                    StoredConfig::default()
-                }
-            }
-        }
-    };
-    problems.finish()?;
-
-    let at = now();
-    let id = new_id("tenant");
-    let (secret, key) = new_primary_key(&id, at);
-    let key_id = key.id.clone();
-    let row = TenantRow {
-        seq: 0,
-        id,
-        name,
-        email,
-        status: TenantStatus::Active,
-        max_concurrent_rooms: request.max_concurrent_rooms.unwrap_or(100),
-        max_participants_per_room: request.max_participants_per_room.unwrap_or(10),
-        max_recording_duration_minutes: request.max_recording_duration_minutes.unwrap_or(120),
-        rate_limit_per_minute: request
-            .rate_limit_per_minute
-            .unwrap_or(state.policy.default_rate_limit),
-        config: serde_json::to_string(&config).map_err(ApiError::internal)?,
-        revision: 1,
-        created_at: at,
-        updated_at: at,
-    };
-    let row = match state.store.create_tenant(row, key).await? {
-        CreateTenantOutcome::Created(row) => row,
-        CreateTenantOutcome::EmailTaken => {
-            return Err(
-                ApiError::conflict("A tenant with this email already exists").with_details(vec![
-                    chalk_sdk::model::FieldError::new("email", "is already taken"),
-                ]),
-            );
-        }
-    };
-    let created = CreatedTenant {
-        tenant: view(state, &row).await?,
-        api_key: secret.into(),
-        key_id,
-    };
-    Ok(Produced {
-        status: StatusCode::CREATED,
-        body: serde_json::to_value(Data { data: created }).map_err(ApiError::internal)?,
-    })
 }
 
 /// List tenants (master key), oldest first.
@@ -264,14 +88,13 @@ pub async fn list(
 ) -> ApiResult<Json<Page<Tenant>>> {
     caller.require_master()?;
     let page = page_request(query.limit, query.cursor.as_deref())?;
-    let mut rows = state
-        .store
-        .list_tenants(query.status, page.after_seq, page.limit + 1)
-        .await?;
+    let mut db = state.store.read().await?;
+    let mut rows =
+        crate::store::tenants::list(&mut db, query.status, page.after_seq, page.limit + 1).await?;
     let next_cursor = next_cursor(&mut rows, page.limit, |r| r.seq);
     let mut data = Vec::with_capacity(rows.len());
     for row in &rows {
-        data.push(view(&state, row).await?);
+        data.push(tenants::view(&mut db, row).await?);
     }
     Ok(Json(Page { data, next_cursor }))
 }
@@ -289,14 +112,9 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     caller.require_tenant(&id, Scope::TenantRead)?;
-    let row = load(&state, &id).await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        &row,
-        Data {
-            data: view(&state, &row).await?,
-        },
-    ))
+    let mut db = state.store.read().await?;
+    let row = tenants::load(&mut db, &id).await?;
+    respond(&mut db, &row).await
 }
 
 /// The calling tenant itself.
@@ -308,14 +126,9 @@ pub async fn get(
     security(("api_key" = []), ("bearer" = [])))]
 pub async fn current(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
     let tenant = caller.require_any_tenant()?;
-    let row = load(&state, &tenant.tenant_id).await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        &row,
-        Data {
-            data: view(&state, &row).await?,
-        },
-    ))
+    let mut db = state.store.read().await?;
+    let row = tenants::load(&mut db, &tenant.tenant_id).await?;
+    respond(&mut db, &row).await
 }
 
 /// Change a tenant: only the fields present. Quotas and status need the master key.
@@ -337,139 +150,12 @@ pub async fn update(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     caller.require_tenant(&id, Scope::TenantAdmin)?;
-    // Only `email` has a default to go back to; `null` for anything else would be
-    // silently ignored by the typed request, so it is refused here, all fields at once.
-    let nulls: Vec<chalk_sdk::model::FieldError> = body
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(field, value)| {
-            value.is_null()
-                && matches!(
-                    field.as_str(),
-                    "name"
-                        | "status"
-                        | "max_concurrent_rooms"
-                        | "max_participants_per_room"
-                        | "max_recording_duration_minutes"
-                        | "rate_limit_per_minute"
-                )
-        })
-        .map(|(field, _)| {
-            chalk_sdk::model::FieldError::new(field.as_str(), "cannot be null; give a value")
-        })
-        .collect();
-    if !nulls.is_empty() {
-        return Err(ApiError::validation(nulls));
-    }
-    let request: UpdateTenantRequest = parse(body)?;
-    let mut privileged = quota_fields_present([
-        ("max_concurrent_rooms", request.max_concurrent_rooms),
-        (
-            "max_participants_per_room",
-            request.max_participants_per_room,
-        ),
-        (
-            "max_recording_duration_minutes",
-            request.max_recording_duration_minutes,
-        ),
-        ("rate_limit_per_minute", request.rate_limit_per_minute),
-    ]);
-    if request.status.is_some() {
-        privileged.push("status");
-    }
-    if !privileged.is_empty() && caller != Caller::Master {
-        return Err(ApiError::forbidden(format!(
-            "These fields need the master key: {}",
-            privileged.join(", ")
-        )));
-    }
-    let mut problems = Problems::default();
-    let name = request
-        .name
-        .as_deref()
-        .map(|n| problems.text("name", n, 1, 200));
-    let email = match &request.email {
-        chalk_sdk::model::Patch::Absent => None,
-        chalk_sdk::model::Patch::Reset => Some(None),
-        chalk_sdk::model::Patch::Set(e) => Some(Some(problems.email("email", e))),
-    };
-    problems.range(
-        "max_concurrent_rooms",
-        request.max_concurrent_rooms,
-        1,
-        100_000,
-    );
-    problems.range(
-        "max_participants_per_room",
-        request.max_participants_per_room,
-        1,
-        10_000,
-    );
-    problems.range(
-        "max_recording_duration_minutes",
-        request.max_recording_duration_minutes,
-        1,
-        1440,
-    );
-    problems.range(
-        "rate_limit_per_minute",
-        request.rate_limit_per_minute,
-        1,
-        1_000_000,
-    );
-    problems.finish()?;
-    let change = TenantChange {
-        name,
-        email,
-        max_concurrent_rooms: request.max_concurrent_rooms,
-        max_participants_per_room: request.max_participants_per_room,
-        max_recording_duration_minutes: request.max_recording_duration_minutes,
-        rate_limit_per_minute: request.rate_limit_per_minute,
-        status: request.status,
-        config: None,
-    };
-    let row = apply_change(&state, &id, if_match(&headers)?, change).await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        &row,
-        Data {
-            data: view(&state, &row).await?,
-        },
-    ))
-}
-
-/// Writes `change`, mapping the store's outcomes to the contract's errors. An empty change
-/// writes nothing (the revision, and so the ETag, stays).
-pub async fn apply_change(
-    state: &AppState,
-    id: &str,
-    expected_revision: Option<i64>,
-    change: TenantChange,
-) -> ApiResult<TenantRow> {
-    if change == TenantChange::default() {
-        let row = load(state, id).await?;
-        if expected_revision.is_some_and(|r| r != row.revision) {
-            return Err(ApiError::precondition_failed());
-        }
-        return Ok(row);
-    }
-    match state
-        .store
-        .update_tenant(id, expected_revision, change, now())
-        .await?
-    {
-        UpdateOutcome::Updated(row) => Ok(*row),
-        UpdateOutcome::NotFound => Err(ApiError::not_found("Tenant")),
-        UpdateOutcome::Stale => Err(ApiError::precondition_failed()),
-        UpdateOutcome::EmailTaken => {
-            Err(
-                ApiError::conflict("A tenant with this email already exists").with_details(vec![
-                    chalk_sdk::model::FieldError::new("email", "is already taken"),
-                ]),
-            )
-        }
-    }
+    let expected = if_match(&headers)?;
+    let mut db = state.store.begin().await?;
+    let row = tenants::update(&mut db, &caller, &id, expected, body).await?;
+    let response = respond(&mut db, &row).await?;
+    db.commit().await?;
+    Ok(response)
 }
 
 /// Delete a tenant and everything it owns; its keys and tokens stop working at once.
@@ -485,9 +171,9 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Data<Deleted>>> {
     caller.require_tenant(&id, Scope::TenantAdmin)?;
-    if !state.store.delete_tenant(&id).await? {
-        return Err(ApiError::not_found("Tenant"));
-    }
+    let mut db = state.store.begin().await?;
+    tenants::delete(&mut db, &id).await?;
+    db.commit().await?;
     Ok(Json(Data {
         data: Deleted { id, deleted: true },
     }))
@@ -515,36 +201,16 @@ pub async fn rotate_key(
     caller.require_tenant(&id, Scope::TenantAdmin)?;
     let path = format!("/api/v1/tenants/{id}/rotate-key");
     let fingerprint = idempotency::fingerprint("POST", &path, body.as_ref());
-    idempotency::run(&state, &caller, &headers, fingerprint, || async {
-        let request: RotateKeyRequest = match body {
-            None | Some(Value::Null) => RotateKeyRequest::default(),
-            Some(body) => parse(body)?,
-        };
-        let grace = request.expire_previous_in_seconds.unwrap_or(0);
-        let mut problems = Problems::default();
-        problems.range("expire_previous_in_seconds", Some(grace), 0, 604_800);
-        problems.finish()?;
-        let at = now();
-        let previous_expires_at = (grace > 0).then_some(at + grace);
-        let (secret, key) = new_primary_key(&id, at);
-        let key_id = key.id.clone();
-        if !state
-            .store
-            .rotate_primary_key(key, previous_expires_at, at)
-            .await?
-        {
-            return Err(ApiError::not_found("Tenant"));
-        }
-        let rotated = RotatedKey {
-            api_key: secret.into(),
-            key_id,
-            previous_key_expires_at: previous_expires_at.map(to_datetime),
-        };
-        Ok(Produced {
-            status: StatusCode::OK,
-            body: serde_json::to_value(Data { data: rotated }).map_err(ApiError::internal)?,
-        })
-    })
+    idempotency::run(
+        &state,
+        &caller,
+        &headers,
+        fingerprint,
+        async |db: &mut Db| {
+            let rotated = tenants::rotate_key(db, &caller, &id, body).await?;
+            Produced::new(StatusCode::OK, Data { data: rotated })
+        },
+    )
     .await
 }
 
@@ -554,19 +220,11 @@ async fn set_status(
     id: &str,
     status: TenantStatus,
 ) -> ApiResult<Response> {
-    caller.require_master()?;
-    let change = TenantChange {
-        status: Some(status),
-        ..TenantChange::default()
-    };
-    let row = apply_change(state, id, None, change).await?;
-    Ok(with_etag(
-        StatusCode::OK,
-        &row,
-        Data {
-            data: view(state, &row).await?,
-        },
-    ))
+    let mut db = state.store.begin().await?;
+    let row = tenants::set_status(&mut db, caller, id, status).await?;
+    let response = respond(&mut db, &row).await?;
+    db.commit().await?;
+    Ok(response)
 }
 
 /// Suspend a tenant: every credential of it gets 403 `TENANT_SUSPENDED`; nothing is deleted.

@@ -1,26 +1,67 @@
-//! The store: one trait, one implementation per database.
+//! The store: one SQL implementation for SQLite and PostgreSQL, and a unit of work.
 //!
-//! Handlers speak only to [`Store`]. Every invariant that concurrent requests could break
-//! (one primary key, single-use refresh tokens, idempotency reservations, revision checks)
-//! is enforced inside one store call — a transaction or a single conditional statement —
-//! never by a read in the handler followed by a write.
+//! Every query is written once, in portable SQL (`$n` parameters, `RETURNING`,
+//! `INSERT … ON CONFLICT`, `COALESCE`/`CASE`), and runs through sqlx's `Any` driver on either
+//! database. What really differs between the two lives in [`Dialect`]: how the pools are set
+//! up (SQLite: one writer connection and a read-only pool; PostgreSQL: one shared pool),
+//! which migrations apply, how a boolean column reads back and which errors mean "try again".
+//!
+//! Domain code works through a [`Db`]: [`Store::begin`] hands out a write transaction that
+//! the domain passes to every query of one change (the change, its idempotency record and,
+//! later, its audit entry and events), then commits — or drops it, which rolls everything
+//! back. [`Store::read`] hands out a read connection for requests that change nothing.
+//! The query functions live in one module per resource (`tenants`, `keys`, `refresh`,
+//! `idempotency`, `rooms`) and take `&mut Db`, so each is usable in either.
+//!
+//! Invariants that concurrent requests could break (one primary key, single-use refresh
+//! tokens, idempotency reservations, revision checks, quotas) are enforced inside the
+//! transaction — a conditional statement, a unique index, or a lock on the tenant row
+//! taken by a no-op `UPDATE` — never by a read in the handler followed by a write.
 
-use async_trait::async_trait;
-use chalk_sdk::model::{Scope, TenantStatus, TenantUsage};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
-pub mod postgres;
-mod room_queries;
+use chalk_sdk::model::{Scope, TenantStatus};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
+
+pub mod idempotency;
+pub mod keys;
+pub mod refresh;
 pub mod rooms;
-pub mod sqlite;
+pub mod tenants;
 
-pub use rooms::*;
+pub use idempotency::{IdempotencyBegin, IdempotencyReservation};
+pub use keys::{ApiKeyRow, KeyAuth, NewApiKey, RevokeKeyOutcome};
+pub use refresh::{NewRefreshToken, RefreshOutcome};
+pub use rooms::{
+    CreateRoomOutcome, EmptyRoom, EndRoomOutcome, JoinOutcome, JoinRules, NewParticipant, NewRoom,
+    ParticipantAuth, ParticipantRow, RoomRow, RotateParticipantOutcome,
+};
+pub use tenants::{CreateTenantOutcome, TenantChange, TenantRow, UpdateOutcome};
 
 /// Unix seconds.
 pub type Timestamp = i64;
 
+/// Connections per PostgreSQL instance; several instances share the server's
+/// `max_connections`.
+const POSTGRES_CONNECTIONS: u32 = 16;
+/// Parallel SQLite readers beside the one writer.
+const SQLITE_READERS: u32 = 8;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database cannot be reached (503).
+    /// A row the operation needs does not exist (404).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A unique constraint refused the write; names the constraint (or, on SQLite, the
+    /// columns) so domain code can say which field is taken (409).
+    #[error("unique constraint violated: {0}")]
+    Conflict(String),
+    /// The database cannot be reached, or asked us to try again (503).
     #[error("store unavailable: {0}")]
     Unavailable(String),
     /// Anything else unexpected (500).
@@ -28,335 +69,361 @@ pub enum StoreError {
     Internal(String),
 }
 
-pub type StoreResult<T> = Result<T, StoreError>;
-
-/// A column that cannot be read as the type the code expects: the schema and the code
-/// disagree, which no retry mends (500). Every backend's row mapping uses this one.
-pub(crate) fn column_error(error: sqlx::Error) -> StoreError {
-    StoreError::Internal(error.to_string())
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct TenantRow {
-    pub seq: i64,
-    pub id: String,
-    pub name: String,
-    pub email: Option<String>,
-    pub status: TenantStatus,
-    pub max_concurrent_rooms: i64,
-    pub max_participants_per_room: i64,
-    pub max_recording_duration_minutes: i64,
-    pub rate_limit_per_minute: i64,
-    /// `StoredConfig` as JSON (secrets sealed).
-    pub config: String,
-    /// Bumped by every change; the ETag.
-    pub revision: i64,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
-/// A key to insert. `key_hash` is the SHA-256 of the secret; the secret itself never
-/// reaches the store.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewApiKey {
-    pub id: String,
-    pub tenant_id: String,
-    pub name: String,
-    pub prefix: String,
-    pub key_hash: String,
-    pub scopes: Vec<Scope>,
-    pub primary: bool,
-    pub created_at: Timestamp,
-    pub expires_at: Option<Timestamp>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApiKeyRow {
-    pub seq: i64,
-    pub id: String,
-    pub tenant_id: String,
-    pub name: String,
-    pub prefix: String,
-    pub scopes: Vec<Scope>,
-    pub primary: bool,
-    pub created_at: Timestamp,
-    pub last_used_at: Option<Timestamp>,
-    pub expires_at: Option<Timestamp>,
-    pub revoked_at: Option<Timestamp>,
-}
-
-impl ApiKeyRow {
-    pub fn is_valid_at(&self, now: Timestamp) -> bool {
-        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
+impl StoreError {
+    /// A unique violation on a constraint whose name (or column list) mentions `what`.
+    pub fn is_conflict_on(&self, what: &str) -> bool {
+        matches!(self, StoreError::Conflict(constraint) if constraint.contains(what))
     }
 }
 
-/// A key found by its hash or id, with what authentication needs of its tenant.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeyAuth {
-    pub key: ApiKeyRow,
-    pub tenant_status: TenantStatus,
-    pub rate_limit_per_minute: i64,
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// SQLSTATE classes that mean "try again later" rather than "this request is wrong":
+/// connection exceptions (08), too many connections (53300), operator intervention (57P),
+/// deadlock (40P01), serialization failure (40001); SQLite's BUSY (5) and LOCKED (6).
+fn is_transient(code: &str) -> bool {
+    code.starts_with("08")
+        || code.starts_with("57P")
+        || matches!(
+            code,
+            "53300" | "40P01" | "40001" | "5" | "6" | "517" | "262"
+        )
 }
 
-/// Fields of a tenant to change; `None` leaves a field alone.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct TenantChange {
-    pub name: Option<String>,
-    /// `Some(None)` clears the email.
-    pub email: Option<Option<String>>,
-    pub max_concurrent_rooms: Option<i64>,
-    pub max_participants_per_room: Option<i64>,
-    pub max_recording_duration_minutes: Option<i64>,
-    pub rate_limit_per_minute: Option<i64>,
-    pub status: Option<TenantStatus>,
-    pub config: Option<String>,
+/// Every sqlx error of every query goes through here, so both databases classify alike.
+pub(crate) fn store_error(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error.to_string()),
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(
+            // PostgreSQL names the constraint; SQLite says "UNIQUE constraint failed: …"
+            // with the index or the columns in its message.
+            db.constraint()
+                .map_or_else(|| db.message().to_owned(), str::to_owned),
+        ),
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| is_transient(&c)) => {
+            StoreError::Unavailable(error.to_string())
+        }
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::ColumnNotFound(_) => column_error(error),
+        _ => StoreError::Internal(error.to_string()),
+    }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum UpdateOutcome {
-    Updated(Box<TenantRow>),
-    NotFound,
-    /// The expected revision is no longer current.
-    Stale,
-    EmailTaken,
+/// A column that cannot be read as the type the code expects: the schema and the code
+/// disagree, which no retry mends (500).
+pub(crate) fn column_error(error: sqlx::Error) -> StoreError {
+    StoreError::Internal(format!("column: {error}"))
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum CreateTenantOutcome {
-    Created(Box<TenantRow>),
-    EmailTaken,
+/// Reads one column, reporting a missing or mistyped column as an error on both databases.
+pub(crate) fn col<'r, T>(row: &'r AnyRow, name: &str) -> StoreResult<T>
+where
+    T: sqlx::Decode<'r, Any> + sqlx::Type<Any>,
+{
+    row.try_get(name).map_err(column_error)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RevokeKeyOutcome {
-    Revoked,
-    NotFound,
-    /// The primary key is replaced only by rotate-key.
-    IsPrimary,
+/// A flag column: BOOLEAN on PostgreSQL, INTEGER 0/1 on SQLite (the dialect's one type
+/// difference that reaches row mapping).
+pub(crate) fn flag(row: &AnyRow, name: &str) -> StoreResult<bool> {
+    match row.try_get::<bool, _>(name) {
+        Ok(value) => Ok(value),
+        Err(_) => Ok(col::<i64>(row, name)? != 0),
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewRefreshToken {
-    pub token_hash: String,
-    pub family_id: String,
-    pub tenant_id: String,
-    pub key_id: String,
-    pub created_at: Timestamp,
-    pub expires_at: Timestamp,
+pub(crate) fn parse_tenant_status(text: &str) -> StoreResult<TenantStatus> {
+    match text {
+        "active" => Ok(TenantStatus::Active),
+        "suspended" => Ok(TenantStatus::Suspended),
+        other => Err(StoreError::Internal(format!(
+            "unknown tenant status {other:?}"
+        ))),
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RefreshOutcome {
-    /// The presented token was live and is now used; the successor is stored.
-    Rotated { tenant_id: String, key_id: String },
-    /// The token had been used before: its whole family is now revoked.
-    Reused,
-    /// Unknown, expired or revoked.
-    Invalid,
+pub(crate) fn scopes_to_text(scopes: &[Scope]) -> String {
+    scopes
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IdempotencyBegin {
-    /// No earlier request: this one holds the reservation and must complete or abort it.
-    Reserved,
-    /// The same request completed before: here is its sealed response.
-    Replay { status: u16, sealed_body: String },
-    /// The same key was used with another request.
-    Mismatch,
-    /// The first request with this key is still being served.
-    InProgress,
+pub(crate) fn scopes_from_text(text: &str) -> StoreResult<Vec<Scope>> {
+    text.split_whitespace()
+        .map(|s| s.parse().map_err(StoreError::Internal))
+        .collect()
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyReservation {
-    pub scope: String,
-    pub key: String,
-    pub request_hash: String,
-    pub tenant_id: Option<String>,
-    pub now: Timestamp,
-    /// Records older than this are expired (24 h) and may be replaced.
-    pub expired_before: Timestamp,
-    /// A reservation left pending since before this is from a crashed request and may be taken over.
-    pub stale_before: Timestamp,
+/// Where SQLite and PostgreSQL really differ; everything else is one text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
 }
 
-#[async_trait]
-pub trait Store: Send + Sync + 'static {
+impl Dialect {
+    pub fn of_url(url: &str) -> Result<Self, String> {
+        if url.starts_with("sqlite:") {
+            Ok(Dialect::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Dialect::Postgres)
+        } else {
+            let scheme = url.split(':').next().unwrap_or("");
+            Err(format!(
+                "database URL scheme {scheme:?} is not supported; use sqlite://PATH or postgres://USER@HOST/DB"
+            ))
+        }
+    }
+
+    /// Appended to a `SELECT` that claims rows other instances must skip (work queues).
+    /// SQLite has one writer, so a plain read inside its write transaction claims already.
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+}
+
+/// Test hook: makes the Nth step of the write transactions that follow fail, to prove that
+/// a failure anywhere in a change leaves nothing behind. A step is each statement run in a
+/// write transaction, and each commit. Disarmed (`-1`) outside tests; the check is one
+/// atomic load.
+#[derive(Debug)]
+pub struct Faults {
+    /// Steps to let through before failing one; negative when disarmed.
+    countdown: AtomicI64,
+    /// When set, the next commit is made durable and *then* reported as failed, as when
+    /// the connection drops after the database committed.
+    fail_after_commit: std::sync::atomic::AtomicBool,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Self {
+            countdown: AtomicI64::new(-1),
+            fail_after_commit: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
+impl Faults {
+    /// Fails the write step `steps` from now (0: the very next one), once.
+    pub fn fail_step(&self, steps: i64) {
+        self.countdown.store(steps, Ordering::SeqCst);
+    }
+
+    /// The next commit succeeds in the database but is reported as an error.
+    pub fn fail_after_commit(&self) {
+        self.fail_after_commit.store(true, Ordering::SeqCst);
+    }
+
+    pub fn disarm(&self) {
+        self.countdown.store(-1, Ordering::SeqCst);
+        self.fail_after_commit.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether an armed fault is still waiting to fire.
+    pub fn pending(&self) -> bool {
+        self.countdown.load(Ordering::SeqCst) >= 0 || self.fail_after_commit.load(Ordering::SeqCst)
+    }
+
+    fn step(&self) -> StoreResult<()> {
+        if self.countdown.load(Ordering::Relaxed) < 0 {
+            return Ok(());
+        }
+        if self.countdown.fetch_sub(1, Ordering::SeqCst) == 0 {
+            return Err(StoreError::Unavailable("injected fault".into()));
+        }
+        Ok(())
+    }
+}
+
+/// The store: pools for the database named by the URL.
+pub struct Store {
+    dialect: Dialect,
+    /// Write transactions. On SQLite exactly one connection, so SQLite never sees two
+    /// writers fight over its lock (no `SQLITE_BUSY` under load) and writes serialize
+    /// in-process; on PostgreSQL the same pool as `reader`.
+    writer: AnyPool,
+    reader: AnyPool,
+    faults: Arc<Faults>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dialect", &self.dialect)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens (SQLite: creating if needed) the database at `url` and applies its
+    /// migrations. Several PostgreSQL instances starting at once take turns: the migrator
+    /// holds an advisory lock.
+    pub async fn connect(url: &str) -> Result<Self, String> {
+        sqlx::any::install_default_drivers();
+        let dialect = Dialect::of_url(url)?;
+        let (writer, reader) = match dialect {
+            Dialect::Sqlite => {
+                let writer = sqlite_pool(url, "rwc", 1).await?;
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&writer)
+                    .await
+                    .map_err(|e| format!("cannot apply SQLite migrations: {e}"))?;
+                let reader = sqlite_pool(url, "ro", SQLITE_READERS).await?;
+                (writer, reader)
+            }
+            Dialect::Postgres => {
+                let options = AnyConnectOptions::from_str(url)
+                    .map_err(|e| format!("invalid PostgreSQL URL: {e}"))?;
+                let pool = AnyPoolOptions::new()
+                    .max_connections(POSTGRES_CONNECTIONS)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await
+                    .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&pool)
+                    .await
+                    .map_err(|e| format!("cannot apply PostgreSQL migrations: {e}"))?;
+                (pool.clone(), pool)
+            }
+        };
+        Ok(Self {
+            dialect,
+            writer,
+            reader,
+            faults: Arc::new(Faults::default()),
+        })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Test hook (see [`Faults`]).
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
     /// Succeeds when the database answers.
-    async fn ping(&self) -> StoreResult<()>;
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.reader
+            .execute("SELECT 1")
+            .await
+            .map(|_| ())
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
 
-    // --- tenants ---
-    async fn create_tenant(
-        &self,
-        tenant: TenantRow,
-        primary_key: NewApiKey,
-    ) -> StoreResult<CreateTenantOutcome>;
-    async fn get_tenant(&self, id: &str) -> StoreResult<Option<TenantRow>>;
-    /// Tenants with `seq > after_seq`, oldest first.
-    async fn list_tenants(
-        &self,
-        status: Option<TenantStatus>,
-        after_seq: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<TenantRow>>;
-    /// Applies `change` if the tenant exists and, when given, its revision is `expected_revision`.
-    async fn update_tenant(
-        &self,
-        id: &str,
-        expected_revision: Option<i64>,
-        change: TenantChange,
-        now: Timestamp,
-    ) -> StoreResult<UpdateOutcome>;
-    /// Deletes the tenant and everything it owns; false when there was none.
-    async fn delete_tenant(&self, id: &str) -> StoreResult<bool>;
-    async fn tenant_usage(&self, id: &str, now: Timestamp) -> StoreResult<TenantUsage>;
+    /// A write transaction: pass it to every query of one change, then [`Db::commit`].
+    /// Dropped without a commit, it rolls back.
+    pub async fn begin(&self) -> StoreResult<Db> {
+        let tx = self.writer.begin().await.map_err(store_error)?;
+        Ok(Db {
+            inner: Inner::Write(tx),
+            faults: self.faults.clone(),
+        })
+    }
 
-    // --- API keys ---
-    async fn key_by_hash(&self, key_hash: &str) -> StoreResult<Option<KeyAuth>>;
-    async fn key_by_id(&self, key_id: &str) -> StoreResult<Option<KeyAuth>>;
-    /// Records use, at most once a minute per key, to spare the database a write per request.
-    async fn touch_key(&self, key_id: &str, now: Timestamp) -> StoreResult<()>;
-    async fn create_api_key(&self, key: NewApiKey) -> StoreResult<ApiKeyRow>;
-    /// Keys that still work at `now`, with `seq > after_seq`, oldest first.
-    async fn list_api_keys(
-        &self,
-        tenant_id: &str,
-        now: Timestamp,
-        after_seq: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<ApiKeyRow>>;
-    async fn revoke_api_key(
-        &self,
-        tenant_id: &str,
-        key_id: &str,
-        now: Timestamp,
-    ) -> StoreResult<RevokeKeyOutcome>;
-    /// Makes `new_key` the primary key. The previous primary stops being primary and
-    /// works until `previous_expires_at` (revoked at once when `None`). Returns false
-    /// when the tenant does not exist.
-    async fn rotate_primary_key(
-        &self,
-        new_key: NewApiKey,
-        previous_expires_at: Option<Timestamp>,
-        now: Timestamp,
-    ) -> StoreResult<bool>;
+    /// A connection for reads that need no transaction.
+    pub async fn read(&self) -> StoreResult<Db> {
+        let conn = self.reader.acquire().await.map_err(store_error)?;
+        Ok(Db {
+            inner: Inner::Read(conn),
+            faults: self.faults.clone(),
+        })
+    }
 
-    // --- refresh tokens ---
-    async fn insert_refresh_token(&self, token: NewRefreshToken) -> StoreResult<()>;
-    /// Uses `token_hash` once and stores its successor in the same family, for the same
-    /// key — atomically, so that of many concurrent presentations exactly one succeeds.
-    async fn use_refresh_token(
-        &self,
-        token_hash: &str,
-        successor_hash: &str,
-        successor_expires_at: Timestamp,
-        now: Timestamp,
-    ) -> StoreResult<RefreshOutcome>;
-    /// Revokes the token's whole family. Unknown tokens are ignored.
-    async fn revoke_refresh_family(&self, token_hash: &str, now: Timestamp) -> StoreResult<()>;
+    /// Closes the pools (waits for connections in use to come back).
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
 
-    // --- idempotency ---
-    async fn idempotency_begin(
-        &self,
-        reservation: IdempotencyReservation,
-    ) -> StoreResult<IdempotencyBegin>;
-    async fn idempotency_complete(
-        &self,
-        scope: &str,
-        key: &str,
-        status: u16,
-        sealed_body: &str,
-    ) -> StoreResult<()>;
-    /// Drops a reservation whose request failed, so that a retry can run.
-    async fn idempotency_abort(&self, scope: &str, key: &str) -> StoreResult<()>;
+async fn sqlite_pool(url: &str, mode: &str, connections: u32) -> Result<AnyPool, String> {
+    // The caller's URL with our access mode: `rwc` creates the file, `ro` keeps readers
+    // from ever writing.
+    let (path, params) = url.split_once('?').unwrap_or((url, ""));
+    let mode = format!("mode={mode}");
+    let mut query: Vec<&str> = params
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("mode="))
+        .collect();
+    query.push(&mode);
+    let url = format!("{path}?{}", query.join("&"));
+    let options =
+        AnyConnectOptions::from_str(&url).map_err(|e| format!("invalid SQLite URL: {e}"))?;
+    let writes = !mode.ends_with("=ro");
+    AnyPoolOptions::new()
+        .max_connections(connections)
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                // WAL lets readers run beside the writer; FULL makes every acknowledged
+                // commit durable; foreign keys cascade a tenant's deletion.
+                if writes {
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                }
+                conn.execute(
+                    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000",
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+        .map_err(|e| format!("cannot open the SQLite database: {e}"))
+}
 
-    // --- rooms and participants (vocabulary and invariants: see `store::rooms`) ---
+enum Inner {
+    Write(Transaction<'static, Any>),
+    Read(PoolConnection<Any>),
+}
 
-    /// Inserts `room` unless the tenant already has a room with that id (`IdTaken`) or
-    /// already has `max_concurrent_rooms` open rooms (`QuotaExceeded`). The count and the
-    /// insert happen in one transaction that first locks the tenant row (a no-op
-    /// `UPDATE tenants … WHERE id = $1`, which also reads the quota), so concurrent creates
-    /// for one tenant serialize and never exceed the quota.
-    async fn create_room(&self, room: NewRoom) -> StoreResult<CreateRoomOutcome>;
-    /// The tenant's room with this id, open or ended, with its present participant count.
-    async fn get_room(&self, tenant_id: &str, room_id: &str) -> StoreResult<Option<RoomRow>>;
-    /// The tenant's rooms with `seq > after_seq`, oldest first; `status` filters by the
-    /// status shown at `now` (see [`RoomRow::status_at`]).
-    async fn list_rooms(
-        &self,
-        tenant_id: &str,
-        status: Option<chalk_sdk::model::RoomStatus>,
-        now: Timestamp,
-        after_seq: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<RoomRow>>;
-    /// Ends an open room: sets `ended_at` and status `ended`, clears `empty_since`, and
-    /// marks its present participants as left (bumping their token generation), in one
-    /// transaction. An ended room is returned unchanged (`AlreadyEnded`).
-    async fn end_room(
-        &self,
-        tenant_id: &str,
-        room_id: &str,
-        now: Timestamp,
-    ) -> StoreResult<EndRoomOutcome>;
-    /// Adds a participant, in one transaction that locks the tenant row first:
-    /// 1. the room is read; when unknown it is created from `rules.create_if_missing` if
-    ///    `rules.allow_early_join` (subject to `max_concurrent_rooms`), else `RoomNotFound`;
-    /// 2. an ended room is `RoomEnded`; before `scheduled_start` without
-    ///    `allow_early_join` is `NotStarted`;
-    /// 3. a present participant with the same non-null `user_id` is `DuplicateUser` under
-    ///    policy `reject`; under `disconnect_existing` it leaves (its generation bumps);
-    /// 4. present participants (counted after step 3) ≥
-    ///    `min(room.max_participants, tenant.max_participants_per_room)` is `RoomFull`, and
-    ///    the transaction rolls back: nothing changes, not even step 3's replacement;
-    /// 5. the participant is inserted (generation 0); the room's `empty_since` is cleared
-    ///    and a `scheduled` room becomes `active`.
-    async fn add_participant(
-        &self,
-        participant: NewParticipant,
-        rules: JoinRules,
-    ) -> StoreResult<JoinOutcome>;
-    /// The participant with this id (present or not) with what token checks need: whether
-    /// its room has ended and its tenant's status and rate limit.
-    async fn participant_auth(&self, participant_id: &str) -> StoreResult<Option<ParticipantAuth>>;
-    /// Bumps the token generation of a present participant of an open room, so that every
-    /// token minted before stops working. With `expected_generation`, only if it is still
-    /// current (compare-and-set: of concurrent refreshes with one refresh token, exactly one
-    /// wins; the others are `Stale`).
-    async fn rotate_participant_tokens(
-        &self,
-        tenant_id: &str,
-        room_id: &str,
-        participant_id: &str,
-        expected_generation: Option<i64>,
-    ) -> StoreResult<RotateParticipantOutcome>;
-    /// Marks a present participant of an open room as left and bumps its generation; when
-    /// the room is left empty, sets its `empty_since` (to `max(now, scheduled_start)`).
-    /// False when there was no such present participant.
-    async fn remove_participant(
-        &self,
-        tenant_id: &str,
-        room_id: &str,
-        participant_id: &str,
-        now: Timestamp,
-    ) -> StoreResult<bool>;
-    /// Open rooms with `empty_since <= empty_before` and `seq > after_seq`, in `seq` order,
-    /// at most `limit`, with their tenant's config, for the empty-room sweeper to apply each
-    /// tenant's timeout.
-    async fn empty_rooms(
-        &self,
-        empty_before: Timestamp,
-        after_seq: i64,
-        limit: i64,
-    ) -> StoreResult<Vec<EmptyRoom>>;
-    /// Ends the room only if it is still open and still empty since `empty_since` (a join
-    /// in between clears or changes it). True when it ended.
-    async fn end_room_if_empty_since(
-        &self,
-        tenant_id: &str,
-        room_id: &str,
-        empty_since: Timestamp,
-        now: Timestamp,
-    ) -> StoreResult<bool>;
+/// A connection to the store: a write transaction from [`Store::begin`], or a read
+/// connection from [`Store::read`]. Every query function takes one.
+pub struct Db {
+    inner: Inner,
+    faults: Arc<Faults>,
+}
+
+impl Db {
+    /// The connection a query runs on. Public for tests that must put the database in
+    /// states the API never makes (corrupt rows); everything else goes through the
+    /// query modules.
+    pub fn conn(&mut self) -> StoreResult<&mut AnyConnection> {
+        match &mut self.inner {
+            Inner::Write(tx) => {
+                self.faults.step()?;
+                Ok(&mut **tx)
+            }
+            Inner::Read(conn) => Ok(&mut **conn),
+        }
+    }
+
+    /// Makes the transaction's changes durable (a no-op for a read connection).
+    pub async fn commit(self) -> StoreResult<()> {
+        match self.inner {
+            Inner::Write(tx) => {
+                self.faults.step()?;
+                tx.commit().await.map_err(store_error)?;
+                if self.faults.fail_after_commit.swap(false, Ordering::SeqCst) {
+                    return Err(StoreError::Unavailable(
+                        "injected fault after commit".into(),
+                    ));
+                }
+                Ok(())
+            }
+            Inner::Read(_) => Ok(()),
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! Rows and outcomes of the room and participant methods of [`Store`](super::Store).
+//! Rooms and participants: rows, outcomes and their queries.
 //!
 //! Vocabulary shared by every backend:
 //! - A room is *ended* when `ended_at` is set; otherwise it is *open* and counts against the
@@ -17,7 +17,9 @@
 
 use chalk_sdk::model::{DuplicateParticipantPolicy, ParticipantRole, RoomStatus, TenantStatus};
 
-use super::Timestamp;
+use sqlx::any::AnyRow;
+
+use super::{Db, StoreError, StoreResult, Timestamp, col, parse_tenant_status, store_error};
 
 /// The status column as stored: `scheduled`, `active` or `ended`. A `scheduled` room whose
 /// start has passed reads as `active` (see [`RoomRow::status_at`]).
@@ -195,12 +197,521 @@ impl ParticipantAuth {
     }
 }
 
-/// An open, empty room, with its tenant's config (JSON) for the timeout.
+/// An open, empty room, with its tenant's timeout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmptyRoom {
     pub seq: i64,
     pub tenant_id: String,
     pub room_id: String,
     pub empty_since: Timestamp,
-    pub tenant_config: String,
+    pub empty_room_timeout_minutes: i64,
+}
+
+const ROOM_SELECT: &str = "SELECT r.seq, r.id, r.tenant_id, r.name, r.status, r.scheduled_start, \
+     r.max_participants, r.created_at, r.ended_at, r.empty_since, \
+     (SELECT COUNT(*) FROM participants p WHERE p.tenant_id = r.tenant_id AND p.room_id = r.id \
+        AND p.left_at IS NULL) AS participant_count \
+     FROM rooms r";
+
+fn parse_room_status(text: &str) -> StoreResult<RoomStatus> {
+    match text {
+        "scheduled" => Ok(RoomStatus::Scheduled),
+        "active" => Ok(RoomStatus::Active),
+        "ended" => Ok(RoomStatus::Ended),
+        other => Err(StoreError::Internal(format!(
+            "unknown room status {other:?}"
+        ))),
+    }
+}
+
+fn parse_role(text: &str) -> StoreResult<ParticipantRole> {
+    match text {
+        "host" => Ok(ParticipantRole::Host),
+        "participant" => Ok(ParticipantRole::Participant),
+        other => Err(StoreError::Internal(format!(
+            "unknown participant role {other:?}"
+        ))),
+    }
+}
+
+fn room_from_row(row: &AnyRow) -> StoreResult<RoomRow> {
+    Ok(RoomRow {
+        seq: col(row, "seq")?,
+        id: col(row, "id")?,
+        tenant_id: col(row, "tenant_id")?,
+        name: col(row, "name")?,
+        status: parse_room_status(col(row, "status")?)?,
+        scheduled_start: col(row, "scheduled_start")?,
+        max_participants: col(row, "max_participants")?,
+        created_at: col(row, "created_at")?,
+        ended_at: col(row, "ended_at")?,
+        empty_since: col(row, "empty_since")?,
+        participant_count: col(row, "participant_count")?,
+    })
+}
+
+fn participant_from_row(row: &AnyRow) -> StoreResult<ParticipantRow> {
+    Ok(ParticipantRow {
+        seq: col(row, "seq")?,
+        id: col(row, "id")?,
+        tenant_id: col(row, "tenant_id")?,
+        room_id: col(row, "room_id")?,
+        user_id: col(row, "user_id")?,
+        display_name: col(row, "display_name")?,
+        role: parse_role(col(row, "role")?)?,
+        joined_at: col(row, "joined_at")?,
+        left_at: col(row, "left_at")?,
+        token_generation: col(row, "token_generation")?,
+    })
+}
+
+async fn room_in(db: &mut Db, tenant_id: &str, room_id: &str) -> StoreResult<Option<RoomRow>> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{ROOM_SELECT} WHERE r.tenant_id = $1 AND r.id = $2"
+    ));
+    sqlx::query(sql)
+        .bind(tenant_id)
+        .bind(room_id)
+        .fetch_optional(db.conn()?)
+        .await
+        .map_err(store_error)?
+        .as_ref()
+        .map(room_from_row)
+        .transpose()
+}
+
+async fn open_rooms(db: &mut Db, tenant_id: &str) -> StoreResult<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM rooms WHERE tenant_id = $1 AND ended_at IS NULL")
+        .bind(tenant_id)
+        .fetch_one(db.conn()?)
+        .await
+        .map_err(store_error)
+}
+
+async fn insert_room(db: &mut Db, room: &NewRoom) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO rooms (id, tenant_id, name, status, scheduled_start, max_participants, \
+         created_at, empty_since) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&room.id)
+    .bind(&room.tenant_id)
+    .bind(&room.name)
+    .bind(room.initial_status().as_str())
+    .bind(room.scheduled_start)
+    .bind(room.max_participants)
+    .bind(room.created_at)
+    .bind(room.initial_empty_since())
+    .execute(db.conn()?)
+    .await
+    .map(|_| ())
+    .map_err(store_error)
+}
+
+async fn participant_in(db: &mut Db, participant_id: &str) -> StoreResult<ParticipantRow> {
+    let row = sqlx::query("SELECT * FROM participants WHERE id = $1")
+        .bind(participant_id)
+        .fetch_one(db.conn()?)
+        .await
+        .map_err(store_error)?;
+    participant_from_row(&row)
+}
+
+/// Present participants leave and their tokens die.
+async fn disconnect(db: &mut Db, participant_id: &str, now: Timestamp) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE participants SET left_at = $2, token_generation = token_generation + 1 \
+         WHERE id = $1 AND left_at IS NULL",
+    )
+    .bind(participant_id)
+    .bind(now)
+    .execute(db.conn()?)
+    .await
+    .map(|_| ())
+    .map_err(store_error)
+}
+
+pub async fn create(db: &mut Db, room: &NewRoom) -> StoreResult<CreateRoomOutcome> {
+    let Some(limits) = super::tenants::lock(db, &room.tenant_id).await? else {
+        return Ok(CreateRoomOutcome::TenantNotFound);
+    };
+    if room_in(db, &room.tenant_id, &room.id).await?.is_some() {
+        return Ok(CreateRoomOutcome::IdTaken);
+    }
+    if open_rooms(db, &room.tenant_id).await? >= limits.max_concurrent_rooms {
+        return Ok(CreateRoomOutcome::QuotaExceeded {
+            limit: limits.max_concurrent_rooms,
+        });
+    }
+    insert_room(db, room).await?;
+    let row = room_in(db, &room.tenant_id, &room.id)
+        .await?
+        .ok_or_else(|| StoreError::Internal("inserted room vanished".into()))?;
+    Ok(CreateRoomOutcome::Created(Box::new(row)))
+}
+
+/// The tenant's room with this id, open or ended, with its present participant count.
+pub async fn get(db: &mut Db, tenant_id: &str, room_id: &str) -> StoreResult<Option<RoomRow>> {
+    room_in(db, tenant_id, room_id).await
+}
+
+pub async fn list(
+    db: &mut Db,
+    tenant_id: &str,
+    status: Option<RoomStatus>,
+    now: Timestamp,
+    after_seq: i64,
+    limit: i64,
+) -> StoreResult<Vec<RoomRow>> {
+    // Mirrors `RoomRow::status_at`: a `scheduled` room whose start passed is active.
+    let filter = match status {
+        None => "",
+        Some(RoomStatus::Ended) => "AND r.ended_at IS NOT NULL",
+        Some(RoomStatus::Scheduled) => {
+            "AND r.ended_at IS NULL AND r.status = 'scheduled' \
+                 AND COALESCE(r.scheduled_start, 0) > $4"
+        }
+        Some(RoomStatus::Active) => {
+            "AND r.ended_at IS NULL AND NOT (r.status = 'scheduled' \
+                 AND COALESCE(r.scheduled_start, 0) > $4)"
+        }
+    };
+    let sql = sqlx::AssertSqlSafe(format!(
+        "{ROOM_SELECT} WHERE r.tenant_id = $1 AND r.seq > $2 {filter} ORDER BY r.seq LIMIT $3"
+    ));
+    let mut query = sqlx::query(sql).bind(tenant_id).bind(after_seq).bind(limit);
+    if matches!(status, Some(RoomStatus::Scheduled | RoomStatus::Active)) {
+        query = query.bind(now);
+    }
+    let rows = query.fetch_all(db.conn()?).await.map_err(store_error)?;
+    rows.iter().map(room_from_row).collect()
+}
+
+pub async fn end(
+    db: &mut Db,
+    tenant_id: &str,
+    room_id: &str,
+    now: Timestamp,
+) -> StoreResult<EndRoomOutcome> {
+    let Some(room) = room_in(db, tenant_id, room_id).await? else {
+        return Ok(EndRoomOutcome::NotFound);
+    };
+    if room.ended_at.is_some() {
+        return Ok(EndRoomOutcome::AlreadyEnded(Box::new(room)));
+    }
+    end_open_room(db, tenant_id, room_id, now).await?;
+    let room = room_in(db, tenant_id, room_id)
+        .await?
+        .ok_or_else(|| StoreError::Internal("ended room vanished".into()))?;
+    Ok(EndRoomOutcome::Ended(Box::new(room)))
+}
+
+pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreResult<JoinOutcome> {
+    let now = new.joined_at;
+    let Some(limits) = super::tenants::lock(db, &new.tenant_id).await? else {
+        return Ok(JoinOutcome::RoomNotFound);
+    };
+    let mut created_room = false;
+    let room = match room_in(db, &new.tenant_id, &new.room_id).await? {
+        Some(room) => room,
+        None => {
+            let Some(to_create) = rules.create_if_missing.filter(|_| rules.allow_early_join) else {
+                return Ok(JoinOutcome::RoomNotFound);
+            };
+            if open_rooms(db, &new.tenant_id).await? >= limits.max_concurrent_rooms {
+                return Ok(JoinOutcome::RoomQuotaExceeded {
+                    limit: limits.max_concurrent_rooms,
+                });
+            }
+            insert_room(db, &to_create).await?;
+            created_room = true;
+            room_in(db, &new.tenant_id, &new.room_id)
+                .await?
+                .ok_or_else(|| StoreError::Internal("inserted room vanished".into()))?
+        }
+    };
+    if room.ended_at.is_some() {
+        return Ok(JoinOutcome::RoomEnded);
+    }
+    if let Some(start) = room.scheduled_start
+        && start > now
+        && !rules.allow_early_join
+    {
+        return Ok(JoinOutcome::NotStarted {
+            scheduled_start: start,
+        });
+    }
+    let mut replaced = None;
+    if let Some(user_id) = &new.user_id {
+        let existing: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM participants WHERE tenant_id = $1 AND room_id = $2 \
+                 AND user_id = $3 AND left_at IS NULL",
+        )
+        .bind(&new.tenant_id)
+        .bind(&new.room_id)
+        .bind(user_id)
+        .fetch_optional(db.conn()?)
+        .await
+        .map_err(store_error)?;
+        if let Some(existing) = existing {
+            match rules.duplicate_policy {
+                DuplicateParticipantPolicy::Reject => {
+                    return Ok(JoinOutcome::DuplicateUser { existing });
+                }
+                DuplicateParticipantPolicy::DisconnectExisting => {
+                    disconnect(db, &existing, now).await?;
+                    replaced = Some(existing);
+                }
+            }
+        }
+    }
+    let limit = room
+        .max_participants
+        .map_or(limits.max_participants_per_room, |m| {
+            m.min(limits.max_participants_per_room)
+        });
+    let present: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM participants WHERE tenant_id = $1 AND room_id = $2 \
+             AND left_at IS NULL",
+    )
+    .bind(&new.tenant_id)
+    .bind(&new.room_id)
+    .fetch_one(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    if present >= limit {
+        // Dropping the transaction rolls back the replacement above.
+        return Ok(JoinOutcome::RoomFull { limit });
+    }
+    sqlx::query(
+        "INSERT INTO participants (id, tenant_id, room_id, user_id, display_name, role, \
+             joined_at, token_generation) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)",
+    )
+    .bind(&new.id)
+    .bind(&new.tenant_id)
+    .bind(&new.room_id)
+    .bind(&new.user_id)
+    .bind(&new.display_name)
+    .bind(new.role.as_str())
+    .bind(now)
+    .execute(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    sqlx::query(
+        "UPDATE rooms SET empty_since = NULL, \
+             status = CASE WHEN status = 'scheduled' THEN 'active' ELSE status END \
+             WHERE tenant_id = $1 AND id = $2",
+    )
+    .bind(&new.tenant_id)
+    .bind(&new.room_id)
+    .execute(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    let participant = participant_in(db, &new.id).await?;
+    let room = room_in(db, &new.tenant_id, &new.room_id)
+        .await?
+        .ok_or_else(|| StoreError::Internal("joined room vanished".into()))?;
+    Ok(JoinOutcome::Joined {
+        participant: Box::new(participant),
+        room: Box::new(room),
+        replaced,
+        created_room,
+    })
+}
+
+pub async fn participant_auth(
+    db: &mut Db,
+    participant_id: &str,
+) -> StoreResult<Option<ParticipantAuth>> {
+    let row = sqlx::query(
+        "SELECT p.*, r.ended_at AS room_ended_at, t.status AS tenant_status, \
+             t.rate_limit_per_minute AS tenant_rate_limit \
+             FROM participants p \
+             JOIN rooms r ON r.tenant_id = p.tenant_id AND r.id = p.room_id \
+             JOIN tenants t ON t.id = p.tenant_id \
+             WHERE p.id = $1",
+    )
+    .bind(participant_id)
+    .fetch_optional(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(ParticipantAuth {
+        participant: participant_from_row(&row)?,
+        room_ended: col::<Option<i64>>(&row, "room_ended_at")?.is_some(),
+        tenant_status: parse_tenant_status(col(&row, "tenant_status")?)?,
+        rate_limit_per_minute: col(&row, "tenant_rate_limit")?,
+    }))
+}
+
+pub async fn rotate_participant(
+    db: &mut Db,
+    tenant_id: &str,
+    room_id: &str,
+    participant_id: &str,
+    expected_generation: Option<i64>,
+) -> StoreResult<RotateParticipantOutcome> {
+    let rotated = sqlx::query(
+        "UPDATE participants SET token_generation = token_generation + 1 \
+             WHERE id = $1 AND tenant_id = $2 AND room_id = $3 AND left_at IS NULL \
+             AND ($4 IS NULL OR token_generation = $4) \
+             AND EXISTS (SELECT 1 FROM rooms r WHERE r.tenant_id = $2 AND r.id = $3 \
+                         AND r.ended_at IS NULL) \
+             RETURNING *",
+    )
+    .bind(participant_id)
+    .bind(tenant_id)
+    .bind(room_id)
+    .bind(expected_generation)
+    .fetch_optional(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    let outcome = match rotated {
+        Some(row) => RotateParticipantOutcome::Rotated(Box::new(participant_from_row(&row)?)),
+        None if expected_generation.is_some() => {
+            let live = sqlx::query(
+                "SELECT 1 FROM participants p JOIN rooms r \
+                     ON r.tenant_id = p.tenant_id AND r.id = p.room_id \
+                     WHERE p.id = $1 AND p.tenant_id = $2 AND p.room_id = $3 \
+                     AND p.left_at IS NULL AND r.ended_at IS NULL",
+            )
+            .bind(participant_id)
+            .bind(tenant_id)
+            .bind(room_id)
+            .fetch_optional(db.conn()?)
+            .await
+            .map_err(store_error)?;
+            if live.is_some() {
+                RotateParticipantOutcome::Stale
+            } else {
+                RotateParticipantOutcome::NotFound
+            }
+        }
+        None => RotateParticipantOutcome::NotFound,
+    };
+    Ok(outcome)
+}
+
+pub async fn remove_participant(
+    db: &mut Db,
+    tenant_id: &str,
+    room_id: &str,
+    participant_id: &str,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let removed = sqlx::query(
+        "UPDATE participants SET left_at = $4, token_generation = token_generation + 1 \
+             WHERE id = $1 AND tenant_id = $2 AND room_id = $3 AND left_at IS NULL \
+             AND EXISTS (SELECT 1 FROM rooms r WHERE r.tenant_id = $2 AND r.id = $3 \
+                         AND r.ended_at IS NULL)",
+    )
+    .bind(participant_id)
+    .bind(tenant_id)
+    .bind(room_id)
+    .bind(now)
+    .execute(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    if removed.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE rooms SET empty_since = \
+               CASE WHEN scheduled_start > $3 THEN scheduled_start ELSE $3 END \
+             WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL AND NOT EXISTS \
+               (SELECT 1 FROM participants p WHERE p.tenant_id = $1 AND p.room_id = $2 \
+                AND p.left_at IS NULL)",
+    )
+    .bind(tenant_id)
+    .bind(room_id)
+    .bind(now)
+    .execute(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    Ok(true)
+}
+
+pub async fn empty(
+    db: &mut Db,
+    empty_before: Timestamp,
+    after_seq: i64,
+    limit: i64,
+) -> StoreResult<Vec<EmptyRoom>> {
+    let rows = sqlx::query(
+        "SELECT r.seq, r.tenant_id, r.id, r.empty_since, t.config FROM rooms r \
+             JOIN tenants t ON t.id = r.tenant_id \
+             WHERE r.ended_at IS NULL AND r.empty_since IS NOT NULL AND r.empty_since <= $1 \
+             AND r.seq > $2 ORDER BY r.seq LIMIT $3",
+    )
+    .bind(empty_before)
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    rows.iter()
+        .map(|row| {
+            Ok(EmptyRoom {
+                seq: col(row, "seq")?,
+                tenant_id: col(row, "tenant_id")?,
+                room_id: col(row, "id")?,
+                empty_since: col(row, "empty_since")?,
+                empty_room_timeout_minutes: super::tenants::config_from_json(col(row, "config")?)?
+                    .empty_room_timeout_minutes,
+            })
+        })
+        .collect()
+}
+
+pub async fn end_if_empty_since(
+    db: &mut Db,
+    tenant_id: &str,
+    room_id: &str,
+    empty_since: Timestamp,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let still_empty = sqlx::query(
+        "SELECT 1 FROM rooms WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL \
+             AND empty_since = $3",
+    )
+    .bind(tenant_id)
+    .bind(room_id)
+    .bind(empty_since)
+    .fetch_optional(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    if still_empty.is_none() {
+        return Ok(false);
+    }
+    end_open_room(db, tenant_id, room_id, now).await?;
+    Ok(true)
+}
+
+/// Ends an open room and lets its participants go (their tokens die).
+async fn end_open_room(
+    db: &mut Db,
+    tenant_id: &str,
+    room_id: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE rooms SET status = 'ended', ended_at = $3, empty_since = NULL \
+         WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL",
+    )
+    .bind(tenant_id)
+    .bind(room_id)
+    .bind(now)
+    .execute(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    sqlx::query(
+        "UPDATE participants SET left_at = $3, token_generation = token_generation + 1 \
+         WHERE tenant_id = $1 AND room_id = $2 AND left_at IS NULL",
+    )
+    .bind(tenant_id)
+    .bind(room_id)
+    .bind(now)
+    .execute(db.conn()?)
+    .await
+    .map(|_| ())
+    .map_err(store_error)
 }

@@ -328,18 +328,21 @@ async fn an_expired_refresh_token_is_refused() {
     let acme = app.tenant("Acme").await;
     // A token whose lifetime ended a second ago, stored as `/auth/token` stores one.
     let token = "rt_expired_for_the_test";
-    app.state
-        .store
-        .insert_refresh_token(chalk_server::store::NewRefreshToken {
+    let mut db = app.state.store.begin().await.unwrap();
+    chalk_server::store::refresh::insert(
+        &mut db,
+        &chalk_server::store::NewRefreshToken {
             token_hash: chalk_server::crypto::hash_secret(token),
             family_id: "fam_test".into(),
             tenant_id: acme.id.clone(),
             key_id: acme.key_id.clone(),
             created_at: now() - 100,
             expires_at: now() - 1,
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await
+    .unwrap();
+    db.commit().await.unwrap();
     app.post("/api/v1/auth/refresh")
         .json(json!({ "refresh_token": token }))
         .send()

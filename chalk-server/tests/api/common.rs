@@ -22,7 +22,7 @@ pub const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef0123456789";
 
 /// A store of its own for one test (SQLite, or PostgreSQL under `CHALK_TEST_STORE=postgres`);
 /// the guard keeps its files alive.
-pub async fn test_store() -> (Arc<dyn Store>, Box<dyn std::any::Any + Send + Sync>) {
+pub async fn test_store() -> (Arc<Store>, Box<dyn std::any::Any + Send + Sync>) {
     crate::support::store::fresh_store().await
 }
 

@@ -192,15 +192,13 @@ async fn a_panic_is_500_internal_without_internals() {
 async fn unreadable_stored_data_is_500_without_internals() {
     let app = test_app().await;
     let tenant = app.tenant("Acme").await;
-    let change = chalk_server::store::TenantChange {
-        config: Some("not json".into()),
-        ..Default::default()
-    };
-    app.state
-        .store
-        .update_tenant(&tenant.id, None, change, 0)
+    let mut db = app.state.store.begin().await.unwrap();
+    sqlx::query("UPDATE tenants SET config = 'not json' WHERE id = $1")
+        .bind(&tenant.id)
+        .execute(db.conn().unwrap())
         .await
         .unwrap();
+    db.commit().await.unwrap();
     let response = app.read_tenant(&tenant.id).await;
     let error = response.assert_error(500, "INTERNAL");
     assert_eq!(error["message"], "Internal server error");

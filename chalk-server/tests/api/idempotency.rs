@@ -203,14 +203,11 @@ async fn replayed_secrets_are_sealed_at_rest() {
         tenant_id: None,
         now: chrono::Utc::now().timestamp(),
         expired_before: 0,
-        stale_before: 0,
     };
     // The store's own record: looked up under a different request hash it reports a
     // mismatch; under the right one it replays a body that is sealed, not plaintext.
-    let begin = app
-        .state
-        .store
-        .idempotency_begin(reservation.clone())
+    let mut db = app.state.store.begin().await.unwrap();
+    let begin = chalk_server::store::idempotency::reserve(&mut db, &reservation)
         .await
         .unwrap();
     assert_eq!(begin, chalk_server::store::IdempotencyBegin::Mismatch);
@@ -219,15 +216,15 @@ async fn replayed_secrets_are_sealed_at_rest() {
         "/api/v1/tenants",
         Some(&json!({"name": "Acme"})),
     );
-    let begin = app
-        .state
-        .store
-        .idempotency_begin(chalk_server::store::IdempotencyReservation {
+    let begin = chalk_server::store::idempotency::reserve(
+        &mut db,
+        &chalk_server::store::IdempotencyReservation {
             request_hash: chalk_server::crypto::hash_secret(&fingerprint),
             ..reservation
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await
+    .unwrap();
     match begin {
         chalk_server::store::IdempotencyBegin::Replay { sealed_body, .. } => {
             assert!(!sealed_body.contains(key));

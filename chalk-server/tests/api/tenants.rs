@@ -640,9 +640,7 @@ async fn delete_removes_the_tenant_and_stops_its_keys_and_tokens_at_once() {
         .assert_error(404, "NOT_FOUND");
     // The store holds nothing of it any more; the other tenant is untouched.
     assert!(
-        app.state
-            .store
-            .get_tenant(&acme.id)
+        chalk_server::store::tenants::get(&mut app.state.store.read().await.unwrap(), &acme.id)
             .await
             .unwrap()
             .is_none()

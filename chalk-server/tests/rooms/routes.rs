@@ -1058,23 +1058,25 @@ async fn the_background_sweeper_ends_a_room_empty_past_its_timeout() {
         .tenant(json!({}), json!({"empty_room_timeout_minutes": 1}))
         .await;
     // A room created (empty) two minutes ago, as if the server had been running.
-    let outcome = app
-        .state
-        .store
-        .create_room(chalk_server::store::NewRoom {
+    let mut db = app.state.store.begin().await.unwrap();
+    let outcome = chalk_server::store::rooms::create(
+        &mut db,
+        &chalk_server::store::NewRoom {
             id: "room_stale".into(),
             tenant_id,
             name: None,
             scheduled_start: None,
             max_participants: None,
             created_at: chalk_server::state::now() - 120,
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await
+    .unwrap();
     assert!(matches!(
         outcome,
         chalk_server::store::CreateRoomOutcome::Created(_)
     ));
+    db.commit().await.unwrap();
     let task =
         chalk_server::room_sweeper::spawn(app.state.clone(), std::time::Duration::from_millis(20));
     let key = Cred::Key(key);

@@ -1,18 +1,19 @@
 //! The store's room and participant invariants, written once for any backend: they run
 //! from `tests/store_conformance.rs` on SQLite and PostgreSQL.
 
+use crate::support::store::StoreOps;
 use chalk_sdk::model::{DuplicateParticipantPolicy, ParticipantRole, RoomStatus, TenantStatus};
 use chalk_server::store::*;
 use std::sync::Arc;
 
 /// The store under test.
 struct Given {
-    store: Arc<dyn Store>,
+    store: Arc<StoreOps>,
 }
 
 const NOW: i64 = 1_800_000_000;
 
-async fn tenant(store: &dyn Store, id: &str, max_rooms: i64, max_participants: i64) {
+async fn tenant(store: &StoreOps, id: &str, max_rooms: i64, max_participants: i64) {
     let row = TenantRow {
         seq: 0,
         id: id.into(),
@@ -23,7 +24,7 @@ async fn tenant(store: &dyn Store, id: &str, max_rooms: i64, max_participants: i
         max_participants_per_room: max_participants,
         max_recording_duration_minutes: 120,
         rate_limit_per_minute: 1000,
-        config: "{}".into(),
+        config: Default::default(),
         revision: 1,
         created_at: NOW,
         updated_at: NOW,
@@ -87,9 +88,7 @@ fn rules(policy: DuplicateParticipantPolicy) -> JoinRules {
     }
 }
 
-pub async fn room_quota_counts_open_rooms_only_and_ids_are_unique_per_tenant(
-    store: Arc<dyn Store>,
-) {
+pub async fn room_quota_counts_open_rooms_only_and_ids_are_unique_per_tenant(store: Arc<StoreOps>) {
     let t = Given { store };
     let s = &*t.store;
     tenant(s, "tenant_a", 2, 10).await;
@@ -148,9 +147,9 @@ pub async fn room_quota_counts_open_rooms_only_and_ids_are_unique_per_tenant(
     assert_eq!(active.len(), 2);
 }
 
-pub async fn concurrent_joins_and_creates_never_pass_the_limits(store: Arc<dyn Store>) {
+pub async fn concurrent_joins_and_creates_never_pass_the_limits(store: Arc<StoreOps>) {
     let t = Given { store };
-    tenant(&*t.store, "tenant_a", 5, 25).await;
+    tenant(&t.store, "tenant_a", 5, 25).await;
     assert!(matches!(
         t.store
             .create_room(room("tenant_a", "room_big"))
@@ -213,7 +212,7 @@ pub async fn concurrent_joins_and_creates_never_pass_the_limits(store: Arc<dyn S
     );
 }
 
-pub async fn duplicate_users_tokens_and_emptiness(store: Arc<dyn Store>) {
+pub async fn duplicate_users_tokens_and_emptiness(store: Arc<StoreOps>) {
     let t = Given { store };
     let s = &*t.store;
     tenant(s, "tenant_a", 5, 2).await;
@@ -344,7 +343,7 @@ pub async fn duplicate_users_tokens_and_emptiness(store: Arc<dyn Store>) {
 }
 
 pub async fn unknown_rooms_are_created_on_join_only_with_early_join_and_within_quota(
-    store: Arc<dyn Store>,
+    store: Arc<StoreOps>,
 ) {
     let t = Given { store };
     let s = &*t.store;

@@ -1,0 +1,39 @@
+//! A tenant's config: read, and change by JSON merge patch (RFC 7396). The patch's rules
+//! live in `tenant_config`; this module applies them to the stored config.
+
+use serde_json::Value;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::{Db, TenantChange, TenantRow, tenants};
+
+use super::tenants::{apply_change, load};
+
+pub async fn get(db: &mut Db, id: &str) -> ApiResult<TenantRow> {
+    load(db, id).await
+}
+
+/// Applies `patch` to the latest config. The tenant's row is locked first, so concurrent
+/// patches without `If-Match` queue and each merges onto the one before (none is lost,
+/// none fails); with `If-Match`, a revision that is no longer current is 412.
+pub async fn update(
+    state: &AppState,
+    db: &mut Db,
+    id: &str,
+    expected_revision: Option<i64>,
+    patch: &Value,
+) -> ApiResult<TenantRow> {
+    let row = tenants::lock(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Tenant"))?;
+    if expected_revision.is_some_and(|r| r != row.revision) {
+        return Err(ApiError::precondition_failed());
+    }
+    let merged = crate::tenant_config::apply_patch(&row.config, patch, "", &state.sealer)
+        .map_err(ApiError::validation)?;
+    let change = TenantChange {
+        config: Some(merged),
+        ..TenantChange::default()
+    };
+    apply_change(db, id, Some(row.revision), change).await
+}

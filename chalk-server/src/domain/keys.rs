@@ -1,0 +1,112 @@
+//! Scoped API keys (Raven): create, list, revoke. A tenant credential may only grant scopes
+//! it holds itself.
+
+use chalk_sdk::model::{ApiKey, CreateApiKeyRequest, CreatedApiKey};
+use serde_json::Value;
+
+use crate::auth::Caller;
+use crate::crypto::{hash_secret, key_prefix, new_api_key, new_id};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::parse;
+use crate::state::{now, to_datetime};
+use crate::store::{ApiKeyRow, Db, NewApiKey, RevokeKeyOutcome, keys};
+
+use super::tenants::load;
+use crate::validate::Problems;
+
+pub fn view(row: &ApiKeyRow) -> ApiKey {
+    ApiKey {
+        id: row.id.clone(),
+        name: row.name.clone(),
+        prefix: row.prefix.clone(),
+        scopes: row.scopes.clone(),
+        primary: row.primary,
+        created_at: to_datetime(row.created_at),
+        last_used_at: row.last_used_at.map(to_datetime),
+        expires_at: row.expires_at.map(to_datetime),
+    }
+}
+
+pub async fn create(
+    db: &mut Db,
+    caller: &Caller,
+    tenant_id: &str,
+    body: Value,
+) -> ApiResult<CreatedApiKey> {
+    let request: CreateApiKeyRequest = parse(body)?;
+    let at = now();
+    let mut problems = Problems::default();
+    let name = problems.text("name", &request.name, 1, 100);
+    let mut scopes = request.scopes.clone();
+    scopes.sort();
+    scopes.dedup();
+    if scopes.is_empty() {
+        problems.push("scopes", "must name at least one scope");
+    }
+    let expires_at = request.expires_at.map(|t| t.timestamp());
+    if expires_at.is_some_and(|t| t <= at) {
+        problems.push("expires_at", "must be in the future");
+    }
+    problems.finish()?;
+    if let Caller::Tenant(t) = caller {
+        let missing: Vec<&str> = scopes
+            .iter()
+            .filter(|s| !t.has(**s))
+            .map(|s| s.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(ApiError::forbidden(format!(
+                "A key cannot grant scopes its creator lacks: {}",
+                missing.join(", ")
+            )));
+        }
+    }
+    load(db, tenant_id).await?;
+    let secret = new_api_key();
+    let row = keys::create(
+        db,
+        &NewApiKey {
+            id: new_id("key"),
+            tenant_id: tenant_id.to_owned(),
+            name,
+            prefix: key_prefix(&secret),
+            key_hash: hash_secret(&secret),
+            scopes,
+            primary: false,
+            created_at: at,
+            expires_at,
+        },
+    )
+    .await?;
+    Ok(CreatedApiKey {
+        api_key: secret.into(),
+        key_id: row.id.clone(),
+        prefix: row.prefix.clone(),
+        name: row.name.clone(),
+        scopes: row.scopes.clone(),
+        primary: row.primary,
+        created_at: to_datetime(row.created_at),
+        expires_at: row.expires_at.map(to_datetime),
+    })
+}
+
+/// Keys that still work, `seq > after_seq`, oldest first.
+pub async fn list(
+    db: &mut Db,
+    tenant_id: &str,
+    after_seq: i64,
+    limit: i64,
+) -> ApiResult<Vec<ApiKeyRow>> {
+    load(db, tenant_id).await?;
+    Ok(keys::list(db, tenant_id, now(), after_seq, limit).await?)
+}
+
+pub async fn revoke(db: &mut Db, tenant_id: &str, key_id: &str) -> ApiResult<()> {
+    match keys::revoke(db, tenant_id, key_id, now()).await? {
+        RevokeKeyOutcome::Revoked => Ok(()),
+        RevokeKeyOutcome::NotFound => Err(ApiError::not_found("API key")),
+        RevokeKeyOutcome::IsPrimary => Err(ApiError::conflict(
+            "The primary key cannot be revoked; replace it with POST /tenants/{id}/rotate-key",
+        )),
+    }
+}

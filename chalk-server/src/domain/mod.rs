@@ -1,0 +1,11 @@
+//! The rules of the API, one module per resource, between `routes/` (HTTP: extract, call,
+//! render) and the store. A domain function validates its input, checks what the caller
+//! may do, and makes its change through the [`Db`](crate::store::Db) it is given, so the
+//! caller decides what commits together (the change and its idempotency record, later its
+//! audit entry and events). Nothing here imports from `routes/`.
+
+pub mod config;
+pub mod keys;
+pub mod rooms;
+pub mod tenants;
+pub mod tokens;

@@ -1,0 +1,375 @@
+//! Rooms and participants (Chalk authentication guide).
+//!
+//! Rooms belong to the calling tenant: another tenant's room is 404, like one that does not
+//! exist. Quotas and the duplicate-user policy are decided inside the store's transaction
+//! (see `store::rooms`); this module validates input and translates outcomes.
+
+use chalk_sdk::model::{
+    AddParticipantRequest, CreateRoomRequest, ErrorCode, JoinedParticipant, Participant,
+    ParticipantRole, Room, RoomStatus, Scope, TenantStatus,
+};
+use serde_json::Value;
+
+use crate::auth::{Caller, TenantCaller, participant_token_refused};
+use crate::crypto::new_id;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::parse;
+use crate::state::{AppState, now, to_datetime};
+use crate::store::{
+    CreateRoomOutcome, Db, EndRoomOutcome, JoinOutcome, JoinRules, NewParticipant, NewRoom,
+    ParticipantRow, RoomRow, RotateParticipantOutcome, rooms,
+};
+use crate::tokens::{ISSUER, PARTICIPANT_ACCESS, PARTICIPANT_REFRESH, ParticipantClaims};
+use crate::validate::Problems;
+
+const ROOM_PREFIX: &str = "room_";
+
+/// The id a path names: `cs101` and `room_cs101` are the same room.
+pub fn room_path_id(raw: &str) -> String {
+    if raw.starts_with(ROOM_PREFIX) {
+        raw.to_owned()
+    } else {
+        format!("{ROOM_PREFIX}{raw}")
+    }
+}
+
+/// A client-chosen id: `[a-z0-9_-]{3,64}` after the `room_` prefix, which is added when absent.
+pub fn client_room_id(raw: &str) -> Option<String> {
+    let rest = raw.strip_prefix(ROOM_PREFIX).unwrap_or(raw);
+    let valid = (3..=64).contains(&rest.len())
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    valid.then(|| format!("{ROOM_PREFIX}{rest}"))
+}
+
+pub fn room_view(row: &RoomRow, at: i64) -> Room {
+    Room {
+        id: row.id.clone(),
+        name: row.name.clone(),
+        status: row.status_at(at),
+        scheduled_start: row.scheduled_start.map(to_datetime),
+        max_participants: row.max_participants,
+        participant_count: row.participant_count,
+        created_at: to_datetime(row.created_at),
+        ended_at: row.ended_at.map(to_datetime),
+    }
+}
+
+pub fn participant_view(row: &ParticipantRow) -> Participant {
+    Participant {
+        id: row.id.clone(),
+        room_id: row.room_id.clone(),
+        display_name: row.display_name.clone(),
+        role: row.role,
+        user_id: row.user_id.clone(),
+        joined_at: to_datetime(row.joined_at),
+    }
+}
+
+/// A tenant credential holding `scope`. The master key manages tenants, not their rooms;
+/// a participant token is limited to its own room.
+pub fn room_tenant(caller: &Caller, scope: Scope) -> ApiResult<&TenantCaller> {
+    match caller {
+        Caller::Tenant(t) if t.has(scope) => Ok(t),
+        Caller::Tenant(_) => Err(ApiError::forbidden(format!(
+            "This credential lacks the {scope} scope"
+        ))),
+        Caller::Master => Err(ApiError::forbidden(
+            "Rooms belong to a tenant: use the tenant's API key or access token, not the master key",
+        )),
+        Caller::Participant(_) => Err(participant_token_refused()),
+        Caller::Anonymous => Err(ApiError::unauthorized(
+            "Missing credentials: send X-API-Key or Authorization: Bearer <token>",
+        )),
+    }
+}
+
+/// Who may act on one room: a tenant credential with `scope`, or a participant token of
+/// that room (a host's, when `host_only`). Returns the tenant id. A participant token of
+/// another room gets 404, as if the room did not exist.
+pub fn room_actor(
+    caller: &Caller,
+    room_id: &str,
+    scope: Scope,
+    host_only: bool,
+) -> ApiResult<String> {
+    match caller {
+        Caller::Participant(p) if p.room_id != room_id => Err(ApiError::not_found("Room")),
+        Caller::Participant(p) if host_only && p.role != ParticipantRole::Host => Err(
+            ApiError::forbidden("Only a host's participant token may do this"),
+        ),
+        Caller::Participant(p) => Ok(p.tenant_id.clone()),
+        other => room_tenant(other, scope).map(|t| t.tenant_id.clone()),
+    }
+}
+
+fn quota_exceeded(message: String) -> ApiError {
+    ApiError::new(ErrorCode::QuotaExceeded, message)
+}
+
+/// Access and refresh tokens for a participant at its current token generation.
+pub fn mint_tokens(state: &AppState, row: &ParticipantRow) -> (String, String, i64) {
+    let at = now();
+    let claims = |typ: &str, ttl: i64| ParticipantClaims {
+        iss: ISSUER.to_owned(),
+        sub: row.id.clone(),
+        tid: row.tenant_id.clone(),
+        rid: row.room_id.clone(),
+        role: row.role.as_str().to_owned(),
+        r#gen: row.token_generation,
+        jti: crate::crypto::random_base62(22),
+        iat: at,
+        exp: at + ttl,
+        typ: typ.to_owned(),
+    };
+    let access_ttl = state.policy.access_token_ttl;
+    let access = state
+        .signer
+        .mint_participant(claims(PARTICIPANT_ACCESS, access_ttl));
+    let refresh = state
+        .signer
+        .mint_participant(claims(PARTICIPANT_REFRESH, state.policy.refresh_token_ttl));
+    (access, refresh, access_ttl)
+}
+
+pub async fn create(db: &mut Db, tenant_id: &str, body: Value) -> ApiResult<Room> {
+    let request: CreateRoomRequest = parse(body)?;
+    let at = now();
+    let mut problems = Problems::default();
+    let id = match &request.id {
+        None => new_id("room"),
+        Some(raw) => client_room_id(raw).unwrap_or_else(|| {
+            problems.push(
+                "id",
+                "must be 3 to 64 of a-z, 0-9, _ and - (after an optional room_ prefix)",
+            );
+            String::new()
+        }),
+    };
+    let name = request
+        .name
+        .as_deref()
+        .map(|name| problems.text("name", name, 1, 200));
+    problems.range("max_participants", request.max_participants, 1, 10_000);
+    problems.finish()?;
+    let room = NewRoom {
+        id: id.clone(),
+        tenant_id: tenant_id.to_owned(),
+        name,
+        scheduled_start: request.scheduled_start.map(|t| t.timestamp()),
+        max_participants: request.max_participants,
+        created_at: at,
+    };
+    match rooms::create(db, &room).await? {
+        CreateRoomOutcome::Created(row) => Ok(room_view(&row, at)),
+        CreateRoomOutcome::IdTaken => Err(ApiError::conflict(format!(
+            "A room with id {id} already exists"
+        ))),
+        CreateRoomOutcome::QuotaExceeded { limit } => Err(quota_exceeded(format!(
+            "The tenant already has {limit} rooms that have not ended (max_concurrent_rooms); end one first"
+        ))),
+        CreateRoomOutcome::TenantNotFound => Err(ApiError::not_found("Tenant")),
+    }
+}
+
+pub async fn list(
+    db: &mut Db,
+    tenant_id: &str,
+    status: Option<RoomStatus>,
+    after_seq: i64,
+    limit: i64,
+) -> ApiResult<Vec<RoomRow>> {
+    Ok(rooms::list(db, tenant_id, status, now(), after_seq, limit).await?)
+}
+
+pub async fn get(db: &mut Db, tenant_id: &str, room_id: &str) -> ApiResult<RoomRow> {
+    rooms::get(db, tenant_id, room_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Room"))
+}
+
+/// Ends a room; an ended room is returned unchanged.
+pub async fn end(db: &mut Db, tenant_id: &str, room_id: &str) -> ApiResult<RoomRow> {
+    match rooms::end(db, tenant_id, room_id, now()).await? {
+        EndRoomOutcome::Ended(row) | EndRoomOutcome::AlreadyEnded(row) => Ok(*row),
+        EndRoomOutcome::NotFound => Err(ApiError::not_found("Room")),
+    }
+}
+
+/// Adds a participant under the tenant's join rules and mints its tokens.
+pub async fn join(
+    state: &AppState,
+    db: &mut Db,
+    tenant_id: &str,
+    room_id: &str,
+    body: Value,
+) -> ApiResult<JoinedParticipant> {
+    let request: AddParticipantRequest = parse(body)?;
+    let mut problems = Problems::default();
+    let display_name = problems.text("display_name", &request.display_name, 1, 100);
+    let user_id = request
+        .user_id
+        .as_deref()
+        .map(|u| problems.text("user_id", u, 1, 200));
+    problems.finish()?;
+    let config = super::tenants::load(db, tenant_id).await?.config;
+    let at = now();
+    let rules = JoinRules {
+        allow_early_join: config.allow_early_join,
+        duplicate_policy: config.duplicate_participant_policy,
+        create_if_missing: client_room_id(room_id).map(|id| NewRoom {
+            id,
+            tenant_id: tenant_id.to_owned(),
+            name: None,
+            scheduled_start: None,
+            max_participants: None,
+            created_at: at,
+        }),
+    };
+    let new = NewParticipant {
+        id: new_id("part"),
+        tenant_id: tenant_id.to_owned(),
+        room_id: room_id.to_owned(),
+        user_id: user_id.clone(),
+        display_name,
+        role: request.role,
+        joined_at: at,
+    };
+    let (participant, room) = match rooms::join(db, &new, rules).await? {
+        JoinOutcome::Joined {
+            participant,
+            room,
+            replaced,
+            ..
+        } => {
+            if let Some(old) = replaced {
+                tracing::info!(room = %room_id, replaced = %old, "duplicate user: earlier participant disconnected");
+            }
+            (participant, room)
+        }
+        JoinOutcome::RoomNotFound => return Err(ApiError::not_found("Room")),
+        JoinOutcome::RoomEnded => {
+            return Err(ApiError::conflict(format!("Room {room_id} has ended")));
+        }
+        JoinOutcome::NotStarted { scheduled_start } => {
+            return Err(ApiError::conflict(format!(
+                "Room {room_id} starts at {}; joining earlier needs allow_early_join",
+                to_datetime(scheduled_start).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )));
+        }
+        JoinOutcome::RoomFull { limit } => {
+            return Err(quota_exceeded(format!(
+                "Room {room_id} is full: it holds {limit} participants (max_participants_per_room)"
+            )));
+        }
+        JoinOutcome::RoomQuotaExceeded { limit } => {
+            return Err(quota_exceeded(format!(
+                "Creating room {room_id} would exceed max_concurrent_rooms ({limit})"
+            )));
+        }
+        JoinOutcome::DuplicateUser { .. } => {
+            return Err(ApiError::conflict(format!(
+                "user_id {:?} is already in room {room_id} (duplicate_participant_policy is reject)",
+                user_id.unwrap_or_default()
+            )));
+        }
+    };
+    let (access, refresh, expires_in) = mint_tokens(state, &participant);
+    Ok(JoinedParticipant {
+        participant: participant_view(&participant),
+        room: room_view(&room, at),
+        access_token: access.into(),
+        refresh_token: refresh.into(),
+        token_type: "Bearer".to_owned(),
+        expires_in,
+    })
+}
+
+/// The claims of a participant's refresh token for this room and participant, presented
+/// by `caller` (no credential, or one of the same tenant).
+pub fn refresh_claims(
+    state: &AppState,
+    caller: &Caller,
+    refresh_token: &str,
+    room_id: &str,
+    pid: &str,
+) -> ApiResult<ParticipantClaims> {
+    let invalid = ApiError::invalid_refresh_token;
+    let claims = state
+        .signer
+        .verify_participant(refresh_token, PARTICIPANT_REFRESH)
+        .map_err(|_| invalid())?;
+    if claims.rid != room_id
+        || claims.sub != pid
+        || caller.tenant_id().is_some_and(|t| t != claims.tid)
+    {
+        return Err(invalid());
+    }
+    Ok(claims)
+}
+
+/// New tokens with the participant's own refresh token: single use (compare-and-set on
+/// the token generation). Refused while the tenant is suspended.
+pub async fn renew_with_refresh_token(
+    db: &mut Db,
+    claims: &ParticipantClaims,
+) -> ApiResult<ParticipantRow> {
+    let invalid = ApiError::invalid_refresh_token;
+    let auth = rooms::participant_auth(db, &claims.sub)
+        .await?
+        .ok_or_else(invalid)?;
+    if auth.tenant_status == TenantStatus::Suspended {
+        return Err(ApiError::tenant_suspended());
+    }
+    match rooms::rotate_participant(
+        db,
+        &claims.tid,
+        &claims.rid,
+        &claims.sub,
+        Some(claims.r#gen),
+    )
+    .await?
+    {
+        RotateParticipantOutcome::Rotated(row) => Ok(*row),
+        RotateParticipantOutcome::Stale | RotateParticipantOutcome::NotFound => Err(invalid()),
+    }
+}
+
+/// New tokens minted for the tenant's backend (`rooms:write`); every earlier token dies.
+pub async fn renew_for_tenant(
+    db: &mut Db,
+    tenant_id: &str,
+    room_id: &str,
+    pid: &str,
+) -> ApiResult<ParticipantRow> {
+    match rooms::rotate_participant(db, tenant_id, room_id, pid, None).await? {
+        RotateParticipantOutcome::Rotated(row) => Ok(*row),
+        _ => Err(ApiError::not_found("Participant")),
+    }
+}
+
+pub async fn remove(db: &mut Db, tenant_id: &str, room_id: &str, pid: &str) -> ApiResult<()> {
+    if rooms::remove_participant(db, tenant_id, room_id, pid, now()).await? {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("Participant"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_ids() {
+        assert_eq!(room_path_id("cs101"), "room_cs101");
+        assert_eq!(room_path_id("room_cs101"), "room_cs101");
+        assert_eq!(client_room_id("cs101").as_deref(), Some("room_cs101"));
+        assert_eq!(client_room_id("room_a-b_c").as_deref(), Some("room_a-b_c"));
+        assert_eq!(client_room_id("ab"), None);
+        assert_eq!(client_room_id("CS101"), None);
+        assert_eq!(client_room_id("a/b/c"), None);
+        assert_eq!(client_room_id(&"x".repeat(65)), None);
+    }
+}

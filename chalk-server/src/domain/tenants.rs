@@ -1,0 +1,335 @@
+//! Tenants: creation with a primary key, changes, deletion, key rotation, suspension.
+
+use chalk_sdk::model::{
+    CreateTenantRequest, CreatedTenant, FieldError, Patch, RotateKeyRequest, RotatedKey, Scope,
+    Tenant, TenantStatus, UpdateTenantRequest,
+};
+use serde_json::Value;
+
+use crate::auth::Caller;
+use crate::crypto::{hash_secret, key_prefix, new_api_key, new_id};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::parse;
+use crate::state::{AppState, now, to_datetime};
+use crate::store::{
+    CreateTenantOutcome, Db, NewApiKey, TenantChange, TenantRow, UpdateOutcome, keys, tenants,
+};
+use crate::tenant_config::{StoredConfig, apply_patch};
+use crate::validate::Problems;
+
+/// Quota fields: settable only with the master key.
+const QUOTAS: [&str; 4] = [
+    "max_concurrent_rooms",
+    "max_participants_per_room",
+    "max_recording_duration_minutes",
+    "rate_limit_per_minute",
+];
+
+/// The tenant as the API shows it: config with secrets masked, live usage.
+pub async fn view(db: &mut Db, row: &TenantRow) -> ApiResult<Tenant> {
+    let usage = tenants::usage(db, &row.id, now()).await?;
+    Ok(Tenant {
+        id: row.id.clone(),
+        name: row.name.clone(),
+        email: row.email.clone(),
+        status: row.status,
+        max_concurrent_rooms: row.max_concurrent_rooms,
+        max_participants_per_room: row.max_participants_per_room,
+        max_recording_duration_minutes: row.max_recording_duration_minutes,
+        rate_limit_per_minute: row.rate_limit_per_minute,
+        config: row.config.to_wire(),
+        usage,
+        created_at: to_datetime(row.created_at),
+        updated_at: to_datetime(row.updated_at),
+    })
+}
+
+pub async fn load(db: &mut Db, id: &str) -> ApiResult<TenantRow> {
+    tenants::get(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Tenant"))
+}
+
+fn email_taken() -> ApiError {
+    ApiError::conflict("A tenant with this email already exists")
+        .with_details(vec![FieldError::new("email", "is already taken")])
+}
+
+/// The primary key a tenant gets at creation and from rotate-key: every scope.
+fn new_primary_key(tenant_id: &str, at: i64) -> (String, NewApiKey) {
+    let secret = new_api_key();
+    let key = NewApiKey {
+        id: new_id("key"),
+        tenant_id: tenant_id.to_owned(),
+        name: "primary".to_owned(),
+        prefix: key_prefix(&secret),
+        key_hash: hash_secret(&secret),
+        scopes: Scope::ALL.to_vec(),
+        primary: true,
+        created_at: at,
+        expires_at: None,
+    };
+    (secret, key)
+}
+
+/// The quota limits of API.md, checked on create and update alike.
+fn check_quotas(problems: &mut Problems, values: [Option<i64>; 4]) {
+    const LIMITS: [i64; 4] = [100_000, 10_000, 1440, 1_000_000];
+    for ((field, value), hi) in QUOTAS.into_iter().zip(values).zip(LIMITS) {
+        problems.range(field, value, 1, hi);
+    }
+}
+
+fn present(values: [Option<i64>; 4]) -> Vec<&'static str> {
+    QUOTAS
+        .into_iter()
+        .zip(values)
+        .filter(|(_, v)| v.is_some())
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// `POST /tenants`. The caller may create tenants (checked by the route); quota fields
+/// need the master key.
+pub async fn create(
+    state: &AppState,
+    db: &mut Db,
+    caller: &Caller,
+    mut body: Value,
+) -> ApiResult<CreatedTenant> {
+    // The config is validated by the config module, which reports every bad field.
+    let config_patch = body.as_object_mut().and_then(|o| o.remove("config"));
+    let request: CreateTenantRequest = parse(body)?;
+    let quotas = [
+        request.max_concurrent_rooms,
+        request.max_participants_per_room,
+        request.max_recording_duration_minutes,
+        request.rate_limit_per_minute,
+    ];
+    let privileged = present(quotas);
+    if !privileged.is_empty() && caller != &Caller::Master {
+        return Err(ApiError::forbidden(format!(
+            "Quota fields need the master key: {}",
+            privileged.join(", ")
+        )));
+    }
+    let mut problems = Problems::default();
+    let name = problems.text("name", &request.name, 1, 200);
+    let email = request.email.as_deref().map(|e| problems.email("email", e));
+    check_quotas(&mut problems, quotas);
+    let config = match config_patch {
+        None | Some(Value::Null) => StoredConfig::default(),
+        Some(patch) => {
+            match apply_patch(&StoredConfig::default(), &patch, "config.", &state.sealer) {
+                Ok(config) => config,
+                Err(errors) => {
+                    problems.extend(errors);
+                    StoredConfig::default()
+                }
+            }
+        }
+    };
+    problems.finish()?;
+
+    let at = now();
+    let id = new_id("tenant");
+    let (secret, key) = new_primary_key(&id, at);
+    let row = TenantRow {
+        seq: 0,
+        id,
+        name,
+        email,
+        status: TenantStatus::Active,
+        max_concurrent_rooms: request.max_concurrent_rooms.unwrap_or(100),
+        max_participants_per_room: request.max_participants_per_room.unwrap_or(10),
+        max_recording_duration_minutes: request.max_recording_duration_minutes.unwrap_or(120),
+        rate_limit_per_minute: request
+            .rate_limit_per_minute
+            .unwrap_or(state.policy.default_rate_limit),
+        config,
+        revision: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    let row = match tenants::create(db, &row, &key).await? {
+        CreateTenantOutcome::Created(row) => row,
+        CreateTenantOutcome::EmailTaken => return Err(email_taken()),
+    };
+    Ok(CreatedTenant {
+        tenant: view(db, &row).await?,
+        api_key: secret.into(),
+        key_id: key.id,
+    })
+}
+
+/// `PATCH /tenants/{id}`: only the fields present change. Quotas and status need the
+/// master key.
+pub async fn update(
+    db: &mut Db,
+    caller: &Caller,
+    id: &str,
+    expected_revision: Option<i64>,
+    body: Value,
+) -> ApiResult<TenantRow> {
+    // Only `email` has a default to go back to; `null` for anything else would be
+    // silently ignored by the typed request, so it is refused here, all fields at once.
+    let nulls: Vec<FieldError> = body
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(field, value)| {
+            value.is_null()
+                && (field.as_str() == "name"
+                    || field.as_str() == "status"
+                    || QUOTAS.contains(&field.as_str()))
+        })
+        .map(|(field, _)| FieldError::new(field.as_str(), "cannot be null; give a value"))
+        .collect();
+    if !nulls.is_empty() {
+        return Err(ApiError::validation(nulls));
+    }
+    let request: UpdateTenantRequest = parse(body)?;
+    let quotas = [
+        request.max_concurrent_rooms,
+        request.max_participants_per_room,
+        request.max_recording_duration_minutes,
+        request.rate_limit_per_minute,
+    ];
+    let mut privileged = present(quotas);
+    if request.status.is_some() {
+        privileged.push("status");
+    }
+    if !privileged.is_empty() && caller != &Caller::Master {
+        return Err(ApiError::forbidden(format!(
+            "These fields need the master key: {}",
+            privileged.join(", ")
+        )));
+    }
+    let mut problems = Problems::default();
+    let name = request
+        .name
+        .as_deref()
+        .map(|n| problems.text("name", n, 1, 200));
+    let email = match &request.email {
+        Patch::Absent => None,
+        Patch::Reset => Some(None),
+        Patch::Set(e) => Some(Some(problems.email("email", e))),
+    };
+    check_quotas(&mut problems, quotas);
+    problems.finish()?;
+    let change = TenantChange {
+        name,
+        email,
+        max_concurrent_rooms: request.max_concurrent_rooms,
+        max_participants_per_room: request.max_participants_per_room,
+        max_recording_duration_minutes: request.max_recording_duration_minutes,
+        rate_limit_per_minute: request.rate_limit_per_minute,
+        status: request.status,
+        config: None,
+    };
+    apply_change(db, id, expected_revision, change).await
+}
+
+/// Writes `change`, mapping the store's outcomes to the contract's errors. An empty change
+/// writes nothing (the revision, and so the ETag, stays).
+pub async fn apply_change(
+    db: &mut Db,
+    id: &str,
+    expected_revision: Option<i64>,
+    change: TenantChange,
+) -> ApiResult<TenantRow> {
+    if change == TenantChange::default() {
+        let row = load(db, id).await?;
+        if expected_revision.is_some_and(|r| r != row.revision) {
+            return Err(ApiError::precondition_failed());
+        }
+        return Ok(row);
+    }
+    match tenants::update(db, id, expected_revision, change, now()).await? {
+        UpdateOutcome::Updated(row) => Ok(*row),
+        UpdateOutcome::NotFound => Err(ApiError::not_found("Tenant")),
+        UpdateOutcome::Stale => Err(ApiError::precondition_failed()),
+        UpdateOutcome::EmailTaken => Err(email_taken()),
+    }
+}
+
+/// Deletes the tenant and everything it owns.
+pub async fn delete(db: &mut Db, id: &str) -> ApiResult<()> {
+    if tenants::delete(db, id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::not_found("Tenant"))
+    }
+}
+
+/// Suspends or resumes (master key only).
+pub async fn set_status(
+    db: &mut Db,
+    caller: &Caller,
+    id: &str,
+    status: TenantStatus,
+) -> ApiResult<TenantRow> {
+    caller.require_master()?;
+    let change = TenantChange {
+        status: Some(status),
+        ..TenantChange::default()
+    };
+    apply_change(db, id, None, change).await
+}
+
+/// A new primary key. Only the master key or a key holding every scope (the primary key)
+/// may rotate: an extra `tenant:admin` key must not mint itself a key with more scopes.
+/// The calling key must still be the current primary once the tenant's row is locked, so
+/// of concurrent rotations authenticated by the key being rotated away, one rotates and the
+/// others are refused (401) as holding the revoked credential they now hold.
+pub async fn rotate_key(
+    db: &mut Db,
+    caller: &Caller,
+    id: &str,
+    body: Option<Value>,
+) -> ApiResult<RotatedKey> {
+    if let Caller::Tenant(tenant) = caller
+        && !Scope::ALL.iter().all(|s| tenant.has(*s))
+    {
+        return Err(ApiError::forbidden(
+            "rotate-key needs the master key or the tenant's primary key (every scope)",
+        ));
+    }
+    let request: RotateKeyRequest = match body {
+        None | Some(Value::Null) => RotateKeyRequest::default(),
+        Some(body) => parse(body)?,
+    };
+    let grace = request.expire_previous_in_seconds.unwrap_or(0);
+    let mut problems = Problems::default();
+    problems.range("expire_previous_in_seconds", Some(grace), 0, 604_800);
+    problems.finish()?;
+    let at = now();
+    if tenants::lock(db, id).await?.is_none() {
+        return Err(ApiError::not_found("Tenant"));
+    }
+    if let Caller::Tenant(tenant) = caller {
+        match keys::by_id(db, &tenant.key_id).await? {
+            Some(auth) if auth.key.is_valid_at(at) && auth.key.primary => {}
+            Some(auth) if auth.key.is_valid_at(at) => {
+                return Err(ApiError::forbidden(
+                    "rotate-key needs the master key or the tenant's current primary key",
+                ));
+            }
+            _ => {
+                return Err(ApiError::unauthorized(
+                    "This credential was rotated away by a concurrent request",
+                ));
+            }
+        }
+    }
+    let previous_expires_at = (grace > 0).then_some(at + grace);
+    let (secret, key) = new_primary_key(id, at);
+    if !keys::rotate_primary(db, &key, previous_expires_at, at).await? {
+        return Err(ApiError::not_found("Tenant"));
+    }
+    Ok(RotatedKey {
+        api_key: secret.into(),
+        key_id: key.id,
+        previous_key_expires_at: previous_expires_at.map(to_datetime),
+    })
+}

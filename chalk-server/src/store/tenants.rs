@@ -1,0 +1,268 @@
+//! Tenants: rows, changes and their queries.
+
+use chalk_sdk::model::{TenantStatus, TenantUsage};
+use sqlx::any::AnyRow;
+
+use crate::tenant_config::StoredConfig;
+
+use super::keys::{NewApiKey, insert_key};
+use super::{Db, StoreError, StoreResult, Timestamp, col, parse_tenant_status, store_error};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TenantRow {
+    pub seq: i64,
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub status: TenantStatus,
+    pub max_concurrent_rooms: i64,
+    pub max_participants_per_room: i64,
+    pub max_recording_duration_minutes: i64,
+    pub rate_limit_per_minute: i64,
+    /// Secrets sealed; stored as JSON.
+    pub config: StoredConfig,
+    /// Bumped by every change; the ETag.
+    pub revision: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Fields of a tenant to change; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TenantChange {
+    pub name: Option<String>,
+    /// `Some(None)` clears the email.
+    pub email: Option<Option<String>>,
+    pub max_concurrent_rooms: Option<i64>,
+    pub max_participants_per_room: Option<i64>,
+    pub max_recording_duration_minutes: Option<i64>,
+    pub rate_limit_per_minute: Option<i64>,
+    pub status: Option<TenantStatus>,
+    pub config: Option<StoredConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpdateOutcome {
+    Updated(Box<TenantRow>),
+    NotFound,
+    /// The expected revision is no longer current.
+    Stale,
+    EmailTaken,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CreateTenantOutcome {
+    Created(Box<TenantRow>),
+    EmailTaken,
+}
+
+/// The unique index that keeps emails unique regardless of case (`lower(email)`).
+const EMAIL_INDEX: &str = "tenants_email_unique";
+
+/// The config column, read in one place for every query that returns it.
+pub(crate) fn config_from_json(json: &str) -> StoreResult<StoredConfig> {
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::Internal(format!("unreadable tenant config: {e}")))
+}
+
+fn config_to_json(config: &StoredConfig) -> StoreResult<String> {
+    serde_json::to_string(config).map_err(|e| StoreError::Internal(format!("tenant config: {e}")))
+}
+
+fn from_row(row: &AnyRow) -> StoreResult<TenantRow> {
+    Ok(TenantRow {
+        seq: col(row, "seq")?,
+        id: col(row, "id")?,
+        name: col(row, "name")?,
+        email: col(row, "email")?,
+        status: parse_tenant_status(col(row, "status")?)?,
+        max_concurrent_rooms: col(row, "max_concurrent_rooms")?,
+        max_participants_per_room: col(row, "max_participants_per_room")?,
+        max_recording_duration_minutes: col(row, "max_recording_duration_minutes")?,
+        rate_limit_per_minute: col(row, "rate_limit_per_minute")?,
+        config: config_from_json(col(row, "config")?)?,
+        revision: col(row, "revision")?,
+        created_at: col(row, "created_at")?,
+        updated_at: col(row, "updated_at")?,
+    })
+}
+
+/// Inserts the tenant and its primary key.
+pub async fn create(
+    db: &mut Db,
+    tenant: &TenantRow,
+    primary_key: &NewApiKey,
+) -> StoreResult<CreateTenantOutcome> {
+    let inserted = sqlx::query(
+        "INSERT INTO tenants (id, name, email, status, max_concurrent_rooms, max_participants_per_room, \
+         max_recording_duration_minutes, rate_limit_per_minute, config, revision, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *",
+    )
+    .bind(&tenant.id)
+    .bind(&tenant.name)
+    .bind(&tenant.email)
+    .bind(tenant.status.as_str())
+    .bind(tenant.max_concurrent_rooms)
+    .bind(tenant.max_participants_per_room)
+    .bind(tenant.max_recording_duration_minutes)
+    .bind(tenant.rate_limit_per_minute)
+    .bind(config_to_json(&tenant.config)?)
+    .bind(tenant.revision)
+    .bind(tenant.created_at)
+    .bind(tenant.updated_at)
+    .fetch_one(db.conn()?)
+    .await
+    .map_err(store_error);
+    let row = match inserted {
+        Ok(row) => from_row(&row)?,
+        Err(e) if e.is_conflict_on(EMAIL_INDEX) => return Ok(CreateTenantOutcome::EmailTaken),
+        Err(e) => return Err(e),
+    };
+    insert_key(db, primary_key).await?;
+    Ok(CreateTenantOutcome::Created(Box::new(row)))
+}
+
+pub async fn get(db: &mut Db, id: &str) -> StoreResult<Option<TenantRow>> {
+    sqlx::query("SELECT * FROM tenants WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.conn()?)
+        .await
+        .map_err(store_error)?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// The tenant, read after taking its row's write lock: changes of one tenant that must
+/// see each other (rotations, quota checks, config merges) queue here until the holder
+/// commits. A no-op `UPDATE` is the one lock statement both databases share; on
+/// PostgreSQL it is a `FOR NO KEY UPDATE` lock, which leaves foreign-key checks (token
+/// inserts) unblocked.
+pub async fn lock(db: &mut Db, id: &str) -> StoreResult<Option<TenantRow>> {
+    sqlx::query("UPDATE tenants SET status = status WHERE id = $1 RETURNING *")
+        .bind(id)
+        .fetch_optional(db.conn()?)
+        .await
+        .map_err(store_error)?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// Tenants with `seq > after_seq`, oldest first.
+pub async fn list(
+    db: &mut Db,
+    status: Option<TenantStatus>,
+    after_seq: i64,
+    limit: i64,
+) -> StoreResult<Vec<TenantRow>> {
+    let rows = sqlx::query(
+        "SELECT * FROM tenants WHERE seq > $1 AND ($2 IS NULL OR status = $2) ORDER BY seq LIMIT $3",
+    )
+    .bind(after_seq)
+    .bind(status.map(TenantStatus::as_str))
+    .bind(limit)
+    .fetch_all(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Applies `change` if the tenant exists and, when given, its revision is `expected_revision`.
+pub async fn update(
+    db: &mut Db,
+    id: &str,
+    expected_revision: Option<i64>,
+    change: TenantChange,
+    now: Timestamp,
+) -> StoreResult<UpdateOutcome> {
+    let (email_set, email) = match change.email {
+        Some(email) => (1i64, email),
+        None => (0, None),
+    };
+    let updated = sqlx::query(
+        "UPDATE tenants SET \
+           name = COALESCE($3, name), \
+           email = CASE WHEN $4 = 1 THEN $5 ELSE email END, \
+           max_concurrent_rooms = COALESCE($6, max_concurrent_rooms), \
+           max_participants_per_room = COALESCE($7, max_participants_per_room), \
+           max_recording_duration_minutes = COALESCE($8, max_recording_duration_minutes), \
+           rate_limit_per_minute = COALESCE($9, rate_limit_per_minute), \
+           status = COALESCE($10, status), \
+           config = COALESCE($11, config), \
+           revision = revision + 1, \
+           updated_at = $12 \
+         WHERE id = $1 AND ($2 IS NULL OR revision = $2) RETURNING *",
+    )
+    .bind(id)
+    .bind(expected_revision)
+    .bind(change.name)
+    .bind(email_set)
+    .bind(email)
+    .bind(change.max_concurrent_rooms)
+    .bind(change.max_participants_per_room)
+    .bind(change.max_recording_duration_minutes)
+    .bind(change.rate_limit_per_minute)
+    .bind(change.status.map(TenantStatus::as_str))
+    .bind(change.config.as_ref().map(config_to_json).transpose()?)
+    .bind(now)
+    .fetch_optional(db.conn()?)
+    .await
+    .map_err(store_error);
+    match updated {
+        Ok(Some(row)) => Ok(UpdateOutcome::Updated(Box::new(from_row(&row)?))),
+        Ok(None) => {
+            let exists = sqlx::query("SELECT 1 FROM tenants WHERE id = $1")
+                .bind(id)
+                .fetch_optional(db.conn()?)
+                .await
+                .map_err(store_error)?;
+            Ok(if exists.is_some() {
+                UpdateOutcome::Stale
+            } else {
+                UpdateOutcome::NotFound
+            })
+        }
+        Err(e) if e.is_conflict_on(EMAIL_INDEX) => Ok(UpdateOutcome::EmailTaken),
+        Err(e) => Err(e),
+    }
+}
+
+/// Deletes the tenant and everything it owns (foreign keys cascade to keys, refresh
+/// tokens, rooms, participants and idempotency records); false when there was none.
+pub async fn delete(db: &mut Db, id: &str) -> StoreResult<bool> {
+    let result = sqlx::query("DELETE FROM tenants WHERE id = $1")
+        .bind(id)
+        .execute(db.conn()?)
+        .await
+        .map_err(store_error)?;
+    Ok(result.rows_affected() > 0)
+}
+
+pub async fn usage(db: &mut Db, id: &str, now: Timestamp) -> StoreResult<TenantUsage> {
+    let row = sqlx::query(
+        "SELECT \
+           (SELECT COUNT(*) FROM rooms WHERE tenant_id = $1 AND status != 'ended') AS active_rooms, \
+           (SELECT COUNT(*) FROM rooms WHERE tenant_id = $1) AS total_rooms, \
+           (SELECT COUNT(*) FROM participants p JOIN rooms r ON r.tenant_id = p.tenant_id AND r.id = p.room_id \
+              WHERE p.tenant_id = $1 AND p.left_at IS NULL AND r.status != 'ended') AS active_participants, \
+           (SELECT COUNT(*) FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL \
+              AND (expires_at IS NULL OR expires_at > $2)) AS api_keys",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_one(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    Ok(TenantUsage {
+        active_rooms: col(&row, "active_rooms")?,
+        total_rooms: col(&row, "total_rooms")?,
+        active_participants: col(&row, "active_participants")?,
+        api_keys: col(&row, "api_keys")?,
+    })
+}
+
+/// The tenant, or [`StoreError::NotFound`].
+pub async fn require(db: &mut Db, id: &str) -> StoreResult<TenantRow> {
+    get(db, id).await?.ok_or(StoreError::NotFound("tenant"))
+}
