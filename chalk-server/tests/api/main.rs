@@ -14,6 +14,7 @@ mod auth;
 mod concurrency;
 mod config;
 mod conventions;
+mod hardening;
 mod idempotency;
 mod openapi;
 mod ops;
