@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const CONCURRENCY: usize = 32;
-const MASTER_KEY: &str = "bench-master-key-0123456789";
+const MASTER_KEY: &str = "bench-master-key-0123456789abcdefghijklm";
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

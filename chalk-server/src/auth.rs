@@ -178,10 +178,16 @@ pub async fn authenticate(mut req: Request, next: Next) -> Response {
                 .check(&t.tenant_id, t.rate_limit_per_minute, now())
                 .await,
         ),
+        // A participant token has its own budget (API.md Hardening rules): one browser
+        // looping on its room must not spend the tenant's limit.
         Caller::Participant(p) => Some(
             state
                 .rate_limiter
-                .check(&p.tenant_id, p.rate_limit_per_minute, now())
+                .check(
+                    &format!("participant:{}", p.participant_id),
+                    state.policy.participant_rate_limit,
+                    now(),
+                )
                 .await,
         ),
         _ => None,
@@ -213,10 +219,15 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErr
     let master = headers.get(MASTER_KEY_HEADER);
     let api_key = headers.get(API_KEY_HEADER);
     let bearer = headers.get(header::AUTHORIZATION);
-    let count = [master, api_key, bearer]
-        .iter()
-        .filter(|h| h.is_some())
-        .count();
+    // A repeated header is two credentials too (`get` would see only the first).
+    let count: usize = [
+        MASTER_KEY_HEADER,
+        API_KEY_HEADER,
+        header::AUTHORIZATION.as_str(),
+    ]
+    .iter()
+    .map(|name| headers.get_all(*name).iter().count())
+    .sum();
     if count > 1 {
         return Err(ApiError::invalid_request(
             "Send exactly one credential: X-Master-Key, X-API-Key or Authorization",
@@ -236,10 +247,11 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErr
     }
     if let Some(value) = bearer {
         let text = value.to_str().unwrap_or("");
+        // The scheme is case-insensitive (RFC 7235): `BEARER x` is `Bearer x`.
         let token = text
-            .strip_prefix("Bearer ")
-            .or_else(|| text.strip_prefix("bearer "))
-            .map(str::trim)
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
                 ApiError::unauthorized("Authorization must be `Bearer <access token>`")

@@ -70,12 +70,9 @@ pub async fn request_context(
             "served"
         )
     });
-    state.metrics.observe(
-        method.as_str(),
-        route.as_deref().unwrap_or("unmatched"),
-        status.as_u16(),
-        elapsed,
-    );
+    state
+        .metrics
+        .observe(&method, route.as_deref(), status.as_u16(), elapsed);
     response
 }
 

@@ -17,11 +17,13 @@ pub mod pagination;
 pub mod rate_limit;
 pub mod room_sweeper;
 pub mod routes;
+pub mod server;
 pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod store;
 pub mod tenant_config;
+pub mod throttle;
 pub mod tokens;
 pub mod validate;
 
@@ -59,6 +61,12 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(|| async { ApiError::not_found("Endpoint") })
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(context::panic_response))
+        // Inside CORS (a browser sees the 429) and inside the request context (it gets the
+        // envelope and a request id).
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            throttle::throttle_failures,
+        ))
         .layer(middleware::from_fn(cors::cors))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -67,21 +75,22 @@ pub fn build_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves; in-flight requests finish first.
+/// Serves until `shutdown` resolves; in-flight requests then get the shutdown grace
+/// (`state.limits`) to finish. Connections are capped and timed out as API.md's
+/// Hardening rules say (see [`server`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let draining = state.clone();
+    let limits = state.limits.clone();
     let sweeper = room_sweeper::spawn(state.clone(), room_sweeper::DEFAULT_INTERVAL);
-    let served = axum::serve(listener, build_router(state))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            draining.begin_shutdown();
-            tracing::info!("shutting down: finishing in-flight requests");
-        })
-        .await;
+    let served = server::run(listener, build_router(state), limits, shutdown, move || {
+        draining.begin_shutdown();
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
+    .await;
     sweeper.abort();
     served
 }

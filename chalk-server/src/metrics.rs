@@ -1,95 +1,96 @@
-//! Prometheus metrics, kept per application instance (not in a global recorder) so that
-//! each router built in a test has its own counts.
+//! Prometheus metrics through the `metrics` facade and `metrics-exporter-prometheus`.
+//!
+//! Each application instance owns its recorder (not the process-global one) so that every
+//! router a test builds has its own counts; the `/metrics` route renders that recorder.
+//!
+//! Every label comes from a closed set, never from what a client sent: the route template
+//! axum matched (anything else is `unmatched`), one of the standard methods (anything else
+//! is `OTHER`) and the status code. A client inventing methods or paths therefore adds no
+//! series: the page stays bounded whatever arrives.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::Mutex;
 use std::time::Duration;
+
+use axum::http::Method;
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
+
+pub const REQUESTS_TOTAL: &str = "chalk_http_requests_total";
+pub const REQUEST_DURATION: &str = "chalk_http_request_duration_seconds";
+
+/// The route label of a request that matched no route.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+/// The method label of a request whose method is not one of the standard ones.
+pub const OTHER_METHOD: &str = "OTHER";
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 11] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+pub struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
 }
 
-#[derive(Default)]
-pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
+impl Default for Metrics {
+    fn default() -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full(REQUEST_DURATION.to_owned()), &BUCKETS)
+            .expect("the bucket list is not empty")
+            .build_recorder();
+        let handle = recorder.handle();
+        let metrics = Self { recorder, handle };
+        metrics::with_local_recorder(&metrics.recorder, || {
+            metrics::describe_counter!(REQUESTS_TOTAL, "HTTP requests served.");
+            metrics::describe_histogram!(
+                REQUEST_DURATION,
+                metrics::Unit::Seconds,
+                "Time to serve a request."
+            );
+        });
+        metrics
+    }
+}
+
+/// The method as a label: a standard method by name, anything else `OTHER`.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => OTHER_METHOD,
+    }
 }
 
 impl Metrics {
-    pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        let seconds = elapsed.as_secs_f64();
-        {
-            let mut requests = self.requests.lock().expect("metrics lock poisoned");
-            *requests
-                .entry((method.to_owned(), route.to_owned(), status))
-                .or_default() += 1;
-        }
-        let mut latency = self.latency.lock().expect("metrics lock poisoned");
-        let histogram = latency.entry(route.to_owned()).or_default();
-        histogram.count += 1;
-        histogram.sum += seconds;
-        for (slot, bound) in histogram.counts.iter_mut().zip(BUCKETS) {
-            if seconds <= bound {
-                *slot += 1;
-            }
-        }
+    /// Counts one request. `route` is the matched route template (a closed set: the
+    /// router's own), `None` when nothing matched.
+    pub fn observe(&self, method: &Method, route: Option<&str>, status: u16, elapsed: Duration) {
+        let method = method_label(method);
+        let route = route.unwrap_or(UNMATCHED_ROUTE).to_owned();
+        metrics::with_local_recorder(&self.recorder, || {
+            metrics::counter!(
+                REQUESTS_TOTAL,
+                "method" => method,
+                "route" => route.clone(),
+                "status" => status.to_string()
+            )
+            .increment(1);
+            metrics::histogram!(REQUEST_DURATION, "route" => route).record(elapsed.as_secs_f64());
+        });
     }
 
     /// The Prometheus text exposition format (version 0.0.4).
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        out.push_str("# HELP chalk_http_requests_total HTTP requests served.\n");
-        out.push_str("# TYPE chalk_http_requests_total counter\n");
-        for ((method, route, status), count) in
-            self.requests.lock().expect("metrics lock poisoned").iter()
-        {
-            let _ = writeln!(
-                out,
-                "chalk_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {count}",
-                escape(route)
-            );
-        }
-        out.push_str("# HELP chalk_http_request_duration_seconds Time to serve a request.\n");
-        out.push_str("# TYPE chalk_http_request_duration_seconds histogram\n");
-        for (route, h) in self.latency.lock().expect("metrics lock poisoned").iter() {
-            let route = escape(route);
-            for (bound, count) in BUCKETS.iter().zip(h.counts) {
-                let _ = writeln!(
-                    out,
-                    "chalk_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {count}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "chalk_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "chalk_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "chalk_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                h.count
-            );
-        }
-        out
+        self.handle.render()
     }
-}
-
-fn escape(label: &str) -> String {
-    label.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 #[cfg(test)]
@@ -99,14 +100,41 @@ mod tests {
     #[test]
     fn renders_counts_and_histogram() {
         let m = Metrics::default();
-        m.observe("GET", "/api/v1/tenants/{id}", 200, Duration::from_millis(3));
-        m.observe("GET", "/api/v1/tenants/{id}", 200, Duration::from_millis(3));
+        let route = Some("/api/v1/tenants/{id}");
+        m.observe(&Method::GET, route, 200, Duration::from_millis(3));
+        m.observe(&Method::GET, route, 200, Duration::from_millis(3));
         let text = m.render();
-        assert!(text.contains(
-            "chalk_http_requests_total{method=\"GET\",route=\"/api/v1/tenants/{id}\",status=\"200\"} 2"
-        ));
-        assert!(text.contains("le=\"0.005\"} 2"));
-        assert!(text.contains("le=\"0.001\"} 0"));
-        assert!(text.contains("_count{route=\"/api/v1/tenants/{id}\"} 2"));
+        assert!(
+            text.contains(
+                "chalk_http_requests_total{method=\"GET\",route=\"/api/v1/tenants/{id}\",status=\"200\"} 2"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("le=\"0.005\"} 2"), "{text}");
+        assert!(text.contains("le=\"0.001\"} 0"), "{text}");
+        assert!(
+            text.contains("_count{route=\"/api/v1/tenants/{id}\"} 2"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn invented_methods_share_one_label_and_instances_are_independent() {
+        let a = Metrics::default();
+        let b = Metrics::default();
+        for i in 0..50 {
+            let method =
+                Method::from_bytes(format!("X{i}{}", "Y".repeat(1000)).as_bytes()).unwrap();
+            a.observe(&method, None, 404, Duration::from_millis(1));
+        }
+        let text = a.render();
+        assert!(
+            text.contains(
+                "chalk_http_requests_total{method=\"OTHER\",route=\"unmatched\",status=\"404\"} 50"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("YYYY"), "no raw method reaches a label");
+        assert!(!b.render().contains("chalk_http_requests_total{"));
     }
 }

@@ -16,7 +16,13 @@ use crate::state::AppState;
         description = "Tenants, config, scoped API keys, key rotation and API-key → JWT exchange. \
             Every error is `{\"error\": {\"code\", \"message\", \"details\"?, \"request_id\"}}`; every response \
             carries `X-Request-Id`. Request bodies reject unknown fields (422). Tenant credentials are \
-            rate-limited per tenant (`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`; 429 with `Retry-After`)."
+            rate-limited per tenant (`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`; 429 with `Retry-After`); \
+            participant tokens per participant (`CHALK_PARTICIPANT_RATE_LIMIT`, default 120 a minute), apart from their tenant. \
+            Failed authentication is throttled per client address (IPv6: per /64): after 20 `401 UNAUTHORIZED` answers \
+            in a minute (`CHALK_AUTH_FAILURE_LIMIT`), that address's API requests are refused with 429 `RATE_LIMITED` \
+            and `Retry-After` until the minute ends, before any credential they carry is checked. \
+            A credential header sent twice is 400 like two credentials; the `Bearer` scheme is case-insensitive. \
+            Page cursors are opaque and sealed: an altered one is 400."
     ),
     modifiers(&Security),
     tags(

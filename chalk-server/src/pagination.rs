@@ -1,12 +1,40 @@
 //! Cursor pagination: `?limit=` (1..=200, default 50) and an opaque `?cursor=`.
 //!
 //! A cursor is the position after the last item of a page (its internal sequence
-//! number), base64url-encoded so clients treat it as opaque.
+//! number), sealed with AES-256-GCM under the server's encryption key: it reveals no row
+//! number or count (API.md Hardening rules), and a cursor altered by a client is refused
+//! with 400. Instances sharing `CHALK_ENCRYPTION_KEY` accept each other's cursors.
+//!
+//! The key is process-wide (the route functions take no state): the first [`AppState`]
+//! built installs its sealer. A server process builds exactly one; a test process that
+//! builds many shares the first one's key, which keeps every cursor valid within it.
+//!
+//! [`AppState`]: crate::AppState
+
+use std::sync::OnceLock;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::crypto::Sealer;
 use crate::error::ApiError;
+
+/// Marks a sealed value as a cursor, so no other sealed value is taken for one.
+const CURSOR_TAG: &[u8] = b"cursor:";
+
+static CURSOR_SEALER: OnceLock<Sealer> = OnceLock::new();
+
+/// Installs the key cursors are sealed with, unless one already is.
+pub fn use_sealer(sealer: &Sealer) {
+    let _ = CURSOR_SEALER.set(sealer.clone());
+}
+
+fn sealer() -> &'static Sealer {
+    // Without a state (a unit test), a random key: cursors stay opaque, for this process.
+    CURSOR_SEALER.get_or_init(|| {
+        Sealer::from_base64(&Sealer::generate_key_base64()).expect("a generated key is valid")
+    })
+}
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
@@ -38,16 +66,16 @@ pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequ
 }
 
 fn decode_cursor(text: &str) -> Option<i64> {
-    let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    text.strip_prefix("s:")?
-        .parse()
-        .ok()
-        .filter(|n: &i64| *n >= 0)
+    let sealed = String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()?;
+    let plain = sealer().open(&sealed).ok()?;
+    let seq = plain.strip_prefix(CURSOR_TAG)?;
+    Some(i64::from_be_bytes(seq.try_into().ok()?)).filter(|n| *n >= 0)
 }
 
 fn encode_cursor(seq: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("s:{seq}"))
+    let mut plain = CURSOR_TAG.to_vec();
+    plain.extend_from_slice(&seq.to_be_bytes());
+    URL_SAFE_NO_PAD.encode(sealer().seal(&plain))
 }
 
 /// Fetches one more row than asked so that the last page says so (`next_cursor: null`).
@@ -72,8 +100,11 @@ mod tests {
         assert!(page_request(None, Some("not-a-cursor")).is_err());
         assert!(page_request(Some(0), None).is_err());
         assert!(page_request(Some(201), None).is_err());
+        // The old, readable form of a cursor is no longer accepted.
+        assert!(page_request(None, Some(&URL_SAFE_NO_PAD.encode("s:42"))).is_err());
         let mut rows = vec![1, 2, 3];
-        assert_eq!(next_cursor(&mut rows, 2, |r| *r), Some(encode_cursor(2)));
+        let cursor = next_cursor(&mut rows, 2, |r| *r).unwrap();
+        assert_eq!(page_request(None, Some(&cursor)).unwrap().after_seq, 2);
         assert_eq!(rows, vec![1, 2]);
         let mut rows = vec![1, 2];
         assert_eq!(next_cursor(&mut rows, 2, |r| *r), None);

@@ -61,6 +61,45 @@ impl RateLimiter {
     }
 }
 
+/// Failed authentications per client address, in fixed one-minute windows. An address
+/// that reached the limit is refused until its window ends, before any credential it sends
+/// is checked, so keys cannot be guessed at speed. Counted per instance.
+#[derive(Default)]
+pub struct FailureThrottle {
+    windows: Mutex<HashMap<String, (i64, i64)>>,
+}
+
+impl FailureThrottle {
+    /// Seconds until `client` may try again, if it is over `limit` failures this window.
+    pub fn blocked(&self, client: &str, limit: i64, now: i64) -> Option<i64> {
+        let window_start = now - now.rem_euclid(WINDOW);
+        let windows = self.windows.lock().expect("failure throttle lock poisoned");
+        match windows.get(client) {
+            Some((start, failures)) if *start == window_start && *failures >= limit => {
+                Some((window_start + WINDOW - now).max(1))
+            }
+            _ => None,
+        }
+    }
+
+    pub fn record_failure(&self, client: &str, now: i64) {
+        let window_start = now - now.rem_euclid(WINDOW);
+        let mut windows = self.windows.lock().expect("failure throttle lock poisoned");
+        if windows.len() > 10_000 {
+            // Only this window's addresses matter; the map holds at most the addresses
+            // that failed within one minute.
+            windows.retain(|_, (start, _)| *start == window_start);
+        }
+        let entry = windows
+            .entry(client.to_owned())
+            .or_insert((window_start, 0));
+        if entry.0 != window_start {
+            *entry = (window_start, 0);
+        }
+        entry.1 += 1;
+    }
+}
+
 /// How long one Redis round trip may take before the request is served on local counts.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -224,6 +263,19 @@ mod tests {
             !limiter.check("a", 2, t0 + 2).await.allowed,
             "the limit still holds per instance"
         );
+    }
+
+    #[test]
+    fn failures_block_an_address_until_the_window_ends() {
+        let throttle = FailureThrottle::default();
+        let t0 = 1_800_000_040 - 1_800_000_040 % 60;
+        for _ in 0..3 {
+            assert_eq!(throttle.blocked("1.2.3.4", 3, t0 + 10), None);
+            throttle.record_failure("1.2.3.4", t0 + 10);
+        }
+        assert_eq!(throttle.blocked("1.2.3.4", 3, t0 + 10), Some(50));
+        assert_eq!(throttle.blocked("5.6.7.8", 3, t0 + 10), None);
+        assert_eq!(throttle.blocked("1.2.3.4", 3, t0 + 60), None);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use clap::{Parser, ValueEnum};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chalk_sdk::SecretString;
 
@@ -71,7 +72,70 @@ pub struct Settings {
     /// `text` for people, `json` for machines.
     #[arg(long, env = "CHALK_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+
+    /// Requests per minute for each participant token (per participant, apart from its
+    /// tenant's own limit).
+    #[arg(long, env = "CHALK_PARTICIPANT_RATE_LIMIT", default_value_t = 120, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+    pub participant_rate_limit: i64,
+
+    /// Failed authentications per minute from one client address before its requests are
+    /// refused with 429 until the minute ends.
+    #[arg(long, env = "CHALK_AUTH_FAILURE_LIMIT", default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+    pub auth_failure_limit: i64,
+
+    /// At most this many open connections; further ones wait to be accepted.
+    #[arg(long, env = "CHALK_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// On SIGTERM, how long in-flight requests may take before the process exits anyway
+    /// (`30s`, `500ms`, `2m`; a bare number is seconds).
+    #[arg(long, env = "CHALK_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+
+    /// A request's headers must arrive within this time of its first byte (or of the
+    /// connection's opening).
+    #[arg(long, env = "CHALK_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+
+    /// A request's body must arrive within this time of its headers.
+    #[arg(long, env = "CHALK_BODY_READ_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub body_read_timeout: Duration,
+
+    /// A keep-alive connection with no request in progress is closed after this time.
+    #[arg(long, env = "CHALK_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
 }
+
+/// `30s`, `500ms`, `2m`, `1h`, or a bare number of seconds; never zero.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 30s, 500ms or 2m"))?;
+    let duration = match unit.trim() {
+        "" | "s" => Duration::from_secs(number),
+        "ms" => Duration::from_millis(number),
+        "m" => Duration::from_secs(number.saturating_mul(60)),
+        "h" => Duration::from_secs(number.saturating_mul(3600)),
+        other => {
+            return Err(format!(
+                "unknown duration unit {other:?}: use ms, s, m or h"
+            ));
+        }
+    };
+    if duration.is_zero() {
+        return Err("a duration must be more than zero".into());
+    }
+    Ok(duration)
+}
+
+/// Operator-set master keys shorter than this are refused: generated ones are longer, and
+/// a short key can be guessed.
+pub const MIN_MASTER_KEY_CHARS: usize = 32;
 
 impl Settings {
     pub fn database_url(&self) -> String {
@@ -120,6 +184,14 @@ impl Secrets {
         let (master_key, generated_master_key) = match &settings.master_key {
             Some(key) if key.expose().trim().is_empty() => {
                 return Err("CHALK_MASTER_KEY is set but empty".into());
+            }
+            Some(key) if key.expose().chars().count() < MIN_MASTER_KEY_CHARS => {
+                return Err(format!(
+                    "CHALK_MASTER_KEY is too short ({} characters): an operator-set master key \
+                     must be at least {MIN_MASTER_KEY_CHARS} characters (e.g. `openssl rand -base64 33`), \
+                     or leave it unset to have one generated",
+                    key.expose().chars().count()
+                ));
             }
             Some(key) => (key.clone(), false),
             None => load_or_generate(dir, "master.key", || {
@@ -226,12 +298,46 @@ mod tests {
     fn explicit_secrets_win_and_debug_hides_them() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = settings(dir.path());
-        s.master_key = Some(SecretString::new("operator-key"));
+        let key = "operator-key-0123456789abcdefghijklmnop";
+        s.master_key = Some(SecretString::new(key));
         let secrets = Secrets::resolve(&s).unwrap();
-        assert_eq!(secrets.master_key.expose(), "operator-key");
+        assert_eq!(secrets.master_key.expose(), key);
         assert!(!secrets.generated_master_key);
-        assert!(!format!("{secrets:?}").contains("operator-key"));
-        assert!(!format!("{s:?}").contains("operator-key"));
+        assert!(!format!("{secrets:?}").contains(key));
+        assert!(!format!("{s:?}").contains(key));
+    }
+
+    #[test]
+    fn short_master_key_is_refused_without_echoing_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = settings(dir.path());
+        s.master_key = Some(SecretString::new("x".repeat(31)));
+        let error = Secrets::resolve(&s).unwrap_err();
+        assert!(error.contains("CHALK_MASTER_KEY is too short"), "{error}");
+        assert!(error.contains("at least 32"), "{error}");
+        assert!(!error.contains(&"x".repeat(31)), "the key is never printed");
+        s.master_key = Some(SecretString::new("x".repeat(32)));
+        Secrets::resolve(&s).unwrap();
+    }
+
+    #[test]
+    fn durations_parse_with_units_and_refuse_zero() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3d").is_err());
+        let s = Settings::parse_from(["chalk-server"]);
+        assert_eq!(s.shutdown_grace, Duration::from_secs(30));
+        assert_eq!(s.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(s.body_read_timeout, Duration::from_secs(30));
+        assert_eq!(s.idle_timeout, Duration::from_secs(60));
+        assert_eq!(s.max_connections, 10_000);
+        assert_eq!(s.participant_rate_limit, 120);
+        let s = Settings::parse_from(["chalk-server", "--shutdown-grace", "2s"]);
+        assert_eq!(s.shutdown_grace, Duration::from_secs(2));
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! From settings to a running server: logging, secrets, store, listener, signals.
 
+use std::io::IsTerminal;
+use std::path::Path;
 use std::sync::Arc;
 use tracing_subscriber::EnvFilter;
 
 use crate::crypto::Sealer;
 use crate::rate_limit::RateLimit;
 use crate::settings::{LogFormat, Secrets, Settings};
-use crate::state::{AppState, Policy};
+use crate::state::{AppState, Limits, Policy};
 use crate::store::Store;
 
 /// `postgres://` or `postgresql://`: a database several instances share.
@@ -18,9 +20,12 @@ pub fn is_postgres_url(url: &str) -> bool {
 pub fn init_logging(settings: &Settings) -> Result<(), String> {
     let filter = EnvFilter::try_new(&settings.log)
         .map_err(|e| format!("CHALK_LOG {:?} is not a valid filter: {e}", settings.log))?;
+    // Colour codes only where a person reads them: a terminal, never a file, a pipe or JSON.
+    let ansi = settings.log_format == LogFormat::Text && std::io::stderr().is_terminal();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     match settings.log_format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         LogFormat::Text => builder.init(),
@@ -36,13 +41,23 @@ pub async fn open_store(url: &str) -> Result<Arc<Store>, String> {
 /// Builds the application state from settings: secrets resolved (and generated on
 /// first start), store opened and migrated.
 pub async fn build_state(settings: &Settings) -> Result<(AppState, Secrets), String> {
-    std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
+    create_private_dir(&settings.data_dir).map_err(|e| {
         format!(
             "cannot create data directory {}: {e}",
             settings.data_dir.display()
         )
     })?;
     let secrets = Secrets::resolve(settings)?;
+    if settings.database_url.is_none() {
+        // SQLite creates its -wal and -shm files with the database file's mode, so a
+        // database created 0600 here keeps all three private.
+        create_private_file(&settings.data_dir.join("chalk.db")).map_err(|e| {
+            format!(
+                "cannot create the database in {}: {e}",
+                settings.data_dir.display()
+            )
+        })?;
+    }
     let sealer = Sealer::from_base64(secrets.encryption_key.expose())
         .map_err(|e| format!("CHALK_ENCRYPTION_KEY: {e}"))?;
     let store = open_store(&settings.database_url()).await?;
@@ -51,6 +66,8 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, Secrets), Str
         default_rate_limit: settings.default_rate_limit,
         access_token_ttl: settings.access_token_ttl,
         refresh_token_ttl: settings.refresh_token_ttl,
+        participant_rate_limit: settings.participant_rate_limit,
+        auth_failure_limit: settings.auth_failure_limit,
     };
     let rate_limit = RateLimit::from_redis_url(settings.redis_url.as_deref())?;
     let state = AppState::with_rate_limit(
@@ -60,8 +77,44 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, Secrets), Str
         sealer,
         policy,
         rate_limit,
-    );
+    )
+    .with_limits(Limits {
+        header_read_timeout: settings.header_read_timeout,
+        body_read_timeout: settings.body_read_timeout,
+        idle_timeout: settings.idle_timeout,
+        max_connections: settings.max_connections as usize,
+        shutdown_grace: settings.shutdown_grace,
+    });
     Ok((state, secrets))
+}
+
+/// The data directory, readable by its owner only (API.md Hardening rules). An existing
+/// directory is left as the operator made it.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// An empty file of mode 0600 unless one exists.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// `:0` style addresses get the loopback host, as `CHALK_LISTEN` documents.
@@ -75,6 +128,10 @@ fn listen_address(listen: &str) -> String {
 
 /// Runs the server until SIGTERM or SIGINT.
 pub async fn run(settings: Settings) -> Result<(), String> {
+    // Everything this process creates is its owner's only: secrets, the database and the
+    // -wal/-shm files SQLite makes by itself, whatever the umask it was started with.
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_bits_truncate(0o077));
     init_logging(&settings)?;
     let (state, secrets) = build_state(&settings).await?;
     if secrets.generated_master_key {

@@ -3,10 +3,11 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::crypto::Sealer;
 use crate::metrics::Metrics;
-use crate::rate_limit::RateLimit;
+use crate::rate_limit::{FailureThrottle, RateLimit};
 use crate::store::Store;
 use crate::tokens::TokenSigner;
 use chalk_sdk::SecretString;
@@ -28,6 +29,10 @@ pub struct Policy {
     pub default_rate_limit: i64,
     pub access_token_ttl: i64,
     pub refresh_token_ttl: i64,
+    /// Requests per minute for each participant token, counted apart from its tenant.
+    pub participant_rate_limit: i64,
+    /// Failed authentications per minute from one client address before it is throttled.
+    pub auth_failure_limit: i64,
 }
 
 impl Default for Policy {
@@ -37,6 +42,30 @@ impl Default for Policy {
             default_rate_limit: 1000,
             access_token_ttl: 3600,
             refresh_token_ttl: 2_592_000,
+            participant_rate_limit: 120,
+            auth_failure_limit: 20,
+        }
+    }
+}
+
+/// Connection limits `serve` enforces (API.md Hardening rules).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 10_000,
+            shutdown_grace: Duration::from_secs(30),
         }
     }
 }
@@ -49,6 +78,9 @@ pub struct App {
     pub rate_limiter: RateLimit,
     pub metrics: Metrics,
     pub policy: Policy,
+    pub limits: Limits,
+    /// Failed authentications per client address (see `auth::throttle_failures`).
+    pub auth_failures: FailureThrottle,
     /// Set when shutdown begins: `/readyz` turns 503 so a load balancer drains us.
     pub shutting_down: AtomicBool,
     /// When this process last recorded each API key's use (see `auth::record_key_use`).
@@ -82,6 +114,7 @@ impl AppState {
         policy: Policy,
         rate_limiter: RateLimit,
     ) -> Self {
+        crate::pagination::use_sealer(&sealer);
         AppState(Arc::new(App {
             store,
             master_key,
@@ -90,9 +123,19 @@ impl AppState {
             rate_limiter,
             metrics: Metrics::default(),
             policy,
+            limits: Limits::default(),
+            auth_failures: FailureThrottle::default(),
             shutting_down: AtomicBool::new(false),
             key_uses: Mutex::new(HashMap::new()),
         }))
+    }
+
+    /// The same state with these connection limits; only before the state is shared.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        Arc::get_mut(&mut self.0)
+            .expect("limits are set before the state is shared")
+            .limits = limits;
+        self
     }
 
     pub fn begin_shutdown(&self) {

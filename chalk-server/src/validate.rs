@@ -26,7 +26,9 @@ impl Problems {
         }
     }
 
-    /// A trimmed string of `min..=max` characters; returns the trimmed value.
+    /// A trimmed string of `min..=max` characters; returns the trimmed value. A required
+    /// one (`min >= 1`) must also hold a visible character: a name of zero-width spaces
+    /// looks empty everywhere it is shown.
     pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize) -> String {
         let trimmed = value.trim();
         let len = trimmed.chars().count();
@@ -34,6 +36,11 @@ impl Problems {
             self.push(
                 field,
                 format!("must be {min} to {max} characters (after trimming spaces)"),
+            );
+        } else if min >= 1 && !trimmed.chars().any(is_visible) {
+            self.push(
+                field,
+                "must contain a visible character (spaces and invisible format characters such as U+200B do not count)",
             );
         }
         trimmed.to_owned()
@@ -74,6 +81,40 @@ impl Problems {
     }
 }
 
+/// Neither whitespace, a control character nor a format character (Unicode category Cf:
+/// zero-width spaces and joiners, direction marks, the BOM, invisible operators, tags).
+pub fn is_visible(c: char) -> bool {
+    !(c.is_whitespace() || c.is_control() || is_format(c))
+}
+
+/// Unicode general category Cf (Unicode 15.1); std has no lookup for it.
+fn is_format(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x00AD
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +131,25 @@ mod tests {
         let err = p.finish().unwrap_err();
         let fields: Vec<_> = err.details.iter().map(|d| d.field.as_str()).collect();
         assert_eq!(fields, ["a", "d", "e"]);
+    }
+
+    #[test]
+    fn a_required_text_needs_a_visible_character() {
+        for invisible in [
+            "\u{200B}",
+            " \u{200D}\u{FEFF} ",
+            "\u{2060}",
+            "\u{00A0}\u{3000}",
+        ] {
+            let mut p = Problems::default();
+            p.text("name", invisible, 1, 10);
+            let err = p.finish().unwrap_err();
+            assert_eq!(err.details[0].field, "name", "{invisible:?}");
+        }
+        for visible in ["A", "\u{200B}A", "👩\u{200D}🔬", "日本"] {
+            let mut p = Problems::default();
+            p.text("name", visible, 1, 10);
+            assert!(p.is_empty(), "{visible:?}");
+        }
     }
 }

@@ -19,13 +19,23 @@ struct Server {
 
 impl Server {
     fn start(data_dir: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chalk-server"))
+        Self::start_with(data_dir, &[])
+    }
+
+    /// With more environment variables (settings) than the defaults.
+    fn start_with(data_dir: &Path, env: &[(&str, &str)]) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_chalk-server"));
+        command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("CHALK_LISTEN", "127.0.0.1:0")
             .env("CHALK_DATA_DIR", data_dir)
             .env("CHALK_LOG_FORMAT", "json")
-            .env("CHALK_LOG", "debug")
+            .env("CHALK_LOG", "debug");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -369,4 +379,423 @@ fn bad_settings_fail_fast_with_a_plain_message() {
         !stderr.contains("too-short"),
         "the rejected secret is not echoed"
     );
+}
+
+// ---- Issue #11: the connection layer, file modes, logs and start-up checks ----
+
+impl Server {
+    fn address(&self) -> String {
+        self.base.trim_start_matches("http://").to_owned()
+    }
+
+    fn master_key(data_dir: &Path) -> String {
+        std::fs::read_to_string(data_dir.join("master.key"))
+            .unwrap()
+            .trim()
+            .to_owned()
+    }
+}
+
+/// Reads until the server closes the connection or `limit` passes; returns what came and
+/// whether the connection was closed (rather than still open at the limit).
+fn read_until_closed(stream: &mut std::net::TcpStream, limit: Duration) -> (Vec<u8>, bool) {
+    use std::io::Read;
+    let deadline = Instant::now() + limit;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return (out, false);
+        }
+        stream.set_read_timeout(Some(left)).unwrap();
+        match stream.read(&mut buf) {
+            Ok(0) => return (out, true),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return (out, false);
+            }
+            // A reset is a close too.
+            Err(_) => return (out, true),
+        }
+    }
+}
+
+/// One raw HTTP/1.1 response: status, lower-cased headers, body.
+fn parse_response(bytes: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let text = String::from_utf8_lossy(bytes);
+    let (head, _) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no complete response: {text:?}"));
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap()[9..12].parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let body = bytes[head.len() + 4..].to_vec();
+    (status, headers, body)
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Reads one response with a `content-length` body, leaving the connection open.
+fn read_one_response(stream: &mut std::net::TcpStream) -> (u16, Vec<u8>) {
+    use std::io::Read;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).unwrap();
+        assert!(n > 0, "closed before a whole response: {out:?}");
+        out.extend_from_slice(&buf[..n]);
+        if let Some(end) = out.windows(4).position(|w| w == b"\r\n\r\n") {
+            let (status, headers, _) = parse_response(&out);
+            let length: usize = header(&headers, "content-length").unwrap().parse().unwrap();
+            if out.len() >= end + 4 + length {
+                return (status, out[end + 4..end + 4 + length].to_vec());
+            }
+        }
+    }
+}
+
+fn connect(server: &Server) -> std::net::TcpStream {
+    std::net::TcpStream::connect(server.address()).unwrap()
+}
+
+fn send(stream: &mut std::net::TcpStream, bytes: &[u8]) {
+    use std::io::Write;
+    stream.write_all(bytes).unwrap();
+    stream.flush().unwrap();
+}
+
+/// Item 3: headers due within the header timeout, bodies within the body timeout, and an
+/// idle keep-alive connection kept until the (longer) idle timeout, then closed.
+#[test]
+fn slow_headers_slow_bodies_and_idle_connections_are_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        dir.path(),
+        &[
+            ("CHALK_HEADER_READ_TIMEOUT", "1s"),
+            ("CHALK_BODY_READ_TIMEOUT", "1s"),
+            ("CHALK_IDLE_TIMEOUT", "4s"),
+        ],
+    );
+    let master_key = Server::master_key(dir.path());
+
+    // Half-sent headers, and a connection that sends nothing at all.
+    let mut half = connect(&server);
+    send(&mut half, b"GET /healthz HTTP/1.1\r\nHost: chalk\r\n");
+    let mut silent = connect(&server);
+    let started = Instant::now();
+    let (_, closed) = read_until_closed(&mut half, Duration::from_secs(5));
+    assert!(closed, "half-sent headers are cut off");
+    let (_, closed) = read_until_closed(&mut silent, Duration::from_secs(5));
+    assert!(closed, "a silent connection is cut off");
+    assert!(started.elapsed() >= Duration::from_millis(800));
+
+    // A body that stops halfway: refused once the body timeout passes.
+    let mut slow = connect(&server);
+    send(
+        &mut slow,
+        format!(
+            "POST /api/v1/tenants HTTP/1.1\r\nHost: chalk\r\nX-Master-Key: {master_key}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"name\": "
+        )
+        .as_bytes(),
+    );
+    let started = Instant::now();
+    let (bytes, _) = read_until_closed(&mut slow, Duration::from_secs(5));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "the slow body is not waited for"
+    );
+    let (status, _, body) = parse_response(&bytes);
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&bytes));
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["error"]["code"], "INVALID_REQUEST");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("timeout"),
+        "{body}"
+    );
+
+    // Keep-alive: still open past the header timeout, closed by the idle timeout.
+    let mut idle = connect(&server);
+    send(&mut idle, b"GET /healthz HTTP/1.1\r\nHost: chalk\r\n\r\n");
+    let (status, _) = read_one_response(&mut idle);
+    assert_eq!(status, 200);
+    let served = Instant::now();
+    let (_, closed) = read_until_closed(&mut idle, Duration::from_millis(2500));
+    assert!(
+        !closed,
+        "an idle keep-alive connection outlives the header timeout"
+    );
+    send(&mut idle, b"GET /healthz HTTP/1.1\r\nHost: chalk\r\n\r\n");
+    let (status, _) = read_one_response(&mut idle);
+    assert_eq!(status, 200, "and it is still usable");
+    let reused = Instant::now();
+    let (_, closed) = read_until_closed(&mut idle, Duration::from_secs(8));
+    assert!(closed, "an idle keep-alive connection is closed");
+    assert!(
+        reused.elapsed() >= Duration::from_millis(3500),
+        "{:?}",
+        served.elapsed()
+    );
+    server.stop();
+}
+
+/// Item 3: at most CHALK_MAX_CONNECTIONS open; one more waits until one closes.
+#[test]
+fn open_connections_are_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &[("CHALK_MAX_CONNECTIONS", "2")]);
+    let holders = [connect(&server), connect(&server)];
+    std::thread::sleep(Duration::from_millis(300));
+    let mut waiting = connect(&server);
+    send(
+        &mut waiting,
+        b"GET /healthz HTTP/1.1\r\nHost: chalk\r\nConnection: close\r\n\r\n",
+    );
+    let (bytes, closed) = read_until_closed(&mut waiting, Duration::from_millis(1500));
+    assert!(
+        bytes.is_empty() && !closed,
+        "a third connection is not served while two are open"
+    );
+    drop(holders);
+    let (bytes, closed) = read_until_closed(&mut waiting, Duration::from_secs(5));
+    assert!(closed);
+    let (status, _, body) = parse_response(&bytes);
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap()["status"],
+        "ok"
+    );
+    server.stop();
+}
+
+/// Item 3: SIGTERM ends the process within CHALK_SHUTDOWN_GRACE even while a client holds
+/// a request whose body never comes.
+#[test]
+fn sigterm_exits_within_the_grace_despite_a_stuck_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        dir.path(),
+        &[
+            ("CHALK_SHUTDOWN_GRACE", "1s"),
+            ("CHALK_BODY_READ_TIMEOUT", "120s"),
+            ("CHALK_HEADER_READ_TIMEOUT", "120s"),
+        ],
+    );
+    let master_key = Server::master_key(dir.path());
+    let mut stuck = connect(&server);
+    send(
+        &mut stuck,
+        format!(
+            "POST /api/v1/tenants HTTP/1.1\r\nHost: chalk\r\nX-Master-Key: {master_key}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+        )
+        .as_bytes(),
+    );
+    let mut half = connect(&server);
+    send(&mut half, b"GET /healthz HTTP/1.1\r\nHost: chalk\r\n");
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let lines = server.stop();
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "stopped after {:?}",
+        started.elapsed()
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("shutdown grace elapsed")),
+        "{lines:?}"
+    );
+    drop(half);
+}
+
+/// Item 12: the data directory 0700 and every file in it 0600, SQLite's own included.
+#[cfg(unix)]
+#[test]
+fn the_data_directory_and_every_file_in_it_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("data");
+    let server = Server::start(&dir);
+    let master_key = Server::master_key(&dir);
+    let mut stream = connect(&server);
+    let body = r#"{"name": "Acme"}"#;
+    send(
+        &mut stream,
+        format!(
+            "POST /api/v1/tenants HTTP/1.1\r\nHost: chalk\r\nX-Master-Key: {master_key}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    let (status, _) = read_one_response(&mut stream);
+    assert_eq!(status, 201);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "data directory");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for expected in [
+        "chalk.db",
+        "chalk.db-shm",
+        "chalk.db-wal",
+        "encryption.key",
+        "jwt.secret",
+        "master.key",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
+    }
+    for name in &names {
+        assert_eq!(mode(&dir.join(name)), 0o600, "{name}");
+    }
+    server.stop();
+}
+
+/// Item 13: what hyper refuses before the router sees it still gets the envelope.
+#[test]
+fn refusals_of_the_http_layer_carry_the_error_envelope() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let many_headers: String = (0..150).map(|n| format!("X-Filler-{n}: {n}\r\n")).collect();
+    for (request, status) in [
+        (
+            format!(
+                "GET /{} HTTP/1.1\r\nHost: chalk\r\n\r\n",
+                "a".repeat(100_000)
+            ),
+            414,
+        ),
+        (
+            format!("GET /healthz HTTP/1.1\r\nHost: chalk\r\n{many_headers}\r\n"),
+            431,
+        ),
+        ("NOT A REQUEST LINE\r\n\r\n".to_owned(), 400),
+        (
+            "GET /healthz HTTP/1.1\r\nHost: chalk\r\nX-Folded: a\r\n  b\r\n\r\n".to_owned(),
+            400,
+        ),
+    ] {
+        let mut stream = connect(&server);
+        send(&mut stream, request.as_bytes());
+        let (bytes, _) = read_until_closed(&mut stream, Duration::from_secs(5));
+        let (got, headers, body) = parse_response(&bytes);
+        assert_eq!(got, status, "{}", String::from_utf8_lossy(&bytes));
+        assert_eq!(header(&headers, "content-type"), Some("application/json"));
+        let body: Value = serde_json::from_slice(&body)
+            .unwrap_or_else(|_| panic!("{status}: {}", String::from_utf8_lossy(&bytes)));
+        assert_eq!(body["error"]["code"], "INVALID_REQUEST", "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+        assert_eq!(
+            body["error"]["request_id"].as_str(),
+            header(&headers, "x-request-id"),
+            "{body}"
+        );
+    }
+    // The server is unharmed.
+    let mut stream = connect(&server);
+    send(&mut stream, b"GET /healthz HTTP/1.1\r\nHost: chalk\r\n\r\n");
+    assert_eq!(read_one_response(&mut stream).0, 200);
+    server.stop();
+}
+
+/// Item 16: colour codes only on a terminal; here stderr is a pipe.
+#[test]
+fn text_logs_written_to_a_pipe_have_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chalk-server"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("CHALK_LISTEN", "127.0.0.1:0")
+        .env("CHALK_DATA_DIR", dir.path())
+        .env("CHALK_LOG_FORMAT", "text")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    for line in stderr.lines().map_while(Result::ok) {
+        let listening = line.contains("chalk-server listening");
+        seen.push(line);
+        if listening {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        seen.iter().any(|l| l.contains("chalk-server listening")),
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter().all(|l| !l.contains('\u{1b}')),
+        "ANSI escapes in a piped log: {seen:?}"
+    );
+}
+
+/// Item 6: an operator-set master key shorter than 32 characters is refused at start.
+#[test]
+fn a_short_master_key_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = "only-31-characters-long-0123456";
+    assert_eq!(short.len(), 31);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chalk-server"))
+        .env("CHALK_DATA_DIR", dir.path())
+        .env("CHALK_LISTEN", "127.0.0.1:0")
+        .env("CHALK_MASTER_KEY", short)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A server that accepts the key would run on: give it a few seconds, then fail.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server started with a 31-character master key");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(
+        stderr.contains("CHALK_MASTER_KEY is too short") && stderr.contains("at least 32"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(short), "the rejected key is not echoed");
 }

@@ -7,7 +7,7 @@ use chalk_server::settings::Settings;
 use clap::Parser;
 use tokio::sync::oneshot;
 
-pub const MASTER_KEY: &str = "e2e-master-key-0123456789";
+pub const MASTER_KEY: &str = "e2e-master-key-0123456789abcdefghijklmnop";
 
 pub struct TestServer {
     pub base_url: String,

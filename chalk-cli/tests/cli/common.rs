@@ -9,7 +9,7 @@ use chalk_server::settings::Settings;
 use clap::Parser;
 use serde_json::Value;
 
-pub const MASTER_KEY: &str = "cli-e2e-master-key-0123456789";
+pub const MASTER_KEY: &str = "cli-e2e-master-key-0123456789abcdefghijk";
 
 pub struct Server {
     pub base_url: String,

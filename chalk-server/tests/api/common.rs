@@ -17,7 +17,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-pub const MASTER_KEY: &str = "test-master-key-0123456789";
+pub const MASTER_KEY: &str = "test-master-key-0123456789abcdefghijklmnop";
 pub const JWT_SECRET: &str = "test-jwt-secret-0123456789abcdef0123456789";
 
 /// A store of its own for one test (SQLite, or PostgreSQL under `CHALK_TEST_STORE=postgres`);
@@ -164,6 +164,12 @@ pub struct Call<'a> {
 impl Call<'_> {
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.request = self.request.header(name, value);
+        self
+    }
+    /// As if sent over a connection from `address` (what `serve` records for each request).
+    pub fn peer(mut self, address: &str) -> Self {
+        let address: std::net::SocketAddr = address.parse().expect("a socket address");
+        self.request = self.request.extension(axum::extract::ConnectInfo(address));
         self
     }
     pub fn master(self) -> Self {

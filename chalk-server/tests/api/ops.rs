@@ -62,3 +62,52 @@ async fn the_openapi_document_is_served_as_json() {
         serde_json::to_value(chalk_server::openapi::document()).unwrap()
     );
 }
+
+/// Issue #11 item 1: invented methods and paths must not add series (each used to add a
+/// line holding the raw method, never freed).
+#[tokio::test]
+async fn metrics_stay_bounded_whatever_methods_and_paths_arrive() {
+    use rand::Rng;
+    let app = test_app().await;
+    app.get("/healthz").send().await.assert_status(200);
+    let before = app.get("/metrics").send().await.text;
+    let mut rng = rand::rng();
+    for i in 0..200 {
+        let method: String = (0..5_000)
+            .map(|_| char::from(rng.random_range(b'A'..=b'Z')))
+            .collect();
+        let method = axum::http::Method::from_bytes(method.as_bytes()).unwrap();
+        let path = format!("/no-such-{i}-{}", rng.random::<u64>());
+        app.call(method.clone(), &path)
+            .send()
+            .await
+            .assert_error(404, "NOT_FOUND");
+        app.call(method, "/healthz")
+            .send()
+            .await
+            .assert_error(405, "METHOD_NOT_ALLOWED");
+    }
+    let after = app.get("/metrics").send().await;
+    after.assert_status(200);
+    let text = &after.text;
+    assert!(
+        text.contains(
+            "chalk_http_requests_total{method=\"OTHER\",route=\"unmatched\",status=\"404\"} 200"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "chalk_http_requests_total{method=\"OTHER\",route=\"/healthz\",status=\"405\"} 200"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("no-such"), "raw paths never become labels");
+    // Two new series (and their histogram lines), not 400: the page grows by a few lines.
+    assert!(
+        text.len() < before.len() + 4_000,
+        "metrics grew from {} to {} bytes",
+        before.len(),
+        text.len()
+    );
+}

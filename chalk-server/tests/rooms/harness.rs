@@ -11,7 +11,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-pub const MASTER: &str = "mk_rooms_test_master_key";
+pub const MASTER: &str = "mk_rooms_test_master_key_0123456789abcdef";
 
 pub struct App {
     pub router: Router,

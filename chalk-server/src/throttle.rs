@@ -1,0 +1,83 @@
+//! Throttling of failed authentication per client address (API.md Credentials).
+//!
+//! Every 401 `UNAUTHORIZED` a client earns (a wrong master key, API key or token) counts
+//! against its address. Past
+//! `CHALK_AUTH_FAILURE_LIMIT` failures in a one-minute window, the address's API requests
+//! are refused with 429 `RATE_LIMITED` and `Retry-After` until the window ends — before any
+//! credential they carry is looked at, so a guess cannot even be tested. The health probes,
+//! metrics and the OpenAPI document stay open.
+//!
+//! The address is the TCP peer (`ConnectInfo`, set by `serve`). Behind a reverse proxy
+//! every client shares the proxy's address; the limit then applies to them together.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chalk_sdk::model::ErrorCode;
+
+use crate::error::{ApiError, RenderedError};
+use crate::state::{AppState, now};
+
+/// The throttling key of a client: its IPv4 address, or the /64 network of an IPv6 one
+/// (one host usually holds a whole /64, so single addresses would be free to rotate).
+pub fn client_key(req: &Request) -> String {
+    let Some(ConnectInfo(address)) = req.extensions().get::<ConnectInfo<SocketAddr>>() else {
+        // In-process callers (tests driving the router) have no peer: one shared bucket.
+        return "unknown".to_owned();
+    };
+    match address.ip() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+/// Paths that never take a credential and stay reachable from a throttled address.
+fn exempt(path: &str) -> bool {
+    matches!(
+        path,
+        "/healthz" | "/readyz" | "/metrics" | "/api/v1/openapi.json"
+    )
+}
+
+/// A 401 `UNAUTHORIZED`: somebody presented a credential that is not valid. An expired
+/// access token or a spent refresh token is no guess (concurrent refreshes of one token
+/// legitimately lose), so `TOKEN_EXPIRED` and `INVALID_REFRESH_TOKEN` do not count.
+fn is_failed_authentication(response: &Response) -> bool {
+    response.status() == axum::http::StatusCode::UNAUTHORIZED
+        && response
+            .extensions()
+            .get::<RenderedError>()
+            .is_none_or(|RenderedError(e)| e.code == ErrorCode::Unauthorized)
+}
+
+pub async fn throttle_failures(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if exempt(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let client = client_key(&req);
+    let limit = state.policy.auth_failure_limit;
+    if let Some(retry_after) = state.auth_failures.blocked(&client, limit, now()) {
+        let mut error = ApiError::rate_limited(retry_after as u64);
+        error.message = format!(
+            "Too many failed authentication attempts from this address; retry in {retry_after} s"
+        );
+        return error.into_response();
+    }
+    let response = next.run(req).await;
+    if is_failed_authentication(&response) {
+        state.auth_failures.record_failure(&client, now());
+    }
+    response
+}
