@@ -51,7 +51,7 @@ async fn patch_merges_absent_unchanged_null_default_nested_merge() {
             json!({"force_recording": true, "empty_room_timeout_minutes": 45,
             "transcription_keywords": ["chemistry"],
             "post_meeting_webhook": {"enabled": true, "url": "https://hooks.acme.edu/a",
-                "secret": "whsec_abcdefgh1234", "include_summary": true,
+                "secret": "whsec_abcdefghijklmnopqrstuvwxyzAB1234", "include_summary": true,
                 "ai": {"provider": "openai", "api_key": "sk-ai-secret-5678", "model": "gpt-4o"}}}),
         )
         .send()
@@ -115,7 +115,7 @@ async fn patch_merges_absent_unchanged_null_default_nested_merge() {
 #[tokio::test]
 async fn secrets_are_masked_everywhere_and_encrypted_at_rest() {
     let app = test_app().await;
-    let secret = "whsec_plaintext_must_not_leak_9876";
+    let secret = "whsec_PlaintextMustNotLeakPlaintextMustNotLeak9876";
     let provider_key = "dg_provider_key_never_shown_4321";
     let acme = app
         .create_tenant(json!({"name": "Acme", "config": {"post_meeting_webhook": {
@@ -154,7 +154,7 @@ async fn secrets_are_masked_everywhere_and_encrypted_at_rest() {
         row.config
     );
     assert!(!row.config.contains(provider_key));
-    assert!(!row.config.contains("plaintext_must_not"));
+    assert!(!row.config.contains("PlaintextMustNotLeak"));
     // Sealed, not lost: the stored form opens back to the secret.
     let stored: chalk_server::tenant_config::StoredConfig =
         serde_json::from_str(&row.config).unwrap();
@@ -314,7 +314,7 @@ async fn accepted_edge_values_are_normalized() {
             "transcription_language": "zh-Hans-CN", "transcription_keywords": hundred_keywords,
             "allowed_origins": ["https://app.acme.edu", "http://localhost:*",
                 "https://app.acme.edu", "http://127.0.0.1:3000"],
-            "post_meeting_webhook": {"url": "http://localhost:9000/hook"}}),
+            "post_meeting_webhook": {"url": "https://hooks.example.com/chalk"}}),
         )
         .send()
         .await;
@@ -342,7 +342,7 @@ async fn accepted_edge_values_are_normalized() {
     );
     assert_eq!(
         config["post_meeting_webhook"]["url"],
-        "http://localhost:9000/hook"
+        "https://hooks.example.com/chalk"
     );
 }
 
