@@ -23,6 +23,7 @@ pub mod store;
 pub mod tenant_config;
 pub mod tokens;
 pub mod validate;
+pub mod webhook_target;
 
 use std::collections::HashSet;
 use std::sync::Arc;
