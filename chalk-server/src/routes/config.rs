@@ -13,6 +13,7 @@ use crate::extract::JsonBody;
 use crate::state::{AppState, to_datetime};
 use crate::store::{TenantChange, TenantRow};
 use crate::tenant_config::apply_patch;
+use crate::webhook_target::TargetPolicy;
 
 /// Concurrent patches without `If-Match` each apply to the latest config: a patch that
 /// lost a race is re-applied to the winner's result, a few times at most.
@@ -73,7 +74,9 @@ pub async fn update(
         if expected.is_some_and(|r| r != row.revision) {
             return Err(ApiError::precondition_failed());
         }
-        let merged = apply_patch(&stored_config(&row)?, &patch, "", &state.sealer)
+        // CHALK_WEBHOOK_ALLOW_PRIVATE is not a setting yet: private targets are refused.
+        let targets = TargetPolicy::default();
+        let merged = apply_patch(&stored_config(&row)?, &patch, "", &state.sealer, targets)
             .map_err(ApiError::validation)?;
         let change = TenantChange {
             config: Some(serde_json::to_string(&merged).map_err(ApiError::internal)?),

@@ -20,6 +20,7 @@ use crate::state::{AppState, now, to_datetime};
 use crate::store::{CreateTenantOutcome, NewApiKey, TenantChange, TenantRow, UpdateOutcome};
 use crate::tenant_config::{StoredConfig, apply_patch};
 use crate::validate::Problems;
+use crate::webhook_target::TargetPolicy;
 
 pub const TAG: &str = "tenants";
 
@@ -197,7 +198,15 @@ async fn create_tenant(state: &AppState, caller: &Caller, mut body: Value) -> Ap
     let config = match config_patch {
         None | Some(Value::Null) => StoredConfig::default(),
         Some(patch) => {
-            match apply_patch(&StoredConfig::default(), &patch, "config.", &state.sealer) {
+            // CHALK_WEBHOOK_ALLOW_PRIVATE is not a setting yet: private targets are refused.
+            let targets = TargetPolicy::default();
+            match apply_patch(
+                &StoredConfig::default(),
+                &patch,
+                "config.",
+                &state.sealer,
+                targets,
+            ) {
                 Ok(config) => config,
                 Err(errors) => {
                     problems.extend(errors);

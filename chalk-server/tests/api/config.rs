@@ -513,3 +513,79 @@ async fn if_match_guards_config_writes() {
         .await
         .assert_status(200);
 }
+
+/// API.md "Webhooks": the post-meeting webhook goes to a public `https://` address (unless
+/// the operator allows private targets, which this server does not) and is signed with a
+/// `whsec_` secret. Each refusal names its field and leaves the stored config as it was.
+#[tokio::test]
+async fn webhook_targets_and_secrets_are_checked_over_http() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let path = config_path(&acme);
+    app.patch(&path)
+        .master()
+        .json(json!({"post_meeting_webhook": {"enabled": true,
+            "url": "https://hooks.example.com/chalk",
+            "secret": "whsec_abcdefghijklmnopqrstuvwxyzAB1234"}}))
+        .send()
+        .await
+        .assert_status(200);
+    let before = app.get(&path).master().send().await;
+    let stored_before = app.state.store.get_tenant(&acme.id).await.unwrap().unwrap();
+    let cases = [
+        (
+            json!({"url": "https://169.254.169.254/latest/meta-data/"}),
+            "url",
+        ),
+        (json!({"url": "https://10.0.0.1/hook"}), "url"),
+        (json!({"url": "https://[::1]/hook"}), "url"),
+        (
+            json!({"url": "https://[::ffff:169.254.169.254]/hook"}),
+            "url",
+        ),
+        (json!({"url": "http://example.com/hook"}), "url"),
+        (json!({"url": "http://localhost:9000/hook"}), "url"),
+        (json!({"url": "http://127.0.0.1/hook"}), "url"),
+        (json!({"secret": "a-shared-secret-of-any-form"}), "secret"),
+        (json!({"secret": "whsec_abcdefgh1234"}), "secret"),
+    ];
+    for (hook, field) in cases {
+        let patch = json!({"post_meeting_webhook": hook});
+        let response = app.patch(&path).master().json(patch.clone()).send().await;
+        response.assert_error(422, "VALIDATION_ERROR");
+        assert_eq!(
+            response.fields(),
+            [format!("post_meeting_webhook.{field}")],
+            "{patch}"
+        );
+    }
+    let after = app.get(&path).master().send().await;
+    assert_eq!(after.body, before.body, "no rejected patch wrote anything");
+    assert_eq!(after.etag(), before.etag());
+    let stored_after = app.state.store.get_tenant(&acme.id).await.unwrap().unwrap();
+    assert_eq!(stored_after.config, stored_before.config);
+
+    // Embedded in a new tenant, both are reported at once and no tenant is created.
+    let tenants_before = app.get("/api/v1/tenants").master().send().await;
+    let response = app
+        .post("/api/v1/tenants")
+        .master()
+        .json(
+            json!({"name": "Metadata Co", "config": {"post_meeting_webhook": {
+            "url": "https://169.254.169.254/latest/meta-data/", "secret": "not-whsec-1234"}}}),
+        )
+        .send()
+        .await;
+    response.assert_error(422, "VALIDATION_ERROR");
+    let mut fields = response.fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "config.post_meeting_webhook.secret",
+            "config.post_meeting_webhook.url"
+        ]
+    );
+    let tenants_after = app.get("/api/v1/tenants").master().send().await;
+    assert_eq!(tenants_after.body["data"], tenants_before.body["data"]);
+}
