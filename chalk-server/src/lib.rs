@@ -26,6 +26,7 @@ pub mod tenant_config;
 pub mod throttle;
 pub mod tokens;
 pub mod validate;
+pub mod webhook_target;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -53,6 +53,11 @@ pub struct Settings {
     #[arg(long, env = "CHALK_OPEN_REGISTRATION", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub open_registration: bool,
 
+    /// Let webhook URLs point to loopback, private and link-local addresses (and use plain
+    /// `http://` to them): for development and tests, never in production.
+    #[arg(long, env = "CHALK_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub webhook_allow_private: bool,
+
     /// Requests per minute for new tenants.
     #[arg(long, env = "CHALK_DEFAULT_RATE_LIMIT", default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
     pub default_rate_limit: i64,

@@ -68,6 +68,9 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, Secrets), Str
         refresh_token_ttl: settings.refresh_token_ttl,
         participant_rate_limit: settings.participant_rate_limit,
         auth_failure_limit: settings.auth_failure_limit,
+        webhook_targets: crate::webhook_target::TargetPolicy {
+            allow_private: settings.webhook_allow_private,
+        },
     };
     let rate_limit = RateLimit::from_redis_url(settings.redis_url.as_deref())?;
     let state = AppState::with_rate_limit(

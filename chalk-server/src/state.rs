@@ -33,6 +33,8 @@ pub struct Policy {
     pub participant_rate_limit: i64,
     /// Failed authentications per minute from one client address before it is throttled.
     pub auth_failure_limit: i64,
+    /// Which webhook targets are allowed (`CHALK_WEBHOOK_ALLOW_PRIVATE`).
+    pub webhook_targets: crate::webhook_target::TargetPolicy,
 }
 
 impl Default for Policy {
@@ -44,6 +46,7 @@ impl Default for Policy {
             refresh_token_ttl: 2_592_000,
             participant_rate_limit: 120,
             auth_failure_limit: 20,
+            webhook_targets: Default::default(),
         }
     }
 }

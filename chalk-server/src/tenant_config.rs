@@ -3,64 +3,50 @@
 //!
 //! The wire form ([`TenantConfig`]) shows secrets masked; the stored form ([`StoredConfig`])
 //! keeps them sealed with the server's [`Sealer`], so the database never holds plaintext
-//! while webhook delivery can still open them. [`apply_patch`] validates the whole patch
-//! and reports every bad field at once, so a CI script fixes its input in one go.
+//! while webhook delivery can still open them. [`apply_patch`] types the patch as the
+//! SDK's [`ConfigPatch`] (the one definition of its fields), checks each field against
+//! its rule below and reports every bad field at once, so a CI script fixes its input in
+//! one go.
 
 use std::fmt;
 use std::ops::RangeInclusive;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use chalk_sdk::SecretString;
 use chalk_sdk::model::{
-    AiProviderConfig, DuplicateParticipantPolicy, FieldError, ProviderConfig, TenantConfig,
-    WebhookConfig,
+    AiProviderConfig, ConfigPatch, DuplicateParticipantPolicy, FieldError, Patch, ProviderConfig,
+    TenantConfig, WebhookConfig, WebhookPatch,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
+use serde_path_to_error::Segment;
 use url::Url;
 
 use crate::crypto::{CryptoError, Sealer};
+use crate::webhook_target::{self, TargetPolicy};
 
+// The rules of API.md's Config table, one constant per field it constrains.
 const EMPTY_ROOM_TIMEOUT_MINUTES: RangeInclusive<i64> = 1..=1440;
 const RECORDING_RETENTION_DAYS: RangeInclusive<i64> = 1..=3650;
+/// RFC 5646 asks for at least 35; anything longer than this is not a real language tag.
+const MAX_LANGUAGE_TAG_CHARS: usize = 64;
 const MAX_KEYWORDS: usize = 100;
 const KEYWORD_CHARS: RangeInclusive<usize> = 1..=100;
 const MAX_ORIGINS: usize = 20;
-const SECRET_CHARS: RangeInclusive<usize> = 8..=512;
-const PROVIDER_CHARS: RangeInclusive<usize> = 1..=64;
-const MODEL_CHARS: RangeInclusive<usize> = 1..=128;
 /// Far beyond any real webhook address; keeps a stored config small.
 const MAX_URL_CHARS: usize = 2048;
-/// RFC 5646 asks for at least 35; anything longer than this is not a real language tag.
-const MAX_LANGUAGE_TAG_CHARS: usize = 64;
+/// `post_meeting_webhook.secret`: `whsec_` + base64 of this many bytes (Standard Webhooks).
+const WEBHOOK_SECRET_PREFIX: &str = "whsec_";
+const WEBHOOK_SECRET_BYTES: RangeInclusive<usize> = 24..=64;
+/// The providers' `api_key`s: whatever the provider issued, within reason.
+const API_KEY_CHARS: RangeInclusive<usize> = 8..=512;
+const PROVIDER_CHARS: RangeInclusive<usize> = 1..=64;
+const MODEL_CHARS: RangeInclusive<usize> = 1..=128;
+/// How many unknown or mistyped fields are named before giving up on the rest: enough to
+/// fix a patch by, and each one costs a pass over the patch (see [`type_patch`]).
+const MAX_TYPE_ERRORS: usize = 64;
 
-const CONFIG_FIELDS: &[&str] = &[
-    "force_recording",
-    "auto_start_recording",
-    "allow_early_join",
-    "empty_room_timeout_minutes",
-    "recording_retention_days",
-    "duplicate_participant_policy",
-    "transcription_enabled",
-    "transcription_language",
-    "transcription_profanity_filter",
-    "transcription_keywords",
-    "allowed_origins",
-    "post_meeting_webhook",
-];
-const WEBHOOK_FIELDS: &[&str] = &[
-    "enabled",
-    "url",
-    "secret",
-    "include_recording",
-    "include_transcript",
-    "include_summary",
-    "include_action_items",
-    "transcription",
-    "ai",
-];
-const PROVIDER_FIELDS: &[&str] = &["provider", "api_key"];
-const AI_PROVIDER_FIELDS: &[&str] = &["provider", "api_key", "model"];
-
-const HTTPS_ONLY: &str = "must be an https:// URL (http:// only for localhost or 127.0.0.1)";
 const NOT_AN_ORIGIN: &str =
     "must be an origin like https://app.example.com (scheme, host and optional port)";
 const ORIGIN_SCHEME: &str = "must start with http:// or https://";
@@ -69,6 +55,7 @@ const ORIGIN_PATH: &str =
 const ORIGIN_USERINFO: &str = "must not contain a user name or password";
 const ORIGIN_WILDCARD: &str =
     "wildcards are allowed only as the port of localhost (http://localhost:*)";
+const NOT_A_URL: &str = "must be a URL with a host, like https://example.com/webhooks/chalk";
 
 // ---------------------------------------------------------------------------------------
 // The stored form
@@ -239,7 +226,7 @@ impl StoredWebhook {
 /// Applies a JSON merge patch (RFC 7396) to `current`: absent = unchanged, `null` = back
 /// to the default (a removed object for `post_meeting_webhook`, `transcription`, `ai`),
 /// nested objects merge. Secrets in the patch are sealed; secrets it leaves out keep their
-/// sealed value.
+/// sealed value. `targets` says whether the webhook may point at a private address.
 ///
 /// Every field is checked before anything is returned; on any problem the result is the
 /// full list of bad fields, each path prefixed by `field_prefix` (`""` for
@@ -249,507 +236,384 @@ pub fn apply_patch(
     patch: &Value,
     field_prefix: &str,
     sealer: &Sealer,
+    targets: TargetPolicy,
 ) -> Result<StoredConfig, Vec<FieldError>> {
-    let Some(fields) = patch.as_object() else {
-        return Err(vec![FieldError::new(
-            whole_patch_field(field_prefix),
-            "must be a JSON object",
-        )]);
-    };
-    let mut patcher = Patcher {
-        prefix: field_prefix,
-        sealer,
-        errors: Vec::new(),
-    };
+    if !patch.is_object() {
+        let field = match field_prefix.trim_end_matches('.') {
+            "" => "body",
+            name => name,
+        };
+        return Err(vec![FieldError::new(field, "must be a JSON object")]);
+    }
+    let (typed, mut errors) = type_patch(patch);
+    let mut rule_errors = Vec::new();
     // Working on a copy is safe: on any error the copy is dropped and only errors return.
-    let mut next = current.clone();
-    patcher.config_fields(&mut next, fields);
-    if patcher.errors.is_empty() {
-        Ok(next)
+    let next = merge_config(&mut rule_errors, current.clone(), typed, sealer, targets);
+    for error in rule_errors {
+        // A list entry of the wrong type reaches the rules as a placeholder (see
+        // `type_patch`); its field is already reported, for the right reason.
+        if !errors.iter().any(|e| e.field == error.field) {
+            errors.push(error);
+        }
+    }
+    if errors.is_empty() {
+        return Ok(next);
+    }
+    Err(errors
+        .into_iter()
+        .map(|e| FieldError::new(format!("{field_prefix}{}", e.field), e.message))
+        .collect())
+}
+
+/// Types the patch as the SDK's [`ConfigPatch`], yet names every unknown or mistyped
+/// field rather than only the first.
+///
+/// serde stops at the first error, so the field it names is cut out of a copy of the
+/// patch and the rest is typed again, until what remains types cleanly. A hand-written
+/// first pass over the JSON would find them all in one go, but it would be a second list
+/// of the fields and their types to keep in step with the SDK; this loop needs none. Each
+/// round removes a key or turns a list entry into a string (every list in the patch is a
+/// list of strings), so it ends after one round per bad field. An entry is replaced rather
+/// than removed so that the entries after it keep the index the caller sent, which is the
+/// index the rules report.
+fn type_patch(patch: &Value) -> (ConfigPatch, Vec<FieldError>) {
+    let mut remaining = patch.clone();
+    let mut errors = Vec::new();
+    while errors.len() < MAX_TYPE_ERRORS {
+        let error = match serde_path_to_error::deserialize::<_, ConfigPatch>(&remaining) {
+            Ok(typed) => return (typed, errors),
+            Err(error) => error,
+        };
+        let message = error.inner().to_string();
+        // serde names a nested patch by its Rust type, which means nothing to the caller.
+        let message = match message.split_once(", expected struct ") {
+            Some((found, _)) => format!("{found}, expected an object or null"),
+            None => message,
+        };
+        errors.push(FieldError::new(error.path().to_string(), message));
+        let segments: Vec<&Segment> = error.path().iter().collect();
+        if !cut(&mut remaining, &segments) {
+            break;
+        }
+    }
+    // Not typed to the end: nothing is applied, and the errors say why.
+    (ConfigPatch::default(), errors)
+}
+
+/// Takes the value at `path` out of the way of typing; `false` if there was nothing to do.
+fn cut(value: &mut Value, path: &[&Segment]) -> bool {
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut node = Some(value);
+    for segment in parents {
+        node = match (segment, node) {
+            (Segment::Map { key }, Some(Value::Object(map))) => map.get_mut(key),
+            (Segment::Seq { index }, Some(Value::Array(items))) => items.get_mut(*index),
+            _ => None,
+        };
+    }
+    match (last, node) {
+        (Segment::Map { key }, Some(Value::Object(map))) => map.remove(key).is_some(),
+        (Segment::Seq { index }, Some(Value::Array(items))) => match items.get_mut(*index) {
+            Some(item) if !item.is_string() => {
+                *item = Value::String(String::new());
+                true
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Why a value was refused: what is wrong with the field itself, with entries of a list
+/// (by index), or both.
+#[derive(Debug, Default)]
+struct Refused {
+    field: Option<String>,
+    entries: Vec<(usize, String)>,
+}
+
+impl From<String> for Refused {
+    fn from(message: String) -> Self {
+        Self {
+            field: Some(message),
+            entries: Vec::new(),
+        }
+    }
+}
+
+/// One field of the patch into its slot: absent keeps it, `null` resets it to `default`,
+/// a value goes through `check` and is stored only if accepted. `false` if refused.
+fn merge_field<T, V, U: From<V>, E: Into<Refused>>(
+    errors: &mut Vec<FieldError>,
+    path: &str,
+    patch: Patch<T>,
+    slot: &mut U,
+    default: U,
+    check: impl FnOnce(T) -> Result<V, E>,
+) -> bool {
+    match patch {
+        Patch::Absent => {}
+        Patch::Reset => *slot = default,
+        Patch::Set(value) => match check(value) {
+            Ok(value) => *slot = value.into(),
+            Err(refused) => {
+                let refused = refused.into();
+                errors.extend(refused.field.map(|m| FieldError::new(path, m)));
+                errors.extend(
+                    refused
+                        .entries
+                        .into_iter()
+                        .map(|(index, m)| FieldError::new(format!("{path}[{index}]"), m)),
+                );
+                return false;
+            }
+        },
+    }
+    true
+}
+
+/// [`merge_field`] for the field of the same name in the patch, the stored form and its
+/// defaults; that name, after `$prefix`, is also the path errors name, so they agree.
+/// Without a check, every value the field's type can hold is accepted.
+macro_rules! merge {
+    ($errors:ident, $prefix:literal,
+     $patch:ident => $into:ident, $defaults:ident . $field:ident) => {
+        merge!($errors, $prefix, $patch => $into, $defaults.$field, Ok::<_, String>)
+    };
+    ($errors:ident, $prefix:literal,
+     $patch:ident => $into:ident, $defaults:ident . $field:ident, $check:expr) => {
+        merge_field(
+            $errors,
+            concat!($prefix, stringify!($field)),
+            $patch.$field,
+            &mut $into.$field,
+            $defaults.$field,
+            $check,
+        )
+    };
+}
+
+/// A nested object of the patch: `null` removes it, an object merges into it (starting
+/// from its defaults when it did not exist yet).
+fn merge_nested<T: Default, P>(
+    slot: &mut Option<T>,
+    patch: Patch<P>,
+    merge: impl FnOnce(&mut T, P),
+) {
+    match patch {
+        Patch::Absent => {}
+        Patch::Reset => *slot = None,
+        Patch::Set(patch) => merge(slot.get_or_insert_with(T::default), patch),
+    }
+}
+
+fn merge_config(
+    errors: &mut Vec<FieldError>,
+    mut config: StoredConfig,
+    patch: ConfigPatch,
+    sealer: &Sealer,
+    targets: TargetPolicy,
+) -> StoredConfig {
+    let d = StoredConfig::default();
+    merge!(errors, "", patch => config, d.force_recording);
+    merge!(errors, "", patch => config, d.auto_start_recording);
+    merge!(errors, "", patch => config, d.allow_early_join);
+    merge!(errors, "", patch => config, d.empty_room_timeout_minutes,
+        within(EMPTY_ROOM_TIMEOUT_MINUTES));
+    merge!(errors, "", patch => config, d.recording_retention_days,
+        within(RECORDING_RETENTION_DAYS));
+    merge!(errors, "", patch => config, d.duplicate_participant_policy);
+    merge!(errors, "", patch => config, d.transcription_enabled);
+    merge!(errors, "", patch => config, d.transcription_language, language_tag);
+    merge!(errors, "", patch => config, d.transcription_profanity_filter);
+    merge!(errors, "", patch => config, d.transcription_keywords, keywords);
+    merge!(errors, "", patch => config, d.allowed_origins, origins);
+    let hook = &mut config.post_meeting_webhook;
+    merge_nested(hook, patch.post_meeting_webhook, |hook, patch| {
+        merge_webhook(errors, hook, patch, sealer, targets);
+    });
+    config
+}
+
+fn merge_webhook(
+    errors: &mut Vec<FieldError>,
+    hook: &mut StoredWebhook,
+    patch: WebhookPatch,
+    sealer: &Sealer,
+    targets: TargetPolicy,
+) {
+    let d = StoredWebhook::default();
+    let sealed_secret = |secret: SecretString| {
+        webhook_secret(secret.expose()).map(|()| SealedSecret::seal(sealer, secret.expose()))
+    };
+    merge!(errors, "post_meeting_webhook.", patch => hook, d.enabled);
+    let url_accepted = merge!(errors, "post_meeting_webhook.", patch => hook, d.url,
+        |url| webhook_url(url, targets));
+    merge!(errors, "post_meeting_webhook.", patch => hook, d.secret, sealed_secret);
+    merge!(errors, "post_meeting_webhook.", patch => hook, d.include_recording);
+    merge!(errors, "post_meeting_webhook.", patch => hook, d.include_transcript);
+    merge!(errors, "post_meeting_webhook.", patch => hook, d.include_summary);
+    merge!(errors, "post_meeting_webhook.", patch => hook, d.include_action_items);
+    merge_nested(
+        &mut hook.transcription,
+        patch.transcription,
+        |provider, patch| {
+            let d = StoredProvider::default();
+            merge!(errors, "post_meeting_webhook.transcription.", patch => provider, d.provider,
+            trimmed(PROVIDER_CHARS));
+            merge!(errors, "post_meeting_webhook.transcription.", patch => provider, d.api_key,
+            |key| api_key(sealer, key));
+        },
+    );
+    merge_nested(&mut hook.ai, patch.ai, |ai, patch| {
+        let d = StoredAiProvider::default();
+        merge!(errors, "post_meeting_webhook.ai.", patch => ai, d.provider,
+            trimmed(PROVIDER_CHARS));
+        merge!(errors, "post_meeting_webhook.ai.", patch => ai, d.api_key,
+            |key| api_key(sealer, key));
+        merge!(errors, "post_meeting_webhook.ai.", patch => ai, d.model, trimmed(MODEL_CHARS));
+    });
+    // An enabled webhook with nowhere to go would silently drop every meeting's data.
+    // Checked on the merged result, so `{"enabled": true}` alone is fine when a url is
+    // already stored; skipped when the patch's own url was already reported as bad.
+    if hook.enabled && hook.url.is_none() && url_accepted {
+        errors.push(FieldError::new(
+            "post_meeting_webhook.url",
+            "required when enabled is true",
+        ));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The rules
+// ---------------------------------------------------------------------------------------
+
+fn within(range: RangeInclusive<i64>) -> impl FnOnce(i64) -> Result<i64, String> {
+    move |n| {
+        if range.contains(&n) {
+            Ok(n)
+        } else {
+            Err(format!(
+                "must be between {} and {}",
+                range.start(),
+                range.end()
+            ))
+        }
+    }
+}
+
+/// A string of `chars` characters after trimming; stored trimmed.
+fn trimmed(chars: RangeInclusive<usize>) -> impl Fn(String) -> Result<String, String> {
+    move |text| {
+        let text = text.trim();
+        if chars.contains(&text.chars().count()) {
+            Ok(text.to_owned())
+        } else {
+            Err(format!(
+                "must be {} to {} characters (after trimming spaces)",
+                chars.start(),
+                chars.end()
+            ))
+        }
+    }
+}
+
+fn language_tag(tag: String) -> Result<String, String> {
+    normalize_language_tag(&tag).ok_or_else(|| {
+        "must be a BCP 47 language tag such as en, en-US, es-ES or zh-Hans-CN".to_owned()
+    })
+}
+
+fn keywords(list: Vec<String>) -> Result<Vec<String>, Refused> {
+    let mut refused = Refused::default();
+    if list.len() > MAX_KEYWORDS {
+        refused.field = Some(format!("must have at most {MAX_KEYWORDS} keywords"));
+    }
+    let check = trimmed(KEYWORD_CHARS);
+    let mut keywords = Vec::with_capacity(list.len());
+    for (index, keyword) in list.into_iter().enumerate() {
+        match check(keyword) {
+            Ok(keyword) => keywords.push(keyword),
+            Err(message) => refused.entries.push((index, message)),
+        }
+    }
+    if refused.field.is_none() && refused.entries.is_empty() {
+        Ok(keywords)
     } else {
-        Err(patcher.errors)
+        Err(refused)
     }
 }
 
-/// The field to blame when the patch itself is not an object: `config` for an embedded
-/// config, `body` for a whole request body.
-fn whole_patch_field(prefix: &str) -> String {
-    match prefix.trim_end_matches('.') {
-        "" => "body".to_owned(),
-        name => name.to_owned(),
+fn origins(list: Vec<String>) -> Result<Vec<String>, Refused> {
+    let mut refused = Refused::default();
+    let mut origins: Vec<String> = Vec::new();
+    for (index, raw) in list.iter().enumerate() {
+        match normalize_origin(raw) {
+            Ok(origin) if origins.contains(&origin) => {}
+            Ok(origin) => origins.push(origin),
+            Err(message) => refused.entries.push((index, message.to_owned())),
+        }
+    }
+    // Counted after removing duplicates: the limit is on distinct origins.
+    if origins.len() > MAX_ORIGINS {
+        refused.field = Some(format!("must have at most {MAX_ORIGINS} distinct origins"));
+    }
+    if refused.field.is_none() && refused.entries.is_empty() {
+        Ok(origins)
+    } else {
+        Err(refused)
     }
 }
 
-/// Walks a patch, applying what is valid and collecting what is not.
-struct Patcher<'a> {
-    prefix: &'a str,
-    sealer: &'a Sealer,
-    errors: Vec<FieldError>,
+/// A URL with a host that [`webhook_target::check_url`] accepts; stored as sent, trimmed.
+fn webhook_url(raw: String, targets: TargetPolicy) -> Result<String, String> {
+    let raw = raw.trim();
+    if raw.chars().count() > MAX_URL_CHARS {
+        return Err(format!("must be at most {MAX_URL_CHARS} characters"));
+    }
+    let url = Url::parse(raw).map_err(|_| NOT_A_URL.to_owned())?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(NOT_A_URL.to_owned());
+    }
+    webhook_target::check_url(&url, targets).map_err(str::to_owned)?;
+    Ok(raw.to_owned())
 }
 
-/// Parses one patch value; on failure it has pushed its errors and returns `None`.
-type Parse<'p, 'a, T> = &'p dyn Fn(&mut Patcher<'a>, &str, &Value) -> Option<T>;
-
-impl<'a> Patcher<'a> {
-    fn fail(&mut self, path: &str, message: impl Into<String>) {
-        self.errors
-            .push(FieldError::new(format!("{}{path}", self.prefix), message));
-    }
-
-    fn unknown(&mut self, path: &str, known: &[&str]) {
-        self.fail(
-            path,
-            format!("unknown field; expected one of: {}", known.join(", ")),
-        );
-    }
-
-    /// Runs `check`, keeping its result only if it reported no error.
-    fn checked<T>(&mut self, check: impl FnOnce(&mut Self) -> T) -> Option<T> {
-        let before = self.errors.len();
-        let value = check(self);
-        (self.errors.len() == before).then_some(value)
-    }
-
-    /// `null` resets `slot` to `default`; anything else is parsed and, if valid, stored.
-    fn set<T>(
-        &mut self,
-        path: &str,
-        value: &Value,
-        slot: &mut T,
-        default: T,
-        parse: Parse<'_, 'a, T>,
-    ) {
-        if value.is_null() {
-            *slot = default;
-        } else if let Some(parsed) = parse(self, path, value) {
-            *slot = parsed;
-        }
-    }
-
-    /// [`Patcher::set`] for optional fields, whose default is "not set".
-    fn set_optional<T>(
-        &mut self,
-        path: &str,
-        value: &Value,
-        slot: &mut Option<T>,
-        parse: Parse<'_, 'a, T>,
-    ) {
-        self.set(path, value, slot, None, &|p, path, value| {
-            parse(p, path, value).map(Some)
-        });
-    }
-
-    /// A nested object: `null` removes it, an object merges into it (starting from its
-    /// defaults when it did not exist yet).
-    fn nested<T: Default>(
-        &mut self,
-        path: &str,
-        value: &Value,
-        slot: &mut Option<T>,
-        merge: impl FnOnce(&mut Self, &str, &mut T, &Map<String, Value>),
-    ) {
-        match value {
-            Value::Null => *slot = None,
-            Value::Object(fields) => merge(self, path, slot.get_or_insert_with(T::default), fields),
-            _ => self.fail(path, "must be an object or null"),
-        }
-    }
-
-    fn config_fields(&mut self, config: &mut StoredConfig, fields: &Map<String, Value>) {
-        let defaults = StoredConfig::default();
-        for (key, value) in fields {
-            let path = key.as_str();
-            match path {
-                "force_recording" => self.set(
-                    path,
-                    value,
-                    &mut config.force_recording,
-                    defaults.force_recording,
-                    &Self::boolean,
-                ),
-                "auto_start_recording" => self.set(
-                    path,
-                    value,
-                    &mut config.auto_start_recording,
-                    defaults.auto_start_recording,
-                    &Self::boolean,
-                ),
-                "allow_early_join" => self.set(
-                    path,
-                    value,
-                    &mut config.allow_early_join,
-                    defaults.allow_early_join,
-                    &Self::boolean,
-                ),
-                "empty_room_timeout_minutes" => self.set(
-                    path,
-                    value,
-                    &mut config.empty_room_timeout_minutes,
-                    defaults.empty_room_timeout_minutes,
-                    &|p, path, value| p.integer(path, value, EMPTY_ROOM_TIMEOUT_MINUTES),
-                ),
-                "recording_retention_days" => self.set(
-                    path,
-                    value,
-                    &mut config.recording_retention_days,
-                    defaults.recording_retention_days,
-                    &|p, path, value| p.integer(path, value, RECORDING_RETENTION_DAYS),
-                ),
-                "duplicate_participant_policy" => self.set(
-                    path,
-                    value,
-                    &mut config.duplicate_participant_policy,
-                    defaults.duplicate_participant_policy,
-                    &Self::policy,
-                ),
-                "transcription_enabled" => self.set(
-                    path,
-                    value,
-                    &mut config.transcription_enabled,
-                    defaults.transcription_enabled,
-                    &Self::boolean,
-                ),
-                "transcription_language" => self.set(
-                    path,
-                    value,
-                    &mut config.transcription_language,
-                    defaults.transcription_language.clone(),
-                    &Self::language,
-                ),
-                "transcription_profanity_filter" => self.set(
-                    path,
-                    value,
-                    &mut config.transcription_profanity_filter,
-                    defaults.transcription_profanity_filter,
-                    &Self::boolean,
-                ),
-                "transcription_keywords" => self.set(
-                    path,
-                    value,
-                    &mut config.transcription_keywords,
-                    Vec::new(),
-                    &Self::keywords,
-                ),
-                "allowed_origins" => self.set(
-                    path,
-                    value,
-                    &mut config.allowed_origins,
-                    Vec::new(),
-                    &Self::origins,
-                ),
-                "post_meeting_webhook" => self.nested(
-                    path,
-                    value,
-                    &mut config.post_meeting_webhook,
-                    Self::webhook_fields,
-                ),
-                _ => self.unknown(path, CONFIG_FIELDS),
-            }
-        }
-    }
-
-    fn webhook_fields(
-        &mut self,
-        path: &str,
-        hook: &mut StoredWebhook,
-        fields: &Map<String, Value>,
-    ) {
-        let mut url_rejected = false;
-        for (key, value) in fields {
-            let field = format!("{path}.{key}");
-            let field = field.as_str();
-            match key.as_str() {
-                "enabled" => self.set(field, value, &mut hook.enabled, false, &Self::boolean),
-                "url" => {
-                    url_rejected = self
-                        .checked(|p| {
-                            p.set_optional(field, value, &mut hook.url, &Self::webhook_url)
-                        })
-                        .is_none();
-                }
-                "secret" => self.set_optional(field, value, &mut hook.secret, &Self::secret),
-                "include_recording" => self.set(
-                    field,
-                    value,
-                    &mut hook.include_recording,
-                    false,
-                    &Self::boolean,
-                ),
-                "include_transcript" => self.set(
-                    field,
-                    value,
-                    &mut hook.include_transcript,
-                    false,
-                    &Self::boolean,
-                ),
-                "include_summary" => self.set(
-                    field,
-                    value,
-                    &mut hook.include_summary,
-                    false,
-                    &Self::boolean,
-                ),
-                "include_action_items" => self.set(
-                    field,
-                    value,
-                    &mut hook.include_action_items,
-                    false,
-                    &Self::boolean,
-                ),
-                "transcription" => {
-                    self.nested(field, value, &mut hook.transcription, Self::provider_fields)
-                }
-                "ai" => self.nested(field, value, &mut hook.ai, Self::ai_provider_fields),
-                _ => self.unknown(field, WEBHOOK_FIELDS),
-            }
-        }
-        // An enabled webhook with nowhere to go would silently drop every meeting's data.
-        // Checked on the merged result, so `{"enabled": true}` alone is fine when a url is
-        // already stored; skipped when the patch's own url was already reported as bad.
-        if hook.enabled && hook.url.is_none() && !url_rejected {
-            self.fail(&format!("{path}.url"), "required when enabled is true");
-        }
-    }
-
-    fn provider_fields(
-        &mut self,
-        path: &str,
-        provider: &mut StoredProvider,
-        fields: &Map<String, Value>,
-    ) {
-        for (key, value) in fields {
-            let field = format!("{path}.{key}");
-            let field = field.as_str();
-            match key.as_str() {
-                "provider" => {
-                    self.set_optional(field, value, &mut provider.provider, &|p, f, v| {
-                        p.text(f, v, PROVIDER_CHARS)
-                    })
-                }
-                "api_key" => self.set_optional(field, value, &mut provider.api_key, &Self::secret),
-                _ => self.unknown(field, PROVIDER_FIELDS),
-            }
-        }
-    }
-
-    fn ai_provider_fields(
-        &mut self,
-        path: &str,
-        ai: &mut StoredAiProvider,
-        fields: &Map<String, Value>,
-    ) {
-        for (key, value) in fields {
-            let field = format!("{path}.{key}");
-            let field = field.as_str();
-            match key.as_str() {
-                "provider" => self.set_optional(field, value, &mut ai.provider, &|p, f, v| {
-                    p.text(f, v, PROVIDER_CHARS)
-                }),
-                "api_key" => self.set_optional(field, value, &mut ai.api_key, &Self::secret),
-                "model" => self.set_optional(field, value, &mut ai.model, &|p, f, v| {
-                    p.text(f, v, MODEL_CHARS)
-                }),
-                _ => self.unknown(field, AI_PROVIDER_FIELDS),
-            }
-        }
-    }
-
-    // --- value parsers: each reports its own errors and returns `None` on failure ---
-
-    fn boolean(&mut self, path: &str, value: &Value) -> Option<bool> {
-        let parsed = value.as_bool();
-        if parsed.is_none() {
-            self.fail(path, "must be true or false");
-        }
-        parsed
-    }
-
-    fn string<'v>(&mut self, path: &str, value: &'v Value) -> Option<&'v str> {
-        let parsed = value.as_str();
-        if parsed.is_none() {
-            self.fail(path, "must be a string");
-        }
-        parsed
-    }
-
-    fn integer(&mut self, path: &str, value: &Value, range: RangeInclusive<i64>) -> Option<i64> {
-        let Value::Number(number) = value else {
-            self.fail(path, "must be an integer");
-            return None;
-        };
-        match number.as_i64() {
-            Some(n) if range.contains(&n) => Some(n),
-            // A float such as 15.5; a whole number too large for i64 is just out of range.
-            None if !number.is_u64() => {
-                self.fail(path, "must be an integer");
-                None
-            }
-            _ => {
-                self.fail(
-                    path,
-                    format!("must be between {} and {}", range.start(), range.end()),
-                );
-                None
-            }
-        }
-    }
-
-    /// A string of `chars` characters after trimming; stored trimmed.
-    fn text(&mut self, path: &str, value: &Value, chars: RangeInclusive<usize>) -> Option<String> {
-        let trimmed = self.string(path, value)?.trim();
-        if chars.contains(&trimmed.chars().count()) {
-            Some(trimmed.to_owned())
-        } else {
-            self.fail(
-                path,
-                format!(
-                    "must be {} to {} characters (after trimming spaces)",
-                    chars.start(),
-                    chars.end()
-                ),
-            );
-            None
-        }
-    }
-
-    /// Secrets are used byte for byte (to sign, to authenticate), so they are not trimmed.
-    fn secret(&mut self, path: &str, value: &Value) -> Option<SealedSecret> {
-        let plaintext = self.string(path, value)?;
-        if SECRET_CHARS.contains(&plaintext.chars().count()) {
-            Some(SealedSecret::seal(self.sealer, plaintext))
-        } else {
-            self.fail(
-                path,
-                format!(
-                    "must be {} to {} characters",
-                    SECRET_CHARS.start(),
-                    SECRET_CHARS.end()
-                ),
-            );
-            None
-        }
-    }
-
-    fn policy(&mut self, path: &str, value: &Value) -> Option<DuplicateParticipantPolicy> {
-        match self.string(path, value)? {
-            "reject" => Some(DuplicateParticipantPolicy::Reject),
-            "disconnect_existing" => Some(DuplicateParticipantPolicy::DisconnectExisting),
-            _ => {
-                self.fail(path, "must be one of: reject, disconnect_existing");
-                None
-            }
-        }
-    }
-
-    fn language(&mut self, path: &str, value: &Value) -> Option<String> {
-        let tag = self.string(path, value)?;
-        let normalized = normalize_language_tag(tag);
-        if normalized.is_none() {
-            self.fail(
-                path,
-                "must be a BCP 47 language tag such as en, en-US, es-ES or zh-Hans-CN",
-            );
-        }
-        normalized
-    }
-
-    /// The strings of an array, with their index; non-strings are reported and skipped
-    /// so that the other entries are still checked.
-    fn string_list<'v>(&mut self, path: &str, value: &'v Value) -> Vec<(usize, &'v str)> {
-        let Some(items) = value.as_array() else {
-            self.fail(path, "must be an array of strings");
-            return Vec::new();
-        };
-        let mut strings = Vec::with_capacity(items.len());
-        for (index, item) in items.iter().enumerate() {
-            match item.as_str() {
-                Some(s) => strings.push((index, s)),
-                None => self.fail(&format!("{path}[{index}]"), "must be a string"),
-            }
-        }
-        strings
-    }
-
-    fn keywords(&mut self, path: &str, value: &Value) -> Option<Vec<String>> {
-        self.checked(|p| {
-            if value
-                .as_array()
-                .is_some_and(|items| items.len() > MAX_KEYWORDS)
-            {
-                p.fail(path, format!("must have at most {MAX_KEYWORDS} keywords"));
-            }
-            let mut keywords = Vec::new();
-            for (index, raw) in p.string_list(path, value) {
-                let item = Value::String(raw.to_owned());
-                if let Some(keyword) = p.text(&format!("{path}[{index}]"), &item, KEYWORD_CHARS) {
-                    keywords.push(keyword);
-                }
-            }
-            keywords
-        })
-    }
-
-    fn origins(&mut self, path: &str, value: &Value) -> Option<Vec<String>> {
-        self.checked(|p| {
-            let mut origins: Vec<String> = Vec::new();
-            for (index, raw) in p.string_list(path, value) {
-                match normalize_origin(raw) {
-                    Ok(origin) if origins.contains(&origin) => {}
-                    Ok(origin) => origins.push(origin),
-                    Err(message) => p.fail(&format!("{path}[{index}]"), message),
-                }
-            }
-            // Counted after removing duplicates: the limit is on distinct origins.
-            if origins.len() > MAX_ORIGINS {
-                p.fail(
-                    path,
-                    format!("must have at most {MAX_ORIGINS} distinct origins"),
-                );
-            }
-            origins
-        })
-    }
-
-    fn webhook_url(&mut self, path: &str, value: &Value) -> Option<String> {
-        let url = self.string(path, value)?.trim();
-        match check_webhook_url(url) {
-            Ok(()) => Some(url.to_owned()),
-            Err(message) => {
-                self.fail(path, message);
-                None
-            }
-        }
+/// Deliveries are signed with the secret's decoded bytes (Standard Webhooks, like the
+/// endpoints' own secrets), so anything that does not decode could never sign one.
+fn webhook_secret(secret: &str) -> Result<(), String> {
+    let decoded = secret
+        .strip_prefix(WEBHOOK_SECRET_PREFIX)
+        .and_then(|encoded| STANDARD.decode(encoded).ok());
+    match decoded {
+        Some(bytes) if WEBHOOK_SECRET_BYTES.contains(&bytes.len()) => Ok(()),
+        _ => Err(format!(
+            "must be {WEBHOOK_SECRET_PREFIX} followed by the base64 of {} to {} bytes",
+            WEBHOOK_SECRET_BYTES.start(),
+            WEBHOOK_SECRET_BYTES.end()
+        )),
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// Pure checks
-// ---------------------------------------------------------------------------------------
+/// Provider keys are used byte for byte to authenticate, so they are not trimmed.
+fn api_key(sealer: &Sealer, key: SecretString) -> Result<SealedSecret, String> {
+    if API_KEY_CHARS.contains(&key.expose().chars().count()) {
+        Ok(SealedSecret::seal(sealer, key.expose()))
+    } else {
+        Err(format!(
+            "must be {} to {} characters",
+            API_KEY_CHARS.start(),
+            API_KEY_CHARS.end()
+        ))
+    }
+}
 
 /// The last `n` characters (not bytes) of `s`.
 fn last_chars(s: &str, n: usize) -> String {
     let count = s.chars().count();
     s.chars().skip(count.saturating_sub(n)).collect()
-}
-
-/// Webhooks carry meeting data and a signature, so they go over TLS; plain http is only
-/// for a receiver on the same machine during development.
-fn check_webhook_url(raw: &str) -> Result<(), String> {
-    if raw.chars().count() > MAX_URL_CHARS {
-        return Err(format!("must be at most {MAX_URL_CHARS} characters"));
-    }
-    let url = Url::parse(raw)
-        .map_err(|_| "must be a URL like https://example.com/webhooks/chalk".to_owned())?;
-    let Some(host) = url.host_str().filter(|host| !host.is_empty()) else {
-        return Err(
-            "must be a URL with a host, like https://example.com/webhooks/chalk".to_owned(),
-        );
-    };
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if host == "localhost" || host == "127.0.0.1" => Ok(()),
-        _ => Err(HTTPS_ONLY.to_owned()),
-    }
 }
 
 /// An `http(s)://host[:port]` origin, normalized as browsers send it in `Origin`: scheme
@@ -906,12 +770,16 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    const STRICT: TargetPolicy = TargetPolicy {
+        allow_private: false,
+    };
+
     fn sealer() -> Sealer {
         Sealer::from_base64(&Sealer::generate_key_base64()).unwrap()
     }
 
     fn patch(current: &StoredConfig, body: Value) -> Result<StoredConfig, Vec<FieldError>> {
-        apply_patch(current, &body, "", &sealer())
+        apply_patch(current, &body, "", &sealer(), STRICT)
     }
 
     fn ok(body: Value) -> StoredConfig {
@@ -935,6 +803,14 @@ mod tests {
         errors.into_iter().next().unwrap()
     }
 
+    /// A valid webhook secret: `whsec_` + base64 of `bytes` bytes.
+    fn whsec(bytes: usize) -> String {
+        format!("whsec_{}", STANDARD.encode(vec![0xa7; bytes]))
+    }
+
+    /// Svix's documented example secret (24 bytes).
+    const SEED_WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
     /// The full example of the seed's "Update Tenant Config" section.
     fn seed_patch() -> Value {
         json!({
@@ -952,7 +828,7 @@ mod tests {
             "post_meeting_webhook": {
                 "enabled": true,
                 "url": "https://api.acme.edu/webhooks/chalk",
-                "secret": "whsec_xxxxxxxxx",
+                "secret": SEED_WEBHOOK_SECRET,
                 "include_recording": true,
                 "include_transcript": true,
                 "include_summary": true,
@@ -963,7 +839,7 @@ mod tests {
         })
     }
 
-    const SEED_SECRETS: [&str; 3] = ["whsec_xxxxxxxxx", "dg_xxxxxxxxx", "sk-xxxxxxxxx"];
+    const SEED_SECRETS: [&str; 3] = [SEED_WEBHOOK_SECRET, "dg_xxxxxxxxx", "sk-xxxxxxxxx"];
 
     #[test]
     fn defaults_are_the_contract_defaults() {
@@ -977,13 +853,39 @@ mod tests {
     }
 
     #[test]
+    fn a_row_written_before_this_rewrite_still_loads() {
+        // The stored form is the database's: its JSON must not change shape.
+        let row = r#"{"force_recording":true,"auto_start_recording":false,
+            "allow_early_join":true,"empty_room_timeout_minutes":15,
+            "recording_retention_days":30,"duplicate_participant_policy":"disconnect_existing",
+            "transcription_enabled":true,"transcription_language":"es-ES",
+            "transcription_profanity_filter":false,"transcription_keywords":["k"],
+            "allowed_origins":["https://app.acme.edu"],
+            "post_meeting_webhook":{"enabled":true,"url":"https://api.acme.edu/hook",
+                "secret":{"sealed":"v1.opaque","last4":"xxxx"},"include_recording":false,
+                "include_transcript":false,"include_summary":true,"include_action_items":false,
+                "transcription":null,"ai":{"provider":"openai","api_key":null,"model":"gpt-4o"}}}"#;
+        let stored: StoredConfig = serde_json::from_str(row).unwrap();
+        assert_eq!(
+            stored.duplicate_participant_policy,
+            DuplicateParticipantPolicy::DisconnectExisting
+        );
+        let hook = stored.post_meeting_webhook.as_ref().unwrap();
+        assert_eq!(hook.secret.as_ref().unwrap().masked(), "****xxxx");
+        assert_eq!(hook.ai.as_ref().unwrap().model.as_deref(), Some("gpt-4o"));
+        let again: Value = serde_json::to_value(&stored).unwrap();
+        assert_eq!(again, serde_json::from_str::<Value>(row).unwrap());
+    }
+
+    #[test]
     fn seed_example_is_accepted_masked_and_round_trips() {
         let sealer = sealer();
-        let stored = apply_patch(&StoredConfig::default(), &seed_patch(), "", &sealer).unwrap();
+        let stored =
+            apply_patch(&StoredConfig::default(), &seed_patch(), "", &sealer, STRICT).unwrap();
         let wire = serde_json::to_value(stored.to_wire()).unwrap();
         let mut expected = seed_patch();
         let hook = &mut expected["post_meeting_webhook"];
-        hook["secret"] = json!("****xxxx");
+        hook["secret"] = json!("****LaSw");
         hook["transcription"]["api_key"] = json!("****xxxx");
         hook["ai"]["api_key"] = json!("****xxxx");
         assert_eq!(wire, expected);
@@ -995,7 +897,7 @@ mod tests {
         let hook = loaded.post_meeting_webhook.clone().unwrap();
         assert_eq!(
             hook.secret.unwrap().open(&sealer).unwrap(),
-            "whsec_xxxxxxxxx"
+            SEED_WEBHOOK_SECRET
         );
         let transcription_key = hook.transcription.unwrap().api_key.unwrap();
         assert_eq!(transcription_key.open(&sealer).unwrap(), "dg_xxxxxxxxx");
@@ -1005,7 +907,7 @@ mod tests {
         );
 
         // Applying the same patch again gives the same visible config.
-        let again = apply_patch(&loaded, &seed_patch(), "", &sealer).unwrap();
+        let again = apply_patch(&loaded, &seed_patch(), "", &sealer, STRICT).unwrap();
         assert_eq!(again.to_wire(), stored.to_wire());
     }
 
@@ -1027,8 +929,9 @@ mod tests {
 
     #[test]
     fn masking_is_four_stars_and_the_last_four_characters() {
+        let secret = format!("{}1234", &whsec(24)[..34]);
         let stored = ok(json!({"post_meeting_webhook": {
-            "secret": "abcdefgh1234",
+            "secret": secret,
             "transcription": {"api_key": "ключ-ключ-ёжик"},
             "ai": {"api_key": "12345678"}
         }}));
@@ -1046,9 +949,9 @@ mod tests {
         let sealer = sealer();
         let current = StoredConfig::default();
         for bad in [json!([]), json!("x"), json!(1), json!(null)] {
-            let body = apply_patch(&current, &bad, "", &sealer).unwrap_err();
+            let body = apply_patch(&current, &bad, "", &sealer, STRICT).unwrap_err();
             assert_eq!(body, [FieldError::new("body", "must be a JSON object")]);
-            let embedded = apply_patch(&current, &bad, "config.", &sealer).unwrap_err();
+            let embedded = apply_patch(&current, &bad, "config.", &sealer, STRICT).unwrap_err();
             assert_eq!(fields(&embedded), ["config"]);
         }
     }
@@ -1064,7 +967,7 @@ mod tests {
         let errors = errors(json!({
             "force_recordings": true,
             "post_meeting_webhook": {
-                "foo": 1,
+                "urll": "https://api.acme.edu/hook",
                 "transcription": {"model": "x"},
                 "ai": {"temperature": 0.2}
             }
@@ -1074,14 +977,15 @@ mod tests {
             [
                 "force_recordings",
                 "post_meeting_webhook.ai.temperature",
-                "post_meeting_webhook.foo",
                 "post_meeting_webhook.transcription.model",
+                "post_meeting_webhook.urll",
             ]
         );
         assert!(
             errors
                 .iter()
-                .all(|e| e.message.starts_with("unknown field"))
+                .all(|e| e.message.starts_with("unknown field `")),
+            "{errors:?}"
         );
     }
 
@@ -1138,6 +1042,39 @@ mod tests {
         ];
         expected.sort_unstable();
         assert_eq!(fields(&errors), expected);
+        let message = |field: &str| &errors.iter().find(|e| e.field == field).unwrap().message;
+        assert_eq!(
+            message("force_recording"),
+            "invalid type: string \"yes\", expected a boolean"
+        );
+        assert!(message("transcription_keywords").ends_with("expected a sequence"));
+    }
+
+    #[test]
+    fn type_errors_and_rule_errors_are_reported_together() {
+        let errors = errors(json!({
+            "force_recording": "yes",
+            "empty_room_timeout_minutes": 0,
+            "post_meeting_webhook": {"enabled": "on", "url": "https://169.254.169.254/"}
+        }));
+        assert_eq!(
+            fields(&errors),
+            [
+                "empty_room_timeout_minutes",
+                "force_recording",
+                "post_meeting_webhook.enabled",
+                "post_meeting_webhook.url",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_flood_of_bad_fields_is_cut_short() {
+        let flood: serde_json::Map<String, Value> =
+            (0..1000).map(|i| (format!("bogus{i}"), json!(1))).collect();
+        let errors = errors(Value::Object(flood));
+        assert_eq!(errors.len(), MAX_TYPE_ERRORS);
+        assert!(errors.iter().all(|e| e.field.starts_with("bogus")));
     }
 
     #[test]
@@ -1147,7 +1084,10 @@ mod tests {
                 json!({"post_meeting_webhook": {field: "deepgram"}}),
                 &format!("post_meeting_webhook.{field}"),
             );
-            assert_eq!(error.message, "must be an object or null");
+            assert_eq!(
+                error.message,
+                "invalid type: string \"deepgram\", expected an object or null"
+            );
         }
         only_error(
             json!({"post_meeting_webhook": true}),
@@ -1169,12 +1109,14 @@ mod tests {
                 _ => c.recording_retention_days,
             };
             assert_eq!((read(&at_lo), read(&at_hi)), (lo, hi));
-            for bad in [json!(lo - 1), json!(hi + 1), json!(-5), json!(u64::MAX)] {
+            for bad in [lo - 1, hi + 1, -5] {
                 let error = only_error(json!({field: bad}), field);
                 assert_eq!(error.message, format!("must be between {lo} and {hi}"));
             }
+            let error = only_error(json!({field: u64::MAX}), field);
+            assert!(error.message.ends_with("expected i64"), "{error:?}");
             let error = only_error(json!({field: 15.5}), field);
-            assert_eq!(error.message, "must be an integer");
+            assert!(error.message.contains("floating point"), "{error:?}");
         }
     }
 
@@ -1190,10 +1132,11 @@ mod tests {
             DuplicateParticipantPolicy::Reject
         );
         for bad in ["Reject", "kick", ""] {
-            only_error(
+            let error = only_error(
                 json!({"duplicate_participant_policy": bad}),
                 "duplicate_participant_policy",
             );
+            assert!(error.message.contains("`reject` or `disconnect_existing`"));
         }
     }
 
@@ -1249,8 +1192,10 @@ mod tests {
             "transcription_keywords",
         );
 
+        // A non-string entry does not hide the rule errors of its siblings, nor shift
+        // their indices; each entry is named once.
         let errors = errors(json!({"transcription_keywords": [
-            "fine", "", "   ", "x".repeat(101), 7, "y".repeat(100)
+            "fine", "", "   ", "x".repeat(101), 7, "y".repeat(100), null, ""
         ]}));
         assert_eq!(
             fields(&errors),
@@ -1259,7 +1204,17 @@ mod tests {
                 "transcription_keywords[2]",
                 "transcription_keywords[3]",
                 "transcription_keywords[4]",
+                "transcription_keywords[6]",
+                "transcription_keywords[7]",
             ]
+        );
+        let seven = errors
+            .iter()
+            .find(|e| e.field == "transcription_keywords[4]")
+            .unwrap();
+        assert_eq!(
+            seven.message,
+            "invalid type: integer `7`, expected a string"
         );
     }
 
@@ -1353,8 +1308,7 @@ mod tests {
         for url in [
             "https://api.acme.edu/webhooks/chalk",
             "https://api.acme.edu:8443/hook?team=1",
-            "http://localhost:9000/hook",
-            "http://127.0.0.1/hook",
+            "https://93.184.216.34/hook",
         ] {
             let stored = ok(json!({"post_meeting_webhook": {"url": url}}));
             assert_eq!(
@@ -1362,34 +1316,59 @@ mod tests {
                 Some(url)
             );
         }
-        for url in [
-            "http://api.acme.edu/hook",
-            "http://10.0.0.1/hook",
-            "ftp://api.acme.edu/hook",
-        ] {
+        let refused = [
+            ("http://api.acme.edu/hook", webhook_target::HTTPS_REQUIRED),
+            ("http://example.com", webhook_target::HTTPS_REQUIRED),
+            ("ftp://api.acme.edu/hook", webhook_target::HTTPS_REQUIRED),
+            (
+                "https://169.254.169.254/latest/meta-data",
+                webhook_target::PRIVATE_TARGET,
+            ),
+            ("https://10.0.0.1/hook", webhook_target::PRIVATE_TARGET),
+            ("https://[::1]/hook", webhook_target::PRIVATE_TARGET),
+            ("http://localhost:9000/hook", webhook_target::PRIVATE_TARGET),
+            ("http://127.0.0.1/hook", webhook_target::PRIVATE_TARGET),
+            ("api.acme.edu/hook", NOT_A_URL),
+            ("not a url", NOT_A_URL),
+            ("", NOT_A_URL),
+            ("https://", NOT_A_URL),
+            ("mailto:ops@acme.edu", NOT_A_URL),
+        ];
+        for (url, message) in refused {
             let error = only_error(
                 json!({"post_meeting_webhook": {"url": url}}),
                 "post_meeting_webhook.url",
             );
-            assert_eq!(error.message, HTTPS_ONLY, "{url}");
-        }
-        for url in [
-            "api.acme.edu/hook",
-            "not a url",
-            "",
-            "https://",
-            "mailto:ops@acme.edu",
-        ] {
-            only_error(
-                json!({"post_meeting_webhook": {"url": url}}),
-                "post_meeting_webhook.url",
-            );
+            assert_eq!(error.message, message, "{url}");
         }
         let long = format!("https://acme.edu/{}", "a".repeat(MAX_URL_CHARS));
         only_error(
             json!({"post_meeting_webhook": {"url": long}}),
             "post_meeting_webhook.url",
         );
+    }
+
+    #[test]
+    fn private_targets_only_when_the_operator_allows_them() {
+        let dev = TargetPolicy {
+            allow_private: true,
+        };
+        for url in [
+            "http://localhost:9000/hook",
+            "http://127.0.0.1/hook",
+            "https://10.0.0.1/hook",
+        ] {
+            let body = json!({"post_meeting_webhook": {"url": url}});
+            let stored = apply_patch(&StoredConfig::default(), &body, "", &sealer(), dev).unwrap();
+            assert_eq!(
+                stored.post_meeting_webhook.unwrap().url.as_deref(),
+                Some(url)
+            );
+        }
+        // Plain http to a public address stays refused.
+        let body = json!({"post_meeting_webhook": {"url": "http://93.184.216.34/hook"}});
+        let errors = apply_patch(&StoredConfig::default(), &body, "", &sealer(), dev).unwrap_err();
+        assert_eq!(fields(&errors), ["post_meeting_webhook.url"]);
     }
 
     #[test]
@@ -1405,7 +1384,12 @@ mod tests {
             json!({"post_meeting_webhook": {"enabled": true, "url": "http://acme.edu"}}),
             "post_meeting_webhook.url",
         );
-        assert_eq!(error.message, HTTPS_ONLY);
+        assert_eq!(error.message, webhook_target::HTTPS_REQUIRED);
+        let error = only_error(
+            json!({"post_meeting_webhook": {"enabled": true, "url": 7}}),
+            "post_meeting_webhook.url",
+        );
+        assert!(error.message.starts_with("invalid type"), "{error:?}");
 
         // A url already stored satisfies it; removing the url of an enabled hook does not.
         let current = ok(json!({"post_meeting_webhook": {"url": "https://acme.edu/hook"}}));
@@ -1416,17 +1400,51 @@ mod tests {
     }
 
     #[test]
-    fn secret_and_provider_lengths() {
+    fn the_webhook_secret_is_whsec_and_base64_of_24_to_64_bytes() {
+        for secret in [
+            whsec(24),
+            whsec(32),
+            whsec(64),
+            SEED_WEBHOOK_SECRET.to_owned(),
+        ] {
+            let stored = ok(json!({"post_meeting_webhook": {"secret": secret}}));
+            let sealed = stored.post_meeting_webhook.unwrap().secret.unwrap();
+            assert_eq!(sealed.last4, secret[secret.len() - 4..]);
+        }
+        let base64_of_32 = STANDARD.encode([1u8; 32]);
+        for secret in [
+            whsec(23),
+            whsec(65),
+            base64_of_32.clone(),
+            format!("WHSEC_{base64_of_32}"),
+            format!("whsec_{base64_of_32}!"),
+            format!("whsec_{}", base64_of_32.trim_end_matches('=')),
+            "whsec_abcdefgh1234".to_owned(),
+            "whsec_topsecret_123_with_underscores_that_are_long".to_owned(),
+            "a-plain-shared-secret-of-some-length".to_owned(),
+            String::new(),
+        ] {
+            let error = only_error(
+                json!({"post_meeting_webhook": {"secret": secret}}),
+                "post_meeting_webhook.secret",
+            );
+            assert_eq!(
+                error.message,
+                "must be whsec_ followed by the base64 of 24 to 64 bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn provider_fields_lengths() {
         let hook = |body: Value| json!({"post_meeting_webhook": body});
         ok(hook(json!({
-            "secret": "x".repeat(8),
             "transcription": {"provider": "p", "api_key": "k".repeat(512)},
             "ai": {"provider": "p".repeat(64), "api_key": "12345678", "model": "m".repeat(128)}
         })));
         let errors = errors(hook(json!({
-            "secret": "1234567",
             "transcription": {"provider": " ", "api_key": "k".repeat(513)},
-            "ai": {"provider": "p".repeat(65), "api_key": "", "model": "m".repeat(129)}
+            "ai": {"provider": "p".repeat(65), "api_key": "1234567", "model": "m".repeat(129)}
         })));
         assert_eq!(
             fields(&errors),
@@ -1434,7 +1452,6 @@ mod tests {
                 "post_meeting_webhook.ai.api_key",
                 "post_meeting_webhook.ai.model",
                 "post_meeting_webhook.ai.provider",
-                "post_meeting_webhook.secret",
                 "post_meeting_webhook.transcription.api_key",
                 "post_meeting_webhook.transcription.provider",
             ]
@@ -1481,14 +1498,18 @@ mod tests {
         let sealer = sealer();
         let body = json!({
             "allowed_origins": ["https://ok.acme.edu", "https://ok.acme.edu/x"],
-            "post_meeting_webhook": {"ai": {"model": ""}}
+            "colour": "blue",
+            "post_meeting_webhook": {"ai": {"model": ""}, "urll": "x"}
         });
-        let errors = apply_patch(&StoredConfig::default(), &body, "config.", &sealer).unwrap_err();
+        let errors =
+            apply_patch(&StoredConfig::default(), &body, "config.", &sealer, STRICT).unwrap_err();
         assert_eq!(
             fields(&errors),
             [
                 "config.allowed_origins[1]",
-                "config.post_meeting_webhook.ai.model"
+                "config.colour",
+                "config.post_meeting_webhook.ai.model",
+                "config.post_meeting_webhook.urll",
             ]
         );
     }
@@ -1527,25 +1548,37 @@ mod tests {
     #[test]
     fn a_new_secret_replaces_the_old_one() {
         let sealer = sealer();
-        let current = apply_patch(&StoredConfig::default(), &seed_patch(), "", &sealer).unwrap();
-        let body = json!({"post_meeting_webhook": {"secret": "brand-new-secret-9876"}});
-        let next = apply_patch(&current, &body, "", &sealer).unwrap();
+        let current =
+            apply_patch(&StoredConfig::default(), &seed_patch(), "", &sealer, STRICT).unwrap();
+        let new_secret = format!("{}9876", &whsec(30)[..42]);
+        let body = json!({"post_meeting_webhook": {"secret": new_secret}});
+        let next = apply_patch(&current, &body, "", &sealer, STRICT).unwrap();
         let secret = next.post_meeting_webhook.unwrap().secret.unwrap();
         assert_eq!(secret.last4, "9876");
-        assert_eq!(secret.open(&sealer).unwrap(), "brand-new-secret-9876");
+        assert_eq!(secret.open(&sealer).unwrap(), new_secret);
     }
 
     #[test]
     fn null_resets_to_the_default() {
         let current = ok(seed_patch());
-        let all_null: Map<String, Value> = CONFIG_FIELDS
-            .iter()
-            .map(|field| ((*field).to_owned(), Value::Null))
-            .collect();
-        assert_eq!(
-            patch(&current, Value::Object(all_null)).unwrap(),
-            StoredConfig::default()
-        );
+        // Every field listed (no `..Default::default()`): a new field must be added here.
+        let all_null = ConfigPatch {
+            force_recording: Patch::Reset,
+            auto_start_recording: Patch::Reset,
+            allow_early_join: Patch::Reset,
+            empty_room_timeout_minutes: Patch::Reset,
+            recording_retention_days: Patch::Reset,
+            duplicate_participant_policy: Patch::Reset,
+            transcription_enabled: Patch::Reset,
+            transcription_language: Patch::Reset,
+            transcription_profanity_filter: Patch::Reset,
+            transcription_keywords: Patch::Reset,
+            allowed_origins: Patch::Reset,
+            post_meeting_webhook: Patch::Reset,
+        };
+        let body = serde_json::to_value(all_null).unwrap();
+        assert_eq!(body.as_object().unwrap().len(), 12);
+        assert_eq!(patch(&current, body).unwrap(), StoredConfig::default());
     }
 
     #[test]

@@ -179,7 +179,7 @@ async fn what_one_instance_does_the_other_honours_at_once() {
 
     // Config written through one is read through the other, secrets sealed with the shared key.
     let (status, _) = call(&client, Method::PATCH, format!("{}/tenants/{id}/config", a.base), &[MK],
-        Some(json!({"post_meeting_webhook": {"enabled": true, "url": "https://hooks.acme.edu/x", "secret": "whsec_shared_4567"}}))).await;
+        Some(json!({"post_meeting_webhook": {"enabled": true, "url": "https://hooks.acme.edu/x", "secret": "whsec_SharedSecretSharedSecretSharedSecret4567"}}))).await;
     assert_eq!(status, 200);
     let (status, config) = call(
         &client,

@@ -165,7 +165,7 @@ async fn operator_lifecycle_keeps_secrets_out_of_logs_and_data_across_restart() 
         format!("{base}/api/v1/tenants"),
         &[("X-Master-Key", &master_key)],
         Some(json!({"name": "Acme", "config": {"post_meeting_webhook": {
-            "enabled": true, "url": "https://hooks.acme.edu/chalk", "secret": "whsec_topsecret_123",
+            "enabled": true, "url": "https://hooks.acme.edu/chalk", "secret": "whsec_TopSecretTopSecretTopSecretTopSecret0123",
             "ai": {"provider": "openai", "api_key": "sk-provider-secret-999", "model": "gpt-4o"}}}})),
     )
     .await;
@@ -257,7 +257,7 @@ async fn operator_lifecycle_keeps_secrets_out_of_logs_and_data_across_restart() 
         extra_key.as_str(),
         successor.as_str(),
         refresh.as_str(),
-        "whsec_topsecret_123",
+        "whsec_TopSecretTopSecretTopSecretTopSecret0123",
         "sk-provider-secret-999",
         "sk_live_wrongwrong",
     ];
@@ -295,7 +295,7 @@ async fn operator_lifecycle_keeps_secrets_out_of_logs_and_data_across_restart() 
     assert_eq!(tenant["data"]["name"], "Acme");
     assert_eq!(
         tenant["data"]["config"]["post_meeting_webhook"]["secret"],
-        "****_123"
+        "****0123"
     );
     let (status, _) = call(
         &client,

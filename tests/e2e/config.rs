@@ -82,7 +82,7 @@ async fn the_webhook_merges_field_by_field_and_its_secret_comes_back_masked() {
         post_meeting_webhook: Patch::Set(WebhookPatch {
             enabled: Patch::Set(true),
             url: Patch::Set("https://hooks.acme.edu/chalk".into()),
-            secret: Patch::Set("whsec_super_secret_1234".into()),
+            secret: Patch::Set("whsec_SuperSecretSuperSecretSuperSecretSup1234".into()),
             include_summary: Patch::Set(true),
             ..Default::default()
         }),

@@ -15,7 +15,7 @@ fn set_parses_values_by_type_and_unset_restores_defaults() {
         "allowed_origins=https://app.acme.edu, http://localhost:*",
         "post_meeting_webhook.enabled=true",
         "post_meeting_webhook.url=https://hooks.acme.edu/chalk",
-        "post_meeting_webhook.secret=whsec_abcdefgh1234",
+        "post_meeting_webhook.secret=whsec_abcdefghijklmnopqrstuvwxyzAB1234",
     ]));
     let config = &set["config"];
     assert_eq!(config["force_recording"], true);

@@ -161,10 +161,12 @@ pub struct WebhookPatch {
     #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<bool>))]
     pub enabled: Patch<bool>,
-    /// `https://…` (`http://` only for localhost and 127.0.0.1).
+    /// `https://…` to a public address; private addresses (and `http://` to them) only
+    /// when the server sets `CHALK_WEBHOOK_ALLOW_PRIVATE`.
     #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub url: Patch<String>,
+    /// `whsec_` + base64 of 24 to 64 bytes, as Standard Webhooks secrets are.
     #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub secret: Patch<crate::SecretString>,

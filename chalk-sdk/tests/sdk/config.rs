@@ -75,7 +75,7 @@ async fn update_sends_a_merge_patch_with_set_reset_and_nested_fields() {
             "duplicate_participant_policy": "disconnect_existing",
             "post_meeting_webhook": {
                 "url": "https://hooks.acme.edu/chalk",
-                "secret": "whsec_plain_on_the_way_in",
+                "secret": "whsec_PlainOnTheWayInPlainOnTheWayInPl",
                 "ai": {"api_key": null, "model": "gpt-4o"}
             }
         })))
@@ -90,7 +90,7 @@ async fn update_sends_a_merge_patch_with_set_reset_and_nested_fields() {
         duplicate_participant_policy: Patch::Set(DuplicateParticipantPolicy::DisconnectExisting),
         post_meeting_webhook: Patch::Set(WebhookPatch {
             url: Patch::Set("https://hooks.acme.edu/chalk".into()),
-            secret: Patch::Set(SecretString::new("whsec_plain_on_the_way_in")),
+            secret: Patch::Set(SecretString::new("whsec_PlainOnTheWayInPlainOnTheWayInPl")),
             ai: Patch::Set(AiProviderPatch {
                 api_key: Patch::Reset,
                 model: Patch::Set("gpt-4o".into()),

@@ -29,8 +29,14 @@ pub async fn update(
     if expected_revision.is_some_and(|r| r != row.revision) {
         return Err(ApiError::precondition_failed());
     }
-    let merged = crate::tenant_config::apply_patch(&row.config, patch, "", &state.sealer)
-        .map_err(ApiError::validation)?;
+    let merged = crate::tenant_config::apply_patch(
+        &row.config,
+        patch,
+        "",
+        &state.sealer,
+        state.policy.webhook_targets,
+    )
+    .map_err(ApiError::validation)?;
     let change = TenantChange {
         config: Some(merged),
         ..TenantChange::default()

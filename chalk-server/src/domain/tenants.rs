@@ -120,7 +120,13 @@ pub async fn create(
     let config = match config_patch {
         None | Some(Value::Null) => StoredConfig::default(),
         Some(patch) => {
-            match apply_patch(&StoredConfig::default(), &patch, "config.", &state.sealer) {
+            match apply_patch(
+                &StoredConfig::default(),
+                &patch,
+                "config.",
+                &state.sealer,
+                state.policy.webhook_targets,
+            ) {
                 Ok(config) => config,
                 Err(errors) => {
                     problems.extend(errors);

@@ -51,7 +51,7 @@ async fn patch_merges_absent_unchanged_null_default_nested_merge() {
             json!({"force_recording": true, "empty_room_timeout_minutes": 45,
             "transcription_keywords": ["chemistry"],
             "post_meeting_webhook": {"enabled": true, "url": "https://hooks.acme.edu/a",
-                "secret": "whsec_abcdefgh1234", "include_summary": true,
+                "secret": "whsec_abcdefghijklmnopqrstuvwxyzAB1234", "include_summary": true,
                 "ai": {"provider": "openai", "api_key": "sk-ai-secret-5678", "model": "gpt-4o"}}}),
         )
         .send()
@@ -115,7 +115,7 @@ async fn patch_merges_absent_unchanged_null_default_nested_merge() {
 #[tokio::test]
 async fn secrets_are_masked_everywhere_and_encrypted_at_rest() {
     let app = test_app().await;
-    let secret = "whsec_plaintext_must_not_leak_9876";
+    let secret = "whsec_PlaintextMustNotLeakPlaintextMustNotLeak9876";
     let provider_key = "dg_provider_key_never_shown_4321";
     let acme = app
         .create_tenant(json!({"name": "Acme", "config": {"post_meeting_webhook": {
@@ -156,7 +156,7 @@ async fn secrets_are_masked_everywhere_and_encrypted_at_rest() {
         .unwrap();
     assert!(!raw.contains(secret), "stored sealed: {raw}");
     assert!(!raw.contains(provider_key));
-    assert!(!raw.contains("plaintext_must_not"));
+    assert!(!raw.contains("PlaintextMustNotLeak"));
     // Sealed, not lost: the stored form opens back to the secret.
     let stored: chalk_server::tenant_config::StoredConfig = serde_json::from_str(&raw).unwrap();
     let hook = stored.post_meeting_webhook.unwrap();
@@ -315,7 +315,7 @@ async fn accepted_edge_values_are_normalized() {
             "transcription_language": "zh-Hans-CN", "transcription_keywords": hundred_keywords,
             "allowed_origins": ["https://app.acme.edu", "http://localhost:*",
                 "https://app.acme.edu", "http://127.0.0.1:3000"],
-            "post_meeting_webhook": {"url": "http://localhost:9000/hook"}}),
+            "post_meeting_webhook": {"url": "https://hooks.example.com/chalk"}}),
         )
         .send()
         .await;
@@ -343,7 +343,7 @@ async fn accepted_edge_values_are_normalized() {
     );
     assert_eq!(
         config["post_meeting_webhook"]["url"],
-        "http://localhost:9000/hook"
+        "https://hooks.example.com/chalk"
     );
 }
 
@@ -513,4 +513,88 @@ async fn if_match_guards_config_writes() {
         .send()
         .await
         .assert_status(200);
+}
+
+/// API.md "Webhooks": the post-meeting webhook goes to a public `https://` address (unless
+/// the operator allows private targets, which this server does not) and is signed with a
+/// `whsec_` secret. Each refusal names its field and leaves the stored config as it was.
+#[tokio::test]
+async fn webhook_targets_and_secrets_are_checked_over_http() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let path = config_path(&acme);
+    app.patch(&path)
+        .master()
+        .json(json!({"post_meeting_webhook": {"enabled": true,
+            "url": "https://hooks.example.com/chalk",
+            "secret": "whsec_abcdefghijklmnopqrstuvwxyzAB1234"}}))
+        .send()
+        .await
+        .assert_status(200);
+    let before = app.get(&path).master().send().await;
+    let stored_before =
+        chalk_server::store::tenants::get(&mut app.state.store.read().await.unwrap(), &acme.id)
+            .await
+            .unwrap()
+            .unwrap();
+    let cases = [
+        (
+            json!({"url": "https://169.254.169.254/latest/meta-data/"}),
+            "url",
+        ),
+        (json!({"url": "https://10.0.0.1/hook"}), "url"),
+        (json!({"url": "https://[::1]/hook"}), "url"),
+        (
+            json!({"url": "https://[::ffff:169.254.169.254]/hook"}),
+            "url",
+        ),
+        (json!({"url": "http://example.com/hook"}), "url"),
+        (json!({"url": "http://localhost:9000/hook"}), "url"),
+        (json!({"url": "http://127.0.0.1/hook"}), "url"),
+        (json!({"secret": "a-shared-secret-of-any-form"}), "secret"),
+        (json!({"secret": "whsec_abcdefgh1234"}), "secret"),
+    ];
+    for (hook, field) in cases {
+        let patch = json!({"post_meeting_webhook": hook});
+        let response = app.patch(&path).master().json(patch.clone()).send().await;
+        response.assert_error(422, "VALIDATION_ERROR");
+        assert_eq!(
+            response.fields(),
+            [format!("post_meeting_webhook.{field}")],
+            "{patch}"
+        );
+    }
+    let after = app.get(&path).master().send().await;
+    assert_eq!(after.body, before.body, "no rejected patch wrote anything");
+    assert_eq!(after.etag(), before.etag());
+    let stored_after =
+        chalk_server::store::tenants::get(&mut app.state.store.read().await.unwrap(), &acme.id)
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(stored_after.config, stored_before.config);
+
+    // Embedded in a new tenant, both are reported at once and no tenant is created.
+    let tenants_before = app.get("/api/v1/tenants").master().send().await;
+    let response = app
+        .post("/api/v1/tenants")
+        .master()
+        .json(
+            json!({"name": "Metadata Co", "config": {"post_meeting_webhook": {
+            "url": "https://169.254.169.254/latest/meta-data/", "secret": "not-whsec-1234"}}}),
+        )
+        .send()
+        .await;
+    response.assert_error(422, "VALIDATION_ERROR");
+    let mut fields = response.fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "config.post_meeting_webhook.secret",
+            "config.post_meeting_webhook.url"
+        ]
+    );
+    let tenants_after = app.get("/api/v1/tenants").master().send().await;
+    assert_eq!(tenants_after.body["data"], tenants_before.body["data"]);
 }
