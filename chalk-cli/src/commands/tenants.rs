@@ -249,6 +249,7 @@ pub async fn run(ctx: &Context, cmd: TenantsCmd) -> CliResult<View> {
                 max_participants_per_room,
                 max_recording_duration_minutes,
                 rate_limit_per_minute,
+                external_id: Patch::Absent,
                 status: None,
             };
             if request == UpdateTenantRequest::default() {

@@ -173,6 +173,7 @@ async fn list_sends_the_query_and_returns_the_page() {
         limit: Some(2),
         cursor: Some("c1".into()),
         status: Some(TenantStatus::Suspended),
+        external_id: None,
     };
     let page = master(&server).tenants().list(&query).await.unwrap();
     let ids: Vec<_> = page.data.iter().map(|t| t.id.as_str()).collect();

@@ -17,9 +17,11 @@ use crate::extract::{ApiQuery, JsonBody, OptionalJsonBody, parse};
 use crate::idempotency::{self, Produced};
 use crate::pagination::{next_cursor, page_request};
 use crate::state::{AppState, now, to_datetime};
-use crate::store::{CreateTenantOutcome, NewApiKey, TenantChange, TenantRow, UpdateOutcome};
+use crate::store::{
+    CreateTenantOutcome, NewApiKey, TenantChange, TenantFilter, TenantRow, UpdateOutcome,
+};
 use crate::tenant_config::{StoredConfig, apply_patch};
-use crate::validate::Problems;
+use crate::validate::{EXTERNAL_ID_RULE, Problems, is_external_id};
 
 pub const TAG: &str = "tenants";
 
@@ -30,6 +32,7 @@ pub async fn view(state: &AppState, row: &TenantRow) -> ApiResult<Tenant> {
         id: row.id.clone(),
         name: row.name.clone(),
         email: row.email.clone(),
+        external_id: row.external_id.clone(),
         status: row.status,
         max_concurrent_rooms: row.max_concurrent_rooms,
         max_participants_per_room: row.max_participants_per_room,
@@ -108,17 +111,49 @@ fn quota_fields_present(fields: [(&'static str, Option<i64>); 4]) -> Vec<&'stati
         .collect()
 }
 
+/// 403 for a caller other than the master key who sent operator-only fields, naming each
+/// in the message and in `details`.
+fn require_master_for(caller: &Caller, fields: &[&str]) -> ApiResult<()> {
+    if fields.is_empty() || caller == &Caller::Master {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(format!(
+        "These fields need the master key: {}",
+        fields.join(", ")
+    ))
+    .with_details(
+        fields
+            .iter()
+            .map(|field| chalk_sdk::model::FieldError::new(*field, "needs the master key"))
+            .collect(),
+    ))
+}
+
+fn email_taken() -> ApiError {
+    ApiError::conflict("A tenant with this email already exists").with_details(vec![
+        chalk_sdk::model::FieldError::new("email", "is already taken"),
+    ])
+}
+
+fn external_id_taken() -> ApiError {
+    ApiError::conflict("A tenant with this external_id already exists").with_details(vec![
+        chalk_sdk::model::FieldError::new("external_id", "is already taken"),
+    ])
+}
+
 /// Create a tenant. Returns the tenant and its primary API key, shown this once.
 #[utoipa::path(post, path = "/api/v1/tenants", tag = TAG,
     description = "Needs the master key, unless the server runs with open registration. \
-        Quota fields need the master key. An optional `config` is applied to the defaults as a merge patch. \
+        Quota fields and `external_id` need the master key (403 naming them otherwise): the \
+        external id is the operator's name for the tenant, which provisioning files use as its \
+        identity. An optional `config` is applied to the defaults as a merge patch. \
         Honors `Idempotency-Key`.",
     params(("Idempotency-Key" = Option<String>, Header, description = "1..=255 printable ASCII; a retry with the same key and body returns the first response", pattern = r"^[\x20-\x7E]{1,255}$")),
     request_body = CreateTenantRequest,
     responses(
         (status = 201, description = "Created", body = Data<CreatedTenant>),
         (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
-        (status = 403, body = ErrorEnvelope), (status = 409, description = "Email taken, or Idempotency-Key reused", body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope), (status = 409, description = "Email or external_id taken, or Idempotency-Key reused", body = ErrorEnvelope),
         (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)),
     security(("master_key" = []), ()))]
@@ -148,7 +183,7 @@ async fn create_tenant(state: &AppState, caller: &Caller, mut body: Value) -> Ap
     let config_patch = body.as_object_mut().and_then(|o| o.remove("config"));
     let request: CreateTenantRequest = parse(body)?;
 
-    let quotas = quota_fields_present([
+    let mut privileged = quota_fields_present([
         ("max_concurrent_rooms", request.max_concurrent_rooms),
         (
             "max_participants_per_room",
@@ -160,16 +195,20 @@ async fn create_tenant(state: &AppState, caller: &Caller, mut body: Value) -> Ap
         ),
         ("rate_limit_per_minute", request.rate_limit_per_minute),
     ]);
-    if !quotas.is_empty() && caller != &Caller::Master {
-        return Err(ApiError::forbidden(format!(
-            "Quota fields need the master key: {}",
-            quotas.join(", ")
-        )));
+    // The external id is the operator's name for a tenant: a self-registered tenant
+    // choosing its own could squat on the name a provisioning file is about to claim.
+    if request.external_id.is_some() {
+        privileged.push("external_id");
     }
+    require_master_for(caller, &privileged)?;
 
     let mut problems = Problems::default();
     let name = problems.text("name", &request.name, 1, 200);
     let email = request.email.as_deref().map(|e| problems.email("email", e));
+    let external_id = request
+        .external_id
+        .as_deref()
+        .map(|e| problems.external_id("external_id", e));
     problems.range(
         "max_concurrent_rooms",
         request.max_concurrent_rooms,
@@ -217,6 +256,7 @@ async fn create_tenant(state: &AppState, caller: &Caller, mut body: Value) -> Ap
         id,
         name,
         email,
+        external_id,
         status: TenantStatus::Active,
         max_concurrent_rooms: request.max_concurrent_rooms.unwrap_or(100),
         max_participants_per_room: request.max_participants_per_room.unwrap_or(10),
@@ -231,13 +271,8 @@ async fn create_tenant(state: &AppState, caller: &Caller, mut body: Value) -> Ap
     };
     let row = match state.store.create_tenant(row, key).await? {
         CreateTenantOutcome::Created(row) => row,
-        CreateTenantOutcome::EmailTaken => {
-            return Err(
-                ApiError::conflict("A tenant with this email already exists").with_details(vec![
-                    chalk_sdk::model::FieldError::new("email", "is already taken"),
-                ]),
-            );
-        }
+        CreateTenantOutcome::EmailTaken => return Err(email_taken()),
+        CreateTenantOutcome::ExternalIdTaken => return Err(external_id_taken()),
     };
     let created = CreatedTenant {
         tenant: view(state, &row).await?,
@@ -252,6 +287,8 @@ async fn create_tenant(state: &AppState, caller: &Caller, mut body: Value) -> Ap
 
 /// List tenants (master key), oldest first.
 #[utoipa::path(get, path = "/api/v1/tenants", tag = TAG,
+    description = "`?external_id=` finds the tenant with that external id: a page of 0 or 1 \
+        tenant. A value that no external id could have is 400 naming `external_id`.",
     params(ListTenantsQuery),
     responses((status = 429, description = "Rate limited; see Retry-After", body = ErrorEnvelope),
         (status = 200, body = Page<Tenant>), (status = 400, body = ErrorEnvelope),
@@ -264,9 +301,20 @@ pub async fn list(
 ) -> ApiResult<Json<Page<Tenant>>> {
     caller.require_master()?;
     let page = page_request(query.limit, query.cursor.as_deref())?;
+    // A value no tenant could hold is a typo, not "no such tenant": say so rather than
+    // answer an empty page a script would take for "create it".
+    if let Some(external_id) = query.external_id.as_deref()
+        && !is_external_id(external_id)
+    {
+        return Err(ApiError::invalid_field("external_id", EXTERNAL_ID_RULE));
+    }
+    let filter = TenantFilter {
+        status: query.status,
+        external_id: query.external_id,
+    };
     let mut rows = state
         .store
-        .list_tenants(query.status, page.after_seq, page.limit + 1)
+        .list_tenants(&filter, page.after_seq, page.limit + 1)
         .await?;
     let next_cursor = next_cursor(&mut rows, page.limit, |r| r.seq);
     let mut data = Vec::with_capacity(rows.len());
@@ -320,6 +368,11 @@ pub async fn current(State(state): State<AppState>, caller: Caller) -> ApiResult
 
 /// Change a tenant: only the fields present. Quotas and status need the master key.
 #[utoipa::path(patch, path = "/api/v1/tenants/{id}", tag = TAG,
+    description = "Master key, or the tenant itself with `tenant:admin`. Quota fields, `status` \
+        and `external_id` (setting or clearing it) need the master key: a tenant credential \
+        sending any of them gets 403 naming them, and nothing changes. `email` and \
+        `external_id` may be `null` to remove them. A taken email or external id is 409 \
+        naming the field.",
     params(("id" = String, Path, description = "Tenant id"),
         ("If-Match" = Option<String>, Header, description = "Apply only if the tenant's ETag still matches")),
     request_body = UpdateTenantRequest,
@@ -337,7 +390,7 @@ pub async fn update(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     caller.require_tenant(&id, Scope::TenantAdmin)?;
-    // Only `email` has a default to go back to; `null` for anything else would be
+    // Only `email` and `external_id` can be removed; `null` for anything else would be
     // silently ignored by the typed request, so it is refused here, all fields at once.
     let nulls: Vec<chalk_sdk::model::FieldError> = body
         .as_object()
@@ -378,12 +431,12 @@ pub async fn update(
     if request.status.is_some() {
         privileged.push("status");
     }
-    if !privileged.is_empty() && caller != Caller::Master {
-        return Err(ApiError::forbidden(format!(
-            "These fields need the master key: {}",
-            privileged.join(", ")
-        )));
+    // Setting and clearing alike: the name belongs to the operator's provisioning, and a
+    // tenant renaming itself would make the next `chalk apply` create a second tenant.
+    if !request.external_id.is_absent() {
+        privileged.push("external_id");
     }
+    require_master_for(&caller, &privileged)?;
     let mut problems = Problems::default();
     let name = request
         .name
@@ -393,6 +446,11 @@ pub async fn update(
         chalk_sdk::model::Patch::Absent => None,
         chalk_sdk::model::Patch::Reset => Some(None),
         chalk_sdk::model::Patch::Set(e) => Some(Some(problems.email("email", e))),
+    };
+    let external_id = match &request.external_id {
+        chalk_sdk::model::Patch::Absent => None,
+        chalk_sdk::model::Patch::Reset => Some(None),
+        chalk_sdk::model::Patch::Set(e) => Some(Some(problems.external_id("external_id", e))),
     };
     problems.range(
         "max_concurrent_rooms",
@@ -422,6 +480,7 @@ pub async fn update(
     let change = TenantChange {
         name,
         email,
+        external_id,
         max_concurrent_rooms: request.max_concurrent_rooms,
         max_participants_per_room: request.max_participants_per_room,
         max_recording_duration_minutes: request.max_recording_duration_minutes,
@@ -462,13 +521,8 @@ pub async fn apply_change(
         UpdateOutcome::Updated(row) => Ok(*row),
         UpdateOutcome::NotFound => Err(ApiError::not_found("Tenant")),
         UpdateOutcome::Stale => Err(ApiError::precondition_failed()),
-        UpdateOutcome::EmailTaken => {
-            Err(
-                ApiError::conflict("A tenant with this email already exists").with_details(vec![
-                    chalk_sdk::model::FieldError::new("email", "is already taken"),
-                ]),
-            )
-        }
+        UpdateOutcome::EmailTaken => Err(email_taken()),
+        UpdateOutcome::ExternalIdTaken => Err(external_id_taken()),
     }
 }
 

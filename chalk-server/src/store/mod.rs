@@ -42,6 +42,8 @@ pub struct TenantRow {
     pub id: String,
     pub name: String,
     pub email: Option<String>,
+    /// The operator's stable name for the tenant; unique when set.
+    pub external_id: Option<String>,
     pub status: TenantStatus,
     pub max_concurrent_rooms: i64,
     pub max_participants_per_room: i64,
@@ -105,6 +107,8 @@ pub struct TenantChange {
     pub name: Option<String>,
     /// `Some(None)` clears the email.
     pub email: Option<Option<String>>,
+    /// `Some(None)` clears the external id.
+    pub external_id: Option<Option<String>>,
     pub max_concurrent_rooms: Option<i64>,
     pub max_participants_per_room: Option<i64>,
     pub max_recording_duration_minutes: Option<i64>,
@@ -120,12 +124,36 @@ pub enum UpdateOutcome {
     /// The expected revision is no longer current.
     Stale,
     EmailTaken,
+    ExternalIdTaken,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum CreateTenantOutcome {
     Created(Box<TenantRow>),
     EmailTaken,
+    ExternalIdTaken,
+}
+
+/// Which tenants `list_tenants` returns; `None` filters nothing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TenantFilter {
+    pub status: Option<TenantStatus>,
+    /// At most one tenant matches: external ids are unique.
+    pub external_id: Option<String>,
+}
+
+/// Which unique rule of `tenants` a unique violation broke. PostgreSQL names the index;
+/// SQLite names only the column, in its message ("UNIQUE constraint failed:
+/// tenants.external_id"). Anything else is the email index (the only other unique rule a
+/// caller can break; ids are random).
+pub(crate) fn tenant_conflict_is_external_id(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => {
+            db.constraint() == Some("tenants_external_id_unique")
+                || db.message().contains("tenants.external_id")
+        }
+        _ => false,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,10 +221,10 @@ pub trait Store: Send + Sync + 'static {
         primary_key: NewApiKey,
     ) -> StoreResult<CreateTenantOutcome>;
     async fn get_tenant(&self, id: &str) -> StoreResult<Option<TenantRow>>;
-    /// Tenants with `seq > after_seq`, oldest first.
+    /// Tenants matching `filter` with `seq > after_seq`, oldest first.
     async fn list_tenants(
         &self,
-        status: Option<TenantStatus>,
+        filter: &TenantFilter,
         after_seq: i64,
         limit: i64,
     ) -> StoreResult<Vec<TenantRow>>;

@@ -84,6 +84,7 @@ fn tenant_from_row(row: &PgRow) -> StoreResult<TenantRow> {
         id: row.try_get("id").map_err(column_error)?,
         name: row.try_get("name").map_err(column_error)?,
         email: row.try_get("email").map_err(column_error)?,
+        external_id: row.try_get("external_id").map_err(column_error)?,
         status: parse_status(row.try_get::<&str, _>("status").map_err(column_error)?)?,
         max_concurrent_rooms: row.try_get("max_concurrent_rooms").map_err(column_error)?,
         max_participants_per_room: row
@@ -172,8 +173,9 @@ impl Store for PostgresStore {
         let mut tx = self.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO tenants (id, name, email, status, max_concurrent_rooms, max_participants_per_room, \
-             max_recording_duration_minutes, rate_limit_per_minute, config, revision, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *",
+             max_recording_duration_minutes, rate_limit_per_minute, config, revision, created_at, updated_at, \
+             external_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *",
         )
         .bind(&tenant.id)
         .bind(&tenant.name)
@@ -187,10 +189,14 @@ impl Store for PostgresStore {
         .bind(tenant.revision)
         .bind(tenant.created_at)
         .bind(tenant.updated_at)
+        .bind(&tenant.external_id)
         .fetch_one(&mut *tx)
         .await;
         let row = match inserted {
             Ok(row) => tenant_from_row(&row)?,
+            Err(e) if tenant_conflict_is_external_id(&e) => {
+                return Ok(CreateTenantOutcome::ExternalIdTaken);
+            }
             Err(e) if is_unique_violation(&e) => return Ok(CreateTenantOutcome::EmailTaken),
             Err(e) => return Err(store_error(e)),
         };
@@ -214,16 +220,18 @@ impl Store for PostgresStore {
 
     async fn list_tenants(
         &self,
-        status: Option<TenantStatus>,
+        filter: &TenantFilter,
         after_seq: i64,
         limit: i64,
     ) -> StoreResult<Vec<TenantRow>> {
         let rows = sqlx::query(
-            "SELECT * FROM tenants WHERE seq > $1 AND ($2::text IS NULL OR status = $2) ORDER BY seq LIMIT $3",
+            "SELECT * FROM tenants WHERE seq > $1 AND ($2::text IS NULL OR status = $2) \
+             AND ($4::text IS NULL OR external_id = $4) ORDER BY seq LIMIT $3",
         )
         .bind(after_seq)
-        .bind(status.map(TenantStatus::as_str))
+        .bind(filter.status.map(TenantStatus::as_str))
         .bind(limit)
+        .bind(filter.external_id.as_deref())
         .fetch_all(&self.pool)
         .await
         .map_err(store_error)?;
@@ -241,6 +249,10 @@ impl Store for PostgresStore {
             Some(email) => (true, email),
             None => (false, None),
         };
+        let (external_id_set, external_id) = match change.external_id {
+            Some(external_id) => (true, external_id),
+            None => (false, None),
+        };
         // One conditional UPDATE: a concurrent writer's change makes the revision check
         // fail (PostgreSQL re-evaluates the WHERE clause on the row it waited for).
         let updated = sqlx::query(
@@ -254,7 +266,8 @@ impl Store for PostgresStore {
                status = COALESCE($10, status), \
                config = COALESCE($11, config), \
                revision = revision + 1, \
-               updated_at = $12 \
+               updated_at = $12, \
+               external_id = CASE WHEN $13 THEN $14 ELSE external_id END \
              WHERE id = $1 AND ($2::bigint IS NULL OR revision = $2) RETURNING *",
         )
         .bind(id)
@@ -269,6 +282,8 @@ impl Store for PostgresStore {
         .bind(change.status.map(TenantStatus::as_str))
         .bind(change.config)
         .bind(now)
+        .bind(external_id_set)
+        .bind(external_id)
         .fetch_optional(&self.pool)
         .await;
         match updated {
@@ -285,6 +300,7 @@ impl Store for PostgresStore {
                     UpdateOutcome::NotFound
                 })
             }
+            Err(e) if tenant_conflict_is_external_id(&e) => Ok(UpdateOutcome::ExternalIdTaken),
             Err(e) if is_unique_violation(&e) => Ok(UpdateOutcome::EmailTaken),
             Err(e) => Err(store_error(e)),
         }
