@@ -126,6 +126,7 @@ impl CreateTenantRequest {
     /// use chalk_sdk::model::CreateTenantRequest;
     /// let request = CreateTenantRequest {
     ///     email: Some("ops@acme.edu".into()),
+    ///     external_id: Some("acme".into()),
     ///     ..CreateTenantRequest::new("Acme University")
     /// };
     /// assert_eq!(request.max_concurrent_rooms, None);
