@@ -108,6 +108,7 @@ impl<'c> Tenants<'c> {
     /// use chalk_sdk::model::{ListTenantsQuery, TenantStatus};
     /// # async fn run(client: chalk_sdk::Client) -> chalk_sdk::Result<()> {
     /// let query = ListTenantsQuery { status: Some(TenantStatus::Suspended), limit: Some(100), ..Default::default() };
+    /// // Or `external_id: Some("acme".into())`: a page of 0 or 1 tenant (see `get_by_external_id`).
     /// let page = client.tenants().list(&query).await?;
     /// for tenant in &page.data {
     ///     println!("{} {}", tenant.id, tenant.name);
@@ -137,6 +138,36 @@ impl<'c> Tenants<'c> {
         query: ListTenantsQuery,
     ) -> impl Stream<Item = Result<Tenant>> + Send + 'static {
         walk(self.client.clone(), vec!["tenants".to_owned()], query)
+    }
+
+    /// The tenant with this external id (`GET /tenants?external_id=`, master key), or `None`
+    /// when no tenant has it. External ids are unique, so there is never more than one; a
+    /// value no tenant could have (not `[a-z0-9][a-z0-9._-]{0,62}`) is an error, 400
+    /// `INVALID_REQUEST`, rather than `None`.
+    ///
+    /// ```no_run
+    /// use chalk_sdk::model::CreateTenantRequest;
+    /// # async fn run(client: chalk_sdk::Client) -> chalk_sdk::Result<()> {
+    /// // Provision "acme" once, however often this runs.
+    /// let tenant = match client.tenants().get_by_external_id("acme").await? {
+    ///     Some(tenant) => tenant,
+    ///     None => {
+    ///         let request = CreateTenantRequest {
+    ///             external_id: Some("acme".into()),
+    ///             ..CreateTenantRequest::new("Acme University")
+    ///         };
+    ///         client.tenants().create(&request).await?.tenant
+    ///     }
+    /// };
+    /// println!("acme is {}", tenant.id);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_by_external_id(&self, external_id: &str) -> Result<Option<Tenant>> {
+        let query = ListTenantsQuery {
+            external_id: Some(external_id.to_owned()),
+            ..ListTenantsQuery::default()
+        };
+        Ok(self.list(&query).await?.data.into_iter().next())
     }
 
     /// A tenant with its config and usage (`GET /tenants/{id}`).
@@ -177,15 +208,16 @@ impl<'c> Tenants<'c> {
         self.client.call(Method::GET, &["tenant"]).data().await
     }
 
-    /// Changes the fields present in `request` (`PATCH /tenants/{id}`); quota fields and
-    /// `status` need the master key. Returns the whole tenant.
+    /// Changes the fields present in `request` (`PATCH /tenants/{id}`); quota fields,
+    /// `status` and `external_id` need the master key. Returns the whole tenant.
     ///
     /// ```no_run
     /// use chalk_sdk::model::{Patch, UpdateTenantRequest};
     /// # async fn run(client: chalk_sdk::Client) -> chalk_sdk::Result<()> {
     /// let request = UpdateTenantRequest {
     ///     name: Some("Acme U".into()),
-    ///     email: Patch::Reset,
+    ///     email: Patch::Reset,                  // removes the email
+    ///     external_id: Patch::Set("acme".into()), // Patch::Reset removes it
     ///     ..Default::default()
     /// };
     /// let tenant = client.tenants().update("tenant_abc123", &request).await?;

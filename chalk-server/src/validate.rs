@@ -5,6 +5,20 @@ use chalk_sdk::model::FieldError;
 
 use crate::error::ApiError;
 
+/// What a bad external id is told, in the body and in query errors alike.
+pub const EXTERNAL_ID_RULE: &str = "must be 1 to 63 characters of a-z, 0-9, '.', '_' and '-', \
+     starting with a letter or digit";
+
+/// `[a-z0-9][a-z0-9._-]{0,62}`.
+pub fn is_external_id(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    (1..=63).contains(&bytes.len())
+        && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
+        && bytes.iter().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        })
+}
+
 #[derive(Debug, Default)]
 pub struct Problems(Vec<FieldError>);
 
@@ -65,6 +79,16 @@ impl Problems {
             self.push(field, "must be an email address like ops@example.com");
         }
         email.to_owned()
+    }
+
+    /// An external id: `[a-z0-9][a-z0-9._-]{0,62}`, taken as given. Not trimmed or
+    /// lowercased: it is an identity that provisioning files compare byte for byte, so a
+    /// value the server silently altered would never match the file again.
+    pub fn external_id(&mut self, field: &str, value: &str) -> String {
+        if !is_external_id(value) {
+            self.push(field, EXTERNAL_ID_RULE);
+        }
+        value.to_owned()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -151,5 +175,34 @@ mod tests {
             p.text("name", visible, 1, 10);
             assert!(p.is_empty(), "{visible:?}");
         }
+    }
+
+    #[test]
+    fn external_ids_follow_the_pattern_exactly() {
+        let longest = format!("a{}", "-".repeat(62));
+        for good in ["acme", "0", "acme.edu", "acme_2-b", longest.as_str()] {
+            assert!(is_external_id(good), "{good:?}");
+        }
+        let too_long = format!("a{}", "b".repeat(63));
+        for bad in [
+            "",
+            "Acme",
+            " acme",
+            "acme ",
+            "-acme",
+            ".acme",
+            "_acme",
+            "ac/me",
+            "acmé",
+            too_long.as_str(),
+        ] {
+            assert!(!is_external_id(bad), "{bad:?}");
+        }
+        let mut p = Problems::default();
+        assert_eq!(p.external_id("external_id", "acme"), "acme");
+        p.external_id("external_id", "Acme");
+        let err = p.finish().unwrap_err();
+        assert_eq!(err.details[0].field, "external_id");
+        assert_eq!(err.details[0].message, EXTERNAL_ID_RULE);
     }
 }

@@ -31,6 +31,7 @@ fn tenant(id: &str, email: Option<&str>) -> TenantRow {
         id: id.to_owned(),
         name: format!("Tenant {id}"),
         email: email.map(str::to_owned),
+        external_id: None,
         status: TenantStatus::Active,
         max_concurrent_rooms: 10,
         max_participants_per_room: 100,
@@ -126,7 +127,10 @@ async fn tenants_create_read_list_update_delete(store: Arc<StoreOps>) {
     assert_eq!(store.get_tenant(&id).await.unwrap().unwrap(), *created);
 
     let (second, _) = new_tenant(&store).await;
-    let page = store.list_tenants(None, created.seq - 1, 2).await.unwrap();
+    let page = store
+        .list_tenants(&TenantFilter::default(), created.seq - 1, 2)
+        .await
+        .unwrap();
     assert_eq!(
         page.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
         [id.as_str(), second.as_str()]
@@ -171,7 +175,14 @@ async fn tenants_create_read_list_update_delete(store: Arc<StoreOps>) {
         UpdateOutcome::NotFound
     );
     let suspended = store
-        .list_tenants(Some(TenantStatus::Suspended), 0, 1000)
+        .list_tenants(
+            &TenantFilter {
+                status: Some(TenantStatus::Suspended),
+                ..TenantFilter::default()
+            },
+            0,
+            1000,
+        )
         .await
         .unwrap();
     assert!(suspended.iter().any(|t| t.id == id));
@@ -218,6 +229,165 @@ async fn tenants_create_read_list_update_delete(store: Arc<StoreOps>) {
         store.key_by_id(&extra.id).await.unwrap(),
         None,
         "keys go with the tenant"
+    );
+}
+
+async fn by_external_id(store: &Arc<StoreOps>, external_id: &str) -> Vec<String> {
+    let filter = TenantFilter {
+        external_id: Some(external_id.to_owned()),
+        ..TenantFilter::default()
+    };
+    store
+        .list_tenants(&filter, 0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect()
+}
+
+async fn external_ids_are_unique_when_set_and_filter_the_list(store: Arc<StoreOps>) {
+    let external_id = random_id("ext");
+    let id = random_id("tn");
+    let created = match store
+        .create_tenant(
+            TenantRow {
+                external_id: Some(external_id.clone()),
+                ..tenant(&id, Some(&format!("{id}@example.edu")))
+            },
+            key(&id, true),
+        )
+        .await
+        .unwrap()
+    {
+        CreateTenantOutcome::Created(row) => row,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(created.external_id.as_deref(), Some(external_id.as_str()));
+    assert_eq!(
+        store.get_tenant(&id).await.unwrap().unwrap().external_id,
+        Some(external_id.clone())
+    );
+
+    // A second tenant with the same external id (and a free email) is refused as such,
+    // and leaves nothing behind.
+    let other = random_id("tn");
+    assert_eq!(
+        store
+            .create_tenant(
+                TenantRow {
+                    external_id: Some(external_id.clone()),
+                    ..tenant(&other, Some(&format!("{other}@example.edu")))
+                },
+                key(&other, true),
+            )
+            .await
+            .unwrap(),
+        CreateTenantOutcome::ExternalIdTaken
+    );
+    assert_eq!(store.get_tenant(&other).await.unwrap(), None);
+    // A taken email is still told apart from a taken external id.
+    assert_eq!(
+        store
+            .create_tenant(
+                TenantRow {
+                    external_id: Some(random_id("ext")),
+                    ..tenant(&other, Some(&format!("{id}@example.edu")))
+                },
+                key(&other, true),
+            )
+            .await
+            .unwrap(),
+        CreateTenantOutcome::EmailTaken
+    );
+
+    // Many tenants may have none.
+    let (second, _) = new_tenant(&store).await;
+    let (third, _) = new_tenant(&store).await;
+    assert_eq!(
+        store.get_tenant(&third).await.unwrap().unwrap().external_id,
+        None
+    );
+
+    assert_eq!(by_external_id(&store, &external_id).await, [id.as_str()]);
+    assert!(by_external_id(&store, "nobody-has-this").await.is_empty());
+    // The filter combines with the status filter.
+    let suspended_filter = TenantFilter {
+        status: Some(TenantStatus::Suspended),
+        external_id: Some(external_id.clone()),
+    };
+    assert!(
+        store
+            .list_tenants(&suspended_filter, 0, 1000)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the tenant is active, not suspended"
+    );
+
+    // Taking it by update is refused as such and changes nothing.
+    let take = TenantChange {
+        external_id: Some(Some(external_id.clone())),
+        ..TenantChange::default()
+    };
+    assert_eq!(
+        store
+            .update_tenant(&second, None, take.clone(), NOW + 1)
+            .await
+            .unwrap(),
+        UpdateOutcome::ExternalIdTaken
+    );
+    let unchanged = store.get_tenant(&second).await.unwrap().unwrap();
+    assert_eq!((unchanged.external_id, unchanged.revision), (None, 1));
+
+    // Clearing frees it; an update that does not name it leaves it alone.
+    let cleared = match store
+        .update_tenant(
+            &id,
+            Some(1),
+            TenantChange {
+                external_id: Some(None),
+                ..TenantChange::default()
+            },
+            NOW + 2,
+        )
+        .await
+        .unwrap()
+    {
+        UpdateOutcome::Updated(row) => row,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!((cleared.external_id, cleared.revision), (None, 2));
+    assert!(by_external_id(&store, &external_id).await.is_empty());
+    let moved = match store
+        .update_tenant(&second, None, take, NOW + 3)
+        .await
+        .unwrap()
+    {
+        UpdateOutcome::Updated(row) => row,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(moved.external_id.as_deref(), Some(external_id.as_str()));
+    let renamed = match store
+        .update_tenant(
+            &second,
+            None,
+            TenantChange {
+                name: Some("Renamed".into()),
+                ..TenantChange::default()
+            },
+            NOW + 4,
+        )
+        .await
+        .unwrap()
+    {
+        UpdateOutcome::Updated(row) => row,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(renamed.external_id.as_deref(), Some(external_id.as_str()));
+    assert_eq!(
+        by_external_id(&store, &external_id).await,
+        [second.as_str()]
     );
 }
 
@@ -631,6 +801,7 @@ macro_rules! conformance {
 conformance!(
     ping_answers,
     tenants_create_read_list_update_delete,
+    external_ids_are_unique_when_set_and_filter_the_list,
     concurrent_updates_with_one_revision_succeed_once,
     api_keys_authenticate_list_revoke_and_touch,
     rotation_with_and_without_grace,

@@ -166,3 +166,78 @@ async fn update_if_match_applies_only_on_the_current_revision() {
     assert_eq!(err.status(), Some(412));
     assert_eq!(admin.tenants().get(id).await.unwrap().name, "First writer");
 }
+
+#[tokio::test]
+async fn an_external_id_finds_its_tenant_and_belongs_to_the_operator() {
+    let server = TestServer::start().await;
+    let admin = master(&server);
+    assert_eq!(
+        admin.tenants().get_by_external_id("acme").await.unwrap(),
+        None,
+        "nothing yet"
+    );
+    let request = CreateTenantRequest {
+        external_id: Some("acme".into()),
+        ..CreateTenantRequest::new("Acme University")
+    };
+    let created = admin.tenants().create(&request).await.unwrap();
+    assert_eq!(created.tenant.external_id.as_deref(), Some("acme"));
+    let found = admin
+        .tenants()
+        .get_by_external_id("acme")
+        .await
+        .unwrap()
+        .expect("found by its external id");
+    assert_eq!(found.id, created.tenant.id);
+
+    // A second tenant cannot take it.
+    let taken = admin.tenants().create(&request).await.unwrap_err();
+    assert_eq!(taken.code(), Some(&ErrorCode::Conflict));
+    assert_eq!(taken.details()[0].field, "external_id");
+
+    // The tenant itself, even with tenant:admin, may neither change nor clear it.
+    let tenant = with_key(&server, &created.api_key);
+    for external_id in [Patch::Set("mine".into()), Patch::Reset] {
+        let change = UpdateTenantRequest {
+            external_id,
+            ..Default::default()
+        };
+        let refused = tenant
+            .tenants()
+            .update(&found.id, &change)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Some(&ErrorCode::Forbidden));
+        assert_eq!(refused.details()[0].field, "external_id");
+    }
+    assert_eq!(
+        tenant
+            .tenants()
+            .current()
+            .await
+            .unwrap()
+            .external_id
+            .as_deref(),
+        Some("acme")
+    );
+
+    // The operator clears it; then nothing has it.
+    let clear = UpdateTenantRequest {
+        external_id: Patch::Reset,
+        ..Default::default()
+    };
+    let cleared = admin.tenants().update(&found.id, &clear).await.unwrap();
+    assert_eq!(cleared.external_id, None);
+    assert_eq!(
+        admin.tenants().get_by_external_id("acme").await.unwrap(),
+        None
+    );
+    // A value no tenant could have is an error, not "not found".
+    let bad = admin
+        .tenants()
+        .get_by_external_id("Acme")
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Some(&ErrorCode::InvalidRequest));
+    assert_eq!(bad.details()[0].field, "external_id");
+}

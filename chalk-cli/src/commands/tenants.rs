@@ -17,6 +17,7 @@ const TENANT_FIRST_ROWS: &[&str] = &[
     "id",
     "name",
     "email",
+    "external_id",
     "status",
     "key_id",
     "max_concurrent_rooms",
@@ -36,12 +37,15 @@ pub enum TenantsCmd {
     /// Create a tenant; its API key is printed this once
     #[command(after_help = "Examples:
   chalk tenants create \"Acme University\" --email ops@acme.edu --max-concurrent-rooms 50
-  chalk tenants create Acme --idempotency-key ci-acme -o json | jq -r .api_key")]
+  chalk tenants create Acme --external-id acme --idempotency-key ci-acme -o json | jq -r .api_key")]
     Create {
         /// Display name (1..=200 characters); asked for on a terminal when left out
         name: Option<String>,
         #[arg(long)]
         email: Option<String>,
+        /// Your stable name for the tenant ([a-z0-9][a-z0-9._-]{0,62}), unique; master key only
+        #[arg(long, value_name = "ID")]
+        external_id: Option<String>,
         #[arg(long, value_name = "N")]
         max_concurrent_rooms: Option<i64>,
         #[arg(long, value_name = "N")]
@@ -57,10 +61,14 @@ pub enum TenantsCmd {
     /// List tenants (master key), every page
     #[command(after_help = "Examples:
   chalk tenants list
-  chalk tenants list --status suspended -o json | jq -r '.[].id'")]
+  chalk tenants list --status suspended -o json | jq -r '.[].id'
+  chalk tenants list --external-id acme -o json | jq -r '.[0].id // empty'")]
     List {
         #[arg(long, value_enum)]
         status: Option<StatusArg>,
+        /// Only the tenant with this external id (none or one)
+        #[arg(long, value_name = "ID")]
+        external_id: Option<String>,
         /// Stop after this many tenants
         #[arg(long, value_name = "N")]
         limit: Option<usize>,
@@ -75,9 +83,10 @@ pub enum TenantsCmd {
         #[arg(long)]
         etag: bool,
     },
-    /// Change a tenant's name, email or quotas (quotas need the master key)
+    /// Change a tenant's name, email, external id or quotas (external id and quotas need the master key)
     #[command(after_help = "Examples:
   chalk tenants update tenant_abc123 --name \"Acme U\" --clear-email
+  chalk tenants update tenant_abc123 --external-id acme-university
   chalk tenants update tenant_abc123 --max-concurrent-rooms 200 --if-match \"$ETAG\"")]
     Update {
         id: Option<String>,
@@ -88,6 +97,12 @@ pub enum TenantsCmd {
         /// Remove the contact email
         #[arg(long)]
         clear_email: bool,
+        /// Set the external id ([a-z0-9][a-z0-9._-]{0,62}); master key only
+        #[arg(long, value_name = "ID", conflicts_with = "clear_external_id")]
+        external_id: Option<String>,
+        /// Remove the external id; master key only
+        #[arg(long)]
+        clear_external_id: bool,
         #[arg(long, value_name = "N")]
         max_concurrent_rooms: Option<i64>,
         #[arg(long, value_name = "N")]
@@ -143,6 +158,7 @@ pub async fn run(ctx: &Context, cmd: TenantsCmd) -> CliResult<View> {
         TenantsCmd::Create {
             name,
             email,
+            external_id,
             max_concurrent_rooms,
             max_participants_per_room,
             max_recording_duration_minutes,
@@ -152,6 +168,7 @@ pub async fn run(ctx: &Context, cmd: TenantsCmd) -> CliResult<View> {
             let name = ctx.require(name, "tenant name", "pass it as the first argument")?;
             let request = CreateTenantRequest {
                 email,
+                external_id,
                 max_concurrent_rooms,
                 max_participants_per_room,
                 max_recording_duration_minutes,
@@ -178,13 +195,18 @@ pub async fn run(ctx: &Context, cmd: TenantsCmd) -> CliResult<View> {
             });
             Ok(view)
         }
-        TenantsCmd::List { status, limit } => {
+        TenantsCmd::List {
+            status,
+            external_id,
+            limit,
+        } => {
             let query = ListTenantsQuery {
                 status: status.map(|s| match s {
                     StatusArg::Active => TenantStatus::Active,
                     StatusArg::Suspended => TenantStatus::Suspended,
                 }),
                 limit: limit.map(|l| l.clamp(1, 200) as u32),
+                external_id,
                 ..Default::default()
             };
             let client = ctx.client()?;
@@ -199,6 +221,7 @@ pub async fn run(ctx: &Context, cmd: TenantsCmd) -> CliResult<View> {
                     vec![
                         t.id.clone(),
                         t.name.clone(),
+                        t.external_id.clone().unwrap_or_else(|| "-".into()),
                         t.email.clone().unwrap_or_else(|| "-".into()),
                         t.status.as_str().to_owned(),
                         format!("{}/{}", t.usage.active_rooms, t.max_concurrent_rooms),
@@ -209,7 +232,15 @@ pub async fn run(ctx: &Context, cmd: TenantsCmd) -> CliResult<View> {
             View::new(
                 &tenants,
                 vec![Block::Grid(
-                    vec!["id", "name", "email", "status", "rooms", "created"],
+                    vec![
+                        "id",
+                        "name",
+                        "external_id",
+                        "email",
+                        "status",
+                        "rooms",
+                        "created",
+                    ],
                     rows,
                 )],
             )
@@ -231,6 +262,8 @@ pub async fn run(ctx: &Context, cmd: TenantsCmd) -> CliResult<View> {
             name,
             email,
             clear_email,
+            external_id,
+            clear_external_id,
             max_concurrent_rooms,
             max_participants_per_room,
             max_recording_duration_minutes,
@@ -249,11 +282,16 @@ pub async fn run(ctx: &Context, cmd: TenantsCmd) -> CliResult<View> {
                 max_participants_per_room,
                 max_recording_duration_minutes,
                 rate_limit_per_minute,
+                external_id: match (external_id, clear_external_id) {
+                    (Some(external_id), _) => Patch::Set(external_id),
+                    (None, true) => Patch::Reset,
+                    (None, false) => Patch::Absent,
+                },
                 status: None,
             };
             if request == UpdateTenantRequest::default() {
                 return Err(CliError::usage(
-                    "nothing to change: pass at least one of --name, --email, --clear-email, --max-concurrent-rooms, --max-participants-per-room, --max-recording-duration-minutes, --rate-limit-per-minute",
+                    "nothing to change: pass at least one of --name, --email, --clear-email, --external-id, --clear-external-id, --max-concurrent-rooms, --max-participants-per-room, --max-recording-duration-minutes, --rate-limit-per-minute",
                 ));
             }
             let client = ctx.client()?;

@@ -199,3 +199,110 @@ fn missing_required_values_off_a_terminal_are_usage_errors() {
     let listed = json_ok(env.master().args(["tenants", "list"]));
     assert_eq!(listed.as_array().unwrap().len(), 0, "nothing was created");
 }
+
+#[test]
+fn external_id_is_set_listed_by_shown_and_cleared() {
+    let env = Env::new();
+    let created =
+        json_ok(
+            env.master()
+                .args(["tenants", "create", "Acme", "--external-id", "acme"]),
+        );
+    let id = created["id"].as_str().unwrap().to_owned();
+    let key = created["api_key"].as_str().unwrap().to_owned();
+    assert_eq!(created["external_id"], "acme");
+    let (other, _) = env.create_tenant("Other");
+
+    let found = json_ok(
+        env.master()
+            .args(["tenants", "list", "--external-id", "acme"]),
+    );
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found[0]["id"], id.as_str());
+    let none = json_ok(
+        env.master()
+            .args(["tenants", "list", "--external-id", "nobody"]),
+    );
+    assert_eq!(none, serde_json::json!([]));
+    let bad = fails(
+        env.master()
+            .args(["tenants", "list", "--external-id", "Acme"]),
+        7,
+    );
+    assert!(
+        bad.stderr.contains("INVALID_REQUEST") && bad.stderr.contains("external_id"),
+        "{}",
+        bad.stderr
+    );
+
+    // The table has the column; a tenant without one shows "-".
+    let table = run(env.master().args(["-o", "table", "tenants", "list"]));
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(table.stdout.contains("external_id"), "{}", table.stdout);
+    let acme_row = table.stdout.lines().find(|l| l.contains(&id)).unwrap();
+    assert!(acme_row.contains("acme"), "{acme_row}");
+    let other_row = table.stdout.lines().find(|l| l.contains(&other)).unwrap();
+    assert!(other_row.contains(" - "), "{other_row}");
+
+    // Taken: exit 6 (conflict), naming the field.
+    let taken = fails(
+        env.master()
+            .args(["tenants", "create", "Acme 2", "--external-id", "acme"]),
+        6,
+    );
+    assert!(
+        taken.stderr.contains("CONFLICT") && taken.stderr.contains("external_id"),
+        "{}",
+        taken.stderr
+    );
+    // The tenant's own key may not change it: exit 4, and it stays.
+    let refused = fails(
+        env.tenant(&key)
+            .args(["tenants", "update", &id, "--external-id", "mine"]),
+        4,
+    );
+    assert!(refused.stderr.contains("external_id"), "{}", refused.stderr);
+    let refused = fails(
+        env.tenant(&key)
+            .args(["tenants", "update", &id, "--clear-external-id"]),
+        4,
+    );
+    assert!(refused.stderr.contains("FORBIDDEN"), "{}", refused.stderr);
+    let bad = fails(
+        env.master()
+            .args(["tenants", "update", &id, "--external-id", "Not Valid"]),
+        7,
+    );
+    assert!(bad.stderr.contains("VALIDATION_ERROR"), "{}", bad.stderr);
+    let got = json_ok(env.master().args(["tenants", "get", &id]));
+    assert_eq!(got["external_id"], "acme", "unchanged");
+
+    // Setting and clearing are flags of their own, never both at once.
+    fails(
+        env.master().args([
+            "tenants",
+            "update",
+            &id,
+            "--external-id",
+            "x",
+            "--clear-external-id",
+        ]),
+        2,
+    );
+    let renamed =
+        json_ok(
+            env.master()
+                .args(["tenants", "update", &id, "--external-id", "acme-university"]),
+        );
+    assert_eq!(renamed["external_id"], "acme-university");
+    let cleared = json_ok(
+        env.master()
+            .args(["tenants", "update", &id, "--clear-external-id"]),
+    );
+    assert_eq!(cleared["external_id"], serde_json::Value::Null);
+    let none = json_ok(
+        env.master()
+            .args(["tenants", "list", "--external-id", "acme-university"]),
+    );
+    assert_eq!(none, serde_json::json!([]));
+}

@@ -47,6 +47,8 @@ pub struct Tenant {
     pub id: String,
     pub name: String,
     pub email: Option<String>,
+    /// The operator's stable name for the tenant, unique when set; `null` when unset.
+    pub external_id: Option<String>,
     pub status: TenantStatus,
     pub max_concurrent_rooms: i64,
     pub max_participants_per_room: i64,
@@ -84,6 +86,17 @@ pub struct CreateTenantRequest {
     /// Contact email, unique across tenants.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Stable name chosen by the operator, `[a-z0-9][a-z0-9._-]{0,62}`, unique; master key only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            min_length = 1,
+            max_length = 63,
+            pattern = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+        )
+    )]
+    pub external_id: Option<String>,
     /// 1..=100000, default 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100000))]
@@ -113,6 +126,7 @@ impl CreateTenantRequest {
     /// use chalk_sdk::model::CreateTenantRequest;
     /// let request = CreateTenantRequest {
     ///     email: Some("ops@acme.edu".into()),
+    ///     external_id: Some("acme".into()),
     ///     ..CreateTenantRequest::new("Acme University")
     /// };
     /// assert_eq!(request.max_concurrent_rooms, None);
@@ -131,7 +145,8 @@ impl CreateTenantRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTenantRequest {
-    // Only `email` may be `null` (removed); the server refuses `null` for the others.
+    // Only `email` and `external_id` may be `null` (removed); the server refuses `null`
+    // for the others.
     /// 1..=200 characters after trimming.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(
@@ -143,6 +158,18 @@ pub struct UpdateTenantRequest {
     #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub email: Patch<String>,
+    /// `[a-z0-9][a-z0-9._-]{0,62}`, unique across tenants; `null` removes it. Master key only.
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            value_type = Option<String>,
+            min_length = 1,
+            max_length = 63,
+            pattern = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+        )
+    )]
+    pub external_id: Patch<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(
         feature = "openapi",
@@ -216,4 +243,15 @@ pub struct ListTenantsQuery {
     pub cursor: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<TenantStatus>,
+    /// The tenant with this external id: a page of 0 or 1 tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(
+            min_length = 1,
+            max_length = 63,
+            pattern = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+        )
+    )]
+    pub external_id: Option<String>,
 }

@@ -29,6 +29,7 @@ async fn create_sends_body_master_key_and_a_generated_idempotency_key() {
         .and(body_json(json!({
             "name": "Acme University",
             "email": "ops@acme.edu",
+            "external_id": "acme",
             "max_concurrent_rooms": 50,
             "config": {"force_recording": true, "transcription_language": null}
         })))
@@ -39,6 +40,7 @@ async fn create_sends_body_master_key_and_a_generated_idempotency_key() {
 
     let request = CreateTenantRequest {
         email: Some("ops@acme.edu".into()),
+        external_id: Some("acme".into()),
         max_concurrent_rooms: Some(50),
         config: Some(chalk_sdk::model::ConfigPatch {
             force_recording: Patch::Set(true),
@@ -49,6 +51,7 @@ async fn create_sends_body_master_key_and_a_generated_idempotency_key() {
     };
     let created = master(&server).tenants().create(&request).await.unwrap();
     assert_eq!(created.tenant.id, "tenant_abc123");
+    assert_eq!(created.tenant.external_id.as_deref(), Some("acme"));
     assert_eq!(created.tenant.usage.active_participants, 41);
     assert_eq!(
         created.api_key.expose(),
@@ -162,6 +165,7 @@ async fn list_sends_the_query_and_returns_the_page() {
         .and(query_param("limit", "2"))
         .and(query_param("cursor", "c1"))
         .and(query_param("status", "suspended"))
+        .and(query_param("external_id", "acme"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "data": [tenant("tenant_1"), tenant("tenant_2")],
             "next_cursor": "c2"
@@ -173,6 +177,7 @@ async fn list_sends_the_query_and_returns_the_page() {
         limit: Some(2),
         cursor: Some("c1".into()),
         status: Some(TenantStatus::Suspended),
+        external_id: Some("acme".into()),
     };
     let page = master(&server).tenants().list(&query).await.unwrap();
     let ids: Vec<_> = page.data.iter().map(|t| t.id.as_str()).collect();
@@ -404,7 +409,8 @@ async fn update_sends_only_the_fields_given() {
         .and(header("x-master-key", MASTER_KEY))
         .and(header("content-type", "application/json"))
         .and(body_json(json!({
-            "name": "Acme U", "email": null, "rate_limit_per_minute": 50, "status": "suspended"
+            "name": "Acme U", "email": null, "external_id": null,
+            "rate_limit_per_minute": 50, "status": "suspended"
         })))
         .respond_with(ResponseTemplate::new(200).set_body_json(data(fixture("tenant.json"))))
         .expect(1)
@@ -413,6 +419,7 @@ async fn update_sends_only_the_fields_given() {
     let request = UpdateTenantRequest {
         name: Some("Acme U".into()),
         email: Patch::Reset,
+        external_id: Patch::Reset,
         rate_limit_per_minute: Some(50),
         status: Some(TenantStatus::Suspended),
         ..Default::default()
@@ -433,13 +440,16 @@ async fn update_if_match_sends_the_etag() {
     Mock::given(method("PATCH"))
         .and(path("/api/v1/tenants/tenant_abc123"))
         .and(header("if-match", "\"7\""))
-        .and(body_json(json!({"email": "new@acme.edu"})))
+        .and(body_json(
+            json!({"email": "new@acme.edu", "external_id": "acme-u"}),
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(data(fixture("tenant.json"))))
         .expect(1)
         .mount(&server)
         .await;
     let request = UpdateTenantRequest {
         email: Patch::Set("new@acme.edu".into()),
+        external_id: Patch::Set("acme-u".into()),
         ..Default::default()
     };
     master(&server)
@@ -583,4 +593,65 @@ async fn suspend_and_resume_post_without_a_body() {
         assert!(sent.headers.get("content-type").is_none());
         assert!(sent.headers.get("idempotency-key").is_none());
     }
+}
+
+#[tokio::test]
+async fn get_by_external_id_filters_the_list_and_returns_the_one_tenant_or_none() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/tenants"))
+        .and(header("x-master-key", MASTER_KEY))
+        .and(query_param("external_id", "acme"))
+        .and(query_param_is_missing("status"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [tenant("tenant_acme")], "next_cursor": null
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/tenants"))
+        .and(query_param("external_id", "nobody"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"data": [], "next_cursor": null})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = master(&server);
+    let found = client
+        .tenants()
+        .get_by_external_id("acme")
+        .await
+        .unwrap()
+        .expect("the tenant");
+    assert_eq!(found.id, "tenant_acme");
+    assert_eq!(found.external_id.as_deref(), Some("acme"));
+    assert_eq!(
+        client.tenants().get_by_external_id("nobody").await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn get_by_external_id_with_an_impossible_value_is_an_error_not_none() {
+    let server = MockServer::start().await;
+    let mut body = error_body("INVALID_REQUEST", "external_id: must be 1 to 63 characters");
+    body["error"]["details"] =
+        json!([{"field": "external_id", "message": "must be 1 to 63 characters"}]);
+    Mock::given(method("GET"))
+        .and(path("/api/v1/tenants"))
+        .and(query_param("external_id", "Acme"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(body))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = master(&server)
+        .tenants()
+        .get_by_external_id("Acme")
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(400));
+    assert_eq!(err.code(), Some(&ErrorCode::InvalidRequest));
+    assert_eq!(err.details()[0].field, "external_id");
 }

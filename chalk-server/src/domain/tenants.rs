@@ -12,10 +12,11 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::parse;
 use crate::state::{AppState, now, to_datetime};
 use crate::store::{
-    CreateTenantOutcome, Db, NewApiKey, TenantChange, TenantRow, UpdateOutcome, keys, tenants,
+    CreateTenantOutcome, Db, NewApiKey, TenantChange, TenantFilter, TenantRow, UpdateOutcome, keys,
+    tenants,
 };
 use crate::tenant_config::{StoredConfig, apply_patch};
-use crate::validate::Problems;
+use crate::validate::{EXTERNAL_ID_RULE, Problems, is_external_id};
 
 /// Quota fields: settable only with the master key.
 const QUOTAS: [&str; 4] = [
@@ -32,6 +33,7 @@ pub async fn view(db: &mut Db, row: &TenantRow) -> ApiResult<Tenant> {
         id: row.id.clone(),
         name: row.name.clone(),
         email: row.email.clone(),
+        external_id: row.external_id.clone(),
         status: row.status,
         max_concurrent_rooms: row.max_concurrent_rooms,
         max_participants_per_room: row.max_participants_per_room,
@@ -53,6 +55,29 @@ pub async fn load(db: &mut Db, id: &str) -> ApiResult<TenantRow> {
 fn email_taken() -> ApiError {
     ApiError::conflict("A tenant with this email already exists")
         .with_details(vec![FieldError::new("email", "is already taken")])
+}
+
+fn external_id_taken() -> ApiError {
+    ApiError::conflict("A tenant with this external_id already exists")
+        .with_details(vec![FieldError::new("external_id", "is already taken")])
+}
+
+/// 403 for a caller other than the master key who sent operator-only fields, naming each
+/// in the message and in `details`.
+fn require_master_for(caller: &Caller, fields: &[&str]) -> ApiResult<()> {
+    if fields.is_empty() || caller == &Caller::Master {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(format!(
+        "These fields need the master key: {}",
+        fields.join(", ")
+    ))
+    .with_details(
+        fields
+            .iter()
+            .map(|field| FieldError::new(*field, "needs the master key"))
+            .collect(),
+    ))
 }
 
 /// The primary key a tenant gets at creation and from rotate-key: every scope.
@@ -89,6 +114,24 @@ fn present(values: [Option<i64>; 4]) -> Vec<&'static str> {
         .collect()
 }
 
+/// The filter of `GET /tenants`. An external id no tenant could hold is a typo, not "no
+/// such tenant": it is refused rather than answered with an empty page a script would take
+/// for "create it".
+pub fn list_filter(
+    status: Option<TenantStatus>,
+    external_id: Option<String>,
+) -> ApiResult<TenantFilter> {
+    if let Some(external_id) = external_id.as_deref()
+        && !is_external_id(external_id)
+    {
+        return Err(ApiError::invalid_field("external_id", EXTERNAL_ID_RULE));
+    }
+    Ok(TenantFilter {
+        status,
+        external_id,
+    })
+}
+
 /// `POST /tenants`. The caller may create tenants (checked by the route); quota fields
 /// need the master key.
 pub async fn create(
@@ -106,15 +149,19 @@ pub async fn create(
         request.max_recording_duration_minutes,
         request.rate_limit_per_minute,
     ];
-    let privileged = present(quotas);
-    if !privileged.is_empty() && caller != &Caller::Master {
-        return Err(ApiError::forbidden(format!(
-            "Quota fields need the master key: {}",
-            privileged.join(", ")
-        )));
+    let mut privileged = present(quotas);
+    // The external id is the operator's name for a tenant: a self-registered tenant
+    // choosing its own could squat on the name a provisioning file is about to claim.
+    if request.external_id.is_some() {
+        privileged.push("external_id");
     }
+    require_master_for(caller, &privileged)?;
     let mut problems = Problems::default();
     let name = problems.text("name", &request.name, 1, 200);
+    let external_id = request
+        .external_id
+        .as_deref()
+        .map(|e| problems.external_id("external_id", e));
     let email = request.email.as_deref().map(|e| problems.email("email", e));
     check_quotas(&mut problems, quotas);
     let config = match config_patch {
@@ -145,6 +192,7 @@ pub async fn create(
         id,
         name,
         email,
+        external_id,
         status: TenantStatus::Active,
         max_concurrent_rooms: request.max_concurrent_rooms.unwrap_or(100),
         max_participants_per_room: request.max_participants_per_room.unwrap_or(10),
@@ -160,6 +208,7 @@ pub async fn create(
     let row = match tenants::create(db, &row, &key).await? {
         CreateTenantOutcome::Created(row) => row,
         CreateTenantOutcome::EmailTaken => return Err(email_taken()),
+        CreateTenantOutcome::ExternalIdTaken => return Err(external_id_taken()),
     };
     Ok(CreatedTenant {
         tenant: view(db, &row).await?,
@@ -177,7 +226,7 @@ pub async fn update(
     expected_revision: Option<i64>,
     body: Value,
 ) -> ApiResult<TenantRow> {
-    // Only `email` has a default to go back to; `null` for anything else would be
+    // Only `email` and `external_id` can be removed; `null` for anything else would be
     // silently ignored by the typed request, so it is refused here, all fields at once.
     let nulls: Vec<FieldError> = body
         .as_object()
@@ -205,12 +254,12 @@ pub async fn update(
     if request.status.is_some() {
         privileged.push("status");
     }
-    if !privileged.is_empty() && caller != &Caller::Master {
-        return Err(ApiError::forbidden(format!(
-            "These fields need the master key: {}",
-            privileged.join(", ")
-        )));
+    // Setting and clearing alike: the name belongs to the operator's provisioning, and a
+    // tenant renaming itself would make the next `chalk apply` create a second tenant.
+    if !request.external_id.is_absent() {
+        privileged.push("external_id");
     }
+    require_master_for(caller, &privileged)?;
     let mut problems = Problems::default();
     let name = request
         .name
@@ -221,11 +270,17 @@ pub async fn update(
         Patch::Reset => Some(None),
         Patch::Set(e) => Some(Some(problems.email("email", e))),
     };
+    let external_id = match &request.external_id {
+        Patch::Absent => None,
+        Patch::Reset => Some(None),
+        Patch::Set(e) => Some(Some(problems.external_id("external_id", e))),
+    };
     check_quotas(&mut problems, quotas);
     problems.finish()?;
     let change = TenantChange {
         name,
         email,
+        external_id,
         max_concurrent_rooms: request.max_concurrent_rooms,
         max_participants_per_room: request.max_participants_per_room,
         max_recording_duration_minutes: request.max_recording_duration_minutes,
@@ -256,6 +311,7 @@ pub async fn apply_change(
         UpdateOutcome::NotFound => Err(ApiError::not_found("Tenant")),
         UpdateOutcome::Stale => Err(ApiError::precondition_failed()),
         UpdateOutcome::EmailTaken => Err(email_taken()),
+        UpdateOutcome::ExternalIdTaken => Err(external_id_taken()),
     }
 }
 

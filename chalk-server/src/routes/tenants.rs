@@ -35,14 +35,16 @@ async fn respond(db: &mut Db, row: &TenantRow) -> ApiResult<Response> {
 /// Create a tenant. Returns the tenant and its primary API key, shown this once.
 #[utoipa::path(post, path = "/api/v1/tenants", tag = TAG,
     description = "Needs the master key, unless the server runs with open registration. \
-        Quota fields need the master key. An optional `config` is applied to the defaults as a merge patch. \
+        Quota fields and `external_id` need the master key (403 naming them otherwise): the \
+        external id is the operator's name for the tenant, which provisioning files use as its \
+        identity. An optional `config` is applied to the defaults as a merge patch. \
         Honors `Idempotency-Key`.",
     params(("Idempotency-Key" = Option<String>, Header, description = "1..=255 printable ASCII; a retry with the same key and body returns the first response", pattern = r"^[\x20-\x7E]{1,255}$")),
     request_body = CreateTenantRequest,
     responses(
         (status = 201, description = "Created", body = Data<CreatedTenant>),
         (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
-        (status = 403, body = ErrorEnvelope), (status = 409, description = "Email taken, or Idempotency-Key reused", body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope), (status = 409, description = "Email or external_id taken, or Idempotency-Key reused", body = ErrorEnvelope),
         (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)),
     security(("master_key" = []), ()))]
@@ -76,6 +78,8 @@ pub async fn create(
 
 /// List tenants (master key), oldest first.
 #[utoipa::path(get, path = "/api/v1/tenants", tag = TAG,
+    description = "`?external_id=` finds the tenant with that external id: a page of 0 or 1 \
+        tenant. A value that no external id could have is 400 naming `external_id`.",
     params(ListTenantsQuery),
     responses((status = 429, description = "Rate limited; see Retry-After", body = ErrorEnvelope),
         (status = 200, body = Page<Tenant>), (status = 400, body = ErrorEnvelope),
@@ -88,9 +92,10 @@ pub async fn list(
 ) -> ApiResult<Json<Page<Tenant>>> {
     caller.require_master()?;
     let page = page_request(query.limit, query.cursor.as_deref())?;
+    let filter = tenants::list_filter(query.status, query.external_id)?;
     let mut db = state.store.read().await?;
     let mut rows =
-        crate::store::tenants::list(&mut db, query.status, page.after_seq, page.limit + 1).await?;
+        crate::store::tenants::list(&mut db, &filter, page.after_seq, page.limit + 1).await?;
     let next_cursor = next_cursor(&mut rows, page.limit, |r| r.seq);
     let mut data = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -133,6 +138,11 @@ pub async fn current(State(state): State<AppState>, caller: Caller) -> ApiResult
 
 /// Change a tenant: only the fields present. Quotas and status need the master key.
 #[utoipa::path(patch, path = "/api/v1/tenants/{id}", tag = TAG,
+    description = "Master key, or the tenant itself with `tenant:admin`. Quota fields, `status` \
+        and `external_id` (setting or clearing it) need the master key: a tenant credential \
+        sending any of them gets 403 naming them, and nothing changes. `email` and \
+        `external_id` may be `null` to remove them. A taken email or external id is 409 \
+        naming the field.",
     params(("id" = String, Path, description = "Tenant id"),
         ("If-Match" = Option<String>, Header, description = "Apply only if the tenant's ETag still matches")),
     request_body = UpdateTenantRequest,

@@ -41,7 +41,7 @@ pub use rooms::{
     CreateRoomOutcome, EmptyRoom, EndRoomOutcome, JoinOutcome, JoinRules, NewParticipant, NewRoom,
     ParticipantAuth, ParticipantRow, RoomRow, RotateParticipantOutcome,
 };
-pub use tenants::{CreateTenantOutcome, TenantChange, TenantRow, UpdateOutcome};
+pub use tenants::{CreateTenantOutcome, TenantChange, TenantFilter, TenantRow, UpdateOutcome};
 
 /// Unix seconds.
 pub type Timestamp = i64;

@@ -14,6 +14,8 @@ pub struct TenantRow {
     pub id: String,
     pub name: String,
     pub email: Option<String>,
+    /// The operator's stable name for the tenant; unique when set.
+    pub external_id: Option<String>,
     pub status: TenantStatus,
     pub max_concurrent_rooms: i64,
     pub max_participants_per_room: i64,
@@ -33,6 +35,8 @@ pub struct TenantChange {
     pub name: Option<String>,
     /// `Some(None)` clears the email.
     pub email: Option<Option<String>>,
+    /// `Some(None)` clears the external id.
+    pub external_id: Option<Option<String>>,
     pub max_concurrent_rooms: Option<i64>,
     pub max_participants_per_room: Option<i64>,
     pub max_recording_duration_minutes: Option<i64>,
@@ -48,16 +52,29 @@ pub enum UpdateOutcome {
     /// The expected revision is no longer current.
     Stale,
     EmailTaken,
+    ExternalIdTaken,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum CreateTenantOutcome {
     Created(Box<TenantRow>),
     EmailTaken,
+    ExternalIdTaken,
+}
+
+/// Which tenants [`list`] returns; `None` filters nothing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TenantFilter {
+    pub status: Option<TenantStatus>,
+    /// At most one tenant matches: external ids are unique.
+    pub external_id: Option<String>,
 }
 
 /// The unique index that keeps emails unique regardless of case (`lower(email)`).
 const EMAIL_INDEX: &str = "tenants_email_unique";
+/// PostgreSQL names the index `tenants_external_id_unique`; SQLite names the column
+/// (`tenants.external_id`): both contain this.
+const EXTERNAL_ID: &str = "external_id";
 
 /// The config column, read in one place for every query that returns it.
 pub(crate) fn config_from_json(json: &str) -> StoreResult<StoredConfig> {
@@ -75,6 +92,7 @@ fn from_row(row: &AnyRow) -> StoreResult<TenantRow> {
         id: col(row, "id")?,
         name: col(row, "name")?,
         email: col(row, "email")?,
+        external_id: col(row, "external_id")?,
         status: parse_tenant_status(col(row, "status")?)?,
         max_concurrent_rooms: col(row, "max_concurrent_rooms")?,
         max_participants_per_room: col(row, "max_participants_per_room")?,
@@ -95,8 +113,9 @@ pub async fn create(
 ) -> StoreResult<CreateTenantOutcome> {
     let inserted = sqlx::query(
         "INSERT INTO tenants (id, name, email, status, max_concurrent_rooms, max_participants_per_room, \
-         max_recording_duration_minutes, rate_limit_per_minute, config, revision, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *",
+         max_recording_duration_minutes, rate_limit_per_minute, config, revision, created_at, updated_at, \
+         external_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *",
     )
     .bind(&tenant.id)
     .bind(&tenant.name)
@@ -110,11 +129,15 @@ pub async fn create(
     .bind(tenant.revision)
     .bind(tenant.created_at)
     .bind(tenant.updated_at)
+    .bind(&tenant.external_id)
     .fetch_one(db.conn()?)
     .await
     .map_err(store_error);
     let row = match inserted {
         Ok(row) => from_row(&row)?,
+        Err(e) if e.is_conflict_on(EXTERNAL_ID) => {
+            return Ok(CreateTenantOutcome::ExternalIdTaken);
+        }
         Err(e) if e.is_conflict_on(EMAIL_INDEX) => return Ok(CreateTenantOutcome::EmailTaken),
         Err(e) => return Err(e),
     };
@@ -149,19 +172,21 @@ pub async fn lock(db: &mut Db, id: &str) -> StoreResult<Option<TenantRow>> {
         .transpose()
 }
 
-/// Tenants with `seq > after_seq`, oldest first.
+/// Tenants matching `filter` with `seq > after_seq`, oldest first.
 pub async fn list(
     db: &mut Db,
-    status: Option<TenantStatus>,
+    filter: &TenantFilter,
     after_seq: i64,
     limit: i64,
 ) -> StoreResult<Vec<TenantRow>> {
     let rows = sqlx::query(
-        "SELECT * FROM tenants WHERE seq > $1 AND ($2 IS NULL OR status = $2) ORDER BY seq LIMIT $3",
+        "SELECT * FROM tenants WHERE seq > $1 AND ($2 IS NULL OR status = $2) \
+         AND ($4 IS NULL OR external_id = $4) ORDER BY seq LIMIT $3",
     )
     .bind(after_seq)
-    .bind(status.map(TenantStatus::as_str))
+    .bind(filter.status.map(TenantStatus::as_str))
     .bind(limit)
+    .bind(filter.external_id.as_deref())
     .fetch_all(db.conn()?)
     .await
     .map_err(store_error)?;
@@ -180,6 +205,10 @@ pub async fn update(
         Some(email) => (1i64, email),
         None => (0, None),
     };
+    let (external_id_set, external_id) = match change.external_id {
+        Some(external_id) => (1i64, external_id),
+        None => (0, None),
+    };
     let updated = sqlx::query(
         "UPDATE tenants SET \
            name = COALESCE($3, name), \
@@ -191,7 +220,8 @@ pub async fn update(
            status = COALESCE($10, status), \
            config = COALESCE($11, config), \
            revision = revision + 1, \
-           updated_at = $12 \
+           updated_at = $12, \
+           external_id = CASE WHEN $13 = 1 THEN $14 ELSE external_id END \
          WHERE id = $1 AND ($2 IS NULL OR revision = $2) RETURNING *",
     )
     .bind(id)
@@ -206,6 +236,8 @@ pub async fn update(
     .bind(change.status.map(TenantStatus::as_str))
     .bind(change.config.as_ref().map(config_to_json).transpose()?)
     .bind(now)
+    .bind(external_id_set)
+    .bind(external_id)
     .fetch_optional(db.conn()?)
     .await
     .map_err(store_error);
@@ -223,6 +255,7 @@ pub async fn update(
                 UpdateOutcome::NotFound
             })
         }
+        Err(e) if e.is_conflict_on(EXTERNAL_ID) => Ok(UpdateOutcome::ExternalIdTaken),
         Err(e) if e.is_conflict_on(EMAIL_INDEX) => Ok(UpdateOutcome::EmailTaken),
         Err(e) => Err(e),
     }

@@ -928,3 +928,306 @@ async fn rotate_key_validates_its_optional_body_and_access() {
             .assert_status(200);
     }
 }
+
+// --- external_id ---
+
+fn ids_of(response: &Response) -> Vec<String> {
+    response.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn stored_external_id(app: &TestApp, id: &str) -> Option<String> {
+    let mut db = app.state.store.read().await.unwrap();
+    chalk_server::store::tenants::get(&mut db, id)
+        .await
+        .unwrap()
+        .unwrap()
+        .external_id
+}
+
+#[tokio::test]
+async fn external_id_is_set_on_create_and_shown_everywhere() {
+    let app = test_app().await;
+    let acme = app
+        .create_tenant(json!({"name": "Acme", "external_id": "acme.edu_2-b"}))
+        .await;
+    assert_eq!(acme.body["external_id"], "acme.edu_2-b");
+    assert_eq!(
+        stored_external_id(&app, &acme.id).await.as_deref(),
+        Some("acme.edu_2-b")
+    );
+    let read = app.read_tenant(&acme.id).await;
+    assert_eq!(read.body["data"]["external_id"], "acme.edu_2-b");
+    let own = app.get("/api/v1/tenant").key(&acme.key).send().await;
+    own.assert_status(200);
+    assert_eq!(own.body["data"]["external_id"], "acme.edu_2-b");
+
+    // Unset is an explicit null, not a missing field.
+    let plain = app.tenant("Plain").await;
+    assert_eq!(plain.body.get("external_id"), Some(&Value::Null));
+    assert_eq!(stored_external_id(&app, &plain.id).await, None);
+    let list = app.get("/api/v1/tenants").master().send().await;
+    list.assert_status(200);
+    assert_eq!(list.body["data"][0]["external_id"], "acme.edu_2-b");
+    assert_eq!(list.body["data"][1].get("external_id"), Some(&Value::Null));
+
+    // The longest allowed value is accepted.
+    let longest = format!("a{}", "9".repeat(62));
+    let long = app
+        .create_tenant(json!({"name": "Long", "external_id": longest}))
+        .await;
+    assert_eq!(long.body["external_id"], json!(longest));
+}
+
+#[tokio::test]
+async fn external_id_is_unique_across_tenants() {
+    let app = test_app().await;
+    let first = app
+        .create_tenant(json!({"name": "A", "external_id": "acme"}))
+        .await;
+    let response = app
+        .post("/api/v1/tenants")
+        .master()
+        .json(json!({"name": "B", "external_id": "acme"}))
+        .send()
+        .await;
+    response.assert_error(409, "CONFLICT");
+    assert_eq!(response.fields(), ["external_id"]);
+    assert!(
+        response.message().contains("external_id"),
+        "{}",
+        response.message()
+    );
+    let list = app.get("/api/v1/tenants").master().send().await;
+    assert_eq!(ids_of(&list), [first.id.as_str()], "nothing was created");
+
+    // Taking it by PATCH is refused too, and changes nothing.
+    let second = app
+        .create_tenant(json!({"name": "B", "external_id": "b"}))
+        .await;
+    let path = format!("/api/v1/tenants/{}", second.id);
+    let before = app.read_tenant(&second.id).await;
+    let response = app
+        .patch(&path)
+        .master()
+        .json(json!({"external_id": "acme", "name": "B2"}))
+        .send()
+        .await;
+    response.assert_error(409, "CONFLICT");
+    assert_eq!(response.fields(), ["external_id"]);
+    let after = app.read_tenant(&second.id).await;
+    assert_eq!(after.body, before.body, "unchanged");
+    assert_eq!(
+        stored_external_id(&app, &second.id).await.as_deref(),
+        Some("b")
+    );
+
+    // Clearing (null) frees it; the PATCH answer shows the change.
+    let response = app
+        .patch(&format!("/api/v1/tenants/{}", first.id))
+        .master()
+        .json(json!({"external_id": null}))
+        .send()
+        .await;
+    response.assert_status(200);
+    assert_eq!(response.body["data"].get("external_id"), Some(&Value::Null));
+    assert_eq!(stored_external_id(&app, &first.id).await, None);
+    let response = app
+        .patch(&path)
+        .master()
+        .json(json!({"external_id": "acme"}))
+        .send()
+        .await;
+    response.assert_status(200);
+    assert_eq!(response.body["data"]["external_id"], "acme");
+    assert_eq!(response.body["data"]["name"], "B", "only the field given");
+    assert_eq!(
+        stored_external_id(&app, &second.id).await.as_deref(),
+        Some("acme")
+    );
+    // Setting a tenant's own value again is no conflict with itself.
+    app.patch(&path)
+        .master()
+        .json(json!({"external_id": "acme"}))
+        .send()
+        .await
+        .assert_status(200);
+}
+
+#[tokio::test]
+async fn external_id_must_match_its_pattern_exactly() {
+    let app = test_app().await;
+    let acme = app
+        .create_tenant(json!({"name": "Acme", "external_id": "acme"}))
+        .await;
+    let too_long = format!("a{}", "b".repeat(63));
+    for bad in [
+        json!(""),
+        json!("Acme"),
+        json!(" acme"),
+        json!("-acme"),
+        json!(".acme"),
+        json!("ac/me"),
+        json!("acmé"),
+        json!(too_long),
+        json!(5),
+    ] {
+        let response = app
+            .post("/api/v1/tenants")
+            .master()
+            .json(json!({"name": "New", "external_id": bad}))
+            .send()
+            .await;
+        response.assert_error(422, "VALIDATION_ERROR");
+        assert_eq!(response.fields(), ["external_id"], "create with {bad}");
+
+        let response = app
+            .patch(&format!("/api/v1/tenants/{}", acme.id))
+            .master()
+            .json(json!({"external_id": bad}))
+            .send()
+            .await;
+        response.assert_error(422, "VALIDATION_ERROR");
+        assert_eq!(response.fields(), ["external_id"], "patch with {bad}");
+    }
+    let list = app.get("/api/v1/tenants").master().send().await;
+    assert_eq!(ids_of(&list), [acme.id.as_str()], "nothing was created");
+    assert_eq!(
+        stored_external_id(&app, &acme.id).await.as_deref(),
+        Some("acme")
+    );
+}
+
+#[tokio::test]
+async fn list_filters_by_external_id() {
+    let app = test_app().await;
+    let acme = app
+        .create_tenant(json!({"name": "Acme", "external_id": "acme"}))
+        .await;
+    app.create_tenant(json!({"name": "Other", "external_id": "other"}))
+        .await;
+    app.tenant("None").await;
+
+    let found = app
+        .get("/api/v1/tenants?external_id=acme")
+        .master()
+        .send()
+        .await;
+    found.assert_status(200);
+    assert_eq!(ids_of(&found), [acme.id.as_str()]);
+    assert_eq!(found.body["data"][0]["external_id"], "acme");
+    assert_eq!(found.body["next_cursor"], Value::Null);
+
+    let nothing = app
+        .get("/api/v1/tenants?external_id=nobody")
+        .master()
+        .send()
+        .await;
+    nothing.assert_status(200);
+    assert_eq!(nothing.body["data"], json!([]));
+    assert_eq!(nothing.body["next_cursor"], Value::Null);
+
+    // It combines with the status filter.
+    let suspended = app
+        .get("/api/v1/tenants?external_id=acme&status=suspended")
+        .master()
+        .send()
+        .await;
+    suspended.assert_status(200);
+    assert_eq!(suspended.body["data"], json!([]));
+
+    // A value no tenant could hold is the caller's mistake, like a bad `?limit=`.
+    for bad in ["Acme", "", "a%20b", "-x"] {
+        let response = app
+            .get(&format!("/api/v1/tenants?external_id={bad}"))
+            .master()
+            .send()
+            .await;
+        response.assert_error(400, "INVALID_REQUEST");
+        assert_eq!(response.fields(), ["external_id"], "?external_id={bad}");
+    }
+    // The master key only, as for the rest of the list.
+    app.get("/api/v1/tenants?external_id=acme")
+        .key(&acme.key)
+        .send()
+        .await
+        .assert_error(403, "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn only_the_master_key_sets_or_clears_external_id() {
+    let app = test_app().await;
+    let acme = app
+        .create_tenant(json!({"name": "Acme", "external_id": "acme"}))
+        .await;
+    let path = format!("/api/v1/tenants/{}", acme.id);
+    let before = app.read_tenant(&acme.id).await;
+    // The primary key holds tenant:admin, and may rename the tenant, but not this.
+    for body in [
+        json!({"external_id": "mine"}),
+        json!({"external_id": null}),
+        json!({"external_id": "acme"}),
+        json!({"name": "Sneaky", "external_id": "mine"}),
+    ] {
+        let response = app
+            .patch(&path)
+            .key(&acme.key)
+            .json(body.clone())
+            .send()
+            .await;
+        response.assert_error(403, "FORBIDDEN");
+        assert_eq!(response.fields(), ["external_id"], "{body}");
+        assert!(response.message().contains("external_id"), "{body}");
+    }
+    let after = app.read_tenant(&acme.id).await;
+    assert_eq!(after.body, before.body, "nothing changed");
+    assert_eq!(after.etag(), before.etag());
+    assert_eq!(
+        stored_external_id(&app, &acme.id).await.as_deref(),
+        Some("acme")
+    );
+
+    // Every operator-only field is named, the quotas with it.
+    let response = app
+        .patch(&path)
+        .key(&acme.key)
+        .json(json!({"external_id": "mine", "max_concurrent_rooms": 5}))
+        .send()
+        .await;
+    response.assert_error(403, "FORBIDDEN");
+    assert_eq!(response.fields(), ["max_concurrent_rooms", "external_id"]);
+
+    // The master key may.
+    let response = app
+        .patch(&path)
+        .master()
+        .json(json!({"external_id": "acme-university"}))
+        .send()
+        .await;
+    response.assert_status(200);
+    assert_eq!(response.body["data"]["external_id"], "acme-university");
+
+    // Under open registration, a self-registering caller cannot claim one.
+    let open = test_app_with(Policy {
+        open_registration: true,
+        ..Policy::default()
+    })
+    .await;
+    let response = open
+        .post("/api/v1/tenants")
+        .json(json!({"name": "Squatter", "external_id": "acme"}))
+        .send()
+        .await;
+    response.assert_error(403, "FORBIDDEN");
+    assert_eq!(response.fields(), ["external_id"]);
+    let list = open.get("/api/v1/tenants").master().send().await;
+    assert_eq!(list.body["data"], json!([]), "nothing was created");
+    let created = open
+        .create_tenant(json!({"name": "Operator's", "external_id": "acme"}))
+        .await;
+    assert_eq!(created.body["external_id"], "acme");
+}

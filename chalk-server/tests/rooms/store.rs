@@ -19,6 +19,7 @@ async fn tenant(store: &StoreOps, id: &str, max_rooms: i64, max_participants: i6
         id: id.into(),
         name: id.into(),
         email: None,
+        external_id: None,
         status: TenantStatus::Active,
         max_concurrent_rooms: max_rooms,
         max_participants_per_room: max_participants,

@@ -9,7 +9,7 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use chalk_sdk::model::{RoomStatus, TenantStatus, TenantUsage};
+use chalk_sdk::model::{RoomStatus, TenantUsage};
 use chalk_server::store::*;
 
 use super::postgres::{ENV, TestSchema};
@@ -90,11 +90,11 @@ impl StoreOps {
     }
     pub async fn list_tenants(
         &self,
-        status: Option<TenantStatus>,
+        filter: &TenantFilter,
         after: i64,
         limit: i64,
     ) -> StoreResult<Vec<TenantRow>> {
-        read!(self, |db| tenants::list(&mut db, status, after, limit))
+        read!(self, |db| tenants::list(&mut db, filter, after, limit))
     }
     pub async fn update_tenant(
         &self,
