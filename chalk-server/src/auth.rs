@@ -312,7 +312,7 @@ pub async fn record_key_use(state: &AppState, key_id: &str) {
 }
 
 async fn access_token_caller(state: &AppState, token: &str) -> Result<Caller, ApiError> {
-    let claims = match state.signer.verify_access(token) {
+    let claims = match state.signer.verify_access(token).await {
         Ok(claims) => claims,
         Err(TokenError::Expired) => return Err(ApiError::token_expired()),
         // Not a tenant access token: perhaps a participant's.
@@ -320,7 +320,7 @@ async fn access_token_caller(state: &AppState, token: &str) -> Result<Caller, Ap
     };
     let revoked = || ApiError::unauthorized("Access token has been revoked");
     let mut db = state.store.read().await?;
-    let auth = keys::by_id(&mut db, &claims.kid)
+    let auth = keys::by_id(&mut db, &claims.key_id)
         .await?
         .ok_or_else(revoked)?;
     if auth.key.tenant_id != claims.sub || !auth.key.is_valid_at(now()) {
@@ -346,6 +346,7 @@ async fn participant_token_caller(state: &AppState, token: &str) -> Result<Calle
     let claims = state
         .signer
         .verify_participant(token, PARTICIPANT_ACCESS)
+        .await
         .map_err(|e| match e {
             TokenError::Expired => ApiError::token_expired(),
             TokenError::Invalid => ApiError::unauthorized("Invalid access token"),

@@ -87,11 +87,19 @@ pub async fn serve(
     let draining = state.clone();
     let limits = state.limits.clone();
     let sweeper = room_sweeper::spawn(state.clone(), room_sweeper::DEFAULT_INTERVAL);
+    // Another instance's rotation is picked up for signing within this interval.
+    let key_refresher = state
+        .signer
+        .key_ring()
+        .map(|ring| ring.spawn_refresher(tokens::KEY_REFRESH_INTERVAL));
     let served = server::run(listener, build_router(state), limits, shutdown, move || {
         draining.begin_shutdown();
         tracing::info!("shutting down: finishing in-flight requests");
     })
     .await;
     sweeper.abort();
+    if let Some(refresher) = key_refresher {
+        refresher.abort();
+    }
     served
 }

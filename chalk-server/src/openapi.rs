@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::routes::{api_keys, auth, config, ops, rooms, tenants};
+use crate::routes::{api_keys, auth, config, ops, rooms, signing_keys, tenants};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -36,6 +36,9 @@ use crate::state::AppState;
             no credential, so they are answered for any http(s) origin (methods GET, POST, PATCH, DELETE; headers \
             Authorization, Content-Type, Idempotency-Key, If-Match, X-Request-Id — never X-API-Key) and the origin \
             is enforced on the real request, which only gets `Access-Control-Allow-Origin` when allowed."),
+        (name = "signing-keys", description = "Token signing keys. Tokens are signed with Ed25519 (`EdDSA`) by the \
+            current key and name it in their `kid` header; any service verifies them from `/.well-known/jwks.json` \
+            without a secret. `CHALK_JWT_ALGORITHM=HS256` signs with `CHALK_JWT_SECRET` instead (no keys, empty JWKS)."),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -106,14 +109,17 @@ fn routers() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(authenticated(routes!(rooms::end)))
         .routes(authenticated(routes!(rooms::add_participant)))
         .routes(authenticated(routes!(rooms::token)))
-        .routes(authenticated(routes!(rooms::remove_participant)));
+        .routes(authenticated(routes!(rooms::remove_participant)))
+        .routes(authenticated(routes!(signing_keys::list)))
+        .routes(authenticated(routes!(signing_keys::rotate)));
     let public = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::token))
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::revoke))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
-        .routes(routes!(ops::metrics));
+        .routes(routes!(ops::metrics))
+        .routes(routes!(signing_keys::jwks));
     (public, protected)
 }
 

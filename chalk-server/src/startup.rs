@@ -10,6 +10,7 @@ use crate::rate_limit::RateLimit;
 use crate::settings::{LogFormat, Secrets, Settings};
 use crate::state::{AppState, Limits, Policy};
 use crate::store::Store;
+use crate::tokens::TokenSigner;
 
 /// `postgres://` or `postgresql://`: a database several instances share.
 pub fn is_postgres_url(url: &str) -> bool {
@@ -73,10 +74,23 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, Secrets), Str
         },
     };
     let rate_limit = RateLimit::from_redis_url(settings.redis_url.as_deref())?;
+    let signer = match (settings.jwt_algorithm, &secrets.jwt_secret) {
+        (crate::tokens::JwtAlgorithm::Hs256, Some(secret)) => {
+            TokenSigner::new(secret.expose().as_bytes())
+        }
+        (crate::tokens::JwtAlgorithm::Hs256, None) => {
+            return Err("CHALK_JWT_ALGORITHM=HS256 needs CHALK_JWT_SECRET".into());
+        }
+        (crate::tokens::JwtAlgorithm::EdDsa, _) => {
+            TokenSigner::ed_dsa(store.clone(), sealer.clone())
+                .await
+                .map_err(|e| format!("token signing keys: {e}"))?
+        }
+    };
     let state = AppState::with_rate_limit(
         store,
         secrets.master_key.clone(),
-        &secrets.jwt_secret,
+        signer,
         sealer,
         policy,
         rate_limit,

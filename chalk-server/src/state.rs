@@ -37,6 +37,14 @@ pub struct Policy {
     pub webhook_targets: crate::webhook_target::TargetPolicy,
 }
 
+impl Policy {
+    /// How long a rotated-away signing key keeps verifying: until every token it signed
+    /// has expired, plus a margin for instances that signed with it a little longer.
+    pub fn signing_key_overlap(&self) -> i64 {
+        self.access_token_ttl.max(self.refresh_token_ttl) + crate::tokens::ROTATION_MARGIN_SECONDS
+    }
+}
+
 impl Default for Policy {
     fn default() -> Self {
         Self {
@@ -94,14 +102,14 @@ impl AppState {
     pub fn new(
         store: Arc<Store>,
         master_key: SecretString,
-        jwt_secret: &SecretString,
+        signer: TokenSigner,
         sealer: Sealer,
         policy: Policy,
     ) -> Self {
         Self::with_rate_limit(
             store,
             master_key,
-            jwt_secret,
+            signer,
             sealer,
             policy,
             RateLimit::default(),
@@ -112,7 +120,7 @@ impl AppState {
     pub fn with_rate_limit(
         store: Arc<Store>,
         master_key: SecretString,
-        jwt_secret: &SecretString,
+        signer: TokenSigner,
         sealer: Sealer,
         policy: Policy,
         rate_limiter: RateLimit,
@@ -121,7 +129,7 @@ impl AppState {
         AppState(Arc::new(App {
             store,
             master_key,
-            signer: TokenSigner::new(jwt_secret.expose().as_bytes()),
+            signer,
             sealer,
             rate_limiter,
             metrics: Metrics::default(),

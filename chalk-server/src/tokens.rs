@@ -1,13 +1,63 @@
-//! Access tokens (HS256 JWTs) and opaque refresh tokens.
+//! Access tokens and participant tokens (JWTs), and opaque tenant refresh tokens.
 //!
-//! A refresh token is a random string, not a JWT: it can never be mistaken for an access
-//! token, and its single use is recorded in the store by hash.
+//! A tenant refresh token is a random string, not a JWT: it can never be mistaken for an
+//! access token, and its single use is recorded in the store by hash.
+//!
+//! JWTs are signed either with Ed25519 (`EdDSA`, the default) by the current key of the
+//! store's [`KeyRing`], each carrying that key's `kid` in its header, or with HS256 and
+//! `CHALK_JWT_SECRET`. Verification accepts only the configured algorithm (never `none`,
+//! never HS256 under EdDSA or the reverse) and, under EdDSA, picks the key by `kid`.
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chalk_sdk::model::{Jwk, Jwks};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::crypto::Sealer;
+use crate::store::signing_keys::{self, SigningKeyRow};
+use crate::store::{Store, StoreError, StoreResult};
 
 pub const ISSUER: &str = "chalk";
 const REFRESH_PREFIX: &str = "rt_";
+/// The `algorithm` column of an Ed25519 key.
+pub const EDDSA: &str = "EdDSA";
+
+/// How often an instance re-reads the keys, so that it signs with a key another instance
+/// made current within this time.
+pub const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(5);
+/// On an unknown `kid`, the keys are re-read at most this often.
+const UNKNOWN_KID_RELOAD: Duration = Duration::from_secs(1);
+/// Added to the longest token lifetime when a key is rotated away: covers an instance
+/// that kept signing with it until its next refresh, and clock skew between instances.
+pub const ROTATION_MARGIN_SECONDS: i64 = 60;
+
+/// `CHALK_JWT_ALGORITHM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum JwtAlgorithm {
+    /// Ed25519 keys in the store, published at `/.well-known/jwks.json`.
+    #[default]
+    #[value(name = "EdDSA", alias = "eddsa")]
+    EdDsa,
+    /// A shared secret, `CHALK_JWT_SECRET`.
+    #[value(name = "HS256", alias = "hs256")]
+    Hs256,
+}
+
+impl JwtAlgorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JwtAlgorithm::EdDsa => EDDSA,
+            JwtAlgorithm::Hs256 => "HS256",
+        }
+    }
+}
 
 /// What a tenant access token says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,8 +65,10 @@ pub struct AccessClaims {
     pub iss: String,
     /// Tenant id.
     pub sub: String,
-    /// Id of the API key that minted it.
-    pub kid: String,
+    /// Id of the API key that minted it (tokens from before this claim was renamed call it
+    /// `kid`; the header's `kid` names the signing key).
+    #[serde(alias = "kid")]
+    pub key_id: String,
     /// Space-separated scopes.
     pub scope: String,
     pub jti: String,
@@ -32,23 +84,331 @@ pub enum TokenError {
     Invalid,
 }
 
+/// An Ed25519 key pair ready for the store: the PKCS#8 document sealed, the public half
+/// raw. The unsealed document lives only inside this function's caller.
+pub fn generate_key(sealer: &Sealer, now: i64) -> SigningKeyRow {
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).expect("Ed25519 key generation");
+    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("a key just generated parses");
+    let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+    SigningKeyRow {
+        kid: thumbprint(&x),
+        algorithm: EDDSA.to_owned(),
+        sealed_private_key: sealer.seal(pkcs8.as_ref()),
+        public_key: x,
+        status: signing_keys::CURRENT.to_owned(),
+        created_at: now,
+        retires_at: None,
+    }
+}
+
+/// The RFC 7638 JWK thumbprint of an Ed25519 public key (base64url SHA-256 of the
+/// canonical JWK): a `kid` any party can recompute from the JWKS.
+pub fn thumbprint(x: &str) -> String {
+    let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+}
+
+/// The keys as last read from the store.
+#[derive(Default)]
+struct KeySet {
+    /// kid and signing key of the current key.
+    current: Option<(String, EncodingKey)>,
+    verifying: HashMap<String, DecodingKey>,
+    jwks: Jwks,
+}
+
+/// The store's signing keys, cached in memory: they change only on rotation. Neither the
+/// keys nor this type ever appear in `Debug` output.
+pub struct KeyRing {
+    store: Arc<Store>,
+    sealer: Sealer,
+    set: RwLock<Arc<KeySet>>,
+    last_load: tokio::sync::Mutex<Instant>,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyRing([redacted])")
+    }
+}
+
+impl KeyRing {
+    /// Reads the keys, first creating the current key if the store has none. Several
+    /// instances starting at once each try to insert one; the unique index of the current
+    /// key lets exactly one win, and every instance then reads back the winner.
+    pub async fn open(store: Arc<Store>, sealer: Sealer) -> Result<Self, String> {
+        let at = crate::state::now();
+        let has_current = {
+            let mut db = store.read().await.map_err(|e| e.to_string())?;
+            signing_keys::verifying(&mut db, at)
+                .await
+                .map_err(|e| e.to_string())?
+                .iter()
+                .any(|k| k.status == signing_keys::CURRENT)
+        };
+        if !has_current {
+            let key = generate_key(&sealer, at);
+            let mut db = store.begin().await.map_err(|e| e.to_string())?;
+            let won = signing_keys::insert_current_if_none(&mut db, &key)
+                .await
+                .map_err(|e| e.to_string())?;
+            db.commit().await.map_err(|e| e.to_string())?;
+            if won {
+                tracing::info!(kid = %key.kid, "created the first token signing key");
+            }
+        }
+        let set = load(&store, &sealer).await.map_err(|e| match e {
+            LoadError::Store(e) => e.to_string(),
+            LoadError::Key(message) => message,
+        })?;
+        Ok(Self {
+            store,
+            sealer,
+            set: RwLock::new(Arc::new(set)),
+            last_load: tokio::sync::Mutex::new(Instant::now()),
+        })
+    }
+
+    fn snapshot(&self) -> Arc<KeySet> {
+        self.set.read().expect("key set lock poisoned").clone()
+    }
+
+    /// Re-reads the keys now. On failure the keys in memory stay as they were.
+    pub async fn reload(&self) -> StoreResult<()> {
+        let mut last = self.last_load.lock().await;
+        self.reload_locked(&mut last).await
+    }
+
+    async fn reload_locked(&self, last: &mut Instant) -> StoreResult<()> {
+        let set = load(&self.store, &self.sealer).await.map_err(|e| match e {
+            LoadError::Store(e) => e,
+            LoadError::Key(message) => StoreError::Internal(message),
+        })?;
+        *self.set.write().expect("key set lock poisoned") = Arc::new(set);
+        *last = Instant::now();
+        Ok(())
+    }
+
+    /// Re-reads the keys unless that was done less than `interval` ago; whoever waited
+    /// for another caller's reload does not reload again.
+    async fn reload_at_most_every(&self, interval: Duration) {
+        let mut last = self.last_load.lock().await;
+        if last.elapsed() < interval {
+            return;
+        }
+        if let Err(e) = self.reload_locked(&mut last).await {
+            *last = Instant::now();
+            tracing::warn!(error = %e, "could not reload the token signing keys");
+        }
+    }
+
+    /// Makes a new current key; the old one verifies until `retire_after` seconds from now.
+    pub async fn rotate(&self, retire_after: i64) -> StoreResult<SigningKeyRow> {
+        let mut attempts = 0;
+        loop {
+            let at = crate::state::now();
+            let key = generate_key(&self.sealer, at);
+            let mut db = self.store.begin().await?;
+            let rotated = match signing_keys::rotate(&mut db, &key, at + retire_after, at).await {
+                Ok(()) => db.commit().await,
+                Err(e) => Err(e),
+            };
+            match rotated {
+                Ok(()) => {
+                    tracing::info!(kid = %key.kid, "rotated the token signing key");
+                    self.reload().await?;
+                    return Ok(key);
+                }
+                // Another rotation installed its key first: rotate again over it.
+                Err(StoreError::Conflict(_)) | Err(StoreError::Unavailable(_)) if attempts < 3 => {
+                    attempts += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Re-reads the keys every `interval` until aborted.
+    pub fn spawn_refresher(self: &Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let ring = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticker.tick().await;
+            loop {
+                ticker.tick().await;
+                ring.reload_at_most_every(interval / 2).await;
+            }
+        })
+    }
+}
+
+enum LoadError {
+    Store(StoreError),
+    Key(String),
+}
+
+async fn load(store: &Store, sealer: &Sealer) -> Result<KeySet, LoadError> {
+    let rows = {
+        let mut db = store.read().await.map_err(LoadError::Store)?;
+        signing_keys::verifying(&mut db, crate::state::now())
+            .await
+            .map_err(LoadError::Store)?
+    };
+    let mut set = KeySet::default();
+    for row in rows.iter().filter(|row| row.algorithm == EDDSA) {
+        let decoding = DecodingKey::from_ed_components(&row.public_key).map_err(|_| {
+            LoadError::Key(format!(
+                "signing key {} has a malformed public key",
+                row.kid
+            ))
+        })?;
+        if row.status == signing_keys::CURRENT {
+            let pkcs8 = sealer
+                .open(&row.sealed_private_key)
+                .map_err(|e| LoadError::Key(format!("signing key {}: {e}", row.kid)))?;
+            aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8(&pkcs8).map_err(|_| {
+                LoadError::Key(format!(
+                    "signing key {} is not an Ed25519 PKCS#8 key",
+                    row.kid
+                ))
+            })?;
+            set.current = Some((row.kid.clone(), EncodingKey::from_ed_der(&pkcs8)));
+        }
+        set.verifying.insert(row.kid.clone(), decoding);
+        set.jwks.keys.push(Jwk {
+            kty: "OKP".into(),
+            crv: "Ed25519".into(),
+            kid: row.kid.clone(),
+            alg: EDDSA.into(),
+            use_: "sig".into(),
+            x: row.public_key.clone(),
+        });
+    }
+    Ok(set)
+}
+
+enum Keys {
+    Hs256 {
+        encoding: EncodingKey,
+        decoding: DecodingKey,
+    },
+    EdDsa(Arc<KeyRing>),
+}
+
+/// Mints and verifies every JWT the server issues. `Debug` shows only the algorithm.
 pub struct TokenSigner {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    keys: Keys,
     validation: Validation,
 }
 
+impl std::fmt::Debug for TokenSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TokenSigner({})", self.algorithm().as_str())
+    }
+}
+
+fn validation(algorithm: Algorithm) -> Validation {
+    // Only `algorithm` is accepted: `alg: none` and algorithm confusion fail validation.
+    let mut validation = Validation::new(algorithm);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+    validation.leeway = 0;
+    validation
+}
+
 impl TokenSigner {
+    /// HS256 with a shared secret (`CHALK_JWT_ALGORITHM=HS256`).
     pub fn new(secret: &[u8]) -> Self {
-        // Only HS256 is accepted: `alg: none` and algorithm confusion fail validation.
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        validation.leeway = 0;
         Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
+            keys: Keys::Hs256 {
+                encoding: EncodingKey::from_secret(secret),
+                decoding: DecodingKey::from_secret(secret),
+            },
+            validation: validation(Algorithm::HS256),
+        }
+    }
+
+    /// EdDSA with the store's keys (creating the first one if needed).
+    pub async fn ed_dsa(store: Arc<Store>, sealer: Sealer) -> Result<Self, String> {
+        Ok(Self {
+            keys: Keys::EdDsa(Arc::new(KeyRing::open(store, sealer).await?)),
+            validation: validation(Algorithm::EdDSA),
+        })
+    }
+
+    pub fn algorithm(&self) -> JwtAlgorithm {
+        match self.keys {
+            Keys::Hs256 { .. } => JwtAlgorithm::Hs256,
+            Keys::EdDsa(_) => JwtAlgorithm::EdDsa,
+        }
+    }
+
+    /// The store's keys, under EdDSA.
+    pub fn key_ring(&self) -> Option<&Arc<KeyRing>> {
+        match &self.keys {
+            Keys::EdDsa(ring) => Some(ring),
+            Keys::Hs256 { .. } => None,
+        }
+    }
+
+    /// The public keys still verifying (empty under HS256).
+    pub fn jwks(&self) -> Jwks {
+        match &self.keys {
+            Keys::EdDsa(ring) => ring.snapshot().jwks.clone(),
+            Keys::Hs256 { .. } => Jwks::default(),
+        }
+    }
+
+    /// Signs `claims` as the server signs every token: with the current key (and its
+    /// `kid`) under EdDSA, with the secret under HS256.
+    pub fn sign<T: Serialize>(&self, claims: &T) -> String {
+        match &self.keys {
+            Keys::Hs256 { encoding, .. } => {
+                encode(&Header::new(Algorithm::HS256), claims, encoding)
+                    .expect("HS256 signing with an in-memory key cannot fail")
+            }
+            Keys::EdDsa(ring) => {
+                let set = ring.snapshot();
+                let (kid, key) = set
+                    .current
+                    .as_ref()
+                    .expect("the key ring always holds a current key once opened");
+                let mut header = Header::new(Algorithm::EdDSA);
+                header.kid = Some(kid.clone());
+                encode(&header, claims, key)
+                    .expect("Ed25519 signing with a checked in-memory key cannot fail")
+            }
+        }
+    }
+
+    async fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<T, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+        if !self.validation.algorithms.contains(&header.alg) {
+            return Err(TokenError::Invalid);
+        }
+        let decoded = match &self.keys {
+            Keys::Hs256 { decoding, .. } => decode::<T>(token, decoding, &self.validation),
+            Keys::EdDsa(ring) => {
+                let kid = header.kid.as_deref().ok_or(TokenError::Invalid)?;
+                let mut set = ring.snapshot();
+                if !set.verifying.contains_key(kid) {
+                    // Perhaps another instance rotated: look again, at most once a second.
+                    ring.reload_at_most_every(UNKNOWN_KID_RELOAD).await;
+                    set = ring.snapshot();
+                }
+                let key = set.verifying.get(kid).ok_or(TokenError::Invalid)?;
+                decode::<T>(token, key, &self.validation)
+            }
+        };
+        match decoded {
+            Ok(data) => Ok(data.claims),
+            Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
+                Err(TokenError::Expired)
+            }
+            Err(_) => Err(TokenError::Invalid),
         }
     }
 
@@ -60,28 +420,24 @@ impl TokenSigner {
         now: i64,
         ttl: i64,
     ) -> String {
-        let claims = AccessClaims {
+        self.sign(&AccessClaims {
             iss: ISSUER.to_owned(),
             sub: tenant_id.to_owned(),
-            kid: key_id.to_owned(),
+            key_id: key_id.to_owned(),
             scope: scope.to_owned(),
             jti: crate::crypto::random_base62(22),
             iat: now,
             exp: now + ttl,
             typ: "access".to_owned(),
-        };
-        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .expect("HS256 signing with an in-memory key cannot fail")
+        })
     }
 
-    pub fn verify_access(&self, token: &str) -> Result<AccessClaims, TokenError> {
-        match decode::<AccessClaims>(token, &self.decoding, &self.validation) {
-            Ok(data) if data.claims.typ == "access" => Ok(data.claims),
-            Ok(_) => Err(TokenError::Invalid),
-            Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
-                Err(TokenError::Expired)
-            }
-            Err(_) => Err(TokenError::Invalid),
+    pub async fn verify_access(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        let claims: AccessClaims = self.verify(token).await?;
+        if claims.typ == "access" {
+            Ok(claims)
+        } else {
+            Err(TokenError::Invalid)
         }
     }
 }
@@ -117,23 +473,20 @@ pub struct ParticipantClaims {
 impl TokenSigner {
     /// A participant token of kind `typ` (access or refresh) living `ttl` seconds.
     pub fn mint_participant(&self, claims: ParticipantClaims) -> String {
-        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .expect("HS256 signing with an in-memory key cannot fail")
+        self.sign(&claims)
     }
 
     /// Verifies a participant token of kind `typ`; any other kind is `Invalid`.
-    pub fn verify_participant(
+    pub async fn verify_participant(
         &self,
         token: &str,
         typ: &str,
     ) -> Result<ParticipantClaims, TokenError> {
-        match decode::<ParticipantClaims>(token, &self.decoding, &self.validation) {
-            Ok(data) if data.claims.typ == typ => Ok(data.claims),
-            Ok(_) => Err(TokenError::Invalid),
-            Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
-                Err(TokenError::Expired)
-            }
-            Err(_) => Err(TokenError::Invalid),
+        let claims: ParticipantClaims = self.verify(token).await?;
+        if claims.typ == typ {
+            Ok(claims)
+        } else {
+            Err(TokenError::Invalid)
         }
     }
 }
@@ -146,30 +499,28 @@ pub fn new_refresh_token() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     fn signer() -> TokenSigner {
         TokenSigner::new(b"0123456789abcdef0123456789abcdef")
     }
 
-    #[test]
-    fn round_trip() {
+    #[tokio::test]
+    async fn round_trip() {
         let s = signer();
         let now = chrono::Utc::now().timestamp();
         let token = s.mint_access("tenant_a", "key_a", "tenant:read", now, 60);
-        let claims = s.verify_access(&token).unwrap();
+        let claims = s.verify_access(&token).await.unwrap();
         assert_eq!(claims.sub, "tenant_a");
-        assert_eq!(claims.kid, "key_a");
+        assert_eq!(claims.key_id, "key_a");
         assert_eq!(claims.iss, "chalk");
     }
 
-    #[test]
-    fn expired_tampered_and_none_are_refused() {
+    #[tokio::test]
+    async fn expired_tampered_and_none_are_refused() {
         let s = signer();
         let now = chrono::Utc::now().timestamp();
         let expired = s.mint_access("t", "k", "", now - 100, 10);
-        assert_eq!(s.verify_access(&expired), Err(TokenError::Expired));
+        assert_eq!(s.verify_access(&expired).await, Err(TokenError::Expired));
 
         let token = s.mint_access("t", "k", "", now, 60);
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
@@ -178,11 +529,14 @@ mod tests {
                 .to_string(),
         );
         parts[1] = forged.clone();
-        assert_eq!(s.verify_access(&parts.join(".")), Err(TokenError::Invalid));
+        assert_eq!(
+            s.verify_access(&parts.join(".")).await,
+            Err(TokenError::Invalid)
+        );
 
         let none_header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
         assert_eq!(
-            s.verify_access(&format!("{none_header}.{forged}.")),
+            s.verify_access(&format!("{none_header}.{forged}.")).await,
             Err(TokenError::Invalid)
         );
 
@@ -199,26 +553,31 @@ mod tests {
             typ: PARTICIPANT_ACCESS.into(),
         });
         // Token kinds never stand in for each other.
-        assert_eq!(s.verify_access(&participant), Err(TokenError::Invalid));
         assert_eq!(
-            s.verify_participant(&participant, PARTICIPANT_REFRESH),
+            s.verify_access(&participant).await,
             Err(TokenError::Invalid)
         );
         assert_eq!(
-            s.verify_participant(&token, PARTICIPANT_ACCESS),
+            s.verify_participant(&participant, PARTICIPANT_REFRESH)
+                .await,
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            s.verify_participant(&token, PARTICIPANT_ACCESS).await,
             Err(TokenError::Invalid)
         );
         assert_eq!(
             s.verify_participant(&participant, PARTICIPANT_ACCESS)
+                .await
                 .unwrap()
                 .rid,
             "room_a"
         );
 
         let other = TokenSigner::new(b"another-secret-another-secret-000");
-        assert_eq!(other.verify_access(&token), Err(TokenError::Invalid));
+        assert_eq!(other.verify_access(&token).await, Err(TokenError::Invalid));
         assert_eq!(
-            s.verify_access(&new_refresh_token()),
+            s.verify_access(&new_refresh_token()).await,
             Err(TokenError::Invalid)
         );
     }

@@ -7,6 +7,7 @@ mod envelope;
 mod ops;
 mod patch;
 mod room;
+mod signing_key;
 mod tenant;
 
 pub use api_key::{ApiKey, CreateApiKeyRequest, CreatedApiKey, ListQuery, Scope};
@@ -23,6 +24,7 @@ pub use room::{
     Participant, ParticipantRole, ParticipantTokenRequest, ParticipantTokens,
     ParticipantTokensResponse, Room, RoomStatus,
 };
+pub use signing_key::{Jwk, Jwks, SigningKey, SigningKeyStatus};
 pub use tenant::{
     CreateTenantRequest, CreatedTenant, Deleted, ListTenantsQuery, RotateKeyRequest, RotatedKey,
     Tenant, TenantStatus, TenantUsage, UpdateTenantRequest,

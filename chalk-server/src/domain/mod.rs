@@ -7,5 +7,6 @@
 pub mod config;
 pub mod keys;
 pub mod rooms;
+pub mod signing_keys;
 pub mod tenants;
 pub mod tokens;

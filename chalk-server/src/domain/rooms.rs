@@ -288,7 +288,7 @@ pub async fn join(
 
 /// The claims of a participant's refresh token for this room and participant, presented
 /// by `caller` (no credential, or one of the same tenant).
-pub fn refresh_claims(
+pub async fn refresh_claims(
     state: &AppState,
     caller: &Caller,
     refresh_token: &str,
@@ -299,6 +299,7 @@ pub fn refresh_claims(
     let claims = state
         .signer
         .verify_participant(refresh_token, PARTICIPANT_REFRESH)
+        .await
         .map_err(|_| invalid())?;
     if claims.rid != room_id
         || claims.sub != pid

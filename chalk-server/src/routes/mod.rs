@@ -5,4 +5,5 @@ pub mod auth;
 pub mod config;
 pub mod ops;
 pub mod rooms;
+pub mod signing_keys;
 pub mod tenants;

@@ -225,7 +225,8 @@ pub async fn token(
     };
     let participant = match request.refresh_token {
         Some(refresh) => {
-            let claims = rooms::refresh_claims(&state, &caller, refresh.expose(), &room_id, &pid)?;
+            let claims =
+                rooms::refresh_claims(&state, &caller, refresh.expose(), &room_id, &pid).await?;
             // No credential header: the middleware could not check the origin.
             if let Err(error) = check_origin_for(&state, &claims.tid, &headers).await {
                 let mut response = error.into_response();

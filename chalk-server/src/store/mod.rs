@@ -32,6 +32,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod refresh;
 pub mod rooms;
+pub mod signing_keys;
 pub mod tenants;
 
 pub use idempotency::{IdempotencyBegin, IdempotencyReservation};

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, Method, Request};
 use chalk_sdk::SecretString;
 use chalk_server::crypto::Sealer;
 use chalk_server::store::Store;
+use chalk_server::tokens::TokenSigner;
 use chalk_server::{AppState, Policy};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -26,6 +27,12 @@ pub async fn test_store() -> (Arc<Store>, Box<dyn std::any::Any + Send + Sync>) 
     crate::support::store::fresh_store().await
 }
 
+/// Whether the suite runs in HS256 mode (`CHALK_TEST_JWT_ALGORITHM=HS256`): EdDSA keys
+/// in the store otherwise (the default), so the whole suite can be run once in each mode.
+pub fn hs256_mode() -> bool {
+    std::env::var("CHALK_TEST_JWT_ALGORITHM").is_ok_and(|v| v.eq_ignore_ascii_case("HS256"))
+}
+
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
@@ -37,15 +44,25 @@ pub async fn test_app() -> TestApp {
 }
 
 pub async fn test_app_with(policy: Policy) -> TestApp {
+    test_app_signing(policy, hs256_mode()).await
+}
+
+/// An app that signs with HS256 and [`JWT_SECRET`] whatever the suite's mode.
+pub async fn test_app_hs256() -> TestApp {
+    test_app_signing(Policy::default(), true).await
+}
+
+async fn test_app_signing(policy: Policy, hs256: bool) -> TestApp {
     let (store, guard) = test_store().await;
     let sealer = Sealer::from_base64(&Sealer::generate_key_base64()).expect("sealer");
-    let state = AppState::new(
-        store,
-        SecretString::new(MASTER_KEY),
-        &SecretString::new(JWT_SECRET),
-        sealer,
-        policy,
-    );
+    let signer = if hs256 {
+        TokenSigner::new(JWT_SECRET.as_bytes())
+    } else {
+        TokenSigner::ed_dsa(store.clone(), sealer.clone())
+            .await
+            .expect("signing keys")
+    };
+    let state = AppState::new(store, SecretString::new(MASTER_KEY), signer, sealer, policy);
     TestApp {
         router: chalk_server::build_router(state.clone()),
         state,

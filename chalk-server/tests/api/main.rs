@@ -20,4 +20,5 @@ mod idempotency;
 mod openapi;
 mod ops;
 mod rate_limit;
+mod signing_keys;
 mod tenants;

@@ -43,10 +43,13 @@ pub enum Cred {
 pub async fn app() -> App {
     let (store, guard) = crate::support::store::fresh_store().await;
     let sealer = Sealer::from_base64(&Sealer::generate_key_base64()).unwrap();
+    let signer = chalk_server::tokens::TokenSigner::ed_dsa(store.clone(), sealer.clone())
+        .await
+        .unwrap();
     let state = AppState::new(
         store,
         SecretString::from(MASTER),
-        &SecretString::from("rooms-test-jwt-secret-rooms-test-jwt-secret"),
+        signer,
         sealer,
         Policy::default(),
     );
