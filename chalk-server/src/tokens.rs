@@ -204,6 +204,26 @@ impl KeyRing {
         }
     }
 
+    /// For a token naming a `kid` not in memory (perhaps another instance rotated): the
+    /// keys are re-read, at most once per [`UNKNOWN_KID_RELOAD`]. A caller arriving sooner
+    /// waits for the next permitted read rather than being refused, and callers queued
+    /// behind one read all use it, so a flood of made-up kids costs one query a second.
+    async fn reload_for_unknown_kid(&self) {
+        let asked = Instant::now();
+        let mut last = self.last_load.lock().await;
+        if *last >= asked {
+            return;
+        }
+        let wait = UNKNOWN_KID_RELOAD.saturating_sub(last.elapsed());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        if let Err(e) = self.reload_locked(&mut last).await {
+            *last = Instant::now();
+            tracing::warn!(error = %e, "could not reload the token signing keys");
+        }
+    }
+
     /// Makes a new current key; the old one verifies until `retire_after` seconds from now.
     pub async fn rotate(&self, retire_after: i64) -> StoreResult<SigningKeyRow> {
         let mut attempts = 0;
@@ -396,7 +416,7 @@ impl TokenSigner {
                 let mut set = ring.snapshot();
                 if !set.verifying.contains_key(kid) {
                     // Perhaps another instance rotated: look again, at most once a second.
-                    ring.reload_at_most_every(UNKNOWN_KID_RELOAD).await;
+                    ring.reload_for_unknown_kid().await;
                     set = ring.snapshot();
                 }
                 let key = set.verifying.get(kid).ok_or(TokenError::Invalid)?;

@@ -478,6 +478,158 @@ fn postgres_without_explicit_secrets_is_refused_with_a_plain_message() {
         std::fs::read_dir(dir.path()).unwrap().next().is_none(),
         "nothing generated"
     );
+
+    // EdDSA (the default) keeps its keys in the store; HS256 needs the shared secret.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_chalk-server"))
+        .env_clear()
+        .env("CHALK_DATA_DIR", dir.path())
+        .env("CHALK_LISTEN", "127.0.0.1:0")
+        .env(
+            "CHALK_DATABASE_URL",
+            "postgres://postgres@127.0.0.1:5432/test",
+        )
+        .env("CHALK_MASTER_KEY", MASTER_KEY)
+        .env("CHALK_ENCRYPTION_KEY", support::server::ENCRYPTION_KEY)
+        .env("CHALK_JWT_ALGORITHM", "HS256")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("missing: CHALK_JWT_SECRET"), "{stderr}");
+    assert!(!stderr.contains(MASTER_KEY), "no secret is echoed");
+}
+
+/// The instance's JWKS.
+async fn jwks(client: &reqwest::Client, instance: &Instance) -> Value {
+    let root = instance.base.trim_end_matches("/api/v1");
+    let (status, keys) = call(
+        client,
+        Method::GET,
+        format!("{root}/.well-known/jwks.json"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{keys}");
+    keys
+}
+
+/// The `kid` header of a JWT.
+fn kid(token: &str) -> String {
+    use base64::Engine;
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.split('.').next().unwrap())
+        .unwrap();
+    serde_json::from_slice::<Value>(&header).unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn both_instances_sign_with_one_key_and_honour_each_others_rotation() {
+    // Started together on an empty schema: both try to create the first key, one wins.
+    let Some((_schema, a, b)) = two_instances(None).await else {
+        return;
+    };
+    let client = reqwest::Client::new();
+    let keys = jwks(&client, &a).await;
+    assert_eq!(keys["keys"].as_array().unwrap().len(), 1, "{keys}");
+    assert_eq!(jwks(&client, &b).await, keys);
+    let first_kid = keys["keys"][0]["kid"].as_str().unwrap().to_owned();
+
+    let (_, key) = create_tenant(&client, &a, json!({"name": "Acme"})).await;
+    let (from_a, _) = tokens(&client, &a, &key).await;
+    let (from_b, _) = tokens(&client, &b, &key).await;
+    assert_eq!(
+        (kid(&from_a), kid(&from_b)),
+        (first_kid.clone(), first_kid.clone())
+    );
+    for (token, instance) in [(&from_a, &b), (&from_b, &a)] {
+        let bearer = format!("Bearer {token}");
+        let (status, body) = read_self(&client, instance, ("Authorization", &bearer)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    // Rotated on A: B accepts A's new tokens at once and keeps accepting the old ones.
+    let (status, rotated) = call(
+        &client,
+        Method::POST,
+        format!("{}/signing-keys/rotate", a.base),
+        &[MK],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{rotated}");
+    let new_kid = rotated["data"]["kid"].as_str().unwrap().to_owned();
+    assert_ne!(new_kid, first_kid);
+    let (new_from_a, _) = tokens(&client, &a, &key).await;
+    assert_eq!(kid(&new_from_a), new_kid);
+    for token in [&new_from_a, &from_a, &from_b] {
+        let bearer = format!("Bearer {token}");
+        let (status, body) = read_self(&client, &b, ("Authorization", &bearer)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, listed) = call(
+        &client,
+        Method::GET,
+        format!("{}/signing-keys", b.base),
+        &[MK],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["data"][0]["kid"], new_kid.as_str());
+    assert_eq!(listed["data"][0]["status"], "current");
+    assert_eq!(listed["data"][1]["kid"], first_kid.as_str());
+    assert_eq!(listed["data"][1]["status"], "previous");
+
+    // B signs with the new key too, within its key refresh interval, and publishes both.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (token, _) = tokens(&client, &b, &key).await;
+        if kid(&token) == new_kid {
+            let bearer = format!("Bearer {token}");
+            assert_eq!(
+                read_self(&client, &a, ("Authorization", &bearer)).await.0,
+                200
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B still signs with the old key"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let published: Vec<Value> = jwks(&client, &b).await["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].clone())
+        .collect();
+    assert_eq!(published, [json!(new_kid), json!(first_kid)]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_hs256_mode_instances_share_the_secret() {
+    let Some(schema) = TestSchema::create().await else {
+        return;
+    };
+    let env = [
+        ("CHALK_DATABASE_URL", schema.url.as_str()),
+        ("CHALK_JWT_ALGORITHM", "HS256"),
+    ];
+    let (a, b) = (Instance::start(&env), Instance::start(&env));
+    let client = reqwest::Client::new();
+    assert_eq!(jwks(&client, &a).await, json!({"keys": []}));
+    let (_, key) = create_tenant(&client, &a, json!({"name": "Acme"})).await;
+    let (access, _) = tokens(&client, &a, &key).await;
+    let bearer = format!("Bearer {access}");
+    assert_eq!(
+        read_self(&client, &b, ("Authorization", &bearer)).await.0,
+        200
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
