@@ -189,6 +189,18 @@ impl Client {
         crate::Rooms::new(self)
     }
 
+    /// The server's token signing keys: list and rotate them (master key), or read the
+    /// public JWKS. To verify tokens offline, see [`Verifier`](crate::tokens::Verifier).
+    ///
+    /// ```no_run
+    /// # async fn run(client: chalk_sdk::Client) -> chalk_sdk::Result<()> {
+    /// let rotated = client.signing_keys().rotate().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn signing_keys(&self) -> crate::SigningKeys<'_> {
+        crate::SigningKeys::new(self)
+    }
+
     /// A request to `/api/v1/{segments...}`; each segment is percent-encoded.
     pub(crate) fn call(&self, method: Method, segments: &[&str]) -> Call<'_> {
         self.call_under(&["api", "v1"], method, segments)

@@ -44,9 +44,13 @@ mod retry;
 #[cfg(feature = "client")]
 pub mod rooms;
 #[cfg(feature = "client")]
+pub mod signing_keys;
+#[cfg(feature = "client")]
 pub mod tenants;
 #[cfg(feature = "client")]
 mod token_mode;
+#[cfg(feature = "client")]
+pub mod tokens;
 
 #[cfg(feature = "client")]
 pub use api_keys::ApiKeys;
@@ -64,5 +68,7 @@ pub use ops::Ops;
 pub use retry::RetryPolicy;
 #[cfg(feature = "client")]
 pub use rooms::{Participants, Rooms};
+#[cfg(feature = "client")]
+pub use signing_keys::SigningKeys;
 #[cfg(feature = "client")]
 pub use tenants::Tenants;

@@ -245,3 +245,58 @@ async fn provision_applies_a_patch_file_and_refuses_a_bad_one() {
         .unwrap();
     assert_eq!(all.data.len(), 1);
 }
+
+#[tokio::test]
+async fn verify_token_admits_a_participant_token_and_refuses_the_rest() {
+    use chalk_sdk::model::{AddParticipantRequest, CreateRoomRequest, ParticipantRole};
+    let server = TestServer::start().await;
+    let created = crate::support::create_tenant(&server, "Acme").await;
+    let tenant = crate::support::with_key(&server, &created.api_key);
+    tenant
+        .rooms()
+        .create(&CreateRoomRequest {
+            id: Some("cs101".into()),
+            ..CreateRoomRequest::named("CS101")
+        })
+        .await
+        .unwrap();
+    let joined = tenant
+        .rooms()
+        .participants("cs101")
+        .add(&AddParticipantRequest::new("Ada", ParticipantRole::Host))
+        .await
+        .unwrap();
+    let token = joined.access_token.expose();
+
+    let output = run(&server, "verify_token", &[token, "--room", "cs101"]).await;
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.starts_with(&format!(
+            "admitted: participant {} to room_cs101 as host (tenant {})",
+            joined.participant.id, created.tenant.id
+        )),
+        "{stdout}"
+    );
+
+    // Another room, a tampered token: refused, exit 1, the reason on stderr.
+    let mut tampered = token.to_owned();
+    let last = tampered.pop().unwrap();
+    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    for (args, reason) in [
+        (
+            vec![token, "--room", "cs102"],
+            "the token is for room_cs101, not room_cs102",
+        ),
+        (vec![tampered.as_str()], "invalid token"),
+    ] {
+        let output = Command::new(example("verify_token").await)
+            .args(&args)
+            .env("CHALK_API_URL", &server.base_url)
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(reason), "{stderr}");
+    }
+}

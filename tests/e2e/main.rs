@@ -15,5 +15,6 @@ mod idempotency;
 mod ops;
 mod pagination;
 mod rooms;
+mod signing_keys;
 mod tenants;
 mod token_mode;
