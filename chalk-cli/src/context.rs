@@ -232,6 +232,17 @@ impl Context {
             .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()))
     }
 
+    /// The server URL when one is configured (flag, environment or the profile), not the
+    /// default: for checks that are only worth making against a server the user chose.
+    pub fn configured_api_url(&self) -> CliResult<Option<String>> {
+        if let Some(url) = &self.globals.api_url {
+            return Ok(Some(url.clone()));
+        }
+        let profiles = self.profiles()?;
+        let name = self.profile_name(&profiles);
+        Ok(profiles.profiles.get(&name).map(|p| p.api_url.clone()))
+    }
+
     /// A client with the resolved URL and credential.
     pub fn client(&self) -> CliResult<Client> {
         let credential = self.credential()?;

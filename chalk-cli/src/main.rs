@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 use serde_json::json;
 
-use crate::commands::{config, keys, profiles, rooms, tenants, token};
+use crate::commands::{config, keys, profiles, rooms, signing_keys, tenants, token};
 use crate::context::{Context, Globals};
 use crate::error::{CliError, CliResult};
 use crate::output::{Format, View};
@@ -82,6 +82,9 @@ enum Command {
     /// Participants of a room: add, token, remove
     #[command(subcommand)]
     Participants(rooms::ParticipantsCmd),
+    /// The server's token signing keys: list, rotate (master key)
+    #[command(subcommand)]
+    SigningKeys(signing_keys::SigningKeysCmd),
     /// Print a shell completion script
     #[command(after_help = "Examples:
   chalk completions bash > ~/.local/share/bash-completion/completions/chalk
@@ -140,6 +143,7 @@ async fn dispatch(ctx: &Context, command: Command) -> CliResult<Option<View>> {
         Command::Config(cmd) => config::run(ctx, cmd).await?,
         Command::Keys(cmd) => keys::run(ctx, cmd).await?,
         Command::Token(cmd) => token::run(ctx, cmd).await?,
+        Command::SigningKeys(cmd) => signing_keys::run(ctx, cmd).await?,
         Command::Rooms(cmd) => rooms::rooms(ctx, cmd).await?,
         Command::Participants(cmd) => rooms::participants(ctx, cmd).await?,
         Command::Completions { shell } => {

@@ -204,9 +204,8 @@ impl Verifier {
         Ok(())
     }
 
-    /// Verifies a participant token or a tenant access token: signature (EdDSA, by the key
-    /// its `kid` names), issuer and expiry. Refresh tokens are refused.
-    pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
+    /// The key `token`'s header names, fetching the JWKS again if needed (and allowed).
+    async fn key_for(&self, token: &str) -> Result<(String, DecodingKey), VerifyError> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|e| VerifyError::Invalid(format!("not a JWT: {e}")))?;
         if header.alg != Algorithm::EdDSA {
@@ -224,6 +223,26 @@ impl Verifier {
                     .ok_or_else(|| VerifyError::UnknownKey(Some(kid.clone())))?
             }
         };
+        Ok((kid, key))
+    }
+
+    /// Checks only the signature (EdDSA, by a key of the JWKS), whatever the token's kind,
+    /// issuer or expiry: for tools that show a token (`chalk token inspect`). Returns the
+    /// `kid`. Use [`verify`](Self::verify) to decide whether to accept a token.
+    pub async fn verify_signature(&self, token: &str) -> Result<String, VerifyError> {
+        let (kid, key) = self.key_for(token).await?;
+        let mut signature_only = Validation::new(Algorithm::EdDSA);
+        signature_only.validate_exp = false;
+        signature_only.required_spec_claims.clear();
+        jsonwebtoken::decode::<serde_json::Value>(token, &key, &signature_only)
+            .map_err(|e| VerifyError::Invalid(e.to_string()))?;
+        Ok(kid)
+    }
+
+    /// Verifies a participant token or a tenant access token: signature (EdDSA, by the key
+    /// its `kid` names), issuer and expiry. Refresh tokens are refused.
+    pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
+        let (kid, key) = self.key_for(token).await?;
         let wire = jsonwebtoken::decode::<Wire>(token, &key, &self.validation)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => VerifyError::Expired,

@@ -4,5 +4,6 @@ pub mod config;
 pub mod keys;
 pub mod profiles;
 pub mod rooms;
+pub mod signing_keys;
 pub mod tenants;
 pub mod token;

@@ -6,6 +6,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chalk_sdk::model::TokenPair;
+use std::time::Duration;
+
+use chalk_sdk::tokens::Verifier;
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use serde_json::{Value, json};
@@ -35,8 +38,11 @@ pub enum TokenCmd {
         /// The refresh token; `-` or left out reads it from stdin
         token: Option<String>,
     },
-    /// Decode an access token locally and show its claims (the signature is NOT verified)
-    #[command(after_help = "Example:\n  jq -r .access_token tokens.json | chalk token inspect")]
+    /// Decode a token and show its header (`kid`) and claims; with an API URL configured,
+    /// also whether its signature verifies against that server's JWKS
+    #[command(after_help = "Examples:
+  jq -r .access_token tokens.json | chalk token inspect
+  chalk --api-url https://chalk.example.com token inspect \"$PARTICIPANT_TOKEN\" -o json | jq .signature_verified")]
     Inspect {
         /// The JWT; `-` or left out reads it from stdin
         token: Option<String>,
@@ -70,7 +76,11 @@ pub async fn run(ctx: &Context, cmd: TokenCmd) -> CliResult<View> {
         }
         TokenCmd::Inspect { token } => {
             let token = ctx.secret(token, "token", HOW)?;
-            inspect(&token, Utc::now())
+            let signature = match ctx.configured_api_url()? {
+                Some(server) => check_signature(ctx, server, &token).await?,
+                None => Signature::NotChecked,
+            };
+            inspect(&token, Utc::now(), &signature)
         }
     }
 }
@@ -101,6 +111,33 @@ fn pair_view(pair: &TokenPair) -> CliResult<View> {
     )
 }
 
+/// What became of a token's signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signature {
+    /// No API URL configured: decoded locally only.
+    NotChecked,
+    /// Verified by the key `kid` of the server's JWKS.
+    Verified { server: String, kid: String },
+    /// Not verified against the server's JWKS, and why.
+    Failed { server: String, reason: String },
+}
+
+/// Checks `token`'s signature against the JWKS of `server` (no credential is sent).
+async fn check_signature(ctx: &Context, server: String, token: &str) -> CliResult<Signature> {
+    let client = ctx.client_with(None, None)?;
+    let checked = async {
+        let verifier = Verifier::from_client(client, Duration::ZERO).await?;
+        verifier.verify_signature(token.trim()).await
+    };
+    Ok(match checked.await {
+        Ok(kid) => Signature::Verified { server, kid },
+        Err(e) => Signature::Failed {
+            server,
+            reason: e.to_string(),
+        },
+    })
+}
+
 fn decode_part(part: &str, what: &str) -> CliResult<Value> {
     let bytes = URL_SAFE_NO_PAD
         .decode(part.trim_end_matches('='))
@@ -109,8 +146,9 @@ fn decode_part(part: &str, what: &str) -> CliResult<Value> {
         .map_err(|e| CliError::Invalid(format!("not a JWT: the {what} is not JSON ({e})")))
 }
 
-/// The header and claims of a JWT, with `iat`/`exp` as times and whether it has expired.
-pub fn inspect(token: &str, now: DateTime<Utc>) -> CliResult<View> {
+/// The header and claims of a JWT, with `iat`/`exp` as times, whether it has expired,
+/// and what became of its signature.
+pub fn inspect(token: &str, now: DateTime<Utc>, signature: &Signature) -> CliResult<View> {
     let parts: Vec<&str> = token.trim().split('.').collect();
     if parts.len() != 3 {
         return Err(CliError::Invalid(
@@ -127,15 +165,31 @@ pub fn inspect(token: &str, now: DateTime<Utc>) -> CliResult<View> {
     };
     let expires_at = time("exp");
     let expired = expires_at.map(|exp| exp <= now);
+    let kid = header.get("kid").and_then(Value::as_str).map(str::to_owned);
+    let (verified, signature_text) = match signature {
+        Signature::NotChecked => (
+            false,
+            "not verified (decoded locally; set --api-url or CHALK_API_URL to check it against the server's JWKS)".to_owned(),
+        ),
+        Signature::Verified { server, kid } => {
+            (true, format!("verified by key {kid} of {server}'s JWKS"))
+        }
+        Signature::Failed { server, reason } => (
+            false,
+            format!("NOT verified against {server}'s JWKS: {reason}"),
+        ),
+    };
     let json = json!({
         "header": header,
+        "kid": kid,
         "claims": claims,
         "issued_at": time("iat"),
         "expires_at": expires_at,
         "expired": expired,
-        "signature_verified": false,
+        "signature_verified": verified,
+        "signature": signature_text,
     });
-    let mut rows: Vec<(String, String)> = Vec::new();
+    let mut rows: Vec<(String, String)> = vec![("kid".into(), kid.unwrap_or_else(|| "-".into()))];
     if let Value::Object(map) = &header {
         rows.extend(map.iter().map(|(k, v)| (format!("header.{k}"), cell(v))));
     }
@@ -160,7 +214,7 @@ pub fn inspect(token: &str, now: DateTime<Utc>) -> CliResult<View> {
             None => "no exp claim".into(),
         },
     ));
-    rows.push(("signature".into(), "not verified (decoded locally)".into()));
+    rows.push(("signature".into(), signature_text));
     View::new(json, vec![Block::Fields(rows)])
 }
 
@@ -180,20 +234,23 @@ mod tests {
         let token = jwt(
             json!({"sub": "tenant_a", "scope": "rooms:write", "iat": 1_799_999_000, "exp": 1_800_000_100}),
         );
-        let view = inspect(&token, now).unwrap();
+        let view = inspect(&token, now, &Signature::NotChecked).unwrap();
         assert_eq!(view.json["claims"]["sub"], "tenant_a");
         assert_eq!(view.json["header"]["alg"], "HS256");
         assert_eq!(view.json["expired"], false);
         assert_eq!(view.json["signature_verified"], false);
 
         let later = DateTime::<Utc>::from_timestamp(1_800_000_100, 0).unwrap();
-        assert_eq!(inspect(&token, later).unwrap().json["expired"], true);
+        assert_eq!(
+            inspect(&token, later, &Signature::NotChecked).unwrap().json["expired"],
+            true
+        );
     }
 
     #[test]
     fn garbage_is_invalid_input() {
         for bad in ["opaque-refresh-token", "a.b.c", "e30.bm90IGpzb24.x"] {
-            let err = inspect(bad, Utc::now()).unwrap_err();
+            let err = inspect(bad, Utc::now(), &Signature::NotChecked).unwrap_err();
             assert_eq!(err.exit_code(), crate::error::exit::INVALID_INPUT, "{bad}");
         }
     }

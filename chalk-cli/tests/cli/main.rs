@@ -9,5 +9,6 @@ mod exit_codes;
 mod keys;
 mod profiles;
 mod rooms;
+mod signing_keys;
 mod tenants;
 mod token;

@@ -19,11 +19,28 @@ fn issue_inspect_refresh_and_revoke() {
     assert_eq!(claims["claims"]["sub"], id.as_str());
     assert_eq!(claims["claims"]["iss"], "chalk");
     assert_eq!(claims["expired"], false);
-    assert_eq!(claims["signature_verified"], false);
+    // CHALK_API_URL is set: the signature is checked against the server's JWKS.
+    assert_eq!(claims["signature_verified"], true, "{claims}");
+    assert_eq!(claims["kid"], claims["header"]["kid"]);
+    assert!(claims["kid"].is_string());
     let table = run(env
         .chalk()
         .args(["-o", "table", "token", "inspect", &access]));
-    assert!(table.stdout.contains("not verified"), "{}", table.stdout);
+    assert!(table.stdout.contains("verified by key"), "{}", table.stdout);
+    // No API URL configured: decoded locally only.
+    let local = json_ok(
+        env.chalk()
+            .env_remove("CHALK_API_URL")
+            .args(["token", "inspect", &access]),
+    );
+    assert_eq!(local["signature_verified"], false);
+    assert!(
+        local["signature"]
+            .as_str()
+            .unwrap()
+            .starts_with("not verified"),
+        "{local}"
+    );
     fails(env.chalk().args(["token", "inspect", "not-a-jwt"]), 7);
 
     let renewed = json_ok(
