@@ -307,6 +307,13 @@ async fn load(store: &Store, sealer: &Sealer) -> Result<KeySet, LoadError> {
             x: row.public_key.clone(),
         });
     }
+    if set.current.is_none() {
+        // Never made by the server (open() creates one, rotate() replaces it in one
+        // transaction): keep signing with the keys in memory rather than with none.
+        return Err(LoadError::Key(
+            "the store holds no current signing key".into(),
+        ));
+    }
     Ok(set)
 }
 
@@ -522,6 +529,32 @@ mod tests {
 
     fn signer() -> TokenSigner {
         TokenSigner::new(b"0123456789abcdef0123456789abcdef")
+    }
+
+    #[test]
+    fn kids_are_rfc_7638_thumbprints() {
+        // RFC 8037, appendix A.3.
+        assert_eq!(
+            thumbprint("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"),
+            "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
+    }
+
+    #[test]
+    fn generated_keys_are_sealed_and_never_shown() {
+        let sealer = Sealer::from_base64(&Sealer::generate_key_base64()).unwrap();
+        let key = generate_key(&sealer, 1_800_000_000);
+        let pkcs8 = sealer.open(&key.sealed_private_key).unwrap();
+        let pair = aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8(&pkcs8).unwrap();
+        use aws_lc_rs::signature::KeyPair;
+        assert_eq!(
+            URL_SAFE_NO_PAD.encode(pair.public_key().as_ref()),
+            key.public_key
+        );
+        assert_eq!(key.kid, thumbprint(&key.public_key));
+        let shown = format!("{key:?}");
+        assert!(!shown.contains(&key.sealed_private_key), "{shown}");
+        assert_eq!(format!("{:?}", signer()), "TokenSigner(HS256)");
     }
 
     #[tokio::test]

@@ -760,6 +760,144 @@ async fn concurrent_idempotency_reservations_admit_one(store: Arc<StoreOps>) {
     assert_eq!(reserved, 1);
 }
 
+fn sealer() -> chalk_server::crypto::Sealer {
+    chalk_server::crypto::Sealer::from_base64(&chalk_server::crypto::Sealer::generate_key_base64())
+        .unwrap()
+}
+
+async fn all_signing_keys(store: &Arc<StoreOps>) -> Vec<signing_keys::SigningKeyRow> {
+    let mut db = store.read().await.unwrap();
+    signing_keys::list(&mut db).await.unwrap()
+}
+
+/// Instances starting together on an empty store create exactly one current key, and all
+/// sign with it; its private half is stored sealed.
+async fn the_first_signing_key_is_created_once(store: Arc<StoreOps>) {
+    use chalk_server::tokens::TokenSigner;
+    let sealer = sealer();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, sealer) = (store.0.clone(), sealer.clone());
+            tokio::spawn(async move { TokenSigner::ed_dsa(store, sealer).await.unwrap() })
+        })
+        .collect();
+    let mut jwks = Vec::new();
+    for task in tasks {
+        jwks.push(task.await.unwrap().jwks());
+    }
+    let keys = all_signing_keys(&store).await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(keys[0].status, signing_keys::CURRENT);
+    assert!(
+        jwks.iter()
+            .all(|j| j.keys.len() == 1 && j.keys[0].kid == keys[0].kid)
+    );
+    // Sealed: `v1:` + base64 of nonce and ciphertext, opened only with the encryption key.
+    assert!(keys[0].sealed_private_key.starts_with("v1:"));
+    let pkcs8 = sealer.open(&keys[0].sealed_private_key).unwrap();
+    assert!(!keys[0].sealed_private_key.contains(
+        &base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &pkcs8)[4..40]
+    ));
+    assert!(!format!("{:?}", keys[0]).contains(&keys[0].sealed_private_key));
+    // A second start finds it and creates nothing.
+    TokenSigner::ed_dsa(store.0.clone(), sealer).await.unwrap();
+    assert_eq!(all_signing_keys(&store).await.len(), 1);
+}
+
+/// Rotations, even concurrent ones, leave one current key; previous keys verify until
+/// their time, then a later rotation marks them retired.
+async fn signing_key_rotations_leave_one_current_key(store: Arc<StoreOps>) {
+    let sealer = sealer();
+    let first = chalk_server::tokens::generate_key(&sealer, NOW);
+    {
+        let mut db = store.begin().await.unwrap();
+        assert!(
+            signing_keys::insert_current_if_none(&mut db, &first)
+                .await
+                .unwrap()
+        );
+        db.commit().await.unwrap();
+        let mut db = store.begin().await.unwrap();
+        let second = chalk_server::tokens::generate_key(&sealer, NOW);
+        assert!(
+            !signing_keys::insert_current_if_none(&mut db, &second)
+                .await
+                .unwrap()
+        );
+        db.commit().await.unwrap();
+    }
+    let tasks: Vec<_> = (0..6)
+        .map(|_| {
+            let (store, key) = (
+                store.clone(),
+                chalk_server::tokens::generate_key(&sealer, NOW),
+            );
+            tokio::spawn(async move {
+                // As KeyRing::rotate does: a rotation that lost the race tries again.
+                for _ in 0..10 {
+                    let mut db = store.begin().await.unwrap();
+                    match signing_keys::rotate(&mut db, &key, NOW + 100, NOW).await {
+                        Ok(()) => match db.commit().await {
+                            Ok(()) => return,
+                            Err(StoreError::Unavailable(_)) => continue,
+                            Err(e) => panic!("{e}"),
+                        },
+                        Err(StoreError::Conflict(_) | StoreError::Unavailable(_)) => continue,
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+                panic!("rotation never succeeded");
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let keys = all_signing_keys(&store).await;
+    assert_eq!(keys.len(), 7);
+    assert_eq!(
+        keys.iter()
+            .filter(|k| k.status == signing_keys::CURRENT)
+            .count(),
+        1
+    );
+    assert_eq!(keys[0].status, signing_keys::CURRENT);
+    assert!(
+        keys[1..]
+            .iter()
+            .all(|k| k.status == signing_keys::PREVIOUS && k.retires_at == Some(NOW + 100))
+    );
+    let verifying = |at| {
+        let store = store.clone();
+        async move {
+            let mut db = store.read().await.unwrap();
+            signing_keys::verifying(&mut db, at).await.unwrap().len()
+        }
+    };
+    assert_eq!(verifying(NOW + 99).await, 7);
+    assert_eq!(
+        verifying(NOW + 100).await,
+        1,
+        "previous keys stop at retires_at"
+    );
+    // The next rotation marks them retired.
+    let mut db = store.begin().await.unwrap();
+    let next = chalk_server::tokens::generate_key(&sealer, NOW + 200);
+    signing_keys::rotate(&mut db, &next, NOW + 300, NOW + 200)
+        .await
+        .unwrap();
+    db.commit().await.unwrap();
+    let keys = all_signing_keys(&store).await;
+    assert_eq!(
+        keys.iter()
+            .filter(|k| k.status == signing_keys::RETIRED)
+            .count(),
+        6
+    );
+    assert_eq!(keys[0].kid, next.kid);
+    assert_eq!(keys[1].status, signing_keys::PREVIOUS);
+}
+
 async fn ping_answers(store: Arc<StoreOps>) {
     store.ping().await.unwrap();
 }
@@ -800,6 +938,8 @@ macro_rules! conformance {
 
 conformance!(
     ping_answers,
+    the_first_signing_key_is_created_once,
+    signing_key_rotations_leave_one_current_key,
     tenants_create_read_list_update_delete,
     external_ids_are_unique_when_set_and_filter_the_list,
     concurrent_updates_with_one_revision_succeed_once,
