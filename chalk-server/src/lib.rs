@@ -2,6 +2,26 @@
 //!
 //! [`build_router`] assembles the application for a given [`AppState`] (tests drive it
 //! in-process); [`serve`] runs it on a listener until a shutdown signal.
+//!
+//! Data flows one way: `routes/` (HTTP: extract, call, render) → `domain/` (the rules, one
+//! module per resource) → `store/` (one SQL text for SQLite and PostgreSQL, and the unit
+//! of work `Db`). Where each part of API.md lives:
+//!
+//! | API.md | file |
+//! | --- | --- |
+//! | Conventions: envelope, error codes | `error.rs`; bodies and queries `extract.rs`; pages `pagination.rs` |
+//! | Conventions: idempotency | `idempotency.rs` (records: `store/idempotency.rs`) |
+//! | Conventions: `ETag` / `If-Match` | `extract.rs` (`etag`, `if_match`) |
+//! | Credentials, scopes, origins | `auth.rs`; failed-auth throttle `throttle.rs`; limits `rate_limit.rs` |
+//! | Tenants (fields, quotas, who may set what) | `domain/tenants.rs`; field rules `validate.rs` |
+//! | Config (every field's rule, merge patch) | `tenant_config.rs`; applied in `domain/config.rs` |
+//! | Webhook targets (SSRF) | `webhook_target.rs` |
+//! | Auth (token exchange, refresh, reuse) | `domain/tokens.rs`; JWTs `tokens.rs` |
+//! | API keys | `domain/keys.rs` |
+//! | Rooms and participants, quotas | `domain/rooms.rs`; invariants in `store/rooms.rs` |
+//! | Hardening: timeouts, connection cap, shutdown | `server.rs` |
+//! | Operations: health, metrics | `routes/ops.rs`, `metrics.rs`; empty-room sweeper `room_sweeper.rs` |
+//! | Server configuration | `settings.rs`, wired in `startup.rs` |
 
 pub mod auth;
 pub mod context;

@@ -168,7 +168,9 @@ impl Secrets {
     /// generated into one machine's data directory would differ between instances: there,
     /// all three must be given.
     pub fn resolve(settings: &Settings) -> Result<Self, String> {
-        if crate::startup::is_postgres_url(&settings.database_url()) {
+        if crate::store::Dialect::of_url(&settings.database_url())
+            == Ok(crate::store::Dialect::Postgres)
+        {
             let missing: Vec<&str> = [
                 ("CHALK_MASTER_KEY", settings.master_key.is_none()),
                 ("CHALK_JWT_SECRET", settings.jwt_secret.is_none()),

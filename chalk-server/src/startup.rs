@@ -11,11 +11,6 @@ use crate::settings::{LogFormat, Secrets, Settings};
 use crate::state::{AppState, Limits, Policy};
 use crate::store::Store;
 
-/// `postgres://` or `postgresql://`: a database several instances share.
-pub fn is_postgres_url(url: &str) -> bool {
-    url.starts_with("postgres://") || url.starts_with("postgresql://")
-}
-
 /// Installs the global tracing subscriber (text or JSON, filtered by `CHALK_LOG`).
 pub fn init_logging(settings: &Settings) -> Result<(), String> {
     let filter = EnvFilter::try_new(&settings.log)
