@@ -32,6 +32,7 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod metrics;
+pub mod migrate_store;
 pub mod openapi;
 pub mod pagination;
 pub mod rate_limit;

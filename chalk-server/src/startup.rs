@@ -154,7 +154,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
 }
 
 /// The database URL without any password, for the log.
-fn redacted_url(url: &str) -> String {
+pub(crate) fn redacted_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             format!("{}://***@{}", &url[..scheme_end], &url[at + 1..])
