@@ -309,3 +309,334 @@ async fn cursors_are_sealed_and_a_tampered_one_is_400() {
         assert_eq!(response.fields(), ["cursor"]);
     }
 }
+
+/// Spawns `n` copies of a request (built by `request(i)`) at once; their responses in order.
+async fn concurrently(
+    app: &TestApp,
+    n: usize,
+    request: impl Fn(usize) -> axum::http::Request<axum::body::Body>,
+) -> Vec<Response> {
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let router = app.router.clone();
+            let request = request(i);
+            tokio::spawn(async move { send(&router, request).await })
+        })
+        .collect();
+    let mut responses = Vec::with_capacity(n);
+    for task in tasks {
+        responses.push(task.await.expect("request task"));
+    }
+    responses
+}
+
+/// The tenant's keys as the master key lists them.
+async fn keys_of(app: &TestApp, tenant: &Tenant) -> Vec<serde_json::Value> {
+    let list = app
+        .get(&format!("/api/v1/tenants/{}/api-keys", tenant.id))
+        .master()
+        .send()
+        .await;
+    list.assert_status(200);
+    list.body["data"].as_array().unwrap().clone()
+}
+
+/// Item 7: twelve merge patches without `If-Match`, each touching another field, sent at
+/// once: every one applies (serialized on the tenant's row), none is lost; only a stale
+/// `If-Match` is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_config_patches_without_if_match_all_apply() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let path = format!("/api/v1/tenants/{}/config", acme.id);
+    let before = app.get(&path).master().send().await;
+    before.assert_status(200);
+    let stale = before.etag();
+    let patches = [
+        json!({"force_recording": true}),
+        json!({"auto_start_recording": true}),
+        json!({"allow_early_join": false}),
+        json!({"empty_room_timeout_minutes": 45}),
+        json!({"recording_retention_days": 90}),
+        json!({"duplicate_participant_policy": "disconnect_existing"}),
+        json!({"transcription_enabled": false}),
+        json!({"transcription_language": "fr-FR"}),
+        json!({"transcription_profanity_filter": true}),
+        json!({"transcription_keywords": ["chemistry"]}),
+        json!({"allowed_origins": ["https://acme.edu"]}),
+        json!({"post_meeting_webhook": {"url": "https://hooks.acme.edu/h"}}),
+    ];
+    let responses = concurrently(&app, patches.len(), |i| {
+        axum::http::Request::patch(path.clone())
+            .header("X-Master-Key", MASTER_KEY)
+            .header("Content-Type", "application/json")
+            .body(axum::body::Body::from(patches[i].to_string()))
+            .unwrap()
+    })
+    .await;
+    for (response, patch) in responses.iter().zip(&patches) {
+        assert_eq!(response.status, 200, "{patch}: {}", response.text);
+    }
+    let after = app.get(&path).master().send().await;
+    after.assert_status(200);
+    let config = &after.body["data"]["config"];
+    for patch in &patches {
+        let (field, value) = patch.as_object().unwrap().iter().next().unwrap();
+        if field == "post_meeting_webhook" {
+            assert_eq!(config[field]["url"], value["url"], "{field}");
+        } else {
+            assert_eq!(&config[field], value, "{field} was lost");
+        }
+    }
+    // Twelve writes, twelve revisions.
+    let revision = |etag: &str| etag.trim_matches('"').parse::<i64>().unwrap();
+    assert_eq!(revision(&after.etag()), revision(&stale) + 12);
+
+    // The ETag read before them all is stale now: 412, and nothing changes.
+    let refused = app
+        .patch(&path)
+        .master()
+        .header("If-Match", &stale)
+        .json(json!({"force_recording": false}))
+        .send()
+        .await;
+    refused.assert_error(412, "PRECONDITION_FAILED");
+    let unchanged = app.get(&path).master().send().await;
+    assert_eq!(unchanged.body["data"]["config"]["force_recording"], true);
+    assert_eq!(unchanged.etag(), after.etag());
+}
+
+/// Item 9: an extra key with `tenant:admin` — or even every scope — is not the primary
+/// key: rotate-key is 403 and nothing rotates.
+#[tokio::test]
+async fn an_extra_admin_key_cannot_rotate_the_primary_key() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let path = format!("/api/v1/tenants/{}/rotate-key", acme.id);
+    let (admin, _) = app.scoped_key(&acme, &["tenant:admin"]).await;
+    let (every, _) = app
+        .scoped_key(
+            &acme,
+            &["tenant:read", "tenant:admin", "rooms:read", "rooms:write"],
+        )
+        .await;
+    let before = keys_of(&app, &acme).await;
+    for key in [&admin, &every] {
+        let response = app.post(&path).key(key).send().await;
+        response.assert_error(403, "FORBIDDEN");
+        assert!(
+            response.message().contains("primary key"),
+            "{}",
+            response.text
+        );
+        assert!(response.body["data"].is_null());
+    }
+    // Same keys, same primary, none set to expire (`last_used_at` moves: they were used).
+    let shape = |keys: &[serde_json::Value]| -> Vec<(serde_json::Value, serde_json::Value, serde_json::Value)> {
+        keys.iter()
+            .map(|k| (k["id"].clone(), k["primary"].clone(), k["expires_at"].clone()))
+            .collect()
+    };
+    assert_eq!(
+        shape(&keys_of(&app, &acme).await),
+        shape(&before),
+        "nothing rotated"
+    );
+    let primary: Vec<_> = before.iter().filter(|k| k["primary"] == true).collect();
+    assert_eq!(primary.len(), 1);
+    assert_eq!(primary[0]["id"], acme.key_id.as_str());
+    app.get("/api/v1/tenant")
+        .key(&acme.key)
+        .send()
+        .await
+        .assert_status(200);
+}
+
+/// Item 9: idempotency records belong to the credential. The primary key's rotation,
+/// replayed with the same `Idempotency-Key` by another key of the tenant, is never
+/// served to it: a non-primary key is refused, and the new primary key gets a rotation
+/// of its own — never the first response and the secret in it.
+#[tokio::test]
+async fn another_key_replaying_the_primary_keys_idempotency_key_gets_no_replay() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let path = format!("/api/v1/tenants/{}/rotate-key", acme.id);
+    let (every, _) = app
+        .scoped_key(
+            &acme,
+            &["tenant:read", "tenant:admin", "rooms:read", "rooms:write"],
+        )
+        .await;
+    let first = app
+        .post(&path)
+        .key(&acme.key)
+        .header("Idempotency-Key", "rotate-1")
+        .send()
+        .await;
+    first.assert_status(200);
+    let first_secret = first.body["data"]["api_key"].as_str().unwrap().to_owned();
+
+    // Another key, holding every scope, with the same key and the same (empty) body.
+    let replayed = app
+        .post(&path)
+        .key(&every)
+        .header("Idempotency-Key", "rotate-1")
+        .send()
+        .await;
+    replayed.assert_error(403, "FORBIDDEN");
+    assert!(replayed.header("idempotent-replayed").is_none());
+    assert!(!replayed.text.contains(&first_secret), "the secret leaked");
+    let keys = keys_of(&app, &acme).await;
+    let primary: Vec<_> = keys.iter().filter(|k| k["primary"] == true).collect();
+    assert_eq!(primary.len(), 1);
+    assert_eq!(primary[0]["id"], first.body["data"]["key_id"]);
+
+    // The new primary key, same Idempotency-Key: a request of its own, a new rotation.
+    let own = app
+        .post(&path)
+        .key(&first_secret)
+        .header("Idempotency-Key", "rotate-1")
+        .send()
+        .await;
+    own.assert_status(200);
+    assert!(own.header("idempotent-replayed").is_none());
+    let own_secret = own.body["data"]["api_key"].as_str().unwrap();
+    assert_ne!(own_secret, first_secret);
+    assert_ne!(own.body["data"]["key_id"], first.body["data"]["key_id"]);
+    app.get("/api/v1/tenant")
+        .key(own_secret)
+        .send()
+        .await
+        .assert_status(200);
+    app.get("/api/v1/tenant")
+        .key(&first_secret)
+        .send()
+        .await
+        .assert_error(401, "UNAUTHORIZED");
+
+    // The first primary key was rotated away: even its own retry is refused at
+    // authentication, before any record is looked at.
+    app.post(&path)
+        .key(&acme.key)
+        .header("Idempotency-Key", "rotate-1")
+        .send()
+        .await
+        .assert_error(401, "UNAUTHORIZED");
+}
+
+/// Item 10: twenty rotations at once, each authenticated by the very key they rotate,
+/// with no grace: one wins; the others find their key rotated away (401) and hand out
+/// nothing. Exactly one primary key is left, and it works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_rotations_with_the_key_being_rotated_rotate_once() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let path = format!("/api/v1/tenants/{}/rotate-key", acme.id);
+    let responses = concurrently(&app, 20, |_| {
+        axum::http::Request::post(path.clone())
+            .header("X-API-Key", &acme.key)
+            .body(axum::body::Body::empty())
+            .unwrap()
+    })
+    .await;
+    let winners: Vec<&Response> = responses.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(winners.len(), 1, "exactly one rotation");
+    for loser in responses.iter().filter(|r| r.status != 200) {
+        loser.assert_error(401, "UNAUTHORIZED");
+        assert!(loser.body["data"].is_null());
+    }
+    let new_key = winners[0].body["data"]["api_key"].as_str().unwrap();
+    let keys = keys_of(&app, &acme).await;
+    let primary: Vec<_> = keys.iter().filter(|k| k["primary"] == true).collect();
+    assert_eq!(primary.len(), 1, "{keys:?}");
+    assert_eq!(primary[0]["id"], winners[0].body["data"]["key_id"]);
+    assert_eq!(keys.len(), 1, "the rotated key is gone at once: {keys:?}");
+    let me = app.get("/api/v1/tenant").key(new_key).send().await;
+    me.assert_status(200);
+    assert_eq!(me.body["data"]["id"], acme.id.as_str());
+    app.get("/api/v1/tenant")
+        .key(&acme.key)
+        .send()
+        .await
+        .assert_error(401, "UNAUTHORIZED");
+}
+
+/// Item 14: a refresh while the tenant is suspended is 403 and does not spend the token;
+/// once resumed, the same token works — once.
+#[tokio::test]
+async fn a_refresh_while_suspended_leaves_the_chain_intact() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let pair = app.token(&acme.key).await;
+    app.post(&format!("/api/v1/tenants/{}/suspend", acme.id))
+        .master()
+        .send()
+        .await
+        .assert_status(200);
+    for _ in 0..2 {
+        app.post("/api/v1/auth/refresh")
+            .json(json!({"refresh_token": pair.refresh}))
+            .send()
+            .await
+            .assert_error(403, "TENANT_SUSPENDED");
+    }
+    app.post(&format!("/api/v1/tenants/{}/resume", acme.id))
+        .master()
+        .send()
+        .await
+        .assert_status(200);
+    let refreshed = app
+        .post("/api/v1/auth/refresh")
+        .json(json!({"refresh_token": pair.refresh}))
+        .send()
+        .await;
+    refreshed.assert_status(200);
+    let next = crate::common::pair(&refreshed.body);
+    assert_ne!(next.refresh, pair.refresh);
+    app.get("/api/v1/tenant")
+        .bearer(&next.access)
+        .send()
+        .await
+        .assert_status(200);
+    // Spent now: a second use is reuse (and revokes the chain).
+    app.post("/api/v1/auth/refresh")
+        .json(json!({"refresh_token": pair.refresh}))
+        .send()
+        .await
+        .assert_error(401, "INVALID_REFRESH_TOKEN");
+    app.post("/api/v1/auth/refresh")
+        .json(json!({"refresh_token": next.refresh}))
+        .send()
+        .await
+        .assert_error(401, "INVALID_REFRESH_TOKEN");
+}
+
+/// Item 2: anonymous callers share no idempotency scope, so they may not send the header
+/// at all: 400 naming it, and nothing is created.
+#[tokio::test]
+async fn an_anonymous_signup_with_an_idempotency_key_is_400() {
+    let app = test_app_with(Policy {
+        open_registration: true,
+        ..Policy::default()
+    })
+    .await;
+    let response = app
+        .post("/api/v1/tenants")
+        .header("Idempotency-Key", "signup-1")
+        .json(json!({"name": "Mallory", "email": "m@example.com"}))
+        .send()
+        .await;
+    response.assert_error(400, "INVALID_REQUEST");
+    assert_eq!(response.fields(), ["Idempotency-Key"]);
+    assert!(response.body["data"].is_null());
+    let list = app.get("/api/v1/tenants").master().send().await;
+    assert_eq!(list.body["data"].as_array().unwrap().len(), 0);
+    // Without the header the same signup goes through.
+    app.post("/api/v1/tenants")
+        .json(json!({"name": "Mallory", "email": "m@example.com"}))
+        .send()
+        .await
+        .assert_status(201);
+    let list = app.get("/api/v1/tenants").master().send().await;
+    assert_eq!(list.body["data"].as_array().unwrap().len(), 1);
+}
