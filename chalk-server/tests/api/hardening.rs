@@ -640,3 +640,71 @@ async fn an_anonymous_signup_with_an_idempotency_key_is_400() {
     let list = app.get("/api/v1/tenants").master().send().await;
     assert_eq!(list.body["data"].as_array().unwrap().len(), 1);
 }
+
+/// Item 2: open registration is limited per client address (`registration_rate_limit`
+/// an hour); other addresses and the master key are not affected.
+#[tokio::test]
+async fn open_registration_is_rate_limited_per_client_address() {
+    let app = test_app_with(Policy {
+        open_registration: true,
+        registration_rate_limit: 3,
+        ..Policy::default()
+    })
+    .await;
+    // Keep the test inside one hour-long window.
+    let now = chrono::Utc::now().timestamp();
+    let left = 3600 - now.rem_euclid(3600);
+    if left < 15 {
+        tokio::time::sleep(std::time::Duration::from_secs(left as u64 + 1)).await;
+    }
+    let signup = |n: usize| json!({"name": format!("Signup {n}")});
+    for n in 0..3 {
+        app.post("/api/v1/tenants")
+            .peer(&format!("192.0.2.10:{}", 40000 + n))
+            .json(signup(n))
+            .send()
+            .await
+            .assert_status(201);
+    }
+    let refused = app
+        .post("/api/v1/tenants")
+        .peer("192.0.2.10:41000")
+        .json(signup(3))
+        .send()
+        .await;
+    refused.assert_error(429, "RATE_LIMITED");
+    assert!(refused.message().contains("signups"), "{}", refused.text);
+    let retry_after: i64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&retry_after), "{retry_after}");
+    assert!(refused.body["data"].is_null());
+    // Another address signs up; the master key creates from the limited one.
+    app.post("/api/v1/tenants")
+        .peer("198.51.100.20:5000")
+        .json(signup(4))
+        .send()
+        .await
+        .assert_status(201);
+    for n in 5..7 {
+        app.post("/api/v1/tenants")
+            .peer("192.0.2.10:41001")
+            .master()
+            .json(signup(n))
+            .send()
+            .await
+            .assert_status(201);
+    }
+    let list = app.get("/api/v1/tenants").master().send().await;
+    let names: Vec<&str> = list.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Signup 0", "Signup 1", "Signup 2", "Signup 4", "Signup 5", "Signup 6"
+        ],
+        "the refused signup created nothing"
+    );
+}
