@@ -62,6 +62,8 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(|| async { ApiError::not_found("Endpoint") })
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(context::panic_response))
+        // `%00` in the path or query: refused once, here, for every route.
+        .layer(middleware::from_fn(extract::refuse_nul_in_uri))
         // Inside CORS (a browser sees the 429) and inside the request context (it gets the
         // envelope and a request id).
         .layer(middleware::from_fn_with_state(

@@ -708,3 +708,177 @@ async fn open_registration_is_rate_limited_per_client_address() {
         "the refused signup created nothing"
     );
 }
+
+/// Item 4: a NUL anywhere in a body's strings is 422 naming the field, on every store
+/// (PostgreSQL cannot store one), and nothing is written.
+#[tokio::test]
+async fn a_nul_character_in_a_body_is_422_naming_the_field() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let cases = [
+        (
+            app.post("/api/v1/tenants")
+                .master()
+                .json(json!({"name": "Ev\u{0}il"})),
+            "name",
+        ),
+        (
+            app.post("/api/v1/tenants").master().json(json!({
+                "name": "Evil",
+                "config": {"transcription_keywords": ["a", "b", "c\u{0}"]}
+            })),
+            "config.transcription_keywords[2]",
+        ),
+        (
+            app.post("/api/v1/tenants")
+                .master()
+                .json(json!({"name": "Evil", "external_id": "\u{0}"})),
+            "external_id",
+        ),
+        (
+            app.patch(&format!("/api/v1/tenants/{}", acme.id))
+                .master()
+                .json(json!({"email": "a\u{0}@acme.edu"})),
+            "email",
+        ),
+        (
+            app.patch(&format!("/api/v1/tenants/{}/config", acme.id))
+                .key(&acme.key)
+                .json(json!({"transcription_keywords": ["ok", "\u{0}"]})),
+            "transcription_keywords[1]",
+        ),
+        (
+            app.patch(&format!("/api/v1/tenants/{}/config", acme.id))
+                .key(&acme.key)
+                .json(json!({"post_meeting_webhook": {"url": "https://hooks.acme.edu/\u{0}"}})),
+            "post_meeting_webhook.url",
+        ),
+        (
+            app.post(&format!("/api/v1/tenants/{}/api-keys", acme.id))
+                .master()
+                .json(json!({"name": "k\u{0}", "scopes": ["tenant:read"]})),
+            "name",
+        ),
+        (
+            app.post("/api/v1/rooms/cs101/participants")
+                .key(&acme.key)
+                .json(json!({"display_name": "Alice\u{0}", "role": "participant"})),
+            "display_name",
+        ),
+        (
+            app.post("/api/v1/auth/token")
+                .json(json!({"api_key": format!("{}\u{0}", acme.key)})),
+            "api_key",
+        ),
+        (
+            app.post("/api/v1/auth/refresh")
+                .json(json!({"refresh_token": "\u{0}"})),
+            "refresh_token",
+        ),
+        // A key with a NUL is named with it escaped.
+        (
+            app.post("/api/v1/tenants")
+                .master()
+                .json(json!({"name": "Evil", "na\u{0}me": "x"})),
+            "na\\u0000me",
+        ),
+    ];
+    for (call, field) in cases {
+        let response = call.send().await;
+        response.assert_error(422, "VALIDATION_ERROR");
+        assert_eq!(response.fields(), [field], "{}", response.text);
+        assert!(response.message().contains("NUL"), "{}", response.text);
+    }
+    // Nothing was written: one tenant, its config and key list untouched, no room.
+    let list = app.get("/api/v1/tenants").master().send().await;
+    assert_eq!(list.body["data"].as_array().unwrap().len(), 1);
+    let tenant = app.read_tenant(&acme.id).await;
+    assert!(tenant.body["data"]["email"].is_null(), "{}", tenant.text);
+    let config = app
+        .get(&format!("/api/v1/tenants/{}/config", acme.id))
+        .master()
+        .send()
+        .await;
+    assert_eq!(
+        config.body["data"]["config"]["transcription_keywords"],
+        json!([])
+    );
+    assert!(config.body["data"]["config"]["post_meeting_webhook"].is_null());
+    assert_eq!(keys_of(&app, &acme).await.len(), 1);
+    let rooms = app.get("/api/v1/rooms").key(&acme.key).send().await;
+    rooms.assert_status(200);
+    assert_eq!(rooms.body["data"].as_array().unwrap().len(), 0);
+}
+
+/// Item 4: `%00` in a path id names nothing (404); in a query parameter it is 400 naming
+/// the parameter. Identical on every store, and nothing is touched.
+#[tokio::test]
+async fn a_nul_character_in_a_path_is_404_and_in_a_query_400() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let id = &acme.id;
+    let key_id = &acme.key_id;
+    for response in [
+        app.get(&format!("/api/v1/tenants/{id}%00"))
+            .master()
+            .send()
+            .await,
+        app.get("/api/v1/tenants/%00").master().send().await,
+        app.patch(&format!("/api/v1/tenants/{id}%00"))
+            .master()
+            .json(json!({"name": "X"}))
+            .send()
+            .await,
+        app.delete(&format!("/api/v1/tenants/{id}%00"))
+            .master()
+            .send()
+            .await,
+        app.get(&format!("/api/v1/tenants/{id}%00/config"))
+            .master()
+            .send()
+            .await,
+        app.post(&format!("/api/v1/tenants/{id}%00/suspend"))
+            .master()
+            .send()
+            .await,
+        app.delete(&format!("/api/v1/tenants/{id}/api-keys/{key_id}%00"))
+            .master()
+            .send()
+            .await,
+        app.get("/api/v1/rooms/cs%00101")
+            .key(&acme.key)
+            .send()
+            .await,
+        app.post("/api/v1/rooms/cs101%00/participants")
+            .key(&acme.key)
+            .json(json!({"display_name": "Alice", "role": "participant"}))
+            .send()
+            .await,
+    ] {
+        response.assert_error(404, "NOT_FOUND");
+    }
+    for (path, field) in [
+        ("/api/v1/tenants?external_id=a%00b", "external_id"),
+        ("/api/v1/tenants?limit=1&cursor=%00", "cursor"),
+        ("/api/v1/tenants?status%00=active", "status\\u0000"),
+    ] {
+        let response = app.get(path).master().send().await;
+        response.assert_error(400, "INVALID_REQUEST");
+        assert_eq!(response.fields(), [field], "{path}");
+    }
+    let rooms = app
+        .get("/api/v1/rooms?cursor=%00")
+        .key(&acme.key)
+        .send()
+        .await;
+    rooms.assert_error(400, "INVALID_REQUEST");
+    assert_eq!(rooms.fields(), ["cursor"]);
+    // The tenant and its key are untouched; no room was opened.
+    let tenant = app.read_tenant(id).await;
+    tenant.assert_status(200);
+    assert_eq!(tenant.body["data"]["status"], "active");
+    assert_eq!(tenant.body["data"]["name"], "Acme");
+    assert_eq!(keys_of(&app, &acme).await.len(), 1);
+    let rooms = app.get("/api/v1/rooms").key(&acme.key).send().await;
+    assert_eq!(rooms.body["data"].as_array().unwrap().len(), 0);
+}
