@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod domain;
 pub mod error;
 pub mod extract;
+pub mod housekeeping;
 pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
@@ -89,11 +90,13 @@ pub async fn serve(
     let draining = state.clone();
     let limits = state.limits.clone();
     let sweeper = room_sweeper::spawn(state.clone(), room_sweeper::DEFAULT_INTERVAL);
+    let purger = housekeeping::spawn(state.clone(), housekeeping::DEFAULT_INTERVAL);
     let served = server::run(listener, build_router(state), limits, shutdown, move || {
         draining.begin_shutdown();
         tracing::info!("shutting down: finishing in-flight requests");
     })
     .await;
     sweeper.abort();
+    purger.abort();
     served
 }

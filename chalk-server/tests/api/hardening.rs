@@ -882,3 +882,198 @@ async fn a_nul_character_in_a_path_is_404_and_in_a_query_400() {
     let rooms = app.get("/api/v1/rooms").key(&acme.key).send().await;
     assert_eq!(rooms.body["data"].as_array().unwrap().len(), 0);
 }
+
+/// Rows of a table, by a text column, as the store holds them now.
+async fn column(app: &TestApp, sql: &'static str) -> Vec<String> {
+    let mut db = app.state.store.read().await.unwrap();
+    let rows = sqlx::query(sql)
+        .fetch_all(db.conn().unwrap())
+        .await
+        .unwrap();
+    let mut values: Vec<String> = rows
+        .iter()
+        .map(|row| sqlx::Row::get::<String, _>(row, 0))
+        .collect();
+    values.sort();
+    values
+}
+
+/// Item 11: the housekeeping purge deletes idempotency records past 24 h and refresh
+/// tokens past their expiry — and nothing that is still live.
+#[tokio::test]
+async fn the_purge_removes_expired_records_and_keeps_live_ones() {
+    use chalk_server::store::{IdempotencyReservation, NewRefreshToken, idempotency, refresh};
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let t = chrono::Utc::now().timestamp();
+
+    // Live rows, made through the API: an idempotent create, and a refresh chain whose
+    // first token is spent (but not expired) and whose second is unused.
+    app.post("/api/v1/tenants")
+        .master()
+        .header("Idempotency-Key", "live")
+        .json(json!({"name": "Live"}))
+        .send()
+        .await
+        .assert_status(201);
+    let first = app.token(&acme.key).await;
+    let refreshed = app
+        .post("/api/v1/auth/refresh")
+        .json(json!({"refresh_token": first.refresh}))
+        .send()
+        .await;
+    refreshed.assert_status(200);
+    let second = crate::common::pair(&refreshed.body);
+
+    // Old rows, written straight to the store with past timestamps: a record 24 h and a
+    // minute old, and a refresh token that expired a minute ago.
+    let mut db = app.state.store.begin().await.unwrap();
+    idempotency::reserve(
+        &mut db,
+        &IdempotencyReservation {
+            scope: "master".into(),
+            key: "old".into(),
+            request_hash: "h".into(),
+            tenant_id: None,
+            now: t - 86_400 - 60,
+            expired_before: t - 2 * 86_400,
+        },
+    )
+    .await
+    .unwrap();
+    idempotency::complete(&mut db, "master", "old", 201, "sealed")
+        .await
+        .unwrap();
+    refresh::insert(
+        &mut db,
+        &NewRefreshToken {
+            token_hash: "expired-token-hash".into(),
+            family_id: "fam_old".into(),
+            tenant_id: acme.id.clone(),
+            key_id: acme.key_id.clone(),
+            created_at: t - 3600,
+            expires_at: t - 60,
+        },
+    )
+    .await
+    .unwrap();
+    db.commit().await.unwrap();
+    let idem_keys = "SELECT idem_key FROM idempotency_keys";
+    let families = "SELECT family_id FROM refresh_tokens";
+    assert_eq!(column(&app, idem_keys).await, ["live", "old"]);
+    assert_eq!(column(&app, families).await.len(), 3);
+
+    let purged = chalk_server::housekeeping::purge(&app.state, t)
+        .await
+        .unwrap();
+    assert_eq!(purged.idempotency_records, 1);
+    assert_eq!(purged.refresh_tokens, 1);
+    assert_eq!(column(&app, idem_keys).await, ["live"]);
+    let live_families = column(&app, families).await;
+    assert_eq!(live_families.len(), 2, "the spent and the live token stay");
+    assert!(!live_families.contains(&"fam_old".to_owned()));
+    // What stayed still works: the live record replays, the live token refreshes.
+    let replay = app
+        .post("/api/v1/tenants")
+        .master()
+        .header("Idempotency-Key", "live")
+        .json(json!({"name": "Live"}))
+        .send()
+        .await;
+    replay.assert_status(201);
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+
+    // A purge past the refresh tokens' lifetime (30 days) leaves nothing.
+    let later = t + app.state.policy.refresh_token_ttl + 1;
+    let purged = chalk_server::housekeeping::purge(&app.state, later)
+        .await
+        .unwrap();
+    assert_eq!(purged.idempotency_records, 1);
+    assert_eq!(purged.refresh_tokens, 2);
+    assert!(column(&app, idem_keys).await.is_empty());
+    assert!(column(&app, families).await.is_empty());
+    app.post("/api/v1/auth/refresh")
+        .json(json!({"refresh_token": second.refresh}))
+        .send()
+        .await
+        .assert_error(401, "INVALID_REFRESH_TOKEN");
+}
+
+/// Item 11: the periodic task runs the purge on its own.
+#[tokio::test]
+async fn the_housekeeping_task_purges_periodically() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let t = chrono::Utc::now().timestamp();
+    let mut db = app.state.store.begin().await.unwrap();
+    chalk_server::store::refresh::insert(
+        &mut db,
+        &chalk_server::store::NewRefreshToken {
+            token_hash: "expired-token-hash".into(),
+            family_id: "fam_old".into(),
+            tenant_id: acme.id.clone(),
+            key_id: acme.key_id.clone(),
+            created_at: t - 3600,
+            expires_at: t - 60,
+        },
+    )
+    .await
+    .unwrap();
+    db.commit().await.unwrap();
+    let families = "SELECT family_id FROM refresh_tokens";
+    assert_eq!(column(&app, families).await, ["fam_old"]);
+    let task =
+        chalk_server::housekeeping::spawn(app.state.clone(), std::time::Duration::from_millis(50));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !column(&app, families).await.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the task did not purge within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    task.abort();
+}
+
+/// Item 11: `/auth/token` writes a refresh token per call, so a valid key's exchanges
+/// count against its tenant's rate limit like any request made with the key.
+#[tokio::test]
+async fn token_exchanges_count_against_the_tenants_rate_limit() {
+    let app = test_app().await;
+    let acme = app
+        .create_tenant(json!({"name": "Acme", "rate_limit_per_minute": 3}))
+        .await;
+    fresh_window(15).await;
+    for remaining in ["2", "1", "0"] {
+        let response = app
+            .post("/api/v1/auth/token")
+            .json(json!({"api_key": acme.key}))
+            .send()
+            .await;
+        response.assert_status(200);
+        assert_eq!(response.header("ratelimit-limit"), Some("3"));
+        assert_eq!(response.header("ratelimit-remaining"), Some(remaining));
+    }
+    let refused = app
+        .post("/api/v1/auth/token")
+        .json(json!({"api_key": acme.key}))
+        .send()
+        .await;
+    refused.assert_error(429, "RATE_LIMITED");
+    let retry_after: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert!(refused.body["data"].is_null());
+    // Three exchanges, three refresh tokens: the refused one wrote nothing.
+    assert_eq!(
+        column(&app, "SELECT family_id FROM refresh_tokens")
+            .await
+            .len(),
+        3
+    );
+    // One budget: the key itself is out of requests too.
+    app.get("/api/v1/tenant")
+        .key(&acme.key)
+        .send()
+        .await
+        .assert_error(429, "RATE_LIMITED");
+}
