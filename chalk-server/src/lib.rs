@@ -30,6 +30,7 @@ pub mod crypto;
 pub mod domain;
 pub mod error;
 pub mod extract;
+pub mod housekeeping;
 pub mod idempotency;
 pub mod metrics;
 pub mod migrate_store;
@@ -83,6 +84,8 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(|| async { ApiError::not_found("Endpoint") })
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(context::panic_response))
+        // `%00` in the path or query: refused once, here, for every route.
+        .layer(middleware::from_fn(extract::refuse_nul_in_uri))
         // Inside CORS (a browser sees the 429) and inside the request context (it gets the
         // envelope and a request id).
         .layer(middleware::from_fn_with_state(
@@ -108,11 +111,13 @@ pub async fn serve(
     let draining = state.clone();
     let limits = state.limits.clone();
     let sweeper = room_sweeper::spawn(state.clone(), room_sweeper::DEFAULT_INTERVAL);
+    let purger = housekeeping::spawn(state.clone(), housekeeping::DEFAULT_INTERVAL);
     let served = server::run(listener, build_router(state), limits, shutdown, move || {
         draining.begin_shutdown();
         tracing::info!("shutting down: finishing in-flight requests");
     })
     .await;
     sweeper.abort();
+    purger.abort();
     served
 }

@@ -87,6 +87,11 @@ pub struct Settings {
     #[arg(long, env = "CHALK_PARTICIPANT_RATE_LIMIT", default_value_t = 120, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
     pub participant_rate_limit: i64,
 
+    /// With open registration, tenants one client address may create per hour without the
+    /// master key; past it `POST /tenants` is 429 until the hour ends.
+    #[arg(long, env = "CHALK_REGISTRATION_RATE_LIMIT", default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+    pub registration_rate_limit: i64,
+
     /// Failed authentications per minute from one client address before its requests are
     /// refused with 429 until the minute ends.
     #[arg(long, env = "CHALK_AUTH_FAILURE_LIMIT", default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
@@ -368,6 +373,9 @@ mod tests {
         assert_eq!(s.idle_timeout, Duration::from_secs(60));
         assert_eq!(s.max_connections, 10_000);
         assert_eq!(s.participant_rate_limit, 120);
+        assert_eq!(s.registration_rate_limit, 10);
+        let s = Settings::parse_from(["chalk-server", "--registration-rate-limit", "3"]);
+        assert_eq!(s.registration_rate_limit, 3);
         let s = Settings::parse_from(["chalk-server", "--shutdown-grace", "2s"]);
         assert_eq!(s.shutdown_grace, Duration::from_secs(2));
         assert!(s.command.is_none());

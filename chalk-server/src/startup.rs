@@ -62,6 +62,7 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, Secrets), Str
         access_token_ttl: settings.access_token_ttl,
         refresh_token_ttl: settings.refresh_token_ttl,
         participant_rate_limit: settings.participant_rate_limit,
+        registration_rate_limit: settings.registration_rate_limit,
         auth_failure_limit: settings.auth_failure_limit,
         webhook_targets: crate::webhook_target::TargetPolicy {
             allow_private: settings.webhook_allow_private,
