@@ -205,7 +205,8 @@ pub async fn authenticate(mut req: Request, next: Next) -> Response {
     response
 }
 
-fn stamp(headers: &mut HeaderMap, d: Decision) {
+/// The `RateLimit-*` headers of a decision.
+pub fn stamp(headers: &mut HeaderMap, d: Decision) {
     for (name, value) in [
         ("ratelimit-limit", d.limit),
         ("ratelimit-remaining", d.remaining),

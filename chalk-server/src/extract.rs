@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use chalk_sdk::model::FieldError;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -52,7 +53,7 @@ async fn read_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Ap
 }
 
 fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(bytes)
+    let value = serde_json::from_slice(bytes)
         .map(integral_numbers)
         .map_err(|e| {
             ApiError::invalid_request(format!(
@@ -60,7 +61,82 @@ fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
                 e.line(),
                 e.column()
             ))
-        })
+        })?;
+    refuse_nul_in_json(&value)?;
+    Ok(value)
+}
+
+const NUL_MESSAGE: &str = "must not contain a NUL character (U+0000)";
+
+/// A NUL character anywhere in a body's strings (or its keys) is 422 naming each place:
+/// PostgreSQL cannot store one in text and SQLite would, so it is refused here, before
+/// any store sees it, identically on both.
+pub fn refuse_nul_in_json(value: &Value) -> Result<(), ApiError> {
+    let mut found = Vec::new();
+    find_nul(value, String::new(), &mut found);
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::validation(
+        found
+            .into_iter()
+            .map(|path| FieldError::new(if path.is_empty() { "body" } else { &path }, NUL_MESSAGE))
+            .collect(),
+    ))
+}
+
+/// Collects the paths (`config.transcription_keywords[2]`, serde_path_to_error's form) of
+/// strings holding a NUL; at most 20 of them.
+fn find_nul(value: &Value, path: String, found: &mut Vec<String>) {
+    const MAX_REPORTED: usize = 20;
+    if found.len() >= MAX_REPORTED {
+        return;
+    }
+    match value {
+        Value::String(text) if text.contains('\0') => found.push(path),
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                find_nul(item, format!("{path}[{index}]"), found);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let child = join_path(&path, &key.replace('\0', "\\u0000"));
+                if key.contains('\0') {
+                    if found.len() < MAX_REPORTED {
+                        found.push(child);
+                    }
+                    continue;
+                }
+                find_nul(item, child, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `%00` in a request's path or query string. A path with a NUL names nothing (404, as
+/// an unknown id would be); a query parameter with one is 400 naming it. One check for
+/// every route, before any handler or store sees the text.
+pub async fn refuse_nul_in_uri(req: Request, next: axum::middleware::Next) -> Response {
+    if req.uri().path().contains("%00") {
+        return ApiError::new(
+            chalk_sdk::model::ErrorCode::NotFound,
+            "Not found: nothing is named with a NUL character (%00)",
+        )
+        .into_response();
+    }
+    if let Some(query) = req.uri().query().filter(|q| q.contains("%00")) {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+        if let Some((name, _)) = pairs
+            .iter()
+            .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+        {
+            let name = name.replace('\0', "\\u0000");
+            return ApiError::invalid_field(&name, NUL_MESSAGE).into_response();
+        }
+    }
+    next.run(req).await
 }
 
 fn unsupported_media_type() -> ApiError {
@@ -207,6 +283,25 @@ mod tests {
     use super::*;
     use chalk_sdk::model::CreateTenantRequest;
     use serde_json::json;
+
+    #[test]
+    fn every_string_with_a_nul_is_named_by_its_path() {
+        let err = refuse_nul_in_json(&json!({
+            "name": "a\u{0}b",
+            "ok": "fine",
+            "config": {"transcription_keywords": ["x", "y", "\u{0}"], "n": 5},
+            "k\u{0}": 1
+        }))
+        .unwrap_err();
+        assert_eq!(err.code, chalk_sdk::model::ErrorCode::ValidationError);
+        let mut fields: Vec<&str> = err.details.iter().map(|d| d.field.as_str()).collect();
+        fields.sort();
+        assert_eq!(
+            fields,
+            ["config.transcription_keywords[2]", "k\\u0000", "name"]
+        );
+        refuse_nul_in_json(&json!({"name": "no nul", "list": ["a", 1, null]})).unwrap();
+    }
 
     #[test]
     fn unknown_missing_and_mistyped_fields_are_named() {

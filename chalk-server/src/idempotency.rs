@@ -16,7 +16,8 @@ use crate::state::{AppState, now};
 use crate::store::{Db, IdempotencyBegin, IdempotencyReservation, idempotency};
 
 pub const HEADER: &str = "idempotency-key";
-const RETENTION_SECONDS: i64 = 24 * 60 * 60;
+/// How long a response is replayed; `housekeeping` then deletes the record.
+pub const RETENTION_SECONDS: i64 = 24 * 60 * 60;
 
 /// A response body with its status, as the operation produced it.
 pub struct Produced {

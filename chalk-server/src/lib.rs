@@ -2,6 +2,26 @@
 //!
 //! [`build_router`] assembles the application for a given [`AppState`] (tests drive it
 //! in-process); [`serve`] runs it on a listener until a shutdown signal.
+//!
+//! Data flows one way: `routes/` (HTTP: extract, call, render) → `domain/` (the rules, one
+//! module per resource) → `store/` (one SQL text for SQLite and PostgreSQL, and the unit
+//! of work `Db`). Where each part of API.md lives:
+//!
+//! | API.md | file |
+//! | --- | --- |
+//! | Conventions: envelope, error codes | `error.rs`; bodies and queries `extract.rs`; pages `pagination.rs` |
+//! | Conventions: idempotency | `idempotency.rs` (records: `store/idempotency.rs`) |
+//! | Conventions: `ETag` / `If-Match` | `extract.rs` (`etag`, `if_match`) |
+//! | Credentials, scopes, origins | `auth.rs`; failed-auth throttle `throttle.rs`; limits `rate_limit.rs` |
+//! | Tenants (fields, quotas, who may set what) | `domain/tenants.rs`; field rules `validate.rs` |
+//! | Config (every field's rule, merge patch) | `tenant_config.rs`; applied in `domain/config.rs` |
+//! | Webhook targets (SSRF) | `webhook_target.rs` |
+//! | Auth (token exchange, refresh, reuse) | `domain/tokens.rs`; JWTs `tokens.rs` |
+//! | API keys | `domain/keys.rs` |
+//! | Rooms and participants, quotas | `domain/rooms.rs`; invariants in `store/rooms.rs` |
+//! | Hardening: timeouts, connection cap, shutdown | `server.rs` |
+//! | Operations: health, metrics | `routes/ops.rs`, `metrics.rs`; empty-room sweeper `room_sweeper.rs` |
+//! | Server configuration | `settings.rs`, wired in `startup.rs` |
 
 pub mod auth;
 pub mod context;
@@ -10,8 +30,10 @@ pub mod crypto;
 pub mod domain;
 pub mod error;
 pub mod extract;
+pub mod housekeeping;
 pub mod idempotency;
 pub mod metrics;
+pub mod migrate_store;
 pub mod openapi;
 pub mod pagination;
 pub mod rate_limit;
@@ -62,6 +84,8 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(|| async { ApiError::not_found("Endpoint") })
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(context::panic_response))
+        // `%00` in the path or query: refused once, here, for every route.
+        .layer(middleware::from_fn(extract::refuse_nul_in_uri))
         // Inside CORS (a browser sees the 429) and inside the request context (it gets the
         // envelope and a request id).
         .layer(middleware::from_fn_with_state(
@@ -87,6 +111,7 @@ pub async fn serve(
     let draining = state.clone();
     let limits = state.limits.clone();
     let sweeper = room_sweeper::spawn(state.clone(), room_sweeper::DEFAULT_INTERVAL);
+    let purger = housekeeping::spawn(state.clone(), housekeeping::DEFAULT_INTERVAL);
     // Another instance's rotation is picked up for signing within this interval.
     let key_refresher = state
         .signer
@@ -98,6 +123,7 @@ pub async fn serve(
     })
     .await;
     sweeper.abort();
+    purger.abort();
     if let Some(refresher) = key_refresher {
         refresher.abort();
     }

@@ -1,11 +1,19 @@
-//! `chalk-server`: parses settings and runs the server. Everything else is in the library.
+//! `chalk-server`: parses settings and runs the server (or a command). Everything else is
+//! in the library.
 
+use chalk_server::settings::{Command, Settings};
 use clap::Parser;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let settings = chalk_server::settings::Settings::parse();
-    match chalk_server::startup::run(settings).await {
+    let settings = Settings::parse();
+    let result = match &settings.command {
+        Some(Command::MigrateStore(args)) => {
+            chalk_server::migrate_store::run(&args.from, &args.to).await
+        }
+        None => chalk_server::startup::run(settings).await,
+    };
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("chalk-server: {message}");

@@ -27,35 +27,56 @@ pub struct Decision {
     pub reset: i64,
 }
 
+/// Fixed windows counted in this process, each key with its own window length.
 #[derive(Default)]
 pub struct RateLimiter {
-    windows: Mutex<HashMap<String, (i64, i64)>>,
+    windows: Mutex<HashMap<String, Window>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    start: i64,
+    length: i64,
+    count: i64,
 }
 
 impl RateLimiter {
     /// Counts one request of `tenant_id` at `now` (Unix seconds) against `limit` per minute.
     pub fn check(&self, tenant_id: &str, limit: i64, now: i64) -> Decision {
-        let window_start = now - now.rem_euclid(WINDOW);
-        let reset = window_start + WINDOW - now;
+        self.check_window(tenant_id, limit, WINDOW, now)
+    }
+
+    /// Counts one request of `key` at `now` against `limit` per `window` seconds (windows
+    /// aligned to the wall clock).
+    pub fn check_window(&self, key: &str, limit: i64, window: i64, now: i64) -> Decision {
+        let window_start = now - now.rem_euclid(window);
+        let reset = window_start + window - now;
         let mut windows = self.windows.lock().expect("rate limiter lock poisoned");
         if windows.len() > 10_000 {
-            // Forget tenants that were idle for a whole window.
-            windows.retain(|_, (start, _)| *start == window_start);
+            // Forget keys whose window has ended: whatever its length, each entry is kept
+            // exactly as long as it still counts.
+            windows.retain(|_, w| w.start + w.length > now);
         }
-        let entry = windows
-            .entry(tenant_id.to_owned())
-            .or_insert((window_start, 0));
-        if entry.0 != window_start {
-            *entry = (window_start, 0);
+        let entry = windows.entry(key.to_owned()).or_insert(Window {
+            start: window_start,
+            length: window,
+            count: 0,
+        });
+        if entry.start != window_start || entry.length != window {
+            *entry = Window {
+                start: window_start,
+                length: window,
+                count: 0,
+            };
         }
-        let allowed = entry.1 < limit;
+        let allowed = entry.count < limit;
         if allowed {
-            entry.1 += 1;
+            entry.count += 1;
         }
         Decision {
             allowed,
             limit,
-            remaining: (limit - entry.1).max(0),
+            remaining: (limit - entry.count).max(0),
             reset,
         }
     }
@@ -151,10 +172,10 @@ impl RedisLimiter {
         Ok(connection)
     }
 
-    async fn count(&self, key: &str) -> Result<i64, String> {
+    async fn count(&self, key: &str, window: i64) -> Result<i64, String> {
         let mut connection = self.connection().await?;
         let mut invocation = self.script.key(key);
-        invocation.arg(WINDOW * 2);
+        invocation.arg(window * 2);
         let result = tokio::time::timeout(REDIS_TIMEOUT, invocation.invoke_async(&mut connection))
             .await
             .map_err(|_| "command timed out".to_owned())?
@@ -166,18 +187,18 @@ impl RedisLimiter {
         result
     }
 
-    pub async fn check(&self, tenant_id: &str, limit: i64, now: i64) -> Decision {
+    pub async fn check_window(&self, key: &str, limit: i64, window: i64, now: i64) -> Decision {
         let now_ms = chrono::Utc::now().timestamp_millis();
         if now_ms >= self.retry_at_ms.load(Ordering::Relaxed) {
-            let window_start = now - now.rem_euclid(WINDOW);
-            let key = format!("chalk:ratelimit:{tenant_id}:{window_start}");
-            match self.count(&key).await {
+            let window_start = now - now.rem_euclid(window);
+            let redis_key = format!("chalk:ratelimit:{key}:{window_start}");
+            match self.count(&redis_key, window).await {
                 Ok(count) => {
                     return Decision {
                         allowed: count <= limit,
                         limit,
                         remaining: (limit - count).max(0),
-                        reset: window_start + WINDOW - now,
+                        reset: window_start + window - now,
                     };
                 }
                 Err(error) => {
@@ -186,7 +207,7 @@ impl RedisLimiter {
                 }
             }
         }
-        self.fallback.check(tenant_id, limit, now)
+        self.fallback.check_window(key, limit, window, now)
     }
 }
 
@@ -213,10 +234,17 @@ impl RateLimit {
         }
     }
 
+    /// One request of `tenant_id` against its per-minute `limit`.
     pub async fn check(&self, tenant_id: &str, limit: i64, now: i64) -> Decision {
+        self.check_window(tenant_id, limit, WINDOW, now).await
+    }
+
+    /// One request of `key` against `limit` per `window` seconds. Keys of different
+    /// purposes are told apart by a prefix (`registration:…`, `participant:…`).
+    pub async fn check_window(&self, key: &str, limit: i64, window: i64, now: i64) -> Decision {
         match self {
-            RateLimit::Local(limiter) => limiter.check(tenant_id, limit, now),
-            RateLimit::Shared(limiter) => limiter.check(tenant_id, limit, now).await,
+            RateLimit::Local(limiter) => limiter.check_window(key, limit, window, now),
+            RateLimit::Shared(limiter) => limiter.check_window(key, limit, window, now).await,
         }
     }
 }
@@ -262,6 +290,29 @@ mod tests {
         assert!(
             !limiter.check("a", 2, t0 + 2).await.allowed,
             "the limit still holds per instance"
+        );
+    }
+
+    #[test]
+    fn windows_of_different_lengths_are_counted_apart_and_outlive_a_cleanup() {
+        let limiter = RateLimiter::default();
+        let hour = 1_800_000_000; // the start of an hour (a multiple of 3600)
+        assert!(
+            limiter
+                .check_window("registration:1.2.3.4", 1, 3600, hour + 10)
+                .allowed
+        );
+        // Ten thousand minute keys later (a cleanup runs), the hour's count still holds.
+        for n in 0..10_002 {
+            limiter.check(&format!("t{n}"), 5, hour + 130);
+        }
+        let again = limiter.check_window("registration:1.2.3.4", 1, 3600, hour + 130);
+        assert!(!again.allowed, "the hourly count survived the cleanup");
+        assert_eq!(again.reset, 3600 - 130);
+        assert!(
+            limiter
+                .check_window("registration:1.2.3.4", 1, 3600, hour + 3600)
+                .allowed
         );
     }
 

@@ -1,7 +1,7 @@
 //! Server settings: every one a flag and an environment variable (flags win), and the
 //! secrets that are generated into the data directory when they are not given.
 
-use clap::{Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -17,6 +17,10 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Parser)]
 #[command(name = "chalk-server", version, about)]
 pub struct Settings {
+    /// Without a command, the server runs with the flags below.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address to serve on (`:0` picks a free port and logs it).
     #[arg(long, env = "CHALK_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
@@ -90,6 +94,11 @@ pub struct Settings {
     #[arg(long, env = "CHALK_PARTICIPANT_RATE_LIMIT", default_value_t = 120, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
     pub participant_rate_limit: i64,
 
+    /// With open registration, tenants one client address may create per hour without the
+    /// master key; past it `POST /tenants` is 429 until the hour ends.
+    #[arg(long, env = "CHALK_REGISTRATION_RATE_LIMIT", default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+    pub registration_rate_limit: i64,
+
     /// Failed authentications per minute from one client address before its requests are
     /// refused with 429 until the minute ends.
     #[arg(long, env = "CHALK_AUTH_FAILURE_LIMIT", default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
@@ -116,6 +125,27 @@ pub struct Settings {
     /// A keep-alive connection with no request in progress is closed after this time.
     #[arg(long, env = "CHALK_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
+}
+
+/// What `chalk-server` does instead of serving.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Copy a whole deployment (tenants, keys, config, refresh tokens, idempotency records,
+    /// rooms, participants) into an empty database: SQLite to PostgreSQL, or back. Stop the
+    /// servers on the source first. Secrets are copied as stored: the new deployment needs
+    /// the same CHALK_ENCRYPTION_KEY.
+    MigrateStore(MigrateStore),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MigrateStore {
+    /// The database to copy from: `sqlite://PATH` or `postgres://…`.
+    #[arg(long, value_name = "URL")]
+    pub from: String,
+
+    /// The database to copy into (migrated first; must hold no rows).
+    #[arg(long, value_name = "URL")]
+    pub to: String,
 }
 
 /// `30s`, `500ms`, `2m`, `1h`, or a bare number of seconds; never zero.
@@ -178,7 +208,9 @@ impl Secrets {
     /// (EdDSA keys live in the store, sealed with the encryption key).
     pub fn resolve(settings: &Settings) -> Result<Self, String> {
         let hs256 = settings.jwt_algorithm == crate::tokens::JwtAlgorithm::Hs256;
-        if crate::startup::is_postgres_url(&settings.database_url()) {
+        if crate::store::Dialect::of_url(&settings.database_url())
+            == Ok(crate::store::Dialect::Postgres)
+        {
             let missing: Vec<&str> = [
                 ("CHALK_MASTER_KEY", settings.master_key.is_none()),
                 ("CHALK_JWT_SECRET", hs256 && settings.jwt_secret.is_none()),
@@ -395,8 +427,39 @@ mod tests {
         assert_eq!(s.idle_timeout, Duration::from_secs(60));
         assert_eq!(s.max_connections, 10_000);
         assert_eq!(s.participant_rate_limit, 120);
+        assert_eq!(s.registration_rate_limit, 10);
+        let s = Settings::parse_from(["chalk-server", "--registration-rate-limit", "3"]);
+        assert_eq!(s.registration_rate_limit, 3);
         let s = Settings::parse_from(["chalk-server", "--shutdown-grace", "2s"]);
         assert_eq!(s.shutdown_grace, Duration::from_secs(2));
+        assert!(s.command.is_none());
+    }
+
+    #[test]
+    fn migrate_store_is_a_command_beside_the_server_flags() {
+        let s = Settings::parse_from([
+            "chalk-server",
+            "migrate-store",
+            "--from",
+            "sqlite://a.db",
+            "--to",
+            "postgres://db/chalk",
+        ]);
+        match s.command {
+            Some(Command::MigrateStore(m)) => {
+                assert_eq!(m.from, "sqlite://a.db");
+                assert_eq!(m.to, "postgres://db/chalk");
+            }
+            None => panic!("no command"),
+        }
+        assert!(
+            Settings::try_parse_from(["chalk-server", "migrate-store", "--from", "sqlite://a.db"])
+                .is_err(),
+            "--to is required"
+        );
+        let s = Settings::parse_from(["chalk-server", "--listen", ":0"]);
+        assert_eq!(s.listen, ":0");
+        assert!(s.command.is_none());
     }
 
     #[test]

@@ -12,11 +12,6 @@ use crate::state::{AppState, Limits, Policy};
 use crate::store::Store;
 use crate::tokens::TokenSigner;
 
-/// `postgres://` or `postgresql://`: a database several instances share.
-pub fn is_postgres_url(url: &str) -> bool {
-    url.starts_with("postgres://") || url.starts_with("postgresql://")
-}
-
 /// Installs the global tracing subscriber (text or JSON, filtered by `CHALK_LOG`).
 pub fn init_logging(settings: &Settings) -> Result<(), String> {
     let filter = EnvFilter::try_new(&settings.log)
@@ -68,6 +63,7 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, Secrets), Str
         access_token_ttl: settings.access_token_ttl,
         refresh_token_ttl: settings.refresh_token_ttl,
         participant_rate_limit: settings.participant_rate_limit,
+        registration_rate_limit: settings.registration_rate_limit,
         auth_failure_limit: settings.auth_failure_limit,
         webhook_targets: crate::webhook_target::TargetPolicy {
             allow_private: settings.webhook_allow_private,
@@ -173,7 +169,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
 }
 
 /// The database URL without any password, for the log.
-fn redacted_url(url: &str) -> String {
+pub(crate) fn redacted_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             format!("{}://***@{}", &url[..scheme_end], &url[at + 1..])

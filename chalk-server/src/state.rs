@@ -31,6 +31,9 @@ pub struct Policy {
     pub refresh_token_ttl: i64,
     /// Requests per minute for each participant token, counted apart from its tenant.
     pub participant_rate_limit: i64,
+    /// Tenants an anonymous caller may create per hour from one client address, with open
+    /// registration (`CHALK_REGISTRATION_RATE_LIMIT`).
+    pub registration_rate_limit: i64,
     /// Failed authentications per minute from one client address before it is throttled.
     pub auth_failure_limit: i64,
     /// Which webhook targets are allowed (`CHALK_WEBHOOK_ALLOW_PRIVATE`).
@@ -53,6 +56,7 @@ impl Default for Policy {
             access_token_ttl: 3600,
             refresh_token_ttl: 2_592_000,
             participant_rate_limit: 120,
+            registration_rate_limit: 10,
             auth_failure_limit: 20,
             webhook_targets: Default::default(),
         }

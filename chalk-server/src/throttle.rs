@@ -12,7 +12,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::Extensions;
+use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chalk_sdk::model::ErrorCode;
@@ -23,7 +25,12 @@ use crate::state::{AppState, now};
 /// The throttling key of a client: its IPv4 address, or the /64 network of an IPv6 one
 /// (one host usually holds a whole /64, so single addresses would be free to rotate).
 pub fn client_key(req: &Request) -> String {
-    let Some(ConnectInfo(address)) = req.extensions().get::<ConnectInfo<SocketAddr>>() else {
+    client_key_of(req.extensions())
+}
+
+/// [`client_key`] from a request's extensions.
+pub fn client_key_of(extensions: &Extensions) -> String {
+    let Some(ConnectInfo(address)) = extensions.get::<ConnectInfo<SocketAddr>>() else {
         // In-process callers (tests driving the router) have no peer: one shared bucket.
         return "unknown".to_owned();
     };
@@ -80,4 +87,17 @@ pub async fn throttle_failures(
         state.auth_failures.record_failure(&client, now());
     }
     response
+}
+
+/// The calling client's throttling key (see [`client_key`]), for handlers that limit
+/// per address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAddress(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(client_key_of(&parts.extensions)))
+    }
 }

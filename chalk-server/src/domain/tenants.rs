@@ -205,11 +205,12 @@ pub async fn create(
         created_at: at,
         updated_at: at,
     };
-    let row = match tenants::create(db, &row, &key).await? {
+    let row = match tenants::create(db, &row).await? {
         CreateTenantOutcome::Created(row) => row,
         CreateTenantOutcome::EmailTaken => return Err(email_taken()),
         CreateTenantOutcome::ExternalIdTaken => return Err(external_id_taken()),
     };
+    keys::insert(db, &key).await?;
     Ok(CreatedTenant {
         tenant: view(db, &row).await?,
         api_key: secret.into(),

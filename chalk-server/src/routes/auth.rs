@@ -7,9 +7,11 @@ use chalk_sdk::model::{
     Data, ErrorEnvelope, RefreshRequest, RevokeRequest, Revoked, TokenPair, TokenRequest,
 };
 
-use crate::auth::check_api_key;
+use axum::response::{IntoResponse, Response};
+
+use crate::auth::{check_api_key, stamp};
 use crate::domain::tokens::{self, Refreshed};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, parse};
 use crate::state::{AppState, now};
 
@@ -17,23 +19,36 @@ pub const TAG: &str = "auth";
 
 /// Exchange an API key for an access token and a refresh token.
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = TAG,
+    description = "Each exchange counts against the key's tenant's rate limit, like a request \
+        made with the key (`RateLimit-*` headers; 429 with `Retry-After` past it).",
     request_body = TokenRequest,
     responses((status = 200, body = Data<TokenPair>), (status = 400, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
         (status = 401, description = "Invalid API key", body = ErrorEnvelope),
         (status = 403, description = "Tenant suspended", body = ErrorEnvelope),
-        (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-pub async fn token(
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody,
-) -> ApiResult<Json<Data<TokenPair>>> {
+        (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
+        (status = 429, description = "The tenant's rate limit, or too many failed authentications; see Retry-After", body = ErrorEnvelope)))]
+pub async fn token(State(state): State<AppState>, JsonBody(body): JsonBody) -> ApiResult<Response> {
     let request: TokenRequest = parse(body)?;
     let auth = check_api_key(&state, request.api_key.expose()).await?;
+    // The key arrives in the body, so the credential middleware saw an anonymous caller:
+    // the tenant's limit is applied here (each exchange writes a refresh token).
+    let decision = state
+        .rate_limiter
+        .check(&auth.key.tenant_id, auth.rate_limit_per_minute, now())
+        .await;
+    if !decision.allowed {
+        let mut response = ApiError::rate_limited(decision.reset.max(1) as u64).into_response();
+        stamp(response.headers_mut(), decision);
+        return Ok(response);
+    }
     let at = now();
     let mut db = state.store.begin().await?;
     let pair = tokens::exchange(&state, &mut db, &auth, at).await?;
     db.commit().await?;
     crate::auth::record_key_use(&state, &auth.key.id).await;
-    Ok(Json(Data { data: pair }))
+    let mut response = Json(Data { data: pair }).into_response();
+    stamp(response.headers_mut(), decision);
+    Ok(response)
 }
 
 /// Trade a refresh token for a new pair. Each refresh token works once; presenting a

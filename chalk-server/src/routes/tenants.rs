@@ -15,8 +15,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, JsonBody, OptionalJsonBody, etag, if_match};
 use crate::idempotency::{self, Produced};
 use crate::pagination::{next_cursor, page_request};
-use crate::state::AppState;
+use crate::state::{AppState, now};
 use crate::store::{Db, TenantRow};
+use crate::throttle::ClientAddress;
 
 pub const TAG: &str = "tenants";
 
@@ -34,7 +35,10 @@ async fn respond(db: &mut Db, row: &TenantRow) -> ApiResult<Response> {
 
 /// Create a tenant. Returns the tenant and its primary API key, shown this once.
 #[utoipa::path(post, path = "/api/v1/tenants", tag = TAG,
-    description = "Needs the master key, unless the server runs with open registration. \
+    description = "Needs the master key, unless the server runs with open registration: then \
+        signups without it are limited per client address (`CHALK_REGISTRATION_RATE_LIMIT`, default \
+        10 an hour; 429 `RATE_LIMITED` with `Retry-After` past it; master-key creates are not \
+        limited), and anonymous ones may not send `Idempotency-Key` (400: anonymous requests cannot be replayed). \
         Quota fields and `external_id` need the master key (403 naming them otherwise): the \
         external id is the operator's name for the tenant, which provisioning files use as its \
         identity. An optional `config` is applied to the defaults as a merge patch. \
@@ -46,17 +50,18 @@ async fn respond(db: &mut Db, row: &TenantRow) -> ApiResult<Response> {
         (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope),
         (status = 403, body = ErrorEnvelope), (status = 409, description = "Email or external_id taken, or Idempotency-Key reused", body = ErrorEnvelope),
         (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope),
-        (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)),
+        (status = 422, body = ErrorEnvelope), (status = 429, description = "Open registration: too many signups from this address; see Retry-After", body = ErrorEnvelope)),
     security(("master_key" = []), ()))]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     match &caller {
         Caller::Master => {}
-        _ if state.policy.open_registration => {}
+        _ if state.policy.open_registration => limit_registration(&state, &client).await?,
         Caller::Anonymous => caller.require_master()?,
         Caller::Tenant(_) | Caller::Participant(_) => {
             return Err(ApiError::forbidden("Creating tenants needs the master key"));
@@ -74,6 +79,26 @@ pub async fn create(
         },
     )
     .await
+}
+
+/// Open registration's per-address budget (`CHALK_REGISTRATION_RATE_LIMIT` an hour): every
+/// signup attempt without the master key counts, whatever its outcome.
+async fn limit_registration(state: &AppState, client: &str) -> ApiResult<()> {
+    const HOUR: i64 = 3600;
+    let limit = state.policy.registration_rate_limit;
+    let decision = state
+        .rate_limiter
+        .check_window(&format!("registration:{client}"), limit, HOUR, now())
+        .await;
+    if decision.allowed {
+        return Ok(());
+    }
+    let retry_after = decision.reset.max(1);
+    let mut error = ApiError::rate_limited(retry_after as u64);
+    error.message = format!(
+        "Too many signups from this address ({limit} an hour without the master key); retry in {retry_after} s"
+    );
+    Err(error)
 }
 
 /// List tenants (master key), oldest first.

@@ -89,7 +89,7 @@ const AUTH_SELECT: &str = "SELECT k.seq, k.id, k.tenant_id, k.name, k.prefix, k.
      t.status AS tenant_status, t.rate_limit_per_minute AS tenant_rate_limit \
      FROM api_keys k JOIN tenants t ON t.id = k.tenant_id";
 
-pub(crate) async fn insert_key(db: &mut Db, key: &NewApiKey) -> StoreResult<()> {
+pub async fn insert(db: &mut Db, key: &NewApiKey) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes, is_primary, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -148,7 +148,7 @@ pub async fn touch(db: &mut Db, key_id: &str, now: Timestamp) -> StoreResult<()>
 }
 
 pub async fn create(db: &mut Db, key: &NewApiKey) -> StoreResult<ApiKeyRow> {
-    insert_key(db, key).await?;
+    insert(db, key).await?;
     let row = sqlx::query("SELECT * FROM api_keys WHERE id = $1")
         .bind(&key.id)
         .fetch_one(db.conn()?)
@@ -276,7 +276,7 @@ pub async fn rotate_primary(
             .map_err(store_error)?;
         }
     }
-    insert_key(db, new_key).await?;
+    insert(db, new_key).await?;
     Ok(true)
 }
 

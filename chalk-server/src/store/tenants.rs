@@ -5,7 +5,6 @@ use sqlx::any::AnyRow;
 
 use crate::tenant_config::StoredConfig;
 
-use super::keys::{NewApiKey, insert_key};
 use super::{Db, StoreError, StoreResult, Timestamp, col, parse_tenant_status, store_error};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -105,12 +104,9 @@ fn from_row(row: &AnyRow) -> StoreResult<TenantRow> {
     })
 }
 
-/// Inserts the tenant and its primary key.
-pub async fn create(
-    db: &mut Db,
-    tenant: &TenantRow,
-    primary_key: &NewApiKey,
-) -> StoreResult<CreateTenantOutcome> {
+/// Inserts the tenant (its primary key is the caller's next statement, in the same
+/// transaction: see `keys::insert`).
+pub async fn create(db: &mut Db, tenant: &TenantRow) -> StoreResult<CreateTenantOutcome> {
     let inserted = sqlx::query(
         "INSERT INTO tenants (id, name, email, status, max_concurrent_rooms, max_participants_per_room, \
          max_recording_duration_minutes, rate_limit_per_minute, config, revision, created_at, updated_at, \
@@ -141,7 +137,6 @@ pub async fn create(
         Err(e) if e.is_conflict_on(EMAIL_INDEX) => return Ok(CreateTenantOutcome::EmailTaken),
         Err(e) => return Err(e),
     };
-    insert_key(db, primary_key).await?;
     Ok(CreateTenantOutcome::Created(Box::new(row)))
 }
 

@@ -81,7 +81,13 @@ impl StoreOps {
     ) -> StoreResult<CreateTenantOutcome> {
         write!(
             self,
-            |db| tenants::create(&mut db, &t, &k),
+            |db| async {
+                let outcome = tenants::create(&mut db, &t).await?;
+                if matches!(outcome, CreateTenantOutcome::Created(_)) {
+                    keys::insert(&mut db, &k).await?;
+                }
+                Ok::<_, StoreError>(outcome)
+            },
             |o: &CreateTenantOutcome| matches!(o, CreateTenantOutcome::Created(_))
         )
     }

@@ -1,0 +1,60 @@
+//! The background purge that keeps the store bounded (API.md Hardening rules: "nothing
+//! grows without bound"): idempotency records once their 24 h are over (their sealed
+//! responses, secrets included, go with them) and refresh tokens past their expiry
+//! (spent or not, none can be used any more).
+//!
+//! `serve` runs it beside the empty-room sweep; every instance may run it, since each
+//! purge is one idempotent `DELETE` per table.
+
+use std::time::Duration;
+
+use crate::state::{AppState, now};
+use crate::store::{StoreResult, idempotency, refresh};
+
+/// How often `serve` purges. Rows outlive their retention by at most this long.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(600);
+
+/// What one purge removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Purged {
+    pub idempotency_records: u64,
+    pub refresh_tokens: u64,
+}
+
+/// Deletes, as of `at` (Unix seconds), every idempotency record older than its retention
+/// and every refresh token past its expiry, in one transaction.
+pub async fn purge(state: &AppState, at: i64) -> StoreResult<Purged> {
+    let mut db = state.store.begin().await?;
+    let idempotency_records =
+        idempotency::purge_expired(&mut db, at - crate::idempotency::RETENTION_SECONDS).await?;
+    let refresh_tokens = refresh::purge_expired(&mut db, at).await?;
+    db.commit().await?;
+    Ok(Purged {
+        idempotency_records,
+        refresh_tokens,
+    })
+}
+
+/// Purges at once and then every `interval`, until the returned handle is aborted.
+pub fn spawn(state: AppState, interval: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match purge(&state, now()).await {
+                Ok(purged) if purged != Purged::default() => {
+                    tracing::info!(
+                        idempotency_records = purged.idempotency_records,
+                        refresh_tokens = purged.refresh_tokens,
+                        "purged expired rows"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "housekeeping purge failed; retrying at the next tick");
+                }
+            }
+        }
+    })
+}
