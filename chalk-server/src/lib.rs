@@ -17,6 +17,7 @@
 //! | Config (every field's rule, merge patch) | `tenant_config.rs`; applied in `domain/config.rs` |
 //! | Webhook targets (SSRF) | `webhook_target.rs` |
 //! | Auth (token exchange, refresh, reuse) | `domain/tokens.rs`; JWTs `tokens.rs` |
+//! | Signing keys (EdDSA, `kid`, JWKS, rotation) | `tokens.rs` (`KeyRing`); `domain/signing_keys.rs`, `routes/signing_keys.rs`, `store/signing_keys.rs` |
 //! | API keys | `domain/keys.rs` |
 //! | Rooms and participants, quotas | `domain/rooms.rs`; invariants in `store/rooms.rs` |
 //! | Hardening: timeouts, connection cap, shutdown | `server.rs` |
