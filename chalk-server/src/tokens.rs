@@ -139,7 +139,7 @@ impl KeyRing {
     /// instances starting at once each try to insert one; the unique index of the current
     /// key lets exactly one win, and every instance then reads back the winner.
     pub async fn open(store: Arc<Store>, sealer: Sealer) -> Result<Self, String> {
-        let at = crate::state::now();
+        let at = chrono::Utc::now().timestamp();
         let has_current = {
             let mut db = store.read().await.map_err(|e| e.to_string())?;
             signing_keys::verifying(&mut db, at)
@@ -228,7 +228,7 @@ impl KeyRing {
     pub async fn rotate(&self, retire_after: i64) -> StoreResult<SigningKeyRow> {
         let mut attempts = 0;
         loop {
-            let at = crate::state::now();
+            let at = chrono::Utc::now().timestamp();
             let key = generate_key(&self.sealer, at);
             let mut db = self.store.begin().await?;
             let rotated = match signing_keys::rotate(&mut db, &key, at + retire_after, at).await {
@@ -273,7 +273,7 @@ enum LoadError {
 async fn load(store: &Store, sealer: &Sealer) -> Result<KeySet, LoadError> {
     let rows = {
         let mut db = store.read().await.map_err(LoadError::Store)?;
-        signing_keys::verifying(&mut db, crate::state::now())
+        signing_keys::verifying(&mut db, chrono::Utc::now().timestamp())
             .await
             .map_err(LoadError::Store)?
     };
