@@ -13,10 +13,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chalk_sdk::model::{ParticipantRole, Scope, TenantStatus};
 
+use crate::clock::now;
 use crate::crypto::{hash_secret, secrets_equal};
 use crate::error::ApiError;
 use crate::rate_limit::Decision;
-use crate::state::{AppState, now};
+use crate::state::AppState;
 use crate::store::{KeyAuth, keys, rooms, tenants};
 use crate::tokens::{PARTICIPANT_ACCESS, TokenError};
 

@@ -8,7 +8,8 @@
 
 use std::time::Duration;
 
-use crate::state::{AppState, now};
+use crate::clock::now;
+use crate::state::AppState;
 use crate::store::{StoreResult, idempotency, refresh};
 
 /// How often `serve` purges. Rows outlive their retention by at most this long.

@@ -11,8 +11,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::auth::Caller;
+use crate::clock::now;
 use crate::error::ApiError;
-use crate::state::{AppState, now};
+use crate::state::AppState;
 use crate::store::{Db, IdempotencyBegin, IdempotencyReservation, idempotency};
 
 pub const HEADER: &str = "idempotency-key";

@@ -25,6 +25,7 @@
 //! | Server configuration | `settings.rs`, wired in `startup.rs` |
 
 pub mod auth;
+pub mod clock;
 pub mod context;
 pub mod cors;
 pub mod crypto;

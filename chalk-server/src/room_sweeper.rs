@@ -9,7 +9,8 @@
 
 use std::time::Duration;
 
-use crate::state::{AppState, now};
+use crate::clock::now;
+use crate::state::AppState;
 use crate::store::{StoreResult, rooms};
 
 /// How often `serve` sweeps: a room ends at most this long after its timeout.

@@ -19,8 +19,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chalk_sdk::model::ErrorCode;
 
+use crate::clock::now;
 use crate::error::{ApiError, RenderedError};
-use crate::state::{AppState, now};
+use crate::state::AppState;
 
 /// The throttling key of a client: its IPv4 address, or the /64 network of an IPv6 one
 /// (one host usually holds a whole /64, so single addresses would be free to rotate).

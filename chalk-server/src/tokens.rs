@@ -139,7 +139,7 @@ impl KeyRing {
     /// instances starting at once each try to insert one; the unique index of the current
     /// key lets exactly one win, and every instance then reads back the winner.
     pub async fn open(store: Arc<Store>, sealer: Sealer) -> Result<Self, String> {
-        let at = chrono::Utc::now().timestamp();
+        let at = crate::clock::now();
         let has_current = {
             let mut db = store.read().await.map_err(|e| e.to_string())?;
             signing_keys::verifying(&mut db, at)
@@ -228,7 +228,7 @@ impl KeyRing {
     pub async fn rotate(&self, retire_after: i64) -> StoreResult<SigningKeyRow> {
         let mut attempts = 0;
         loop {
-            let at = chrono::Utc::now().timestamp();
+            let at = crate::clock::now();
             let key = generate_key(&self.sealer, at);
             let mut db = self.store.begin().await?;
             let rotated = match signing_keys::rotate(&mut db, &key, at + retire_after, at).await {
@@ -273,7 +273,7 @@ enum LoadError {
 async fn load(store: &Store, sealer: &Sealer) -> Result<KeySet, LoadError> {
     let rows = {
         let mut db = store.read().await.map_err(LoadError::Store)?;
-        signing_keys::verifying(&mut db, chrono::Utc::now().timestamp())
+        signing_keys::verifying(&mut db, crate::clock::now())
             .await
             .map_err(LoadError::Store)?
     };
@@ -560,7 +560,7 @@ mod tests {
     #[tokio::test]
     async fn round_trip() {
         let s = signer();
-        let now = chrono::Utc::now().timestamp();
+        let now = crate::clock::now();
         let token = s.mint_access("tenant_a", "key_a", "tenant:read", now, 60);
         let claims = s.verify_access(&token).await.unwrap();
         assert_eq!(claims.sub, "tenant_a");
@@ -571,7 +571,7 @@ mod tests {
     #[tokio::test]
     async fn expired_tampered_and_none_are_refused() {
         let s = signer();
-        let now = chrono::Utc::now().timestamp();
+        let now = crate::clock::now();
         let expired = s.mint_access("t", "k", "", now - 100, 10);
         assert_eq!(s.verify_access(&expired).await, Err(TokenError::Expired));
 

@@ -5,10 +5,10 @@ use chalk_sdk::model::{ApiKey, CreateApiKeyRequest, CreatedApiKey};
 use serde_json::Value;
 
 use crate::auth::Caller;
+use crate::clock::{now, to_datetime};
 use crate::crypto::{hash_secret, key_prefix, new_api_key, new_id};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::parse;
-use crate::state::{now, to_datetime};
 use crate::store::{ApiKeyRow, Db, NewApiKey, RevokeKeyOutcome, keys};
 
 use super::tenants::load;

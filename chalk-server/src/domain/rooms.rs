@@ -11,10 +11,11 @@ use chalk_sdk::model::{
 use serde_json::Value;
 
 use crate::auth::{Caller, TenantCaller, participant_token_refused};
+use crate::clock::{now, to_datetime};
 use crate::crypto::new_id;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::parse;
-use crate::state::{AppState, now, to_datetime};
+use crate::state::AppState;
 use crate::store::{
     CreateRoomOutcome, Db, EndRoomOutcome, JoinOutcome, JoinRules, NewParticipant, NewRoom,
     ParticipantRow, RoomRow, RotateParticipantOutcome, rooms,

@@ -2,8 +2,9 @@
 
 use chalk_sdk::model::{Jwks, SigningKey, SigningKeyStatus};
 
+use crate::clock::{now, to_datetime};
 use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, now, to_datetime};
+use crate::state::AppState;
 use crate::store::signing_keys::{self, SigningKeyRow};
 
 /// The wire view of a key: never its private half. A previous key past `retires_at` is

@@ -7,10 +7,11 @@ use chalk_sdk::model::{
 use serde_json::Value;
 
 use crate::auth::Caller;
+use crate::clock::{now, to_datetime};
 use crate::crypto::{hash_secret, key_prefix, new_api_key, new_id};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::parse;
-use crate::state::{AppState, now, to_datetime};
+use crate::state::AppState;
 use crate::store::{
     CreateTenantOutcome, Db, NewApiKey, TenantChange, TenantFilter, TenantRow, UpdateOutcome, keys,
     tenants,

@@ -10,10 +10,11 @@ use chalk_sdk::model::{
 use axum::response::{IntoResponse, Response};
 
 use crate::auth::{check_api_key, stamp};
+use crate::clock::now;
 use crate::domain::tokens::{self, Refreshed};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, parse};
-use crate::state::{AppState, now};
+use crate::state::AppState;
 
 pub const TAG: &str = "auth";
 

@@ -8,10 +8,11 @@ use chalk_sdk::model::{ConfigPatch, Data, ErrorEnvelope, Scope, TenantConfigResp
 
 use super::tenants::TAG;
 use crate::auth::Caller;
+use crate::clock::to_datetime;
 use crate::domain::config;
 use crate::error::ApiResult;
 use crate::extract::{JsonBody, etag, if_match};
-use crate::state::{AppState, to_datetime};
+use crate::state::AppState;
 use crate::store::TenantRow;
 
 fn respond(row: &TenantRow) -> ApiResult<Response> {

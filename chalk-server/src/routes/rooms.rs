@@ -12,12 +12,13 @@ use chalk_sdk::model::{
 };
 
 use crate::auth::{Caller, OriginRefused, check_origin_for};
+use crate::clock::now;
 use crate::domain::rooms::{self, room_actor, room_path_id, room_tenant, room_view};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, JsonBody, OptionalJsonBody, parse};
 use crate::idempotency::{self, Produced};
 use crate::pagination::{next_cursor, page_request};
-use crate::state::{AppState, now};
+use crate::state::AppState;
 use crate::store::Db;
 
 pub const TAG: &str = "rooms";

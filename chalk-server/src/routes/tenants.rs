@@ -10,12 +10,13 @@ use chalk_sdk::model::{
 };
 
 use crate::auth::Caller;
+use crate::clock::now;
 use crate::domain::tenants;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, JsonBody, OptionalJsonBody, etag, if_match};
 use crate::idempotency::{self, Produced};
 use crate::pagination::{next_cursor, page_request};
-use crate::state::{AppState, now};
+use crate::state::AppState;
 use crate::store::{Db, TenantRow};
 use crate::throttle::ClientAddress;
 
@@ -188,9 +189,10 @@ pub async fn update(
     let expected = if_match(&headers)?;
     let mut db = state.store.begin().await?;
     let row = tenants::update(&mut db, &caller, &id, expected, body).await?;
-    let response = respond(&mut db, &row).await?;
     db.commit().await?;
-    Ok(response)
+    // The usage counts are reads: they need not hold the write transaction (on SQLite,
+    // the one writer) while they run.
+    respond(&mut state.store.read().await?, &row).await
 }
 
 /// Delete a tenant and everything it owns; its keys and tokens stop working at once.
@@ -257,9 +259,10 @@ async fn set_status(
 ) -> ApiResult<Response> {
     let mut db = state.store.begin().await?;
     let row = tenants::set_status(&mut db, caller, id, status).await?;
-    let response = respond(&mut db, &row).await?;
     db.commit().await?;
-    Ok(response)
+    // The usage counts are reads: they need not hold the write transaction (on SQLite,
+    // the one writer) while they run.
+    respond(&mut state.store.read().await?, &row).await
 }
 
 /// Suspend a tenant: every credential of it gets 403 `TENANT_SUSPENDED`; nothing is deleted.

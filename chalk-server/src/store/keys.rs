@@ -5,8 +5,8 @@ use chalk_sdk::model::{Scope, TenantStatus};
 use sqlx::any::AnyRow;
 
 use super::{
-    Db, StoreError, StoreResult, Timestamp, col, flag, parse_tenant_status, scopes_from_text,
-    scopes_to_text, store_error,
+    Db, StoreResult, Timestamp, col, flag, parse_tenant_status, scopes_from_text, scopes_to_text,
+    store_error,
 };
 
 /// A key to insert. `key_hash` is the SHA-256 of the secret.
@@ -110,21 +110,21 @@ pub async fn insert(db: &mut Db, key: &NewApiKey) -> StoreResult<()> {
 }
 
 pub async fn by_hash(db: &mut Db, key_hash: &str) -> StoreResult<Option<KeyAuth>> {
-    let sql = sqlx::AssertSqlSafe(format!("{AUTH_SELECT} WHERE k.key_hash = $1"));
-    sqlx::query(sql)
-        .bind(key_hash)
-        .fetch_optional(db.conn()?)
-        .await
-        .map_err(store_error)?
-        .as_ref()
-        .map(auth_from_row)
-        .transpose()
+    auth_where(db, "k.key_hash = $1", key_hash).await
 }
 
 pub async fn by_id(db: &mut Db, key_id: &str) -> StoreResult<Option<KeyAuth>> {
-    let sql = sqlx::AssertSqlSafe(format!("{AUTH_SELECT} WHERE k.id = $1"));
+    auth_where(db, "k.id = $1", key_id).await
+}
+
+async fn auth_where(
+    db: &mut Db,
+    filter: &'static str,
+    value: &str,
+) -> StoreResult<Option<KeyAuth>> {
+    let sql = sqlx::AssertSqlSafe(format!("{AUTH_SELECT} WHERE {filter}"));
     sqlx::query(sql)
-        .bind(key_id)
+        .bind(value)
         .fetch_optional(db.conn()?)
         .await
         .map_err(store_error)?
@@ -278,11 +278,4 @@ pub async fn rotate_primary(
     }
     insert(db, new_key).await?;
     Ok(true)
-}
-
-/// The key, or [`StoreError::NotFound`].
-pub async fn require(db: &mut Db, key_id: &str) -> StoreResult<KeyAuth> {
-    by_id(db, key_id)
-        .await?
-        .ok_or(StoreError::NotFound("API key"))
 }

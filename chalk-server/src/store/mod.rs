@@ -180,15 +180,6 @@ impl Dialect {
             ))
         }
     }
-
-    /// Appended to a `SELECT` that claims rows other instances must skip (work queues).
-    /// SQLite has one writer, so a plain read inside its write transaction claims already.
-    pub fn skip_locked(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "",
-            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
-        }
-    }
 }
 
 /// Test hook: makes the Nth step of the write transactions that follow fail, to prove that

@@ -289,8 +289,3 @@ pub async fn usage(db: &mut Db, id: &str, now: Timestamp) -> StoreResult<TenantU
         api_keys: col(&row, "api_keys")?,
     })
 }
-
-/// The tenant, or [`StoreError::NotFound`].
-pub async fn require(db: &mut Db, id: &str) -> StoreResult<TenantRow> {
-    get(db, id).await?.ok_or(StoreError::NotFound("tenant"))
-}

@@ -1025,7 +1025,7 @@ async fn empty_rooms_end_after_their_tenants_timeout() {
         None,
     )
     .await;
-    let left_at = chalk_server::state::now();
+    let left_at = chalk_server::clock::now();
     assert_eq!(sweep(&app.state, left_at + 30).await.unwrap(), 0);
     assert_eq!(sweep(&app.state, left_at + 61).await.unwrap(), 1);
     assert_eq!(
@@ -1042,7 +1042,7 @@ async fn empty_rooms_end_after_their_tenants_timeout() {
     app.patch_config(&tenant_id, json!({"empty_room_timeout_minutes": 30}))
         .await;
     app.post("/api/v1/rooms", &key, json!({"id": "slow"})).await;
-    let at = chalk_server::state::now();
+    let at = chalk_server::clock::now();
     assert_eq!(sweep(&app.state, at + 29 * 60).await.unwrap(), 0);
     assert_eq!(sweep(&app.state, at + 31 * 60).await.unwrap(), 1);
     let usage = app
@@ -1067,7 +1067,7 @@ async fn the_background_sweeper_ends_a_room_empty_past_its_timeout() {
             name: None,
             scheduled_start: None,
             max_participants: None,
-            created_at: chalk_server::state::now() - 120,
+            created_at: chalk_server::clock::now() - 120,
         },
     )
     .await
@@ -1135,7 +1135,7 @@ async fn an_expired_participant_token_says_so_and_a_forged_one_is_refused() {
             json!({"display_name": "A", "role": "participant"}),
         )
         .await;
-    let at = chalk_server::state::now();
+    let at = chalk_server::clock::now();
     let claims = |exp: i64, role: &str| ParticipantClaims {
         iss: ISSUER.into(),
         sub: s(&joined["participant"]["id"]),
