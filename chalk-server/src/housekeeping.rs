@@ -1,7 +1,8 @@
 //! The background purge that keeps the store bounded (API.md Hardening rules: "nothing
 //! grows without bound"): idempotency records once their 24 h are over (their sealed
 //! responses, secrets included, go with them) and refresh tokens past their expiry
-//! (spent or not, none can be used any more).
+//! (spent or not, none can be used any more), and audit entries past
+//! `CHALK_AUDIT_RETENTION_DAYS`.
 //!
 //! `serve` runs it beside the empty-room sweep; every instance may run it, since each
 //! purge is one idempotent `DELETE` per table.
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use crate::clock::now;
 use crate::state::AppState;
-use crate::store::{StoreResult, idempotency, refresh};
+use crate::store::{StoreResult, audit, idempotency, refresh};
 
 /// How often `serve` purges. Rows outlive their retention by at most this long.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(600);
@@ -20,6 +21,7 @@ pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(600);
 pub struct Purged {
     pub idempotency_records: u64,
     pub refresh_tokens: u64,
+    pub audit_events: u64,
 }
 
 /// Deletes, as of `at` (Unix seconds), every idempotency record older than its retention
@@ -29,10 +31,13 @@ pub async fn purge(state: &AppState, at: i64) -> StoreResult<Purged> {
     let idempotency_records =
         idempotency::purge_expired(&mut db, at - crate::idempotency::RETENTION_SECONDS).await?;
     let refresh_tokens = refresh::purge_expired(&mut db, at).await?;
+    let retention = state.policy.audit_retention_days * 24 * 60 * 60;
+    let audit_events = audit::purge_older_than(&mut db, at - retention).await?;
     db.commit().await?;
     Ok(Purged {
         idempotency_records,
         refresh_tokens,
+        audit_events,
     })
 }
 
@@ -48,6 +53,7 @@ pub fn spawn(state: AppState, interval: Duration) -> tokio::task::JoinHandle<()>
                     tracing::info!(
                         idempotency_records = purged.idempotency_records,
                         refresh_tokens = purged.refresh_tokens,
+                        audit_events = purged.audit_events,
                         "purged expired rows"
                     );
                 }

@@ -7,7 +7,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::{Db, TenantChange, TenantRow, tenants};
 
-use super::tenants::{apply_change, load};
+use super::audit::AuditContext;
+use super::tenants::{apply_audited, load};
 
 pub async fn get(db: &mut Db, id: &str) -> ApiResult<TenantRow> {
     load(db, id).await
@@ -19,6 +20,7 @@ pub async fn get(db: &mut Db, id: &str) -> ApiResult<TenantRow> {
 pub async fn update(
     state: &AppState,
     db: &mut Db,
+    ctx: &AuditContext,
     id: &str,
     expected_revision: Option<i64>,
     patch: &Value,
@@ -41,5 +43,5 @@ pub async fn update(
         config: Some(merged),
         ..TenantChange::default()
     };
-    apply_change(db, id, Some(row.revision), change).await
+    apply_audited(db, ctx, "config.update", id, Some(row.revision), change).await
 }

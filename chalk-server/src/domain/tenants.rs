@@ -4,8 +4,9 @@ use chalk_sdk::model::{
     CreateTenantRequest, CreatedTenant, FieldError, Patch, RotateKeyRequest, RotatedKey, Scope,
     Tenant, TenantStatus, UpdateTenantRequest,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use super::audit::{self, AuditContext, Changes};
 use crate::auth::Caller;
 use crate::clock::{now, to_datetime};
 use crate::crypto::{hash_secret, key_prefix, new_api_key, new_id};
@@ -47,6 +48,32 @@ pub async fn view(db: &mut Db, row: &TenantRow) -> ApiResult<Tenant> {
     })
 }
 
+/// What the audit log compares of a tenant: its fields and its config as stored (secrets
+/// sealed; `audit::diff` shows them only as "changed").
+fn audited(row: &TenantRow) -> Value {
+    json!({
+        "name": row.name,
+        "email": row.email,
+        "external_id": row.external_id,
+        "status": row.status,
+        "max_concurrent_rooms": row.max_concurrent_rooms,
+        "max_participants_per_room": row.max_participants_per_room,
+        "max_recording_duration_minutes": row.max_recording_duration_minutes,
+        "rate_limit_per_minute": row.rate_limit_per_minute,
+        "config": row.config,
+    })
+}
+
+/// The audited difference between two states of a tenant.
+pub fn changes(before: Option<&TenantRow>, after: &TenantRow) -> Changes {
+    let mut before = before.map_or(Value::Null, audited);
+    if before.is_null() {
+        // A new tenant's config shows only what differs from the defaults.
+        before = json!({"config": StoredConfig::default()});
+    }
+    audit::diff(&before, &audited(after))
+}
+
 pub async fn load(db: &mut Db, id: &str) -> ApiResult<TenantRow> {
     tenants::get(db, id)
         .await?
@@ -66,7 +93,7 @@ fn external_id_taken() -> ApiError {
 /// 403 for a caller other than the master key who sent operator-only fields, naming each
 /// in the message and in `details`.
 fn require_master_for(caller: &Caller, fields: &[&str]) -> ApiResult<()> {
-    if fields.is_empty() || caller == &Caller::Master {
+    if fields.is_empty() || caller.is_operator() {
         return Ok(());
     }
     Err(ApiError::forbidden(format!(
@@ -139,6 +166,7 @@ pub async fn create(
     state: &AppState,
     db: &mut Db,
     caller: &Caller,
+    ctx: &AuditContext,
     mut body: Value,
 ) -> ApiResult<CreatedTenant> {
     // The config is validated by the config module, which reports every bad field.
@@ -212,6 +240,16 @@ pub async fn create(
         CreateTenantOutcome::ExternalIdTaken => return Err(external_id_taken()),
     };
     keys::insert(db, &key).await?;
+    let changes = changes(None, &row);
+    audit::record(
+        db,
+        ctx,
+        "tenant.create",
+        ("tenant", &row.id),
+        Some(&row.id),
+        Some(changes),
+    )
+    .await?;
     Ok(CreatedTenant {
         tenant: view(db, &row).await?,
         api_key: secret.into(),
@@ -224,6 +262,7 @@ pub async fn create(
 pub async fn update(
     db: &mut Db,
     caller: &Caller,
+    ctx: &AuditContext,
     id: &str,
     expected_revision: Option<i64>,
     body: Value,
@@ -290,7 +329,26 @@ pub async fn update(
         status: request.status,
         config: None,
     };
-    apply_change(db, id, expected_revision, change).await
+    apply_audited(db, ctx, "tenant.update", id, expected_revision, change).await
+}
+
+/// [`apply_change`], recorded in the audit log as `action` when something changed.
+pub async fn apply_audited(
+    db: &mut Db,
+    ctx: &AuditContext,
+    action: &str,
+    id: &str,
+    expected_revision: Option<i64>,
+    change: TenantChange,
+) -> ApiResult<TenantRow> {
+    // Locked, so the state compared is the one the change applies to.
+    let before = tenants::lock(db, id).await?;
+    let after = apply_change(db, id, expected_revision, change).await?;
+    let changes = changes(before.as_ref(), &after);
+    if !changes.is_empty() {
+        audit::record(db, ctx, action, ("tenant", id), Some(id), Some(changes)).await?;
+    }
+    Ok(after)
 }
 
 /// Writes `change`, mapping the store's outcomes to the contract's errors. An empty change
@@ -318,8 +376,9 @@ pub async fn apply_change(
 }
 
 /// Deletes the tenant and everything it owns.
-pub async fn delete(db: &mut Db, id: &str) -> ApiResult<()> {
+pub async fn delete(db: &mut Db, ctx: &AuditContext, id: &str) -> ApiResult<()> {
     if tenants::delete(db, id).await? {
+        audit::record(db, ctx, "tenant.delete", ("tenant", id), Some(id), None).await?;
         Ok(())
     } else {
         Err(ApiError::not_found("Tenant"))
@@ -330,6 +389,7 @@ pub async fn delete(db: &mut Db, id: &str) -> ApiResult<()> {
 pub async fn set_status(
     db: &mut Db,
     caller: &Caller,
+    ctx: &AuditContext,
     id: &str,
     status: TenantStatus,
 ) -> ApiResult<TenantRow> {
@@ -338,7 +398,11 @@ pub async fn set_status(
         status: Some(status),
         ..TenantChange::default()
     };
-    apply_change(db, id, None, change).await
+    let action = match status {
+        TenantStatus::Suspended => "tenant.suspend",
+        TenantStatus::Active => "tenant.resume",
+    };
+    apply_audited(db, ctx, action, id, None, change).await
 }
 
 /// A new primary key. Only the master key or a key holding every scope (the primary key)
@@ -349,6 +413,7 @@ pub async fn set_status(
 pub async fn rotate_key(
     db: &mut Db,
     caller: &Caller,
+    ctx: &AuditContext,
     id: &str,
     body: Option<Value>,
 ) -> ApiResult<RotatedKey> {
@@ -391,6 +456,20 @@ pub async fn rotate_key(
     if !keys::rotate_primary(db, &key, previous_expires_at, at).await? {
         return Err(ApiError::not_found("Tenant"));
     }
+    let changes = audit::created(&json!({
+        "api_key": "new",
+        "primary": true,
+        "previous_key_expires_at": previous_expires_at.map(to_datetime),
+    }));
+    audit::record(
+        db,
+        ctx,
+        "api_key.rotate",
+        ("api_key", &key.id),
+        Some(id),
+        Some(changes),
+    )
+    .await?;
     Ok(RotatedKey {
         api_key: secret.into(),
         key_id: key.id,

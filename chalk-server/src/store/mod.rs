@@ -28,8 +28,10 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 
+pub mod audit;
 pub mod idempotency;
 pub mod keys;
+pub mod operator_keys;
 pub mod refresh;
 pub mod rooms;
 pub mod signing_keys;
