@@ -17,7 +17,9 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 use serde_json::json;
 
-use crate::commands::{config, keys, profiles, rooms, signing_keys, tenants, token};
+use crate::commands::{
+    audit, config, keys, operator_keys, profiles, rooms, signing_keys, tenants, token,
+};
 use crate::context::{Context, Globals};
 use crate::error::{CliError, CliResult};
 use crate::output::{Format, View};
@@ -85,6 +87,12 @@ enum Command {
     /// The server's token signing keys: list, rotate (master key)
     #[command(subcommand)]
     SigningKeys(signing_keys::SigningKeysCmd),
+    /// Operator keys: create, list, revoke (master or operator key)
+    #[command(subcommand)]
+    OperatorKeys(operator_keys::OperatorKeysCmd),
+    /// The audit log: list, tail (master or operator key; a tenant's own with --tenant)
+    #[command(subcommand)]
+    Audit(audit::AuditCmd),
     /// Print a shell completion script
     #[command(after_help = "Examples:
   chalk completions bash > ~/.local/share/bash-completion/completions/chalk
@@ -144,6 +152,11 @@ async fn dispatch(ctx: &Context, command: Command) -> CliResult<Option<View>> {
         Command::Keys(cmd) => keys::run(ctx, cmd).await?,
         Command::Token(cmd) => token::run(ctx, cmd).await?,
         Command::SigningKeys(cmd) => signing_keys::run(ctx, cmd).await?,
+        Command::OperatorKeys(cmd) => operator_keys::run(ctx, cmd).await?,
+        Command::Audit(cmd) => match audit::run(ctx, cmd).await? {
+            Some(view) => view,
+            None => return Ok(None),
+        },
         Command::Rooms(cmd) => rooms::rooms(ctx, cmd).await?,
         Command::Participants(cmd) => rooms::participants(ctx, cmd).await?,
         Command::Completions { shell } => {

@@ -28,6 +28,8 @@ pub use secret::SecretString;
 #[cfg(feature = "client")]
 pub mod api_keys;
 #[cfg(feature = "client")]
+pub mod audit;
+#[cfg(feature = "client")]
 pub mod auth;
 #[cfg(feature = "client")]
 mod client;
@@ -35,6 +37,8 @@ mod client;
 pub mod config;
 #[cfg(feature = "client")]
 mod error;
+#[cfg(feature = "client")]
+pub mod operator_keys;
 #[cfg(feature = "client")]
 pub mod ops;
 #[cfg(feature = "client")]
@@ -55,6 +59,8 @@ pub mod tokens;
 #[cfg(feature = "client")]
 pub use api_keys::ApiKeys;
 #[cfg(feature = "client")]
+pub use audit::Audit;
+#[cfg(feature = "client")]
 pub use auth::Auth;
 #[cfg(feature = "client")]
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
@@ -62,6 +68,8 @@ pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
 pub use config::ConfigApi;
 #[cfg(feature = "client")]
 pub use error::{Error, Result};
+#[cfg(feature = "client")]
+pub use operator_keys::OperatorKeys;
 #[cfg(feature = "client")]
 pub use ops::Ops;
 #[cfg(feature = "client")]
