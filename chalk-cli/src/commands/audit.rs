@@ -228,7 +228,8 @@ mod tests {
         let hour_ago = parse_when("1h").unwrap();
         let back = Utc::now() - hour_ago;
         assert!(back >= chrono::Duration::minutes(59) && back <= chrono::Duration::minutes(61));
-        assert!(Utc::now() - parse_when("2d").unwrap() >= chrono::Duration::days(2));
+        let two_days_ago = parse_when("2d").unwrap();
+        assert!(Utc::now() - two_days_ago >= chrono::Duration::days(2));
         assert_eq!(
             parse_when("2026-01-02T03:04:05Z").unwrap().to_rfc3339(),
             "2026-01-02T03:04:05+00:00"
