@@ -28,12 +28,15 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 
+pub mod deliveries;
+pub mod events;
 pub mod idempotency;
 pub mod keys;
 pub mod refresh;
 pub mod rooms;
 pub mod signing_keys;
 pub mod tenants;
+pub mod webhooks;
 
 pub use idempotency::{IdempotencyBegin, IdempotencyReservation};
 pub use keys::{ApiKeyRow, KeyAuth, NewApiKey, RevokeKeyOutcome};
