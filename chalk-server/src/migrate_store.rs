@@ -86,6 +86,11 @@ const TABLES: &[Table] = &[
             ("revision", Int),
             ("created_at", Int),
             ("updated_at", Int),
+            // Usage counters (0008): copied as kept, so they stay exact in the target.
+            ("active_rooms", Int),
+            ("total_rooms", Int),
+            ("active_participants", Int),
+            ("live_keys", Int),
         ],
         key: &["seq"],
         seq: true,

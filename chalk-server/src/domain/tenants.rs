@@ -2,11 +2,12 @@
 
 use chalk_sdk::model::{
     ApiKeyRotatedData, CreateTenantRequest, CreatedTenant, EventType, FieldError, Patch,
-    RotateKeyRequest, RotatedKey, Scope, Tenant, TenantStatus, UpdateTenantRequest,
+    RotateKeyRequest, RotatedKey, Scope, Tenant, TenantStatus, TenantUsage, UpdateTenantRequest,
 };
 use serde_json::Value;
 
 use crate::auth::Caller;
+use crate::cache::TenantSnapshot;
 use crate::clock::{now, to_datetime};
 use crate::crypto::{hash_secret, key_prefix, new_api_key, new_id};
 use crate::error::{ApiError, ApiResult};
@@ -30,7 +31,36 @@ const QUOTAS: [&str; 4] = [
 /// The tenant as the API shows it: config with secrets masked, live usage.
 pub async fn view(db: &mut Db, row: &TenantRow) -> ApiResult<Tenant> {
     let usage = tenants::usage(db, &row.id, now()).await?;
-    Ok(Tenant {
+    Ok(view_of(row, usage))
+}
+
+/// The tenant's row and usage as one read sees them, from the cache when it holds them
+/// (see `cache.rs`); `None` when there is no such tenant.
+pub async fn snapshot(state: &AppState, id: &str) -> ApiResult<Option<TenantSnapshot>> {
+    let cache = state.store.cache();
+    let at = now();
+    if let Some(snapshot) = cache.tenant(id, at) {
+        return Ok(Some(snapshot));
+    }
+    let ticket = cache.ticket();
+    let mut db = state.store.read().await?;
+    let Some(row) = tenants::get(&mut db, id).await? else {
+        return Ok(None);
+    };
+    let usage = tenants::usage(&mut db, id, at).await?;
+    let valid_until = tenants::next_key_expiry(&mut db, id, at).await?;
+    let snapshot = TenantSnapshot {
+        row,
+        usage,
+        valid_until,
+    };
+    cache.put_tenant(ticket, &snapshot);
+    Ok(Some(snapshot))
+}
+
+/// The API's view of a row and its usage.
+pub fn view_of(row: &TenantRow, usage: TenantUsage) -> Tenant {
+    Tenant {
         id: row.id.clone(),
         name: row.name.clone(),
         email: row.email.clone(),
@@ -44,7 +74,7 @@ pub async fn view(db: &mut Db, row: &TenantRow) -> ApiResult<Tenant> {
         usage,
         created_at: to_datetime(row.created_at),
         updated_at: to_datetime(row.updated_at),
-    })
+    }
 }
 
 pub async fn load(db: &mut Db, id: &str) -> ApiResult<TenantRow> {

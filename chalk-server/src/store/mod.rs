@@ -28,10 +28,13 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 
+use crate::cache::{Cache, Invalidation};
+
 pub mod deliveries;
 pub mod events;
 pub mod idempotency;
 pub mod keys;
+mod listener;
 pub mod refresh;
 pub mod rooms;
 pub mod signing_keys;
@@ -248,6 +251,18 @@ pub struct Store {
     writer: AnyPool,
     reader: AnyPool,
     faults: Arc<Faults>,
+    /// What the hot paths read, kept exact by [`Db::invalidate`] (see `cache.rs`).
+    cache: Arc<Cache>,
+    /// PostgreSQL: the task that hears other instances' invalidations.
+    listener: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Some(listener) = &self.listener {
+            listener.abort();
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -291,12 +306,24 @@ impl Store {
                 (pool.clone(), pool)
             }
         };
+        // PostgreSQL may be shared with other instances: bypass the cache until this one
+        // hears their invalidations.
+        let cache = Arc::new(Cache::new(dialect == Dialect::Postgres));
+        let listener = (dialect == Dialect::Postgres)
+            .then(|| tokio::spawn(listener::listen(url.to_owned(), cache.clone())));
         Ok(Self {
             dialect,
             writer,
             reader,
             faults: Arc::new(Faults::default()),
+            cache,
+            listener,
         })
+    }
+
+    /// The cache of what the hot paths read (see `cache.rs`).
+    pub fn cache(&self) -> &Cache {
+        &self.cache
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -324,6 +351,9 @@ impl Store {
         Ok(Db {
             inner: Inner::Write(tx),
             faults: self.faults.clone(),
+            cache: self.cache.clone(),
+            dialect: self.dialect,
+            invalidations: Vec::new(),
         })
     }
 
@@ -333,6 +363,9 @@ impl Store {
         Ok(Db {
             inner: Inner::Read(conn),
             faults: self.faults.clone(),
+            cache: self.cache.clone(),
+            dialect: self.dialect,
+            invalidations: Vec::new(),
         })
     }
 
@@ -389,6 +422,10 @@ enum Inner {
 pub struct Db {
     inner: Inner,
     faults: Arc<Faults>,
+    cache: Arc<Cache>,
+    dialect: Dialect,
+    /// Applied to the local cache once the COMMIT returns.
+    invalidations: Vec<Invalidation>,
 }
 
 impl Db {
@@ -405,12 +442,37 @@ impl Db {
         }
     }
 
+    /// Records that this transaction changes what the cache may hold: see
+    /// [`crate::cache::invalidate`], the one way to call it. On PostgreSQL the `NOTIFY` is
+    /// part of the transaction, delivered to every instance only if it commits.
+    pub(crate) async fn invalidate(&mut self, what: Invalidation) -> StoreResult<()> {
+        if self.invalidations.contains(&what) {
+            return Ok(());
+        }
+        if let (Inner::Write(tx), Dialect::Postgres) = (&mut self.inner, self.dialect) {
+            // Not a step of the change for the fault hook: it only carries news of it.
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(crate::cache::CHANNEL)
+                .bind(what.payload())
+                .execute(&mut **tx)
+                .await
+                .map_err(store_error)?;
+        }
+        self.invalidations.push(what);
+        Ok(())
+    }
+
     /// Makes the transaction's changes durable (a no-op for a read connection).
     pub async fn commit(self) -> StoreResult<()> {
         match self.inner {
             Inner::Write(tx) => {
                 self.faults.step()?;
-                tx.commit().await.map_err(store_error)?;
+                let committed = tx.commit().await.map_err(store_error);
+                // Even when the COMMIT reports an error it may have happened: forget.
+                for what in &self.invalidations {
+                    self.cache.apply(what);
+                }
+                committed?;
                 if self.faults.fail_after_commit.swap(false, Ordering::SeqCst) {
                     return Err(StoreError::Unavailable(
                         "injected fault after commit".into(),
