@@ -7,7 +7,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterE
 use utoipa_axum::routes;
 
 use crate::routes::{
-    api_keys, audit, auth, config, operator_keys, ops, rooms, signing_keys, tenants,
+    api_keys, audit, auth, config, operator_keys, ops, rooms, signing_keys, tenants, webhooks,
 };
 use crate::state::AppState;
 
@@ -45,6 +45,7 @@ use crate::state::AppState;
             sent as `X-Master-Key`, that can expire and are revoked one by one (at once, on every instance)."),
         (name = "audit", description = "The append-only audit log: every change made through the API, and every \
             refused attempt that carried a credential. Nothing changes or deletes an entry through the API."),
+        (name = "webhooks", description = "Signed HTTP callbacks of a tenant's events (Standard Webhooks:             `webhook-id`, `webhook-timestamp`, `webhook-signature` = `v1,` + base64 HMAC-SHA256 over             `{id}.{timestamp}.{body}`). Events are written in the transaction of the change that caused them;             each is delivered at least once to every subscribed endpoint, retried on the schedule             (`CHALK_WEBHOOK_RETRY_SCHEDULE`), then `exhausted`. `room.started` is the first participant's join;             a room's end produces `room.ended` and `meeting.ended` (participants let go by the end are in             its `attendance`, not in `participant.left` events)."),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -118,6 +119,20 @@ fn routers() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(authenticated(routes!(rooms::remove_participant)))
         .routes(authenticated(routes!(signing_keys::list)))
         .routes(authenticated(routes!(signing_keys::rotate)))
+        .routes(authenticated(routes!(
+            webhooks::create_endpoint,
+            webhooks::list_endpoints
+        )))
+        .routes(authenticated(routes!(
+            webhooks::get_endpoint,
+            webhooks::update_endpoint,
+            webhooks::delete_endpoint
+        )))
+        .routes(authenticated(routes!(webhooks::rotate_secret)))
+        .routes(authenticated(routes!(webhooks::test_endpoint)))
+        .routes(authenticated(routes!(webhooks::list_events)))
+        .routes(authenticated(routes!(webhooks::list_deliveries)))
+        .routes(authenticated(routes!(webhooks::retry_delivery)))
         .routes(authenticated(routes!(
             operator_keys::create,
             operator_keys::list

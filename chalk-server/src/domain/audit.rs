@@ -210,6 +210,52 @@ const ACTIONS: &[(&str, &str, &str)] = &[
         "api_key.revoke",
     ),
     ("GET", "/api/v1/tenants/{id}/audit-events", "audit.list"),
+    (
+        "POST",
+        "/api/v1/tenants/{id}/webhook-endpoints",
+        "webhook_endpoint.create",
+    ),
+    (
+        "GET",
+        "/api/v1/tenants/{id}/webhook-endpoints",
+        "webhook_endpoint.list",
+    ),
+    (
+        "GET",
+        "/api/v1/tenants/{id}/webhook-endpoints/{eid}",
+        "webhook_endpoint.read",
+    ),
+    (
+        "PATCH",
+        "/api/v1/tenants/{id}/webhook-endpoints/{eid}",
+        "webhook_endpoint.update",
+    ),
+    (
+        "DELETE",
+        "/api/v1/tenants/{id}/webhook-endpoints/{eid}",
+        "webhook_endpoint.delete",
+    ),
+    (
+        "POST",
+        "/api/v1/tenants/{id}/webhook-endpoints/{eid}/rotate-secret",
+        "webhook_endpoint.rotate_secret",
+    ),
+    (
+        "POST",
+        "/api/v1/tenants/{id}/webhook-endpoints/{eid}/test",
+        "webhook_endpoint.test",
+    ),
+    ("GET", "/api/v1/tenants/{id}/events", "event.list"),
+    (
+        "GET",
+        "/api/v1/tenants/{id}/webhook-deliveries",
+        "webhook_delivery.list",
+    ),
+    (
+        "POST",
+        "/api/v1/tenants/{id}/webhook-deliveries/{did}/retry",
+        "webhook_delivery.retry",
+    ),
     ("POST", "/api/v1/rooms", "room.create"),
     ("GET", "/api/v1/rooms", "room.list"),
     ("GET", "/api/v1/rooms/{id}", "room.read"),

@@ -1,7 +1,7 @@
 //! Scoped API keys (Raven): create, list, revoke. A tenant credential may only grant scopes
 //! it holds itself.
 
-use chalk_sdk::model::{ApiKey, CreateApiKeyRequest, CreatedApiKey};
+use chalk_sdk::model::{ApiKey, CreateApiKeyRequest, CreatedApiKey, EventType};
 use serde_json::{Value, json};
 
 use super::audit::{self, AuditContext};
@@ -95,6 +95,7 @@ pub async fn create(
         Some(changes),
     )
     .await?;
+    super::events::record(db, tenant_id, EventType::ApiKeyCreated, view(&row)).await?;
     Ok(CreatedApiKey {
         api_key: secret.into(),
         key_id: row.id.clone(),
@@ -135,6 +136,10 @@ pub async fn revoke(
                 None,
             )
             .await?;
+            if let Some(revoked) = keys::by_id(db, key_id).await? {
+                super::events::record(db, tenant_id, EventType::ApiKeyRevoked, view(&revoked.key))
+                    .await?;
+            }
             Ok(())
         }
         RevokeKeyOutcome::NotFound => Err(ApiError::not_found("API key")),

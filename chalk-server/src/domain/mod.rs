@@ -6,9 +6,12 @@
 
 pub mod audit;
 pub mod config;
+pub mod deliveries;
+pub mod events;
 pub mod keys;
 pub mod operator_keys;
 pub mod rooms;
 pub mod signing_keys;
 pub mod tenants;
 pub mod tokens;
+pub mod webhooks;

@@ -5,7 +5,7 @@
 //! (see `store::rooms`); this module validates input and translates outcomes.
 
 use chalk_sdk::model::{
-    AddParticipantRequest, CreateRoomRequest, ErrorCode, JoinedParticipant, Participant,
+    AddParticipantRequest, CreateRoomRequest, ErrorCode, EventType, JoinedParticipant, Participant,
     ParticipantRole, Room, RoomStatus, Scope, TenantStatus,
 };
 use serde_json::{Value, json};
@@ -24,6 +24,8 @@ use crate::store::{
 };
 use crate::tokens::{ISSUER, PARTICIPANT_ACCESS, PARTICIPANT_REFRESH, ParticipantClaims};
 use crate::validate::Problems;
+
+use super::events;
 
 const ROOM_PREFIX: &str = "room_";
 
@@ -185,7 +187,9 @@ pub async fn create(
                 Some(changes),
             )
             .await?;
-            Ok(room_view(&row, at))
+            let view = room_view(&row, at);
+            events::record(db, tenant_id, EventType::RoomCreated, &view).await?;
+            Ok(view)
         }
         CreateRoomOutcome::IdTaken => Err(ApiError::conflict(format!(
             "A room with id {id} already exists"
@@ -231,6 +235,7 @@ pub async fn end(
                 None,
             )
             .await?;
+            events::record_room_ended(db, &row).await?;
             Ok(*row)
         }
         EndRoomOutcome::AlreadyEnded(row) => Ok(*row),
@@ -283,11 +288,22 @@ pub async fn join(
             participant,
             room,
             replaced,
-            ..
+            created_room,
         } => {
+            if created_room {
+                events::record(db, tenant_id, EventType::RoomCreated, room_view(&room, at)).await?;
+            }
             if let Some(old) = &replaced {
                 tracing::info!(room = %room_id, replaced = %old, "duplicate user: earlier participant disconnected");
+                if let Some(old) = rooms::participant(db, old).await? {
+                    events::record_participant(db, EventType::ParticipantLeft, &old).await?;
+                }
             }
+            // A room starts with its first participant.
+            if rooms::joins_ever(db, tenant_id, &room.id).await? == 1 {
+                events::record(db, tenant_id, EventType::RoomStarted, room_view(&room, at)).await?;
+            }
+            events::record_participant(db, EventType::ParticipantJoined, &participant).await?;
             (participant, room, replaced)
         }
         JoinOutcome::RoomNotFound => return Err(ApiError::not_found("Room")),
@@ -451,6 +467,9 @@ pub async fn remove(
             Some(changes),
         )
         .await?;
+        if let Some(gone) = rooms::participant(db, pid).await? {
+            events::record_participant(db, EventType::ParticipantLeft, &gone).await?;
+        }
         Ok(())
     } else {
         Err(ApiError::not_found("Participant"))

@@ -1,8 +1,8 @@
 //! Tenants: creation with a primary key, changes, deletion, key rotation, suspension.
 
 use chalk_sdk::model::{
-    CreateTenantRequest, CreatedTenant, FieldError, Patch, RotateKeyRequest, RotatedKey, Scope,
-    Tenant, TenantStatus, TenantUsage, UpdateTenantRequest,
+    ApiKeyRotatedData, CreateTenantRequest, CreatedTenant, EventType, FieldError, Patch,
+    RotateKeyRequest, RotatedKey, Scope, Tenant, TenantStatus, TenantUsage, UpdateTenantRequest,
 };
 use serde_json::{Value, json};
 
@@ -359,26 +359,48 @@ pub async fn update(
         status: request.status,
         config: None,
     };
-    apply_audited(db, ctx, "tenant.update", id, expected_revision, change).await
+    if change == TenantChange::default() {
+        return apply_change(db, id, expected_revision, change).await;
+    }
+    let before = tenants::lock(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Tenant"))?;
+    let row = apply_audited(db, ctx, "tenant.update", &before, expected_revision, change).await?;
+    let view = view(db, &row).await?;
+    super::events::record(db, id, EventType::TenantUpdated, &view).await?;
+    record_status_change(db, before.status, &view).await?;
+    Ok(row)
 }
 
-/// [`apply_change`], recorded in the audit log as `action` when something changed.
+/// [`apply_change`] to the tenant as it was (`before`, locked by the caller), recorded in
+/// the audit log as `action` when something changed.
 pub async fn apply_audited(
     db: &mut Db,
     ctx: &AuditContext,
     action: &str,
-    id: &str,
+    before: &TenantRow,
     expected_revision: Option<i64>,
     change: TenantChange,
 ) -> ApiResult<TenantRow> {
-    // Locked, so the state compared is the one the change applies to.
-    let before = tenants::lock(db, id).await?;
+    let id = before.id.as_str();
     let after = apply_change(db, id, expected_revision, change).await?;
-    let changes = changes(before.as_ref(), &after);
+    let changes = changes(Some(before), &after);
     if !changes.is_empty() {
         audit::record(db, ctx, action, ("tenant", id), Some(id), Some(changes)).await?;
     }
     Ok(after)
+}
+
+/// `tenant.suspended` or `tenant.resumed`, when the status changed from `before`.
+async fn record_status_change(db: &mut Db, before: TenantStatus, tenant: &Tenant) -> ApiResult<()> {
+    let kind = match (before, tenant.status) {
+        (TenantStatus::Active, TenantStatus::Suspended) => EventType::TenantSuspended,
+        (TenantStatus::Suspended, TenantStatus::Active) => EventType::TenantResumed,
+        _ => return Ok(()),
+    };
+    super::events::record(db, &tenant.id, kind, tenant)
+        .await
+        .map(drop)
 }
 
 /// Writes `change`, mapping the store's outcomes to the contract's errors. An empty change
@@ -424,6 +446,9 @@ pub async fn set_status(
     status: TenantStatus,
 ) -> ApiResult<TenantRow> {
     caller.require_master()?;
+    let before = tenants::lock(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Tenant"))?;
     let change = TenantChange {
         status: Some(status),
         ..TenantChange::default()
@@ -432,7 +457,12 @@ pub async fn set_status(
         TenantStatus::Suspended => "tenant.suspend",
         TenantStatus::Active => "tenant.resume",
     };
-    apply_audited(db, ctx, action, id, None, change).await
+    let row = apply_audited(db, ctx, action, &before, None, change).await?;
+    if before.status != row.status {
+        let view = view(db, &row).await?;
+        record_status_change(db, before.status, &view).await?;
+    }
+    Ok(row)
 }
 
 /// A new primary key. Only the master key or a key holding every scope (the primary key)
@@ -500,6 +530,14 @@ pub async fn rotate_key(
         Some(changes),
     )
     .await?;
+    let rotated = keys::by_id(db, &key.id)
+        .await?
+        .ok_or_else(|| ApiError::internal("rotated key vanished"))?;
+    let data = ApiKeyRotatedData {
+        api_key: super::keys::view(&rotated.key),
+        previous_key_expires_at: previous_expires_at.map(to_datetime),
+    };
+    super::events::record(db, id, EventType::ApiKeyRotated, data).await?;
     Ok(RotatedKey {
         api_key: secret.into(),
         key_id: key.id,

@@ -39,7 +39,7 @@ async fn page(
 }
 
 /// The audit log of every tenant and of the operator's own changes, oldest first.
-#[utoipa::path(get, path = "/api/v1/audit-events", tag = TAG,
+#[utoipa::path(get, path = "/api/v1/audit-events", tag = TAG, operation_id = "list_audit_events",
     description = "Master key or an operator key. Every change made through the API, recorded in the \
         transaction that made it: who (`actor`), when, from where (`client_ip`, `user_agent`), which \
         request (`request_id`, the response's `X-Request-Id`) and what exactly (`changes`; a secret shows \
@@ -60,7 +60,7 @@ pub async fn list(
 }
 
 /// A tenant's own audit log, oldest first.
-#[utoipa::path(get, path = "/api/v1/tenants/{id}/audit-events", tag = TAG,
+#[utoipa::path(get, path = "/api/v1/tenants/{id}/audit-events", tag = TAG, operation_id = "list_tenant_audit_events",
     description = "The tenant itself with `tenant:admin`, or an operator credential. Filters as \
         `GET /audit-events`; `tenant_id`, when given, must be this tenant's.",
     params(("id" = String, Path, description = "Tenant id"), ListAuditEventsQuery),

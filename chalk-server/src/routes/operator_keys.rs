@@ -22,7 +22,7 @@ use crate::store::Db;
 pub const TAG: &str = "operator-keys";
 
 /// Create an operator key; its secret (`ok_live_` + 32 base62) is shown once.
-#[utoipa::path(post, path = "/api/v1/operator-keys", tag = TAG,
+#[utoipa::path(post, path = "/api/v1/operator-keys", tag = TAG, operation_id = "create_operator_key",
     description = "Master key or an operator key. The key is sent as `X-Master-Key` and carries the master \
         key's powers until it expires or is revoked. Honors `Idempotency-Key`.",
     params(("Idempotency-Key" = Option<String>, Header, description = "1..=255 printable ASCII", pattern = r"^[\x20-\x7E]{1,255}$")),
@@ -56,7 +56,7 @@ pub async fn create(
 }
 
 /// Operator keys that still work, without their secrets, oldest first.
-#[utoipa::path(get, path = "/api/v1/operator-keys", tag = TAG,
+#[utoipa::path(get, path = "/api/v1/operator-keys", tag = TAG, operation_id = "list_operator_keys",
     params(ListQuery),
     responses((status = 429, description = "Rate limited; see Retry-After", body = ErrorEnvelope),
         (status = 200, body = Page<OperatorKey>), (status = 400, body = ErrorEnvelope),
@@ -79,7 +79,7 @@ pub async fn list(
 }
 
 /// Revoke an operator key: refused at once, on every instance.
-#[utoipa::path(delete, path = "/api/v1/operator-keys/{id}", tag = TAG,
+#[utoipa::path(delete, path = "/api/v1/operator-keys/{id}", tag = TAG, operation_id = "revoke_operator_key",
     description = "Any operator credential may revoke any operator key except the one it is using (409).",
     params(("id" = String, Path, description = "Operator key id (`op_…`)")),
     responses((status = 400, description = "Bad query, or more than one credential", body = ErrorEnvelope), (status = 429, description = "Rate limited; see Retry-After", body = ErrorEnvelope),

@@ -592,3 +592,74 @@ async fn the_retention_purge_deletes_only_old_entries() {
     assert_eq!(purged.audit_events, 2);
     assert_eq!(audit_count(&app).await, 0);
 }
+
+/// Webhook endpoints: every change recorded, the signing secret only as "changed".
+#[tokio::test]
+async fn webhook_endpoint_changes_are_audited_without_their_secrets() {
+    let app = test_app().await;
+    let t = app.tenant("Acme").await;
+    let created = app
+        .post(&format!("/api/v1/tenants/{}/webhook-endpoints", t.id))
+        .key(&t.key)
+        .json(json!({"url": "https://hooks.acme.edu/a", "events": ["room.ended"]}))
+        .send()
+        .await;
+    created.assert_status(201);
+    let eid = created.body["data"]["id"].as_str().unwrap().to_owned();
+    let mut secrets = vec![created.body["data"]["secret"].as_str().unwrap().to_owned()];
+    let base = format!("/api/v1/tenants/{}/webhook-endpoints/{eid}", t.id);
+    app.patch(&base)
+        .key(&t.key)
+        .json(json!({"enabled": false}))
+        .send()
+        .await
+        .assert_status(200);
+    let rotated = app
+        .post(&format!("{base}/rotate-secret"))
+        .key(&t.key)
+        .send()
+        .await;
+    rotated.assert_status(200);
+    secrets.push(rotated.body["data"]["secret"].as_str().unwrap().to_owned());
+    app.delete(&base)
+        .key(&t.key)
+        .send()
+        .await
+        .assert_status(200);
+
+    let log = app
+        .get(&format!("/api/v1/tenants/{}/audit-events?limit=200", t.id))
+        .key(&t.key)
+        .send()
+        .await;
+    log.assert_status(200);
+    let of_endpoint: Vec<&Value> = log.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["target"]["id"] == eid.as_str())
+        .collect();
+    let actions: Vec<&str> = of_endpoint
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "webhook_endpoint.create",
+            "webhook_endpoint.update",
+            "webhook_endpoint.rotate_secret",
+            "webhook_endpoint.delete"
+        ]
+    );
+    assert_eq!(of_endpoint[0]["changes"]["secret"], "changed");
+    assert_eq!(
+        of_endpoint[1]["changes"]["enabled"],
+        json!({"from": true, "to": false})
+    );
+    assert_eq!(of_endpoint[2]["changes"]["secret"], "changed");
+    let rows = raw_rows(&app).await;
+    for secret in &secrets {
+        assert!(!log.text.contains(secret.as_str()) && !rows.contains(secret.as_str()));
+    }
+}
