@@ -270,8 +270,9 @@ pub async fn authenticate(mut req: Request, next: Next) -> Response {
     response
 }
 
-/// What the audit log needs of a request, taken before the request moves on.
-struct RequestFacts {
+/// What the audit log needs of a request, taken before the request moves on (an
+/// extractor too, for the routes that carry their credential in the body).
+pub struct RequestFacts {
     method: String,
     route: Option<String>,
     path: String,
@@ -280,15 +281,36 @@ struct RequestFacts {
     user_agent: Option<String>,
 }
 
+impl<S: Send + Sync> FromRequestParts<S> for RequestFacts {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestFacts::from_parts(
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+            &parts.extensions,
+        ))
+    }
+}
+
 impl RequestFacts {
     fn of(req: &Request) -> Self {
-        let extensions = req.extensions();
+        Self::from_parts(req.method(), req.uri(), req.headers(), req.extensions())
+    }
+
+    fn from_parts(
+        method: &axum::http::Method,
+        uri: &axum::http::Uri,
+        headers: &HeaderMap,
+        extensions: &axum::http::Extensions,
+    ) -> Self {
         Self {
-            method: req.method().as_str().to_owned(),
+            method: method.as_str().to_owned(),
             route: extensions
                 .get::<MatchedPath>()
                 .map(|m| m.as_str().to_owned()),
-            path: req.uri().path().to_owned(),
+            path: uri.path().to_owned(),
             request_id: extensions
                 .get::<RequestId>()
                 .map(|r| r.0.clone())
@@ -298,8 +320,7 @@ impl RequestFacts {
                 .map(|ConnectInfo(a)| a.ip().to_string())
                 .unwrap_or_else(|| "unknown".to_owned()),
             // Bounded: a header is the client's to fill.
-            user_agent: req
-                .headers()
+            user_agent: headers
                 .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .map(|ua| ua.chars().take(256).collect()),
@@ -340,6 +361,44 @@ impl RequestFacts {
 /// For a request refused before it had a caller: the actor and tenant to record, when the
 /// refusal is one the audit log keeps (API.md: a 401 for a credential with a known key
 /// prefix, or a 403). Guesses without a known prefix are only throttled.
+/// The actor a refused `sk_live_` key names: its id and name when the store still has it.
+async fn api_key_actor(state: &AppState, key: &str) -> (Actor, Option<String>) {
+    let found = match state.store.read().await {
+        Ok(mut db) => keys::by_hash(&mut db, &hash_secret(key))
+            .await
+            .ok()
+            .flatten(),
+        Err(_) => None,
+    };
+    let actor = Actor {
+        kind: ActorType::ApiKey,
+        id: found.as_ref().map(|a| a.key.id.clone()),
+        name: found.as_ref().map(|a| a.key.name.clone()),
+    };
+    (actor, found.map(|a| a.key.tenant_id))
+}
+
+/// For `/auth/token`, whose API key is in the body: records the refusal of a key with the
+/// known prefix (401) or of a suspended tenant's key (403), as the middleware does for
+/// credential headers.
+pub async fn record_refused_api_key(
+    state: &AppState,
+    facts: &RequestFacts,
+    key: &str,
+    error: &ApiError,
+) {
+    let status = error.status();
+    let refused = status == axum::http::StatusCode::UNAUTHORIZED
+        || status == axum::http::StatusCode::FORBIDDEN;
+    if !refused || !key.starts_with(API_KEY_PREFIX) {
+        return;
+    }
+    let (actor, tenant_id) = api_key_actor(state, key).await;
+    facts
+        .record_denied(state, &facts.context(actor), tenant_id.as_deref())
+        .await;
+}
+
 async fn denied_credential(
     state: &AppState,
     headers: &HeaderMap,
@@ -351,19 +410,10 @@ async fn denied_credential(
         return None;
     }
     let header_text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let mut db = state.store.read().await.ok()?;
     if let Some(key) = header_text(API_KEY_HEADER).filter(|k| k.starts_with(API_KEY_PREFIX)) {
-        let found = keys::by_hash(&mut db, &hash_secret(key))
-            .await
-            .ok()
-            .flatten();
-        let actor = Actor {
-            kind: ActorType::ApiKey,
-            id: found.as_ref().map(|a| a.key.id.clone()),
-            name: found.as_ref().map(|a| a.key.name.clone()),
-        };
-        return Some((actor, found.map(|a| a.key.tenant_id)));
+        return Some(api_key_actor(state, key).await);
     }
+    let mut db = state.store.read().await.ok()?;
     if let Some(key) = header_text(MASTER_KEY_HEADER).filter(|k| k.starts_with(OPERATOR_KEY_PREFIX))
     {
         let found = operator_keys::by_hash(&mut db, &hash_secret(key))

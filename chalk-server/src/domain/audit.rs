@@ -285,6 +285,7 @@ const ACTIONS: &[(&str, &str, &str)] = &[
         "operator_key.revoke",
     ),
     ("GET", "/api/v1/audit-events", "audit.list"),
+    ("POST", "/api/v1/auth/token", "auth.token"),
 ];
 
 fn is_secret(field: &str) -> bool {

@@ -663,3 +663,37 @@ async fn webhook_endpoint_changes_are_audited_without_their_secrets() {
         assert!(!log.text.contains(secret.as_str()) && !rows.contains(secret.as_str()));
     }
 }
+
+/// `/auth/token` carries its key in the body: a refused `sk_live_` key is recorded too, a
+/// string without the prefix is only throttled.
+#[tokio::test]
+async fn a_refused_token_exchange_is_recorded_as_denied() {
+    let app = test_app().await;
+    let t = app.tenant("Acme").await;
+    let (extra, extra_id) = app.scoped_key(&t, &["rooms:read"]).await;
+    app.delete(&format!("/api/v1/tenants/{}/api-keys/{extra_id}", t.id))
+        .master()
+        .send()
+        .await
+        .assert_status(200);
+    let before = audit_count(&app).await;
+    let refused = app
+        .post("/api/v1/auth/token")
+        .json(json!({ "api_key": extra }))
+        .send()
+        .await;
+    refused.assert_error(401, "UNAUTHORIZED");
+    app.post("/api/v1/auth/token")
+        .json(json!({"api_key": "not-a-key"}))
+        .send()
+        .await
+        .assert_error(401, "UNAUTHORIZED");
+    assert_eq!(audit_count(&app).await, before + 1);
+    let (entries, raw) = all_entries(&app, "&action=auth.token").await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["outcome"], "denied");
+    assert_eq!(entries[0]["actor"]["id"], extra_id.as_str());
+    assert_eq!(entries[0]["tenant_id"], t.id.as_str());
+    assert_eq!(entries[0]["request_id"], request_id(&refused).as_str());
+    assert!(!raw.contains(&extra));
+}
