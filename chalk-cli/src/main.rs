@@ -17,7 +17,9 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 use serde_json::json;
 
-use crate::commands::{config, keys, profiles, rooms, signing_keys, tenants, token};
+use crate::commands::{
+    config, events, keys, profiles, rooms, signing_keys, tenants, token, webhooks,
+};
 use crate::context::{Context, Globals};
 use crate::error::{CliError, CliResult};
 use crate::output::{Format, View};
@@ -85,6 +87,12 @@ enum Command {
     /// The server's token signing keys: list, rotate (master key)
     #[command(subcommand)]
     SigningKeys(signing_keys::SigningKeysCmd),
+    /// Webhooks: endpoints (create, list, get, update, delete, rotate-secret, test) and deliveries
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhooksCmd),
+    /// A tenant's events: list, or tail to follow them
+    #[command(subcommand)]
+    Events(events::EventsCmd),
     /// Print a shell completion script
     #[command(after_help = "Examples:
   chalk completions bash > ~/.local/share/bash-completion/completions/chalk
@@ -146,6 +154,8 @@ async fn dispatch(ctx: &Context, command: Command) -> CliResult<Option<View>> {
         Command::SigningKeys(cmd) => signing_keys::run(ctx, cmd).await?,
         Command::Rooms(cmd) => rooms::rooms(ctx, cmd).await?,
         Command::Participants(cmd) => rooms::participants(ctx, cmd).await?,
+        Command::Webhooks(cmd) => webhooks::run(ctx, cmd).await?,
+        Command::Events(cmd) => return events::run(ctx, cmd).await,
         Command::Completions { shell } => {
             let mut out = std::io::stdout().lock();
             clap_complete::generate(shell, &mut Cli::command(), "chalk", &mut out);

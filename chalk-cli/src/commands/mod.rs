@@ -1,9 +1,11 @@
 //! One module per noun: a clap enum and a `run` that returns a `View`.
 
 pub mod config;
+pub mod events;
 pub mod keys;
 pub mod profiles;
 pub mod rooms;
 pub mod signing_keys;
 pub mod tenants;
 pub mod token;
+pub mod webhooks;

@@ -12,3 +12,4 @@ mod rooms;
 mod signing_keys;
 mod tenants;
 mod token;
+mod webhooks;
