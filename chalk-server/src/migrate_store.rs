@@ -177,6 +177,69 @@ const TABLES: &[Table] = &[
         key: &["seq"],
         seq: true,
     },
+    Table {
+        // Secrets stay sealed with CHALK_ENCRYPTION_KEY.
+        name: "webhook_endpoints",
+        columns: &[
+            ("seq", Int),
+            ("id", Text),
+            ("tenant_id", Text),
+            ("url", Text),
+            ("events", Text),
+            ("description", Text),
+            ("enabled", Flag),
+            ("secret", Text),
+            ("previous_secret", Text),
+            ("previous_secret_expires_at", Int),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+        key: &["seq"],
+        seq: true,
+    },
+    Table {
+        name: "events",
+        columns: &[
+            ("seq", Int),
+            ("id", Text),
+            ("tenant_id", Text),
+            ("type", Text),
+            ("data", Text),
+            ("created_at", Int),
+        ],
+        key: &["seq"],
+        seq: true,
+    },
+    Table {
+        // Claims are copied as they are: the source's servers are stopped, so their
+        // leases lapse and the new deployment sends what was in flight.
+        name: "webhook_deliveries",
+        columns: &[
+            ("seq", Int),
+            ("id", Text),
+            ("tenant_id", Text),
+            ("event_id", Text),
+            ("endpoint_id", Text),
+            ("url", Text),
+            ("secret", Text),
+            ("status", Text),
+            ("attempt_count", Int),
+            ("attempts", Text),
+            ("next_attempt_at", Int),
+            ("claimed_by", Text),
+            ("claimed_until", Int),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+        key: &["seq"],
+        seq: true,
+    },
+    Table {
+        name: "api_key_expiry_notices",
+        columns: &[("key_id", Text), ("horizon", Text), ("created_at", Int)],
+        key: &["key_id", "horizon"],
+        seq: false,
+    },
 ];
 
 /// Tables the migrator and SQLite keep for themselves.

@@ -1,8 +1,8 @@
 //! Tenants: creation with a primary key, changes, deletion, key rotation, suspension.
 
 use chalk_sdk::model::{
-    CreateTenantRequest, CreatedTenant, FieldError, Patch, RotateKeyRequest, RotatedKey, Scope,
-    Tenant, TenantStatus, TenantUsage, UpdateTenantRequest,
+    ApiKeyRotatedData, CreateTenantRequest, CreatedTenant, EventType, FieldError, Patch,
+    RotateKeyRequest, RotatedKey, Scope, Tenant, TenantStatus, TenantUsage, UpdateTenantRequest,
 };
 use serde_json::Value;
 use std::sync::Arc;
@@ -321,7 +321,29 @@ pub async fn update(
         status: request.status,
         config: None,
     };
-    apply_change(db, id, expected_revision, change).await
+    if change == TenantChange::default() {
+        return apply_change(db, id, expected_revision, change).await;
+    }
+    let before = tenants::lock(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Tenant"))?;
+    let row = apply_change(db, id, expected_revision, change).await?;
+    let view = view(db, &row).await?;
+    super::events::record(db, id, EventType::TenantUpdated, &view).await?;
+    record_status_change(db, before.status, &view).await?;
+    Ok(row)
+}
+
+/// `tenant.suspended` or `tenant.resumed`, when the status changed from `before`.
+async fn record_status_change(db: &mut Db, before: TenantStatus, tenant: &Tenant) -> ApiResult<()> {
+    let kind = match (before, tenant.status) {
+        (TenantStatus::Active, TenantStatus::Suspended) => EventType::TenantSuspended,
+        (TenantStatus::Suspended, TenantStatus::Active) => EventType::TenantResumed,
+        _ => return Ok(()),
+    };
+    super::events::record(db, &tenant.id, kind, tenant)
+        .await
+        .map(drop)
 }
 
 /// Writes `change`, mapping the store's outcomes to the contract's errors. An empty change
@@ -365,11 +387,19 @@ pub async fn set_status(
     status: TenantStatus,
 ) -> ApiResult<TenantRow> {
     caller.require_master()?;
+    let before = tenants::lock(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Tenant"))?;
     let change = TenantChange {
         status: Some(status),
         ..TenantChange::default()
     };
-    apply_change(db, id, None, change).await
+    let row = apply_change(db, id, None, change).await?;
+    if before.status != row.status {
+        let view = view(db, &row).await?;
+        record_status_change(db, before.status, &view).await?;
+    }
+    Ok(row)
 }
 
 /// A new primary key. Only the master key or a key holding every scope (the primary key)
@@ -422,6 +452,14 @@ pub async fn rotate_key(
     if !keys::rotate_primary(db, &key, previous_expires_at, at).await? {
         return Err(ApiError::not_found("Tenant"));
     }
+    let rotated = keys::by_id(db, &key.id)
+        .await?
+        .ok_or_else(|| ApiError::internal("rotated key vanished"))?;
+    let data = ApiKeyRotatedData {
+        api_key: super::keys::view(&rotated.key),
+        previous_key_expires_at: previous_expires_at.map(to_datetime),
+    };
+    super::events::record(db, id, EventType::ApiKeyRotated, data).await?;
     Ok(RotatedKey {
         api_key: secret.into(),
         key_id: key.id,

@@ -30,6 +30,8 @@ use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 
 use crate::cache::{Cache, Invalidation};
 
+pub mod deliveries;
+pub mod events;
 mod group_commit;
 pub mod idempotency;
 pub mod keys;
@@ -38,6 +40,7 @@ pub mod refresh;
 pub mod rooms;
 pub mod signing_keys;
 pub mod tenants;
+pub mod webhooks;
 
 pub use idempotency::{IdempotencyBegin, IdempotencyReservation};
 pub use keys::{ApiKeyRow, KeyAuth, NewApiKey, RevokeKeyOutcome};

@@ -327,6 +327,46 @@ async fn participant_in(db: &mut Db, participant_id: &str) -> StoreResult<Partic
     participant_from_row(&row)
 }
 
+/// Every participant a room has had, present or gone, in the order they joined (the
+/// attendance of `meeting.ended`).
+pub async fn participants_of(
+    db: &mut Db,
+    tenant_id: &str,
+    room_id: &str,
+) -> StoreResult<Vec<ParticipantRow>> {
+    let rows = sqlx::query(
+        "SELECT * FROM participants WHERE tenant_id = $1 AND room_id = $2 ORDER BY seq",
+    )
+    .bind(tenant_id)
+    .bind(room_id)
+    .fetch_all(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    rows.iter().map(participant_from_row).collect()
+}
+
+/// How many participants a room has ever had (1 right after its first join).
+pub async fn joins_ever(db: &mut Db, tenant_id: &str, room_id: &str) -> StoreResult<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM participants WHERE tenant_id = $1 AND room_id = $2")
+        .bind(tenant_id)
+        .bind(room_id)
+        .fetch_one(db.conn()?)
+        .await
+        .map_err(store_error)
+}
+
+/// A participant by id, present or gone.
+pub async fn participant(db: &mut Db, participant_id: &str) -> StoreResult<Option<ParticipantRow>> {
+    sqlx::query("SELECT * FROM participants WHERE id = $1")
+        .bind(participant_id)
+        .fetch_optional(db.conn()?)
+        .await
+        .map_err(store_error)?
+        .as_ref()
+        .map(participant_from_row)
+        .transpose()
+}
+
 /// A present participant leaves and its tokens die. The caller holds the tenant's lock.
 async fn disconnect(
     db: &mut Db,

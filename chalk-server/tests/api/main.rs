@@ -23,3 +23,4 @@ mod ops;
 mod rate_limit;
 mod signing_keys;
 mod tenants;
+mod webhooks;
