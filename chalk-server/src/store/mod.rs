@@ -32,6 +32,7 @@ use crate::cache::{Cache, Invalidation};
 
 pub mod deliveries;
 pub mod events;
+mod group_commit;
 pub mod idempotency;
 pub mod keys;
 mod listener;
@@ -59,7 +60,7 @@ const POSTGRES_CONNECTIONS: u32 = 16;
 /// Parallel SQLite readers beside the one writer.
 const SQLITE_READERS: u32 = 8;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A row the operation needs does not exist (404).
     #[error("{0} not found")]
@@ -249,6 +250,8 @@ pub struct Store {
     /// writers fight over its lock (no `SQLITE_BUSY` under load) and writes serialize
     /// in-process; on PostgreSQL the same pool as `reader`.
     writer: AnyPool,
+    /// SQLite: the writer connection, group-committing (see `group_commit.rs`).
+    batches: Option<group_commit::Writer>,
     reader: AnyPool,
     faults: Arc<Faults>,
     /// What the hot paths read, kept exact by [`Db::invalidate`] (see `cache.rs`).
@@ -311,9 +314,12 @@ impl Store {
         let cache = Arc::new(Cache::new(dialect == Dialect::Postgres));
         let listener = (dialect == Dialect::Postgres)
             .then(|| tokio::spawn(listener::listen(url.to_owned(), cache.clone())));
+        let batches =
+            (dialect == Dialect::Sqlite).then(|| group_commit::Writer::new(writer.clone()));
         Ok(Self {
             dialect,
             writer,
+            batches,
             reader,
             faults: Arc::new(Faults::default()),
             cache,
@@ -347,9 +353,12 @@ impl Store {
     /// A write transaction: pass it to every query of one change, then [`Db::commit`].
     /// Dropped without a commit, it rolls back.
     pub async fn begin(&self) -> StoreResult<Db> {
-        let tx = self.writer.begin().await.map_err(store_error)?;
+        let inner = match &self.batches {
+            Some(batches) => Inner::Batched(batches.begin().await?),
+            None => Inner::Write(self.writer.begin().await.map_err(store_error)?),
+        };
         Ok(Db {
-            inner: Inner::Write(tx),
+            inner,
             faults: self.faults.clone(),
             cache: self.cache.clone(),
             dialect: self.dialect,
@@ -371,7 +380,10 @@ impl Store {
 
     /// Closes the pools (waits for connections in use to come back).
     pub async fn close(&self) {
-        self.writer.close().await;
+        match &self.batches {
+            Some(batches) => batches.close().await,
+            None => self.writer.close().await,
+        }
         self.reader.close().await;
     }
 }
@@ -414,6 +426,8 @@ async fn sqlite_pool(url: &str, mode: &str, connections: u32) -> Result<AnyPool,
 
 enum Inner {
     Write(Transaction<'static, Any>),
+    /// SQLite: a savepoint in a group-committed batch.
+    Batched(group_commit::Member),
     Read(PoolConnection<Any>),
 }
 
@@ -437,6 +451,10 @@ impl Db {
             Inner::Write(tx) => {
                 self.faults.step()?;
                 Ok(&mut **tx)
+            }
+            Inner::Batched(member) => {
+                self.faults.step()?;
+                member.conn()
             }
             Inner::Read(conn) => Ok(&mut **conn),
         }
@@ -464,23 +482,27 @@ impl Db {
 
     /// Makes the transaction's changes durable (a no-op for a read connection).
     pub async fn commit(self) -> StoreResult<()> {
-        match self.inner {
+        let committed = match self.inner {
             Inner::Write(tx) => {
                 self.faults.step()?;
-                let committed = tx.commit().await.map_err(store_error);
-                // Even when the COMMIT reports an error it may have happened: forget.
-                for what in &self.invalidations {
-                    self.cache.apply(what);
-                }
-                committed?;
-                if self.faults.fail_after_commit.swap(false, Ordering::SeqCst) {
-                    return Err(StoreError::Unavailable(
-                        "injected fault after commit".into(),
-                    ));
-                }
-                Ok(())
+                tx.commit().await.map_err(store_error)
             }
-            Inner::Read(_) => Ok(()),
+            Inner::Batched(member) => {
+                self.faults.step()?;
+                member.commit().await
+            }
+            Inner::Read(_) => return Ok(()),
+        };
+        // Even when the COMMIT reports an error it may have happened: forget.
+        for what in &self.invalidations {
+            self.cache.apply(what);
         }
+        committed?;
+        if self.faults.fail_after_commit.swap(false, Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(
+                "injected fault after commit".into(),
+            ));
+        }
+        Ok(())
     }
 }

@@ -15,6 +15,7 @@ mod concurrency;
 mod config;
 mod conventions;
 mod crash_window;
+mod group_commit;
 mod hardening;
 mod idempotency;
 mod openapi;
