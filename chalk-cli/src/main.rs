@@ -18,7 +18,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 use serde_json::json;
 
 use crate::commands::{
-    audit, config, keys, operator_keys, profiles, rooms, signing_keys, tenants, token,
+    audit, config, events, keys, operator_keys, profiles, rooms, signing_keys, tenants, token,
+    webhooks,
 };
 use crate::context::{Context, Globals};
 use crate::error::{CliError, CliResult};
@@ -87,6 +88,12 @@ enum Command {
     /// The server's token signing keys: list, rotate (master key)
     #[command(subcommand)]
     SigningKeys(signing_keys::SigningKeysCmd),
+    /// Webhooks: endpoints (create, list, get, update, delete, rotate-secret, test) and deliveries
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhooksCmd),
+    /// A tenant's events: list, or tail to follow them
+    #[command(subcommand)]
+    Events(events::EventsCmd),
     /// Operator keys: create, list, revoke (master or operator key)
     #[command(subcommand)]
     OperatorKeys(operator_keys::OperatorKeysCmd),
@@ -153,12 +160,11 @@ async fn dispatch(ctx: &Context, command: Command) -> CliResult<Option<View>> {
         Command::Token(cmd) => token::run(ctx, cmd).await?,
         Command::SigningKeys(cmd) => signing_keys::run(ctx, cmd).await?,
         Command::OperatorKeys(cmd) => operator_keys::run(ctx, cmd).await?,
-        Command::Audit(cmd) => match audit::run(ctx, cmd).await? {
-            Some(view) => view,
-            None => return Ok(None),
-        },
+        Command::Audit(cmd) => return audit::run(ctx, cmd).await,
         Command::Rooms(cmd) => rooms::rooms(ctx, cmd).await?,
         Command::Participants(cmd) => rooms::participants(ctx, cmd).await?,
+        Command::Webhooks(cmd) => webhooks::run(ctx, cmd).await?,
+        Command::Events(cmd) => return events::run(ctx, cmd).await,
         Command::Completions { shell } => {
             let mut out = std::io::stdout().lock();
             clap_complete::generate(shell, &mut Cli::command(), "chalk", &mut out);

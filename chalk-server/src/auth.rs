@@ -7,6 +7,7 @@
 //! Handlers then take a [`Caller`] and state which access they need.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
@@ -507,7 +508,7 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErr
 }
 
 /// Looks up an API key and checks that it, and its tenant, may act now.
-pub async fn check_api_key(state: &AppState, key: &str) -> Result<KeyAuth, ApiError> {
+pub async fn check_api_key(state: &AppState, key: &str) -> Result<Arc<KeyAuth>, ApiError> {
     let invalid = || ApiError::unauthorized("Invalid API key");
     if !key.starts_with(crate::crypto::API_KEY_PREFIX) {
         return Err(invalid());
@@ -519,7 +520,7 @@ pub async fn check_api_key(state: &AppState, key: &str) -> Result<KeyAuth, ApiEr
         None => {
             let ticket = cache.ticket();
             let mut db = state.store.read().await?;
-            let auth = keys::by_hash(&mut db, &hash).await?.ok_or_else(invalid)?;
+            let auth = Arc::new(keys::by_hash(&mut db, &hash).await?.ok_or_else(invalid)?);
             cache.put_key(ticket, Some(&hash), &auth);
             auth
         }
@@ -561,7 +562,7 @@ async fn operator_key_caller(state: &AppState, key: &str) -> Result<Caller, ApiE
 async fn api_key_caller(state: &AppState, key: &str) -> Result<Caller, ApiError> {
     let auth = check_api_key(state, key).await?;
     record_key_use(state, &auth.key.id).await;
-    Ok(tenant_caller(auth, TenantCredential::ApiKey))
+    Ok(tenant_caller(&auth, TenantCredential::ApiKey))
 }
 
 /// Keeps `last_used_at` fresh to the minute. The in-process check spares the single
@@ -611,9 +612,11 @@ async fn access_token_caller(state: &AppState, token: &str) -> Result<Caller, Ap
         None => {
             let ticket = cache.ticket();
             let mut db = state.store.read().await?;
-            let auth = keys::by_id(&mut db, &claims.key_id)
-                .await?
-                .ok_or_else(revoked)?;
+            let auth = Arc::new(
+                keys::by_id(&mut db, &claims.key_id)
+                    .await?
+                    .ok_or_else(revoked)?,
+            );
             cache.put_key(ticket, None, &auth);
             auth
         }
@@ -624,15 +627,15 @@ async fn access_token_caller(state: &AppState, token: &str) -> Result<Caller, Ap
     if auth.tenant_status == TenantStatus::Suspended {
         return Err(ApiError::tenant_suspended());
     }
-    Ok(tenant_caller(auth, TenantCredential::AccessToken))
+    Ok(tenant_caller(&auth, TenantCredential::AccessToken))
 }
 
-fn tenant_caller(auth: KeyAuth, credential: TenantCredential) -> Caller {
+fn tenant_caller(auth: &KeyAuth, credential: TenantCredential) -> Caller {
     Caller::Tenant(TenantCaller {
-        tenant_id: auth.key.tenant_id,
-        key_id: auth.key.id,
-        key_name: auth.key.name,
-        scopes: auth.key.scopes,
+        tenant_id: auth.key.tenant_id.clone(),
+        key_id: auth.key.id.clone(),
+        key_name: auth.key.name.clone(),
+        scopes: auth.key.scopes.clone(),
         credential,
         rate_limit_per_minute: auth.rate_limit_per_minute,
     })
@@ -659,9 +662,11 @@ async fn participant_token_caller(state: &AppState, token: &str) -> Result<Calle
         None => {
             let ticket = cache.ticket();
             let mut db = state.store.read().await?;
-            let auth = rooms::participant_auth(&mut db, &claims.sub)
-                .await?
-                .ok_or_else(dead)?;
+            let auth = Arc::new(
+                rooms::participant_auth(&mut db, &claims.sub)
+                    .await?
+                    .ok_or_else(dead)?,
+            );
             cache.put_participant(ticket, &auth);
             auth
         }
@@ -673,9 +678,9 @@ async fn participant_token_caller(state: &AppState, token: &str) -> Result<Calle
         return Err(ApiError::tenant_suspended());
     }
     Ok(Caller::Participant(ParticipantCaller {
-        tenant_id: auth.participant.tenant_id,
-        room_id: auth.participant.room_id,
-        participant_id: auth.participant.id,
+        tenant_id: auth.participant.tenant_id.clone(),
+        room_id: auth.participant.room_id.clone(),
+        participant_id: auth.participant.id.clone(),
         role: auth.participant.role,
         rate_limit_per_minute: auth.rate_limit_per_minute,
     }))

@@ -40,6 +40,8 @@ pub struct Policy {
     pub auth_failure_limit: i64,
     /// Which webhook targets are allowed (`CHALK_WEBHOOK_ALLOW_PRIVATE`).
     pub webhook_targets: crate::webhook_target::TargetPolicy,
+    /// How the delivery worker sends (`CHALK_WEBHOOK_RETRY_SCHEDULE`, `…_TIMEOUT`, …).
+    pub webhook_delivery: crate::webhook_delivery::DeliveryConfig,
 }
 
 impl Policy {
@@ -62,6 +64,7 @@ impl Default for Policy {
             audit_retention_days: crate::domain::audit::DEFAULT_RETENTION_DAYS,
             auth_failure_limit: 20,
             webhook_targets: Default::default(),
+            webhook_delivery: Default::default(),
         }
     }
 }

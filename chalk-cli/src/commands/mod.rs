@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod events;
 pub mod keys;
 pub mod operator_keys;
 pub mod profiles;
@@ -9,3 +10,4 @@ pub mod rooms;
 pub mod signing_keys;
 pub mod tenants;
 pub mod token;
+pub mod webhooks;
