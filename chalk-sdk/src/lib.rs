@@ -39,6 +39,8 @@ mod error;
 pub mod ops;
 #[cfg(feature = "client")]
 mod pagination;
+#[cfg(feature = "provision")]
+pub mod provision;
 #[cfg(feature = "client")]
 mod retry;
 #[cfg(feature = "client")]

@@ -3,6 +3,7 @@
 pub mod config;
 pub mod keys;
 pub mod profiles;
+pub mod provision;
 pub mod rooms;
 pub mod signing_keys;
 pub mod tenants;

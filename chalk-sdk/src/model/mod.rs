@@ -4,6 +4,7 @@ mod api_key;
 mod auth;
 mod config;
 mod envelope;
+pub mod fingerprint;
 mod ops;
 mod patch;
 mod room;
