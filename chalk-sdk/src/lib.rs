@@ -53,6 +53,8 @@ pub mod tenants;
 mod token_mode;
 #[cfg(feature = "client")]
 pub mod tokens;
+#[cfg(feature = "client")]
+pub mod webhooks_api;
 
 #[cfg(feature = "client")]
 pub use api_keys::ApiKeys;
@@ -74,3 +76,5 @@ pub use rooms::{Participants, Rooms};
 pub use signing_keys::SigningKeys;
 #[cfg(feature = "client")]
 pub use tenants::Tenants;
+#[cfg(feature = "client")]
+pub use webhooks_api::{Events, WebhookDeliveries, WebhookEndpoints};

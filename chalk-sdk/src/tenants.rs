@@ -46,6 +46,21 @@ impl<'c> Tenants<'c> {
         ApiKeys::new(self.client, tenant_id.into())
     }
 
+    /// A tenant's webhook endpoints: `/api/v1/tenants/{id}/webhook-endpoints`.
+    pub fn webhook_endpoints(&self, tenant_id: impl Into<String>) -> crate::WebhookEndpoints<'c> {
+        crate::WebhookEndpoints::new(self.client, tenant_id.into())
+    }
+
+    /// A tenant's webhook delivery log: `/api/v1/tenants/{id}/webhook-deliveries`.
+    pub fn webhook_deliveries(&self, tenant_id: impl Into<String>) -> crate::WebhookDeliveries<'c> {
+        crate::WebhookDeliveries::new(self.client, tenant_id.into())
+    }
+
+    /// A tenant's events: `/api/v1/tenants/{id}/events`.
+    pub fn events(&self, tenant_id: impl Into<String>) -> crate::Events<'c> {
+        crate::Events::new(self.client, tenant_id.into())
+    }
+
     /// Creates a tenant (`POST /tenants`): with the master key, or with no credential when
     /// the server runs with open registration. The answer holds the primary API key, shown
     /// this once. Sent with a fresh `Idempotency-Key`, so retries never create a second tenant.

@@ -18,7 +18,7 @@ use crate::crypto::{hash_secret, secrets_equal};
 use crate::error::ApiError;
 use crate::rate_limit::Decision;
 use crate::state::AppState;
-use crate::store::{KeyAuth, keys, rooms, tenants};
+use crate::store::{KeyAuth, keys, rooms};
 use crate::tokens::{PARTICIPANT_ACCESS, TokenError};
 
 pub const MASTER_KEY_HEADER: &str = "x-master-key";
@@ -269,10 +269,18 @@ pub async fn check_api_key(state: &AppState, key: &str) -> Result<KeyAuth, ApiEr
     if !key.starts_with(crate::crypto::API_KEY_PREFIX) {
         return Err(invalid());
     }
-    let mut db = state.store.read().await?;
-    let auth = keys::by_hash(&mut db, &hash_secret(key))
-        .await?
-        .ok_or_else(invalid)?;
+    let hash = hash_secret(key);
+    let cache = state.store.cache();
+    let auth = match cache.key_by_hash(&hash) {
+        Some(auth) => auth,
+        None => {
+            let ticket = cache.ticket();
+            let mut db = state.store.read().await?;
+            let auth = keys::by_hash(&mut db, &hash).await?.ok_or_else(invalid)?;
+            cache.put_key(ticket, Some(&hash), &auth);
+            auth
+        }
+    };
     if !auth.key.is_valid_at(now()) {
         return Err(invalid());
     }
@@ -321,10 +329,19 @@ async fn access_token_caller(state: &AppState, token: &str) -> Result<Caller, Ap
         Err(TokenError::Invalid) => return participant_token_caller(state, token).await,
     };
     let revoked = || ApiError::unauthorized("Access token has been revoked");
-    let mut db = state.store.read().await?;
-    let auth = keys::by_id(&mut db, &claims.key_id)
-        .await?
-        .ok_or_else(revoked)?;
+    let cache = state.store.cache();
+    let auth = match cache.key_by_id(&claims.key_id) {
+        Some(auth) => auth,
+        None => {
+            let ticket = cache.ticket();
+            let mut db = state.store.read().await?;
+            let auth = keys::by_id(&mut db, &claims.key_id)
+                .await?
+                .ok_or_else(revoked)?;
+            cache.put_key(ticket, None, &auth);
+            auth
+        }
+    };
     if auth.key.tenant_id != claims.sub || !auth.key.is_valid_at(now()) {
         return Err(revoked());
     }
@@ -359,10 +376,19 @@ async fn participant_token_caller(state: &AppState, token: &str) -> Result<Calle
              its tokens were refreshed, or the room ended",
         )
     };
-    let mut db = state.store.read().await?;
-    let auth = rooms::participant_auth(&mut db, &claims.sub)
-        .await?
-        .ok_or_else(dead)?;
+    let cache = state.store.cache();
+    let auth = match cache.participant(&claims.sub) {
+        Some(auth) => auth,
+        None => {
+            let ticket = cache.ticket();
+            let mut db = state.store.read().await?;
+            let auth = rooms::participant_auth(&mut db, &claims.sub)
+                .await?
+                .ok_or_else(dead)?;
+            cache.put_participant(ticket, &auth);
+            auth
+        }
+    };
     if !auth.accepts(&claims.tid, &claims.rid, claims.r#gen) {
         return Err(dead());
     }
@@ -402,12 +428,11 @@ pub async fn check_origin_for(
     let Some(origin) = headers.get(header::ORIGIN) else {
         return Ok(());
     };
-    let mut db = state.store.read().await?;
-    let Some(tenant) = tenants::get(&mut db, tenant_id).await? else {
+    let Some(tenant) = crate::domain::tenants::snapshot(state, tenant_id).await? else {
         return Ok(());
     };
     let origin = origin.to_str().unwrap_or("");
-    if crate::tenant_config::origin_allowed(&tenant.config.allowed_origins, origin) {
+    if crate::tenant_config::origin_allowed(&tenant.row.config.allowed_origins, origin) {
         Ok(())
     } else {
         Err(ApiError::forbidden(format!(

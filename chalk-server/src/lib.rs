@@ -13,6 +13,7 @@
 //! | Conventions: idempotency | `idempotency.rs` (records: `store/idempotency.rs`) |
 //! | Conventions: `ETag` / `If-Match` | `extract.rs` (`etag`, `if_match`) |
 //! | Credentials, scopes, origins | `auth.rs`; failed-auth throttle `throttle.rs`; limits `rate_limit.rs` |
+//! | (none: performance) credential/tenant cache, invalidation, `LISTEN` | `cache.rs`; `store/listener.rs`; usage counters `store/tenants.rs` |
 //! | Tenants (fields, quotas, who may set what) | `domain/tenants.rs`; field rules `validate.rs` |
 //! | Config (every field's rule, merge patch) | `tenant_config.rs`; applied in `domain/config.rs` |
 //! | Webhook targets (SSRF) | `webhook_target.rs` |
@@ -25,6 +26,7 @@
 //! | Server configuration | `settings.rs`, wired in `startup.rs` |
 
 pub mod auth;
+pub mod cache;
 pub mod clock;
 pub mod context;
 pub mod cors;

@@ -6,7 +6,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::routes::{api_keys, auth, config, ops, rooms, signing_keys, tenants};
+use crate::routes::{api_keys, auth, config, ops, rooms, signing_keys, tenants, webhooks};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -39,6 +39,7 @@ use crate::state::AppState;
         (name = "signing-keys", description = "Token signing keys. Tokens are signed with Ed25519 (`EdDSA`) by the \
             current key and name it in their `kid` header; any service verifies them from `/.well-known/jwks.json` \
             without a secret. `CHALK_JWT_ALGORITHM=HS256` signs with `CHALK_JWT_SECRET` instead (no keys, empty JWKS)."),
+        (name = "webhooks", description = "Signed HTTP callbacks of a tenant's events (Standard Webhooks:             `webhook-id`, `webhook-timestamp`, `webhook-signature` = `v1,` + base64 HMAC-SHA256 over             `{id}.{timestamp}.{body}`). Events are written in the transaction of the change that caused them;             each is delivered at least once to every subscribed endpoint, retried on the schedule             (`CHALK_WEBHOOK_RETRY_SCHEDULE`), then `exhausted`. `room.started` is the first participant's join;             a room's end produces `room.ended` and `meeting.ended` (participants let go by the end are in             its `attendance`, not in `participant.left` events)."),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -111,7 +112,21 @@ fn routers() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(authenticated(routes!(rooms::token)))
         .routes(authenticated(routes!(rooms::remove_participant)))
         .routes(authenticated(routes!(signing_keys::list)))
-        .routes(authenticated(routes!(signing_keys::rotate)));
+        .routes(authenticated(routes!(signing_keys::rotate)))
+        .routes(authenticated(routes!(
+            webhooks::create_endpoint,
+            webhooks::list_endpoints
+        )))
+        .routes(authenticated(routes!(
+            webhooks::get_endpoint,
+            webhooks::update_endpoint,
+            webhooks::delete_endpoint
+        )))
+        .routes(authenticated(routes!(webhooks::rotate_secret)))
+        .routes(authenticated(routes!(webhooks::test_endpoint)))
+        .routes(authenticated(routes!(webhooks::list_events)))
+        .routes(authenticated(routes!(webhooks::list_deliveries)))
+        .routes(authenticated(routes!(webhooks::retry_delivery)));
     let public = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::token))
         .routes(routes!(auth::refresh))

@@ -44,6 +44,16 @@ pub async fn sweep(state: &AppState, at: i64) -> StoreResult<usize> {
                 at,
             )
             .await?;
+            if ended_now {
+                let ended = rooms::get(&mut db, &room.tenant_id, &room.room_id).await?;
+                if let Some(ended) = ended
+                    && let Err(e) = crate::domain::events::record_room_ended(&mut db, &ended).await
+                {
+                    // Not ended without its events: the next sweep tries again.
+                    tracing::warn!(room = %room.room_id, error = ?e, "cannot record the end of a room");
+                    continue;
+                }
+            }
             db.commit().await?;
             if ended_now {
                 ended += 1;

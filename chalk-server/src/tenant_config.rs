@@ -599,7 +599,8 @@ fn origins(list: Vec<String>) -> Result<Vec<String>, Refused> {
 }
 
 /// A URL with a host that [`webhook_target::check_url`] accepts; stored as sent, trimmed.
-fn webhook_url(raw: String, targets: TargetPolicy) -> Result<String, String> {
+/// Also the rule of webhook endpoints' URLs.
+pub fn webhook_url(raw: String, targets: TargetPolicy) -> Result<String, String> {
     let raw = raw.trim();
     if raw.chars().count() > MAX_URL_CHARS {
         return Err(format!("must be at most {MAX_URL_CHARS} characters"));

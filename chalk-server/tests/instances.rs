@@ -692,3 +692,58 @@ async fn concurrent_joins_across_instances_never_overfill_a_room() {
     assert_eq!(status, 200, "{room}");
     assert_eq!(room["data"]["participant_count"], 5, "{room}");
 }
+
+/// With the credential cache (cache.rs), an instance learns of another's writes by
+/// `NOTIFY`. A key revoked through B, after A has cached it by serving it many times, is
+/// refused by A: polled here up to a generous bound, so the test proves refusal and never
+/// speed (the delay is measured by the bench: `bench/run`).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_revoked_on_one_instance_is_refused_by_the_others_cache() {
+    let Some((_schema, a, b)) = two_instances(None).await else {
+        return;
+    };
+    let client = reqwest::Client::new();
+    let (id, _) = create_tenant(&client, &a, json!({"name": "Acme"})).await;
+    for round in 0..5 {
+        let (status, extra) = call(
+            &client,
+            Method::POST,
+            format!("{}/tenants/{id}/api-keys", b.base),
+            &[MK],
+            Some(json!({"name": format!("ci-{round}"), "scopes": ["tenant:read"]})),
+        )
+        .await;
+        assert_eq!(status, 201, "{extra}");
+        let key = extra["data"]["api_key"].as_str().unwrap().to_owned();
+        let key_id = extra["data"]["key_id"].as_str().unwrap().to_owned();
+        // Served (and cached) by A.
+        for _ in 0..5 {
+            assert_eq!(read_self(&client, &a, ("X-API-Key", &key)).await.0, 200);
+        }
+        let (status, _) = call(
+            &client,
+            Method::DELETE,
+            format!("{}/tenants/{id}/api-keys/{key_id}", b.base),
+            &[MK],
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        let revoked_at = std::time::Instant::now();
+        loop {
+            let (status, body) = read_self(&client, &a, ("X-API-Key", &key)).await;
+            if status == 401 {
+                assert_eq!(body["error"]["code"], "UNAUTHORIZED", "{body}");
+                break;
+            }
+            assert_eq!(status, 200, "{body}");
+            assert!(
+                revoked_at.elapsed() < std::time::Duration::from_secs(5),
+                "A still accepts a key revoked through B"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        // And B, which revoked it, refused it at once.
+        assert_eq!(read_self(&client, &b, ("X-API-Key", &key)).await.0, 401);
+    }
+}

@@ -15,7 +15,7 @@ use std::process::{Command, Output};
 use support::postgres::TestSchema;
 use support::server::{Instance, MASTER_KEY};
 
-const TABLES: [&str; 7] = [
+const TABLES: [&str; 11] = [
     "signing_keys",
     "tenants",
     "api_keys",
@@ -23,6 +23,10 @@ const TABLES: [&str; 7] = [
     "idempotency_keys",
     "rooms",
     "participants",
+    "webhook_endpoints",
+    "events",
+    "webhook_deliveries",
+    "api_key_expiry_notices",
 ];
 
 /// A status, the `ETag` header and the JSON body of one response.
@@ -213,6 +217,30 @@ async fn fill(base: &str) -> Deployment {
     )
     .await;
     expect(&end, 200, "end room");
+
+    // A webhook endpoint (its deliveries and the events above), and a key expiring in 3
+    // days, whose notice `expiring_notices` writes.
+    let endpoint = call(
+        base,
+        Method::POST,
+        &format!("/tenants/{tenant_id}/webhook-endpoints"),
+        &[MASTER],
+        Some(json!({"url": "https://hooks.acme.edu/endpoint", "events": ["*"]})),
+    )
+    .await;
+    expect(&endpoint, 201, "webhook endpoint");
+    let expires_at = (chrono::Utc::now() + chrono::Duration::days(3))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let expiring = call(
+        base,
+        Method::POST,
+        &format!("/tenants/{tenant_id}/api-keys"),
+        &[MASTER],
+        Some(json!({"name": "expiring", "scopes": ["rooms:read"], "expires_at": expires_at})),
+    )
+    .await;
+    expect(&expiring, 201, "expiring key");
 
     Deployment {
         tenant_id,
@@ -539,12 +567,24 @@ async fn counts(url: &str) -> Vec<i64> {
     counts
 }
 
+/// The periodic scan for keys about to expire, run once on a stopped deployment.
+async fn expiring_notices(url: &str) {
+    let store = chalk_server::store::Store::connect(url).await.unwrap();
+    let written =
+        chalk_server::domain::events::record_expiring_keys(&store, chrono::Utc::now().timestamp())
+            .await
+            .unwrap();
+    assert_eq!(written, 1, "the expiring key's 7d notice");
+    store.close().await;
+}
+
 /// Fills a SQLite deployment, stops its server; returns what it holds and how it reads.
 async fn filled_sqlite(url: &str) -> (Deployment, View) {
     let server = Instance::start(&[("CHALK_DATABASE_URL", url)]);
     let deployment = fill(&server.base).await;
     let before = view(&server.base, &deployment).await;
     drop(server);
+    expiring_notices(url).await;
     (deployment, before)
 }
 

@@ -10,6 +10,7 @@ mod patch;
 mod room;
 mod signing_key;
 mod tenant;
+mod webhook;
 
 pub use api_key::{ApiKey, CreateApiKeyRequest, CreatedApiKey, ListQuery, Scope};
 pub use auth::{RefreshRequest, RevokeRequest, Revoked, TokenPair, TokenRequest};
@@ -29,4 +30,11 @@ pub use signing_key::{Jwk, Jwks, SigningKey, SigningKeyStatus};
 pub use tenant::{
     CreateTenantRequest, CreatedTenant, Deleted, ListTenantsQuery, RotateKeyRequest, RotatedKey,
     Tenant, TenantStatus, TenantUsage, UpdateTenantRequest,
+};
+pub use webhook::{
+    ApiKeyExpiringData, ApiKeyRotatedData, Attendee, CreateWebhookEndpointRequest,
+    CreatedWebhookEndpoint, DeliveryAttempt, DeliveryStatus, EventRecord, EventType,
+    ListDeliveriesQuery, ListEventsQuery, MeetingEndedData, ParticipantEventData,
+    RotateWebhookSecretRequest, RotatedWebhookSecret, UpdateWebhookEndpointRequest,
+    WebhookDelivery, WebhookEndpoint, WebhookTestData, WebhookTestResult,
 };

@@ -1,7 +1,10 @@
 //! A tenant's config: read, and change by JSON merge patch (RFC 7396). The patch's rules
 //! live in `tenant_config`; this module applies them to the stored config.
 
+use chalk_sdk::model::{EventType, TenantConfigResponse};
 use serde_json::Value;
+
+use crate::clock::to_datetime;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -41,5 +44,12 @@ pub async fn update(
         config: Some(merged),
         ..TenantChange::default()
     };
-    apply_change(db, id, Some(row.revision), change).await
+    let row = apply_change(db, id, Some(row.revision), change).await?;
+    let data = TenantConfigResponse {
+        id: row.id.clone(),
+        config: row.config.to_wire(),
+        updated_at: to_datetime(row.updated_at),
+    };
+    super::events::record(db, id, EventType::TenantConfigUpdated, data).await?;
+    Ok(row)
 }

@@ -1,7 +1,7 @@
 //! Scoped API keys (Raven): create, list, revoke. A tenant credential may only grant scopes
 //! it holds itself.
 
-use chalk_sdk::model::{ApiKey, CreateApiKeyRequest, CreatedApiKey};
+use chalk_sdk::model::{ApiKey, CreateApiKeyRequest, CreatedApiKey, EventType};
 use serde_json::Value;
 
 use crate::auth::Caller;
@@ -78,6 +78,7 @@ pub async fn create(
         },
     )
     .await?;
+    super::events::record(db, tenant_id, EventType::ApiKeyCreated, view(&row)).await?;
     Ok(CreatedApiKey {
         api_key: secret.into(),
         key_id: row.id.clone(),
@@ -103,7 +104,13 @@ pub async fn list(
 
 pub async fn revoke(db: &mut Db, tenant_id: &str, key_id: &str) -> ApiResult<()> {
     match keys::revoke(db, tenant_id, key_id, now()).await? {
-        RevokeKeyOutcome::Revoked => Ok(()),
+        RevokeKeyOutcome::Revoked => {
+            if let Some(revoked) = keys::by_id(db, key_id).await? {
+                super::events::record(db, tenant_id, EventType::ApiKeyRevoked, view(&revoked.key))
+                    .await?;
+            }
+            Ok(())
+        }
         RevokeKeyOutcome::NotFound => Err(ApiError::not_found("API key")),
         RevokeKeyOutcome::IsPrimary => Err(ApiError::conflict(
             "The primary key cannot be revoked; replace it with POST /tenants/{id}/rotate-key",

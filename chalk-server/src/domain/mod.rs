@@ -5,8 +5,11 @@
 //! audit entry and events). Nothing here imports from `routes/`.
 
 pub mod config;
+pub mod deliveries;
+pub mod events;
 pub mod keys;
 pub mod rooms;
 pub mod signing_keys;
 pub mod tenants;
 pub mod tokens;
+pub mod webhooks;

@@ -5,7 +5,7 @@
 //! (see `store::rooms`); this module validates input and translates outcomes.
 
 use chalk_sdk::model::{
-    AddParticipantRequest, CreateRoomRequest, ErrorCode, JoinedParticipant, Participant,
+    AddParticipantRequest, CreateRoomRequest, ErrorCode, EventType, JoinedParticipant, Participant,
     ParticipantRole, Room, RoomStatus, Scope, TenantStatus,
 };
 use serde_json::Value;
@@ -22,6 +22,8 @@ use crate::store::{
 };
 use crate::tokens::{ISSUER, PARTICIPANT_ACCESS, PARTICIPANT_REFRESH, ParticipantClaims};
 use crate::validate::Problems;
+
+use super::events;
 
 const ROOM_PREFIX: &str = "room_";
 
@@ -163,7 +165,11 @@ pub async fn create(db: &mut Db, tenant_id: &str, body: Value) -> ApiResult<Room
         created_at: at,
     };
     match rooms::create(db, &room).await? {
-        CreateRoomOutcome::Created(row) => Ok(room_view(&row, at)),
+        CreateRoomOutcome::Created(row) => {
+            let view = room_view(&row, at);
+            events::record(db, tenant_id, EventType::RoomCreated, &view).await?;
+            Ok(view)
+        }
         CreateRoomOutcome::IdTaken => Err(ApiError::conflict(format!(
             "A room with id {id} already exists"
         ))),
@@ -193,7 +199,11 @@ pub async fn get(db: &mut Db, tenant_id: &str, room_id: &str) -> ApiResult<RoomR
 /// Ends a room; an ended room is returned unchanged.
 pub async fn end(db: &mut Db, tenant_id: &str, room_id: &str) -> ApiResult<RoomRow> {
     match rooms::end(db, tenant_id, room_id, now()).await? {
-        EndRoomOutcome::Ended(row) | EndRoomOutcome::AlreadyEnded(row) => Ok(*row),
+        EndRoomOutcome::Ended(row) => {
+            events::record_room_ended(db, &row).await?;
+            Ok(*row)
+        }
+        EndRoomOutcome::AlreadyEnded(row) => Ok(*row),
         EndRoomOutcome::NotFound => Err(ApiError::not_found("Room")),
     }
 }
@@ -242,11 +252,22 @@ pub async fn join(
             participant,
             room,
             replaced,
-            ..
+            created_room,
         } => {
+            if created_room {
+                events::record(db, tenant_id, EventType::RoomCreated, room_view(&room, at)).await?;
+            }
             if let Some(old) = replaced {
                 tracing::info!(room = %room_id, replaced = %old, "duplicate user: earlier participant disconnected");
+                if let Some(old) = rooms::participant(db, &old).await? {
+                    events::record_participant(db, EventType::ParticipantLeft, &old).await?;
+                }
             }
+            // A room starts with its first participant.
+            if rooms::joins_ever(db, tenant_id, &room.id).await? == 1 {
+                events::record(db, tenant_id, EventType::RoomStarted, room_view(&room, at)).await?;
+            }
+            events::record_participant(db, EventType::ParticipantJoined, &participant).await?;
             (participant, room)
         }
         JoinOutcome::RoomNotFound => return Err(ApiError::not_found("Room")),
@@ -353,6 +374,9 @@ pub async fn renew_for_tenant(
 
 pub async fn remove(db: &mut Db, tenant_id: &str, room_id: &str, pid: &str) -> ApiResult<()> {
     if rooms::remove_participant(db, tenant_id, room_id, pid, now()).await? {
+        if let Some(gone) = rooms::participant(db, pid).await? {
+            events::record_participant(db, EventType::ParticipantLeft, &gone).await?;
+        }
         Ok(())
     } else {
         Err(ApiError::not_found("Participant"))

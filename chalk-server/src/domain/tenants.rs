@@ -1,12 +1,13 @@
 //! Tenants: creation with a primary key, changes, deletion, key rotation, suspension.
 
 use chalk_sdk::model::{
-    CreateTenantRequest, CreatedTenant, FieldError, Patch, RotateKeyRequest, RotatedKey, Scope,
-    Tenant, TenantStatus, UpdateTenantRequest,
+    ApiKeyRotatedData, CreateTenantRequest, CreatedTenant, EventType, FieldError, Patch,
+    RotateKeyRequest, RotatedKey, Scope, Tenant, TenantStatus, TenantUsage, UpdateTenantRequest,
 };
 use serde_json::Value;
 
 use crate::auth::Caller;
+use crate::cache::TenantSnapshot;
 use crate::clock::{now, to_datetime};
 use crate::crypto::{hash_secret, key_prefix, new_api_key, new_id};
 use crate::error::{ApiError, ApiResult};
@@ -30,7 +31,36 @@ const QUOTAS: [&str; 4] = [
 /// The tenant as the API shows it: config with secrets masked, live usage.
 pub async fn view(db: &mut Db, row: &TenantRow) -> ApiResult<Tenant> {
     let usage = tenants::usage(db, &row.id, now()).await?;
-    Ok(Tenant {
+    Ok(view_of(row, usage))
+}
+
+/// The tenant's row and usage as one read sees them, from the cache when it holds them
+/// (see `cache.rs`); `None` when there is no such tenant.
+pub async fn snapshot(state: &AppState, id: &str) -> ApiResult<Option<TenantSnapshot>> {
+    let cache = state.store.cache();
+    let at = now();
+    if let Some(snapshot) = cache.tenant(id, at) {
+        return Ok(Some(snapshot));
+    }
+    let ticket = cache.ticket();
+    let mut db = state.store.read().await?;
+    let Some(row) = tenants::get(&mut db, id).await? else {
+        return Ok(None);
+    };
+    let usage = tenants::usage(&mut db, id, at).await?;
+    let valid_until = tenants::next_key_expiry(&mut db, id, at).await?;
+    let snapshot = TenantSnapshot {
+        row,
+        usage,
+        valid_until,
+    };
+    cache.put_tenant(ticket, &snapshot);
+    Ok(Some(snapshot))
+}
+
+/// The API's view of a row and its usage.
+pub fn view_of(row: &TenantRow, usage: TenantUsage) -> Tenant {
+    Tenant {
         id: row.id.clone(),
         name: row.name.clone(),
         email: row.email.clone(),
@@ -44,7 +74,7 @@ pub async fn view(db: &mut Db, row: &TenantRow) -> ApiResult<Tenant> {
         usage,
         created_at: to_datetime(row.created_at),
         updated_at: to_datetime(row.updated_at),
-    })
+    }
 }
 
 pub async fn load(db: &mut Db, id: &str) -> ApiResult<TenantRow> {
@@ -290,7 +320,29 @@ pub async fn update(
         status: request.status,
         config: None,
     };
-    apply_change(db, id, expected_revision, change).await
+    if change == TenantChange::default() {
+        return apply_change(db, id, expected_revision, change).await;
+    }
+    let before = tenants::lock(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Tenant"))?;
+    let row = apply_change(db, id, expected_revision, change).await?;
+    let view = view(db, &row).await?;
+    super::events::record(db, id, EventType::TenantUpdated, &view).await?;
+    record_status_change(db, before.status, &view).await?;
+    Ok(row)
+}
+
+/// `tenant.suspended` or `tenant.resumed`, when the status changed from `before`.
+async fn record_status_change(db: &mut Db, before: TenantStatus, tenant: &Tenant) -> ApiResult<()> {
+    let kind = match (before, tenant.status) {
+        (TenantStatus::Active, TenantStatus::Suspended) => EventType::TenantSuspended,
+        (TenantStatus::Suspended, TenantStatus::Active) => EventType::TenantResumed,
+        _ => return Ok(()),
+    };
+    super::events::record(db, &tenant.id, kind, tenant)
+        .await
+        .map(drop)
 }
 
 /// Writes `change`, mapping the store's outcomes to the contract's errors. An empty change
@@ -334,11 +386,19 @@ pub async fn set_status(
     status: TenantStatus,
 ) -> ApiResult<TenantRow> {
     caller.require_master()?;
+    let before = tenants::lock(db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Tenant"))?;
     let change = TenantChange {
         status: Some(status),
         ..TenantChange::default()
     };
-    apply_change(db, id, None, change).await
+    let row = apply_change(db, id, None, change).await?;
+    if before.status != row.status {
+        let view = view(db, &row).await?;
+        record_status_change(db, before.status, &view).await?;
+    }
+    Ok(row)
 }
 
 /// A new primary key. Only the master key or a key holding every scope (the primary key)
@@ -391,6 +451,14 @@ pub async fn rotate_key(
     if !keys::rotate_primary(db, &key, previous_expires_at, at).await? {
         return Err(ApiError::not_found("Tenant"));
     }
+    let rotated = keys::by_id(db, &key.id)
+        .await?
+        .ok_or_else(|| ApiError::internal("rotated key vanished"))?;
+    let data = ApiKeyRotatedData {
+        api_key: super::keys::view(&rotated.key),
+        previous_key_expires_at: previous_expires_at.map(to_datetime),
+    };
+    super::events::record(db, id, EventType::ApiKeyRotated, data).await?;
     Ok(RotatedKey {
         api_key: secret.into(),
         key_id: key.id,

@@ -7,3 +7,4 @@ pub mod ops;
 pub mod rooms;
 pub mod signing_keys;
 pub mod tenants;
+pub mod webhooks;

@@ -143,9 +143,22 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     caller.require_tenant(&id, Scope::TenantRead)?;
-    let mut db = state.store.read().await?;
-    let row = tenants::load(&mut db, &id).await?;
-    respond(&mut db, &row).await
+    respond_snapshot(&state, &id).await
+}
+
+/// A tenant read: served from the cache when it holds the tenant (see `cache.rs`).
+async fn respond_snapshot(state: &AppState, id: &str) -> ApiResult<Response> {
+    let snapshot = tenants::snapshot(state, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Tenant"))?;
+    let body = Data {
+        data: tenants::view_of(&snapshot.row, snapshot.usage),
+    };
+    let mut response = (StatusCode::OK, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(snapshot.row.revision));
+    Ok(response)
 }
 
 /// The calling tenant itself.
@@ -157,9 +170,7 @@ pub async fn get(
     security(("api_key" = []), ("bearer" = [])))]
 pub async fn current(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
     let tenant = caller.require_any_tenant()?;
-    let mut db = state.store.read().await?;
-    let row = tenants::load(&mut db, &tenant.tenant_id).await?;
-    respond(&mut db, &row).await
+    respond_snapshot(&state, &tenant.tenant_id).await
 }
 
 /// Change a tenant: only the fields present. Quotas and status need the master key.

@@ -105,8 +105,15 @@ pub async fn insert(db: &mut Db, key: &NewApiKey) -> StoreResult<()> {
     .bind(key.expires_at)
     .execute(db.conn()?)
     .await
-    .map(|_| ())
-    .map_err(store_error)
+    .map_err(store_error)?;
+    super::tenants::adjust_usage(db, &key.tenant_id, live_keys(1)).await
+}
+
+fn live_keys(delta: i64) -> super::tenants::UsageDelta {
+    super::tenants::UsageDelta {
+        live_keys: delta,
+        ..Default::default()
+    }
 }
 
 pub async fn by_hash(db: &mut Db, key_hash: &str) -> StoreResult<Option<KeyAuth>> {
@@ -186,6 +193,10 @@ pub async fn revoke(
     key_id: &str,
     now: Timestamp,
 ) -> StoreResult<RevokeKeyOutcome> {
+    // The tenant's lock first, as every counter change takes it (see `adjust_usage`).
+    if super::tenants::lock(db, tenant_id).await?.is_none() {
+        return Ok(RevokeKeyOutcome::NotFound);
+    }
     let row = sqlx::query(
         "SELECT is_primary FROM api_keys WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL \
          AND (expires_at IS NULL OR expires_at > $3)",
@@ -206,6 +217,7 @@ pub async fn revoke(
                 .execute(db.conn()?)
                 .await
                 .map_err(store_error)?;
+            super::tenants::adjust_usage(db, tenant_id, live_keys(-1)).await?;
             sqlx::query(
                 "UPDATE refresh_tokens SET revoked_at = $2 WHERE key_id = $1 AND revoked_at IS NULL",
             )
@@ -237,6 +249,11 @@ pub async fn rotate_primary(
     {
         return Ok(false);
     }
+    crate::cache::invalidate(
+        db,
+        crate::cache::Invalidation::Tenant(new_key.tenant_id.clone()),
+    )
+    .await?;
     // Demote the current primary first: the partial unique index allows one primary.
     match previous_expires_at {
         Some(expires_at) => {
@@ -264,8 +281,10 @@ pub async fn rotate_primary(
             .execute(db.conn()?)
             .await
             .map_err(store_error)?;
-            sqlx::query(
-                "UPDATE api_keys SET is_primary = $3, revoked_at = $2 WHERE tenant_id = $1 AND is_primary = $4",
+            // A primary is never revoked otherwise, but count only what this revokes.
+            let revoked = sqlx::query(
+                "UPDATE api_keys SET is_primary = $3, revoked_at = $2 \
+                 WHERE tenant_id = $1 AND is_primary = $4 AND revoked_at IS NULL",
             )
             .bind(&new_key.tenant_id)
             .bind(now)
@@ -274,6 +293,12 @@ pub async fn rotate_primary(
             .execute(db.conn()?)
             .await
             .map_err(store_error)?;
+            super::tenants::adjust_usage(
+                db,
+                &new_key.tenant_id,
+                live_keys(-(revoked.rows_affected() as i64)),
+            )
+            .await?;
         }
     }
     insert(db, new_key).await?;

@@ -28,12 +28,19 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 
+use crate::cache::{Cache, Invalidation};
+
+pub mod deliveries;
+pub mod events;
+mod group_commit;
 pub mod idempotency;
 pub mod keys;
+mod listener;
 pub mod refresh;
 pub mod rooms;
 pub mod signing_keys;
 pub mod tenants;
+pub mod webhooks;
 
 pub use idempotency::{IdempotencyBegin, IdempotencyReservation};
 pub use keys::{ApiKeyRow, KeyAuth, NewApiKey, RevokeKeyOutcome};
@@ -53,7 +60,7 @@ const POSTGRES_CONNECTIONS: u32 = 16;
 /// Parallel SQLite readers beside the one writer.
 const SQLITE_READERS: u32 = 8;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A row the operation needs does not exist (404).
     #[error("{0} not found")]
@@ -243,8 +250,22 @@ pub struct Store {
     /// writers fight over its lock (no `SQLITE_BUSY` under load) and writes serialize
     /// in-process; on PostgreSQL the same pool as `reader`.
     writer: AnyPool,
+    /// SQLite: the writer connection, group-committing (see `group_commit.rs`).
+    batches: Option<group_commit::Writer>,
     reader: AnyPool,
     faults: Arc<Faults>,
+    /// What the hot paths read, kept exact by [`Db::invalidate`] (see `cache.rs`).
+    cache: Arc<Cache>,
+    /// PostgreSQL: the task that hears other instances' invalidations.
+    listener: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Some(listener) = &self.listener {
+            listener.abort();
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -288,12 +309,27 @@ impl Store {
                 (pool.clone(), pool)
             }
         };
+        // PostgreSQL may be shared with other instances: bypass the cache until this one
+        // hears their invalidations.
+        let cache = Arc::new(Cache::new(dialect == Dialect::Postgres));
+        let listener = (dialect == Dialect::Postgres)
+            .then(|| tokio::spawn(listener::listen(url.to_owned(), cache.clone())));
+        let batches =
+            (dialect == Dialect::Sqlite).then(|| group_commit::Writer::new(writer.clone()));
         Ok(Self {
             dialect,
             writer,
+            batches,
             reader,
             faults: Arc::new(Faults::default()),
+            cache,
+            listener,
         })
+    }
+
+    /// The cache of what the hot paths read (see `cache.rs`).
+    pub fn cache(&self) -> &Cache {
+        &self.cache
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -317,10 +353,16 @@ impl Store {
     /// A write transaction: pass it to every query of one change, then [`Db::commit`].
     /// Dropped without a commit, it rolls back.
     pub async fn begin(&self) -> StoreResult<Db> {
-        let tx = self.writer.begin().await.map_err(store_error)?;
+        let inner = match &self.batches {
+            Some(batches) => Inner::Batched(batches.begin().await?),
+            None => Inner::Write(self.writer.begin().await.map_err(store_error)?),
+        };
         Ok(Db {
-            inner: Inner::Write(tx),
+            inner,
             faults: self.faults.clone(),
+            cache: self.cache.clone(),
+            dialect: self.dialect,
+            invalidations: Vec::new(),
         })
     }
 
@@ -330,12 +372,18 @@ impl Store {
         Ok(Db {
             inner: Inner::Read(conn),
             faults: self.faults.clone(),
+            cache: self.cache.clone(),
+            dialect: self.dialect,
+            invalidations: Vec::new(),
         })
     }
 
     /// Closes the pools (waits for connections in use to come back).
     pub async fn close(&self) {
-        self.writer.close().await;
+        match &self.batches {
+            Some(batches) => batches.close().await,
+            None => self.writer.close().await,
+        }
         self.reader.close().await;
     }
 }
@@ -378,6 +426,8 @@ async fn sqlite_pool(url: &str, mode: &str, connections: u32) -> Result<AnyPool,
 
 enum Inner {
     Write(Transaction<'static, Any>),
+    /// SQLite: a savepoint in a group-committed batch.
+    Batched(group_commit::Member),
     Read(PoolConnection<Any>),
 }
 
@@ -386,6 +436,10 @@ enum Inner {
 pub struct Db {
     inner: Inner,
     faults: Arc<Faults>,
+    cache: Arc<Cache>,
+    dialect: Dialect,
+    /// Applied to the local cache once the COMMIT returns.
+    invalidations: Vec<Invalidation>,
 }
 
 impl Db {
@@ -398,24 +452,57 @@ impl Db {
                 self.faults.step()?;
                 Ok(&mut **tx)
             }
+            Inner::Batched(member) => {
+                self.faults.step()?;
+                member.conn()
+            }
             Inner::Read(conn) => Ok(&mut **conn),
         }
     }
 
+    /// Records that this transaction changes what the cache may hold: see
+    /// [`crate::cache::invalidate`], the one way to call it. On PostgreSQL the `NOTIFY` is
+    /// part of the transaction, delivered to every instance only if it commits.
+    pub(crate) async fn invalidate(&mut self, what: Invalidation) -> StoreResult<()> {
+        if self.invalidations.contains(&what) {
+            return Ok(());
+        }
+        if let (Inner::Write(tx), Dialect::Postgres) = (&mut self.inner, self.dialect) {
+            // Not a step of the change for the fault hook: it only carries news of it.
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(crate::cache::CHANNEL)
+                .bind(what.payload())
+                .execute(&mut **tx)
+                .await
+                .map_err(store_error)?;
+        }
+        self.invalidations.push(what);
+        Ok(())
+    }
+
     /// Makes the transaction's changes durable (a no-op for a read connection).
     pub async fn commit(self) -> StoreResult<()> {
-        match self.inner {
+        let committed = match self.inner {
             Inner::Write(tx) => {
                 self.faults.step()?;
-                tx.commit().await.map_err(store_error)?;
-                if self.faults.fail_after_commit.swap(false, Ordering::SeqCst) {
-                    return Err(StoreError::Unavailable(
-                        "injected fault after commit".into(),
-                    ));
-                }
-                Ok(())
+                tx.commit().await.map_err(store_error)
             }
-            Inner::Read(_) => Ok(()),
+            Inner::Batched(member) => {
+                self.faults.step()?;
+                member.commit().await
+            }
+            Inner::Read(_) => return Ok(()),
+        };
+        // Even when the COMMIT reports an error it may have happened: forget.
+        for what in &self.invalidations {
+            self.cache.apply(what);
         }
+        committed?;
+        if self.faults.fail_after_commit.swap(false, Ordering::SeqCst) {
+            return Err(StoreError::Unavailable(
+                "injected fault after commit".into(),
+            ));
+        }
+        Ok(())
     }
 }

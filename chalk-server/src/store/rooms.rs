@@ -19,6 +19,7 @@ use chalk_sdk::model::{DuplicateParticipantPolicy, ParticipantRole, RoomStatus, 
 
 use sqlx::any::AnyRow;
 
+use super::tenants::{UsageDelta, adjust_usage};
 use super::{Db, StoreError, StoreResult, Timestamp, col, parse_tenant_status, store_error};
 
 /// The status column as stored: `scheduled`, `active` or `ended`. A `scheduled` room whose
@@ -303,8 +304,18 @@ async fn insert_room(db: &mut Db, room: &NewRoom) -> StoreResult<()> {
     .bind(room.initial_empty_since())
     .execute(db.conn()?)
     .await
-    .map(|_| ())
-    .map_err(store_error)
+    .map_err(store_error)?;
+    // The caller holds the tenant's lock (create and join take it first).
+    adjust_usage(
+        db,
+        &room.tenant_id,
+        UsageDelta {
+            active_rooms: 1,
+            total_rooms: 1,
+            ..UsageDelta::default()
+        },
+    )
+    .await
 }
 
 async fn participant_in(db: &mut Db, participant_id: &str) -> StoreResult<ParticipantRow> {
@@ -316,9 +327,54 @@ async fn participant_in(db: &mut Db, participant_id: &str) -> StoreResult<Partic
     participant_from_row(&row)
 }
 
-/// Present participants leave and their tokens die.
-async fn disconnect(db: &mut Db, participant_id: &str, now: Timestamp) -> StoreResult<()> {
-    sqlx::query(
+/// Every participant a room has had, present or gone, in the order they joined (the
+/// attendance of `meeting.ended`).
+pub async fn participants_of(
+    db: &mut Db,
+    tenant_id: &str,
+    room_id: &str,
+) -> StoreResult<Vec<ParticipantRow>> {
+    let rows = sqlx::query(
+        "SELECT * FROM participants WHERE tenant_id = $1 AND room_id = $2 ORDER BY seq",
+    )
+    .bind(tenant_id)
+    .bind(room_id)
+    .fetch_all(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    rows.iter().map(participant_from_row).collect()
+}
+
+/// How many participants a room has ever had (1 right after its first join).
+pub async fn joins_ever(db: &mut Db, tenant_id: &str, room_id: &str) -> StoreResult<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM participants WHERE tenant_id = $1 AND room_id = $2")
+        .bind(tenant_id)
+        .bind(room_id)
+        .fetch_one(db.conn()?)
+        .await
+        .map_err(store_error)
+}
+
+/// A participant by id, present or gone.
+pub async fn participant(db: &mut Db, participant_id: &str) -> StoreResult<Option<ParticipantRow>> {
+    sqlx::query("SELECT * FROM participants WHERE id = $1")
+        .bind(participant_id)
+        .fetch_optional(db.conn()?)
+        .await
+        .map_err(store_error)?
+        .as_ref()
+        .map(participant_from_row)
+        .transpose()
+}
+
+/// A present participant leaves and its tokens die. The caller holds the tenant's lock.
+async fn disconnect(
+    db: &mut Db,
+    tenant_id: &str,
+    participant_id: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let left = sqlx::query(
         "UPDATE participants SET left_at = $2, token_generation = token_generation + 1 \
          WHERE id = $1 AND left_at IS NULL",
     )
@@ -326,8 +382,15 @@ async fn disconnect(db: &mut Db, participant_id: &str, now: Timestamp) -> StoreR
     .bind(now)
     .execute(db.conn()?)
     .await
-    .map(|_| ())
-    .map_err(store_error)
+    .map_err(store_error)?;
+    adjust_usage(db, tenant_id, present_delta(-(left.rows_affected() as i64))).await
+}
+
+fn present_delta(participants: i64) -> UsageDelta {
+    UsageDelta {
+        active_participants: participants,
+        ..UsageDelta::default()
+    }
 }
 
 pub async fn create(db: &mut Db, room: &NewRoom) -> StoreResult<CreateRoomOutcome> {
@@ -458,7 +521,7 @@ pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreR
                     return Ok(JoinOutcome::DuplicateUser { existing });
                 }
                 DuplicateParticipantPolicy::DisconnectExisting => {
-                    disconnect(db, &existing, now).await?;
+                    disconnect(db, &new.tenant_id, &existing, now).await?;
                     replaced = Some(existing);
                 }
             }
@@ -496,6 +559,7 @@ pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreR
     .execute(db.conn()?)
     .await
     .map_err(store_error)?;
+    adjust_usage(db, &new.tenant_id, present_delta(1)).await?;
     sqlx::query(
         "UPDATE rooms SET empty_since = NULL, \
              status = CASE WHEN status = 'scheduled' THEN 'active' ELSE status END \
@@ -550,6 +614,7 @@ pub async fn rotate_participant(
     participant_id: &str,
     expected_generation: Option<i64>,
 ) -> StoreResult<RotateParticipantOutcome> {
+    crate::cache::invalidate(db, crate::cache::Invalidation::Tenant(tenant_id.to_owned())).await?;
     let rotated = sqlx::query(
         "UPDATE participants SET token_generation = token_generation + 1 \
              WHERE id = $1 AND tenant_id = $2 AND room_id = $3 AND left_at IS NULL \
@@ -598,6 +663,10 @@ pub async fn remove_participant(
     participant_id: &str,
     now: Timestamp,
 ) -> StoreResult<bool> {
+    // The tenant's lock first, as every counter change takes it (see `adjust_usage`).
+    if super::tenants::lock(db, tenant_id).await?.is_none() {
+        return Ok(false);
+    }
     let removed = sqlx::query(
         "UPDATE participants SET left_at = $4, token_generation = token_generation + 1 \
              WHERE id = $1 AND tenant_id = $2 AND room_id = $3 AND left_at IS NULL \
@@ -614,6 +683,7 @@ pub async fn remove_participant(
     if removed.rows_affected() == 0 {
         return Ok(false);
     }
+    adjust_usage(db, tenant_id, present_delta(-1)).await?;
     sqlx::query(
         "UPDATE rooms SET empty_since = \
                CASE WHEN scheduled_start > $3 THEN scheduled_start ELSE $3 END \
@@ -669,6 +739,9 @@ pub async fn end_if_empty_since(
     empty_since: Timestamp,
     now: Timestamp,
 ) -> StoreResult<bool> {
+    // Under the tenant's lock, so a join (which takes it too) cannot slip in between the
+    // check and the end.
+    super::tenants::lock(db, tenant_id).await?;
     let still_empty = sqlx::query(
         "SELECT 1 FROM rooms WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL \
              AND empty_since = $3",
@@ -693,7 +766,9 @@ async fn end_open_room(
     room_id: &str,
     now: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query(
+    // The tenant's lock first, as every counter change takes it (see `adjust_usage`).
+    super::tenants::lock(db, tenant_id).await?;
+    let ended = sqlx::query(
         "UPDATE rooms SET status = 'ended', ended_at = $3, empty_since = NULL \
          WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL",
     )
@@ -703,7 +778,7 @@ async fn end_open_room(
     .execute(db.conn()?)
     .await
     .map_err(store_error)?;
-    sqlx::query(
+    let left = sqlx::query(
         "UPDATE participants SET left_at = $3, token_generation = token_generation + 1 \
          WHERE tenant_id = $1 AND room_id = $2 AND left_at IS NULL",
     )
@@ -712,6 +787,15 @@ async fn end_open_room(
     .bind(now)
     .execute(db.conn()?)
     .await
-    .map(|_| ())
-    .map_err(store_error)
+    .map_err(store_error)?;
+    adjust_usage(
+        db,
+        tenant_id,
+        UsageDelta {
+            active_rooms: -(ended.rows_affected() as i64),
+            active_participants: -(left.rows_affected() as i64),
+            ..UsageDelta::default()
+        },
+    )
+    .await
 }

@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 use crate::tenant_config::StoredConfig;
 
 use super::{Db, StoreError, StoreResult, Timestamp, col, parse_tenant_status, store_error};
+use crate::cache::{Invalidation, invalidate};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TenantRow {
@@ -196,6 +197,7 @@ pub async fn update(
     change: TenantChange,
     now: Timestamp,
 ) -> StoreResult<UpdateOutcome> {
+    invalidate(db, Invalidation::Tenant(id.to_owned())).await?;
     let (email_set, email) = match change.email {
         Some(email) => (1i64, email),
         None => (0, None),
@@ -259,6 +261,7 @@ pub async fn update(
 /// Deletes the tenant and everything it owns (foreign keys cascade to keys, refresh
 /// tokens, rooms, participants and idempotency records); false when there was none.
 pub async fn delete(db: &mut Db, id: &str) -> StoreResult<bool> {
+    invalidate(db, Invalidation::Tenant(id.to_owned())).await?;
     let result = sqlx::query("DELETE FROM tenants WHERE id = $1")
         .bind(id)
         .execute(db.conn()?)
@@ -267,25 +270,79 @@ pub async fn delete(db: &mut Db, id: &str) -> StoreResult<bool> {
     Ok(result.rows_affected() > 0)
 }
 
+/// The tenant's usage: kept counters (migration 0008), so this reads one row whatever the
+/// tenant's size. Keys past their expiry stop counting without a write; they are
+/// subtracted here through `api_keys_expiring`, which holds only unrevoked keys that carry
+/// an expiry.
 pub async fn usage(db: &mut Db, id: &str, now: Timestamp) -> StoreResult<TenantUsage> {
     let row = sqlx::query(
-        "SELECT \
-           (SELECT COUNT(*) FROM rooms WHERE tenant_id = $1 AND status != 'ended') AS active_rooms, \
-           (SELECT COUNT(*) FROM rooms WHERE tenant_id = $1) AS total_rooms, \
-           (SELECT COUNT(*) FROM participants p JOIN rooms r ON r.tenant_id = p.tenant_id AND r.id = p.room_id \
-              WHERE p.tenant_id = $1 AND p.left_at IS NULL AND r.status != 'ended') AS active_participants, \
+        "SELECT active_rooms, total_rooms, active_participants, live_keys - \
            (SELECT COUNT(*) FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL \
-              AND (expires_at IS NULL OR expires_at > $2)) AS api_keys",
+              AND expires_at IS NOT NULL AND expires_at <= $2) AS api_keys \
+         FROM tenants WHERE id = $1",
     )
     .bind(id)
     .bind(now)
-    .fetch_one(db.conn()?)
+    .fetch_optional(db.conn()?)
     .await
-    .map_err(store_error)?;
+    .map_err(store_error)?
+    .ok_or(StoreError::NotFound("tenant"))?;
     Ok(TenantUsage {
         active_rooms: col(&row, "active_rooms")?,
         total_rooms: col(&row, "total_rooms")?,
         active_participants: col(&row, "active_participants")?,
         api_keys: col(&row, "api_keys")?,
     })
+}
+
+/// The first moment after `now` at which a live key of the tenant expires: the usage read
+/// at `now` stays exact until then (or until a write changes it).
+pub async fn next_key_expiry(
+    db: &mut Db,
+    id: &str,
+    now: Timestamp,
+) -> StoreResult<Option<Timestamp>> {
+    sqlx::query_scalar(
+        "SELECT MIN(expires_at) FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL \
+         AND expires_at IS NOT NULL AND expires_at > $2",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_one(db.conn()?)
+    .await
+    .map_err(store_error)
+}
+
+/// A change to a tenant's usage counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UsageDelta {
+    pub active_rooms: i64,
+    pub total_rooms: i64,
+    pub active_participants: i64,
+    pub live_keys: i64,
+}
+
+/// Applies `delta` to the tenant's counters. Call it in the transaction that made the
+/// change, after taking the tenant's row lock ([`lock`]) before any other row lock: on
+/// PostgreSQL every counter-changing transaction then takes its locks in the same order
+/// (tenant first), so two of them never wait on each other in a cycle.
+pub async fn adjust_usage(db: &mut Db, id: &str, delta: UsageDelta) -> StoreResult<()> {
+    if delta == UsageDelta::default() {
+        return Ok(());
+    }
+    invalidate(db, Invalidation::Tenant(id.to_owned())).await?;
+    sqlx::query(
+        "UPDATE tenants SET active_rooms = active_rooms + $2, total_rooms = total_rooms + $3, \
+         active_participants = active_participants + $4, live_keys = live_keys + $5 \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(delta.active_rooms)
+    .bind(delta.total_rooms)
+    .bind(delta.active_participants)
+    .bind(delta.live_keys)
+    .execute(db.conn()?)
+    .await
+    .map(|_| ())
+    .map_err(store_error)
 }

@@ -1,0 +1,371 @@
+//! The in-process cache of what the hot paths read: a credential → what authentication
+//! needs of it and its tenant, and a tenant → its row and usage. Bounded, and kept exact.
+//!
+//! Exact means a write is seen by the very next request, so a revoked key, a suspended
+//! tenant or a removed participant is refused at once, as without the cache:
+//!
+//! - Every store write that changes something cached names its tenant with
+//!   [`invalidate`] inside its transaction. The [`Db`] remembers it; right after the
+//!   transaction's COMMIT returns (before the request answers) the tenant's entries are
+//!   dropped here. On PostgreSQL the same call runs `pg_notify` in the transaction, which
+//!   the database delivers only on commit, to every instance's `LISTEN` task
+//!   (`store::listener`), which drops them there.
+//! - A read that fills the cache takes a [`Ticket`] *before* it reads the store. Each
+//!   invalidation stamps its tenant with a later number; an entry is used only while its
+//!   ticket is newer than its tenant's stamp. So a read that raced a write (read the old
+//!   row, then the write committed and invalidated) never leaves a stale entry behind.
+//! - While an instance's `LISTEN` connection is down it cannot hear other instances'
+//!   writes: the cache is bypassed (every request reads the store) until the listener is
+//!   back, and it is then cleared.
+//!
+//! Time-dependent answers stay exact too: a key's expiry is checked against its cached
+//! `expires_at` on every use, and a cached usage is kept only until the tenant's next key
+//! expiry.
+//!
+//! Bounded: each map holds at most [`CAPACITY`] entries; reaching it clears the map
+//! (a refill costs one store read per credential in use).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use chalk_sdk::model::TenantUsage;
+
+use crate::store::{Db, KeyAuth, ParticipantAuth, StoreResult, TenantRow, Timestamp};
+
+/// Entries per map. An entry is a few hundred bytes: the whole cache stays within a few
+/// tens of MiB whatever the number of tenants and keys in the store.
+pub const CAPACITY: usize = 50_000;
+
+/// The PostgreSQL channel invalidations travel on.
+pub const CHANNEL: &str = "chalk_cache";
+
+/// What a write changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalidation {
+    /// Anything of this tenant: its row, usage, keys, participants.
+    Tenant(String),
+    /// Everything (operator-wide changes).
+    All,
+}
+
+impl Invalidation {
+    /// The `NOTIFY` payload.
+    pub fn payload(&self) -> String {
+        match self {
+            Invalidation::Tenant(id) => format!("t:{id}"),
+            Invalidation::All => "*".to_owned(),
+        }
+    }
+
+    /// A payload back; `None` for one this version does not know (then clear all).
+    pub fn from_payload(payload: &str) -> Option<Self> {
+        match payload {
+            "*" => Some(Invalidation::All),
+            _ => payload
+                .strip_prefix("t:")
+                .map(|id| Invalidation::Tenant(id.to_owned())),
+        }
+    }
+}
+
+/// The one way to say "this transaction changes what the cache may hold": call it with the
+/// transaction's `Db` before committing. The local cache forgets the tenant once the
+/// COMMIT returns; other instances hear it by `NOTIFY` when it commits.
+pub async fn invalidate(db: &mut Db, what: Invalidation) -> StoreResult<()> {
+    db.invalidate(what).await
+}
+
+/// Taken before a store read whose result may fill the cache; `None` while bypassing.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket(u64);
+
+/// A tenant as `GET /tenants/{id}` shows it, and until when the usage holds.
+#[derive(Debug, Clone)]
+pub struct TenantSnapshot {
+    pub row: TenantRow,
+    pub usage: TenantUsage,
+    /// The tenant's next key expiry: `usage.api_keys` changes then without a write.
+    pub valid_until: Option<Timestamp>,
+}
+
+struct Entry<T> {
+    value: T,
+    ticket: u64,
+}
+
+#[derive(Default)]
+struct Maps {
+    /// Tickets at or below it are void: set by clearing.
+    floor: u64,
+    /// The stamp of each tenant's last invalidation.
+    stamps: HashMap<String, u64>,
+    keys_by_hash: HashMap<String, Entry<KeyAuth>>,
+    keys_by_id: HashMap<String, Entry<KeyAuth>>,
+    participants: HashMap<String, Entry<ParticipantAuth>>,
+    tenants: HashMap<String, Entry<TenantSnapshot>>,
+}
+
+impl Maps {
+    fn fresh(&self, tenant_id: &str, ticket: u64) -> bool {
+        ticket > self.floor
+            && self
+                .stamps
+                .get(tenant_id)
+                .is_none_or(|stamp| ticket > *stamp)
+    }
+
+    fn clear(&mut self, floor: u64) {
+        *self = Maps {
+            floor,
+            ..Maps::default()
+        };
+    }
+}
+
+pub struct Cache {
+    maps: Mutex<Maps>,
+    /// Tickets and stamps: strictly increasing.
+    clock: AtomicU64,
+    /// Set while invalidations from other instances could be missed.
+    bypass: AtomicBool,
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("bypass", &self.bypass.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cache {
+    /// `bypass`: start bypassed (an instance sharing its store with others bypasses until
+    /// its listener is up).
+    pub fn new(bypass: bool) -> Self {
+        Self {
+            maps: Mutex::new(Maps::default()),
+            clock: AtomicU64::new(0),
+            bypass: AtomicBool::new(bypass),
+        }
+    }
+
+    fn tick(&self) -> u64 {
+        self.clock.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    fn maps(&self) -> std::sync::MutexGuard<'_, Maps> {
+        // A panic while holding the lock leaves plain maps behind, still consistent.
+        self.maps.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn ticket(&self) -> Option<Ticket> {
+        if self.bypass.load(Ordering::SeqCst) {
+            return None;
+        }
+        Some(Ticket(self.tick()))
+    }
+
+    /// Forgets what `what` names. Called after the writing transaction committed (and by
+    /// the listener for other instances' writes).
+    pub fn apply(&self, what: &Invalidation) {
+        let stamp = self.tick();
+        let mut maps = self.maps();
+        match what {
+            Invalidation::Tenant(id) => {
+                if maps.stamps.len() >= CAPACITY && !maps.stamps.contains_key(id) {
+                    maps.clear(stamp);
+                } else {
+                    maps.stamps.insert(id.clone(), stamp);
+                }
+            }
+            Invalidation::All => maps.clear(stamp),
+        }
+    }
+
+    /// Stops serving from the cache (the listener lost its connection).
+    pub fn suspend(&self) {
+        self.bypass.store(true, Ordering::SeqCst);
+        let stamp = self.tick();
+        self.maps().clear(stamp);
+    }
+
+    /// Serves from the cache again, starting empty (the listener is back).
+    pub fn resume(&self) {
+        let stamp = self.tick();
+        self.maps().clear(stamp);
+        self.bypass.store(false, Ordering::SeqCst);
+    }
+
+    pub fn bypassed(&self) -> bool {
+        self.bypass.load(Ordering::SeqCst)
+    }
+
+    pub fn key_by_hash(&self, hash: &str) -> Option<KeyAuth> {
+        self.get(|m| &m.keys_by_hash, hash, |k| &k.key.tenant_id)
+    }
+
+    pub fn key_by_id(&self, id: &str) -> Option<KeyAuth> {
+        self.get(|m| &m.keys_by_id, id, |k| &k.key.tenant_id)
+    }
+
+    pub fn participant(&self, id: &str) -> Option<ParticipantAuth> {
+        self.get(|m| &m.participants, id, |p| &p.participant.tenant_id)
+    }
+
+    /// The tenant's snapshot, if cached and its usage still holds at `now`.
+    pub fn tenant(&self, id: &str, now: Timestamp) -> Option<TenantSnapshot> {
+        self.get(|m| &m.tenants, id, |t| &t.row.id)
+            .filter(|t| t.valid_until.is_none_or(|until| now < until))
+    }
+
+    pub fn put_key(&self, ticket: Option<Ticket>, hash: Option<&str>, auth: &KeyAuth) {
+        let Some(Ticket(ticket)) = ticket else { return };
+        let mut maps = self.maps();
+        if self.bypassed() || !maps.fresh(&auth.key.tenant_id, ticket) {
+            return;
+        }
+        if let Some(hash) = hash {
+            insert(&mut maps.keys_by_hash, hash, auth.clone(), ticket);
+        }
+        insert(&mut maps.keys_by_id, &auth.key.id, auth.clone(), ticket);
+    }
+
+    pub fn put_participant(&self, ticket: Option<Ticket>, auth: &ParticipantAuth) {
+        let Some(Ticket(ticket)) = ticket else { return };
+        let mut maps = self.maps();
+        if self.bypassed() || !maps.fresh(&auth.participant.tenant_id, ticket) {
+            return;
+        }
+        insert(
+            &mut maps.participants,
+            &auth.participant.id,
+            auth.clone(),
+            ticket,
+        );
+    }
+
+    pub fn put_tenant(&self, ticket: Option<Ticket>, snapshot: &TenantSnapshot) {
+        let Some(Ticket(ticket)) = ticket else { return };
+        let mut maps = self.maps();
+        if self.bypassed() || !maps.fresh(&snapshot.row.id, ticket) {
+            return;
+        }
+        insert(
+            &mut maps.tenants,
+            &snapshot.row.id,
+            snapshot.clone(),
+            ticket,
+        );
+    }
+
+    fn get<T: Clone>(
+        &self,
+        map: impl Fn(&Maps) -> &HashMap<String, Entry<T>>,
+        key: &str,
+        tenant_of: impl Fn(&T) -> &String,
+    ) -> Option<T> {
+        if self.bypassed() {
+            return None;
+        }
+        let maps = self.maps();
+        let entry = map(&maps).get(key)?;
+        maps.fresh(tenant_of(&entry.value), entry.ticket)
+            .then(|| entry.value.clone())
+    }
+}
+
+fn insert<T>(map: &mut HashMap<String, Entry<T>>, key: &str, value: T, ticket: u64) {
+    if map.len() >= CAPACITY && !map.contains_key(key) {
+        map.clear();
+    }
+    map.insert(key.to_owned(), Entry { value, ticket });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chalk_sdk::model::TenantStatus;
+
+    fn key(tenant: &str) -> KeyAuth {
+        KeyAuth {
+            key: crate::store::ApiKeyRow {
+                seq: 1,
+                id: format!("key_{tenant}"),
+                tenant_id: tenant.to_owned(),
+                name: "k".into(),
+                prefix: "ck_live_abcd".into(),
+                scopes: vec![],
+                primary: true,
+                created_at: 0,
+                last_used_at: None,
+                expires_at: None,
+                revoked_at: None,
+            },
+            tenant_status: TenantStatus::Active,
+            rate_limit_per_minute: 60,
+        }
+    }
+
+    #[test]
+    fn a_fill_that_raced_an_invalidation_is_not_kept() {
+        let cache = Cache::new(false);
+        let ticket = cache.ticket();
+        // The write commits and invalidates while the read is in flight.
+        cache.apply(&Invalidation::Tenant("t1".into()));
+        cache.put_key(ticket, Some("h"), &key("t1"));
+        assert!(cache.key_by_hash("h").is_none());
+        // A read that starts after the invalidation fills it.
+        cache.put_key(cache.ticket(), Some("h"), &key("t1"));
+        assert!(cache.key_by_hash("h").is_some());
+        assert!(cache.key_by_id("key_t1").is_some());
+        // Another tenant's invalidation leaves it; its own drops it.
+        cache.apply(&Invalidation::Tenant("t2".into()));
+        assert!(cache.key_by_hash("h").is_some());
+        cache.apply(&Invalidation::Tenant("t1".into()));
+        assert!(cache.key_by_hash("h").is_none());
+        assert!(cache.key_by_id("key_t1").is_none());
+    }
+
+    #[test]
+    fn suspended_it_serves_and_keeps_nothing_and_resumes_empty() {
+        let cache = Cache::new(false);
+        cache.put_key(cache.ticket(), Some("h"), &key("t1"));
+        let in_flight = cache.ticket();
+        cache.suspend();
+        assert!(cache.ticket().is_none());
+        assert!(cache.key_by_hash("h").is_none());
+        cache.resume();
+        assert!(cache.key_by_hash("h").is_none(), "cleared on resume");
+        // A read that began before the outage may have missed an invalidation.
+        cache.put_key(in_flight, Some("h"), &key("t1"));
+        assert!(cache.key_by_hash("h").is_none());
+        cache.apply(&Invalidation::All);
+        cache.put_key(cache.ticket(), Some("h"), &key("t1"));
+        assert!(cache.key_by_hash("h").is_some());
+        cache.apply(&Invalidation::All);
+        assert!(cache.key_by_hash("h").is_none());
+    }
+
+    #[test]
+    fn payloads_round_trip() {
+        for what in [Invalidation::Tenant("ten_1".into()), Invalidation::All] {
+            assert_eq!(Invalidation::from_payload(&what.payload()), Some(what));
+        }
+        assert_eq!(Invalidation::from_payload("?"), None);
+    }
+
+    #[test]
+    fn the_maps_stay_bounded() {
+        let cache = Cache::new(false);
+        for i in 0..CAPACITY + 10 {
+            cache.put_key(
+                cache.ticket(),
+                Some(&format!("h{i}")),
+                &key(&format!("t{i}")),
+            );
+        }
+        assert!(cache.maps().keys_by_hash.len() <= CAPACITY);
+        assert!(cache.maps().keys_by_id.len() <= CAPACITY);
+    }
+}

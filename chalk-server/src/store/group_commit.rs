@@ -1,0 +1,195 @@
+//! SQLite group commit: one writer connection, and the write transactions that arrive
+//! together share one COMMIT (one fsync) instead of paying one each.
+//!
+//! A *batch* is one SQLite transaction on the writer connection. Each [`Store::begin`]
+//! (`super::Store::begin`) waits its turn for the connection (a fair mutex: first come,
+//! first served), opens the batch if none is open, and runs inside its own
+//! `SAVEPOINT`. Its [`Member::commit`] releases the savepoint and hands the connection on;
+//! a member dropped without committing rolls back to its savepoint, so a failing request
+//! (a quota refusal, a conflict, a validation error, a fault) leaves its neighbours' work
+//! alone. When a batch opens, a committer task queues for the connection behind everyone
+//! already waiting; when its turn comes it COMMITs the batch and tells every member.
+//! Each member's `commit` returns only then: a request is acknowledged only after the
+//! COMMIT that made its data durable returned, and if that COMMIT fails, every member
+//! gets the error.
+//!
+//! The committer is a task of its own so that a request that goes away (its client
+//! disconnected) never leaves a batch without its COMMIT.
+
+use std::sync::Arc;
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Executor};
+use tokio::sync::{Mutex, OwnedMutexGuard, watch};
+
+use super::{StoreError, StoreResult, store_error};
+
+/// What a batch's COMMIT said; `None` until it ran.
+type Outcome = Option<Result<(), StoreError>>;
+
+pub(super) struct Writer {
+    slot: Arc<Mutex<Slot>>,
+    pool: AnyPool,
+}
+
+struct Slot {
+    /// The one writer connection, taken from the pool at first use.
+    conn: Option<PoolConnection<Any>>,
+    /// The open batch: where its outcome will be announced.
+    batch: Option<watch::Sender<Outcome>>,
+    /// Names savepoints uniquely within a batch.
+    savepoints: u64,
+}
+
+impl Writer {
+    pub(super) fn new(pool: AnyPool) -> Self {
+        Self {
+            slot: Arc::new(Mutex::new(Slot {
+                conn: None,
+                batch: None,
+                savepoints: 0,
+            })),
+            pool,
+        }
+    }
+
+    /// Waits for the writer connection and starts a member of the open (or a new) batch.
+    pub(super) async fn begin(&self) -> StoreResult<Member> {
+        let mut slot = self.slot.clone().lock_owned().await;
+        if slot.conn.is_none() {
+            slot.conn = Some(self.pool.acquire().await.map_err(store_error)?);
+        }
+        if slot.batch.is_none() {
+            connection(&mut slot)?
+                .execute("BEGIN")
+                .await
+                .map_err(store_error)?;
+            slot.batch = Some(watch::channel(None).0);
+            slot.savepoints = 0;
+            tokio::spawn(commit_batch(self.slot.clone()));
+        }
+        slot.savepoints += 1;
+        let savepoint = slot.savepoints;
+        let outcome = slot
+            .batch
+            .as_ref()
+            .map(watch::Sender::subscribe)
+            .ok_or_else(|| StoreError::Internal("no open batch".into()))?;
+        // A failed SAVEPOINT drops the slot, freeing the connection; the batch's committer
+        // still commits the others.
+        connection(&mut slot)?
+            .execute(sqlx::AssertSqlSafe(format!("SAVEPOINT s{savepoint}")))
+            .await
+            .map_err(store_error)?;
+        Ok(Member {
+            slot: Some(slot),
+            savepoint,
+            outcome,
+        })
+    }
+
+    /// Closes the writer connection (at shutdown, once requests are done).
+    pub(super) async fn close(&self) {
+        let mut slot = self.slot.lock().await;
+        if let Some(conn) = slot.conn.take() {
+            let _ = conn.close().await;
+        }
+        self.pool.close().await;
+    }
+}
+
+fn connection(slot: &mut Slot) -> StoreResult<&mut AnyConnection> {
+    slot.conn
+        .as_deref_mut()
+        .ok_or_else(|| StoreError::Unavailable("the writer connection is closed".into()))
+}
+
+/// Runs when its turn for the connection comes: commits the batch opened before it.
+async fn commit_batch(slot: Arc<Mutex<Slot>>) {
+    let mut slot = slot.lock_owned().await;
+    let Some(batch) = slot.batch.take() else {
+        return;
+    };
+    let result = match connection(&mut slot) {
+        Ok(conn) => conn
+            .execute("COMMIT")
+            .await
+            .map(|_| ())
+            .map_err(store_error),
+        Err(e) => Err(e),
+    };
+    if result.is_err()
+        && let Ok(conn) = connection(&mut slot)
+    {
+        // Leave the connection outside any transaction for the next batch. (SQLite may
+        // already have rolled back; then this fails, harmlessly.)
+        let _ = conn.execute("ROLLBACK").await;
+    }
+    // Nobody listening is fine: those members went away.
+    let _ = batch.send(Some(result));
+}
+
+/// One write transaction: a savepoint inside the open batch, holding the writer
+/// connection until it commits or is dropped.
+pub(super) struct Member {
+    slot: Option<OwnedMutexGuard<Slot>>,
+    savepoint: u64,
+    outcome: watch::Receiver<Outcome>,
+}
+
+impl Member {
+    pub(super) fn conn(&mut self) -> StoreResult<&mut AnyConnection> {
+        match self.slot.as_deref_mut() {
+            Some(slot) => connection(slot),
+            None => Err(StoreError::Internal(
+                "write transaction already ended".into(),
+            )),
+        }
+    }
+
+    /// Keeps this member's work in the batch, hands the connection on, and returns once
+    /// the batch's COMMIT did.
+    pub(super) async fn commit(mut self) -> StoreResult<()> {
+        let savepoint = self.savepoint;
+        self.conn()?
+            .execute(sqlx::AssertSqlSafe(format!("RELEASE s{savepoint}")))
+            .await
+            .map_err(store_error)?;
+        // The work is in the batch now: free the connection for the next member.
+        drop(self.slot.take());
+        let outcome = self
+            .outcome
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| StoreError::Unavailable("the batch ended without a commit".into()))?
+            .clone();
+        outcome.unwrap_or_else(|| Err(StoreError::Internal("batch outcome missing".into())))
+    }
+}
+
+impl Drop for Member {
+    /// Not committed: undo this member's work, and only its work, before the connection
+    /// goes to the next member.
+    fn drop(&mut self) {
+        let Some(mut slot) = self.slot.take() else {
+            return;
+        };
+        let savepoint = self.savepoint;
+        let undo = async move {
+            if let Ok(conn) = connection(&mut slot) {
+                let sql = format!("ROLLBACK TO s{savepoint}; RELEASE s{savepoint}");
+                if let Err(e) = conn.execute(sqlx::AssertSqlSafe(sql)).await {
+                    tracing::warn!(error = %e, "rolling back a write transaction failed");
+                }
+            }
+            drop(slot);
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(undo);
+            }
+            // Without a runtime nothing can run on the connection again either.
+            Err(_) => drop(undo),
+        }
+    }
+}
