@@ -25,14 +25,14 @@ Examples:
 pub struct PlanArgs {
     #[arg(short = 'f', long = "file", value_name = "PATH", required = true, help = FILE_HELP)]
     pub files: Vec<PathBuf>,
-    /// Also plan deletions: API keys the files do not declare, and replacing keys whose scopes or expiry differ
+    /// Also plan deletions: API keys and webhook endpoints the files do not declare, and replacing keys whose scopes or expiry differ
     #[arg(long)]
     pub prune: bool,
 }
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "New secrets (a new tenant's primary key, new API keys) are never printed: they go to
+    after_help = "New secrets (a new tenant's primary key, API keys, webhook endpoint secrets) are never printed: they go to
 --secrets-out (required when the run creates any), mode 0600, JSON or dotenv by extension,
 and are masked with ::add-mask:: when GITHUB_ACTIONS=true.
 
@@ -123,7 +123,7 @@ pub async fn apply(ctx: &Context, args: ApplyArgs) -> CliResult<View> {
     let Some(secrets_out) = args.secrets_out.clone() else {
         if fresh.creates_secrets() {
             return Err(CliError::usage(
-                "this run creates secrets (a new tenant's primary key or API keys), which are never printed: pass --secrets-out FILE (.json, or .env for dotenv)",
+                "this run creates secrets (a new tenant's primary key, API keys or webhook endpoint secrets), which are never printed: pass --secrets-out FILE (.json, or .env for dotenv)",
             ));
         }
         provision::apply(&client, &fresh, &mut NoSecrets).await?;
@@ -245,7 +245,7 @@ fn line(change: &Change) -> String {
         Action::Delete => "-",
     };
     let field = match change.object.as_str() {
-        "api_key" => format!("api_key {}", change.field),
+        "api_key" | "webhook_endpoint" => format!("{} {}", change.object, change.field),
         _ => change.field.clone(),
     };
     if change.secret {

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use chalk_sdk::model::{CreateWebhookEndpointRequest, UpdateWebhookEndpointRequest};
 use serde_json::Value;
 
 use crate::common::{Env, fails, json_ok, run};
@@ -34,6 +35,10 @@ scopes = ["tenant:read"]
 name = "backend"
 scopes = ["rooms:write", "tenant:read"]
 expires_at = "2099-01-01T00:00:00Z"
+
+[[tenant.webhook_endpoint]]
+url = "https://hooks.acme.edu/events"
+events = ["room.ended", "participant.joined"]
 "#;
 
 /// A directory with `chalk.toml` holding `text`.
@@ -94,8 +99,8 @@ fn plan_apply_plan_converges_and_drift_shows_up() {
 
     let applied = json_ok(op(&env).args(["apply", "-f", p(&path), "--secrets-out", p(&secrets)]));
     assert_eq!(
-        applied["secrets_written"], 3,
-        "primary key and two API keys"
+        applied["secrets_written"], 4,
+        "primary key, two API keys, the endpoint secret"
     );
     let again = run(op(&env).args(["plan", "-f", p(&path)]));
     assert_eq!(again.code, 0, "{}\n{}", again.stdout, again.stderr);
@@ -194,6 +199,53 @@ fn plan_apply_plan_converges_and_drift_shows_up() {
             .all(|k| k["name"] != "by-hand")
     );
     fails(op(&env).args(["plan", "-f", p(&path), "--prune"]), 0);
+
+    // An endpoint's events changed by hand, and another endpoint made by hand.
+    let other = "https://hooks.acme.edu/other";
+    sdk(&env, async |client| {
+        let endpoints = client.tenants().webhook_endpoints(&id);
+        let listed = endpoints.list(&Default::default()).await.unwrap();
+        let events = UpdateWebhookEndpointRequest {
+            events: Some(vec!["room.created".into()]),
+            ..Default::default()
+        };
+        endpoints.update(&listed.data[0].id, &events).await.unwrap();
+        let extra = CreateWebhookEndpointRequest {
+            url: other.into(),
+            events: vec!["*".into()],
+            description: None,
+            enabled: None,
+        };
+        endpoints.create(&extra).await.unwrap();
+    });
+    let drift = fails(op(&env).args(["plan", "-f", p(&path)]), 10);
+    let plan: Value = serde_json::from_str(&drift.stdout).unwrap();
+    assert_eq!(changed_fields(&plan), ["https://hooks.acme.edu/events"]);
+    assert_eq!(plan["tenants"][0]["needs_prune"][0]["field"], other);
+    json_ok(op(&env).args(["apply", "-f", p(&path), "--prune", "--yes"]));
+    fails(op(&env).args(["plan", "-f", p(&path), "--prune"]), 0);
+    let endpoints = sdk(&env, async |client| {
+        let endpoints = client.tenants().webhook_endpoints(&id);
+        endpoints.list(&Default::default()).await.unwrap().data
+    });
+    assert_eq!(endpoints.len(), 1);
+    let mut events = endpoints[0].events.clone();
+    events.sort();
+    assert_eq!(events, ["participant.joined", "room.ended"]);
+}
+
+/// Runs `f` with an SDK client holding the master key (for what the CLI has no command for).
+fn sdk<T>(env: &Env, f: impl AsyncFnOnce(&chalk_sdk::Client) -> T) -> T {
+    let client = chalk_sdk::Client::builder()
+        .base_url(&env.server.base_url)
+        .master_key(crate::common::MASTER_KEY)
+        .build()
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(f(&client))
 }
 
 #[test]
@@ -246,7 +298,8 @@ fn apply_killed_half_way_then_rerun_creates_nothing_twice() {
         text.push_str(&format!(
             "[[tenant]]\nexternal_id = \"t{i:02}\"\nname = \"Tenant {i}\"\n\
              [[tenant.api_key]]\nname = \"a\"\nscopes = [\"rooms:read\"]\n\
-             [[tenant.api_key]]\nname = \"b\"\nscopes = [\"tenant:read\"]\n"
+             [[tenant.api_key]]\nname = \"b\"\nscopes = [\"tenant:read\"]\n\
+             [[tenant.webhook_endpoint]]\nurl = \"https://hooks.example.com/t{i:02}\"\nevents = [\"*\"]\n"
         ));
     }
     let (dir, path) = file(&text);
@@ -300,6 +353,12 @@ fn apply_killed_half_way_then_rerun_creates_nothing_twice() {
             .collect();
         names.sort();
         assert_eq!(names, ["a", "b"], "{}", tenant["external_id"]);
+        let id = tenant["id"].as_str().unwrap().to_owned();
+        let endpoints = sdk(&env, async |client| {
+            let endpoints = client.tenants().webhook_endpoints(&id);
+            endpoints.list(&Default::default()).await.unwrap().data
+        });
+        assert_eq!(endpoints.len(), 1, "{}", tenant["external_id"]);
     }
 }
 
@@ -346,6 +405,10 @@ fn under_github_actions_secrets_go_only_to_the_file_and_are_masked() {
                 tenant["primary_key"].as_str().unwrap().to_owned(),
                 tenant["api_keys"]["ci-read"].as_str().unwrap().to_owned(),
                 tenant["api_keys"]["backend"].as_str().unwrap().to_owned(),
+                tenant["webhook_endpoints"]["https://hooks.acme.edu/events"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
             ]
         } else {
             let mut keys: Vec<String> = held
@@ -359,7 +422,7 @@ fn under_github_actions_secrets_go_only_to_the_file_and_are_masked() {
             keys.sort();
             keys
         };
-        assert_eq!(keys.len(), 3, "{held}");
+        assert_eq!(keys.len(), 4, "{held}");
         // Each key is masked (its random part), and works.
         let masks: Vec<&str> = out
             .stdout
@@ -367,10 +430,14 @@ fn under_github_actions_secrets_go_only_to_the_file_and_are_masked() {
             .filter_map(|l| l.strip_prefix("::add-mask::"))
             .collect();
         for key in &keys {
-            let random = key.strip_prefix("sk_live_").expect("an API key");
+            let random = key
+                .strip_prefix("sk_live_")
+                .or_else(|| key.strip_prefix("whsec_"))
+                .expect("an API key or a webhook secret");
             assert!(masks.contains(&random), "{key} not masked");
         }
-        json_ok(env.tenant(&keys[0]).args(["whoami"]));
+        let api_key = keys.iter().find(|k| k.starts_with("sk_live_")).unwrap();
+        json_ok(env.tenant(api_key).args(["whoami"]));
     }
 }
 

@@ -8,7 +8,9 @@
 
 use super::ProvisionError;
 use super::plan::{Plan, TenantPlan};
-use crate::model::TenantStatus;
+use reqwest::Method;
+
+use crate::model::{CreateWebhookEndpointRequest, CreatedWebhookEndpoint, TenantStatus};
 use crate::{Client, SecretString};
 
 /// A secret `apply` created, handed to the caller once, as soon as it exists.
@@ -25,6 +27,8 @@ pub enum SecretKind {
     PrimaryKey,
     /// A scoped API key, by name.
     ApiKey(String),
+    /// A webhook endpoint's signing secret, by the endpoint's URL.
+    EndpointSecret(String),
 }
 
 /// Where new secrets go (a file, in the CLI). Called after each create, before the next
@@ -131,7 +135,55 @@ async fn apply_tenant(
             created.api_key,
         )?;
     }
+    let endpoints = client.tenants().webhook_endpoints(&tenant_id);
+    for endpoint_id in &ops.delete_endpoints {
+        match endpoints.delete(endpoint_id).await {
+            Ok(_) => {}
+            // Deleted by an earlier, interrupted run: the goal is reached.
+            Err(e) if e.status() == Some(404) => {}
+            Err(e) => {
+                return Err(ProvisionError::api(
+                    context("deleting a webhook endpoint"),
+                    e,
+                ));
+            }
+        }
+    }
+    for (endpoint_id, update) in &ops.update_endpoints {
+        endpoints
+            .update(endpoint_id, update)
+            .await
+            .map_err(|e| ProvisionError::api(context("updating a webhook endpoint"), e))?;
+    }
+    for (request, digest) in &ops.create_endpoints {
+        let key = format!("chalk-provision:{tenant_id}:webhook_endpoint:{digest}");
+        let what = format!("creating webhook endpoint {}", request.url);
+        let created = create_endpoint(client, &tenant_id, request, key)
+            .await
+            .map_err(|e| ProvisionError::api(context(&what), e))?;
+        keep(
+            secrets,
+            SecretKind::EndpointSecret(request.url.clone()),
+            created.secret,
+        )?;
+    }
     Ok(plan.changes.len())
+}
+
+/// `POST /tenants/{id}/webhook-endpoints` with an `Idempotency-Key` derived from the file
+/// (`WebhookEndpoints::create` always makes a fresh one).
+async fn create_endpoint(
+    client: &Client,
+    tenant_id: &str,
+    request: &CreateWebhookEndpointRequest,
+    idempotency_key: String,
+) -> crate::Result<CreatedWebhookEndpoint> {
+    client
+        .call(Method::POST, &["tenants", tenant_id, "webhook-endpoints"])
+        .idempotency_key(Some(idempotency_key))
+        .json(request)
+        .data()
+        .await
 }
 
 fn missing_etag(external_id: &str) -> ProvisionError {

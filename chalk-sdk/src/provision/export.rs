@@ -7,11 +7,11 @@ use futures_util::TryStreamExt;
 
 use super::ProvisionError;
 use super::file::{
-    AiProviderSpec, ApiKeySpec, ConfigSpec, Document, ProviderSpec, SecretRef, TenantSpec,
-    WebhookSpec,
+    AiProviderSpec, ApiKeySpec, ConfigSpec, Document, EndpointSpec, ProviderSpec, SecretRef,
+    TenantSpec, WebhookSpec,
 };
 use crate::Client;
-use crate::model::{ApiKey, ListQuery, ListTenantsQuery, Tenant, TenantConfig};
+use crate::model::{ApiKey, ListQuery, ListTenantsQuery, Tenant, TenantConfig, WebhookEndpoint};
 
 /// The tenants with these external ids, or every tenant that has one (master key).
 /// Tenants without an external id cannot be named by a file: they are listed in the
@@ -55,7 +55,26 @@ pub async fn export(
             .try_collect()
             .await
             .map_err(|e| ProvisionError::api(format!("tenant `{}`: its API keys", tenant.id), e))?;
-        document.tenant.push(spec_of(&tenant, &keys));
+        let endpoints: Vec<WebhookEndpoint> = client
+            .tenants()
+            .webhook_endpoints(&tenant.id)
+            .list_all(ListQuery::default())
+            .try_collect()
+            .await
+            .map_err(|e| {
+                ProvisionError::api(format!("tenant `{}`: its webhook endpoints", tenant.id), e)
+            })?;
+        let mut spec = spec_of(&tenant, &keys);
+        spec.webhook_endpoints = endpoints
+            .into_iter()
+            .map(|e| EndpointSpec {
+                url: e.url,
+                events: e.events,
+                description: e.description,
+                enabled: Some(e.enabled),
+            })
+            .collect();
+        document.tenant.push(spec);
     }
     Ok((document, skipped))
 }
@@ -94,6 +113,7 @@ fn spec_of(tenant: &Tenant, keys: &[ApiKey]) -> TenantSpec {
         rate_limit_per_minute: Some(tenant.rate_limit_per_minute),
         config: Some(config_spec(&external_id, &tenant.config)),
         api_keys,
+        webhook_endpoints: Vec::new(),
         external_id,
     }
 }

@@ -63,6 +63,12 @@ pub struct TenantSpec {
     pub config: Option<ConfigSpec>,
     #[serde(default, rename = "api_key", skip_serializing_if = "Vec::is_empty")]
     pub api_keys: Vec<ApiKeySpec>,
+    #[serde(
+        default,
+        rename = "webhook_endpoint",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub webhook_endpoints: Vec<EndpointSpec>,
 }
 
 /// `[tenant.config]`: any config field; absent = left as the server has it.
@@ -149,6 +155,20 @@ pub struct ApiKeySpec {
     /// RFC 3339 (`"2027-01-01T00:00:00Z"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// `[[tenant.webhook_endpoint]]`: an endpoint by URL. Its signing secret is made by the
+/// server when the endpoint is created, and goes to `--secrets-out`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointSpec {
+    pub url: String,
+    /// Event types (`room.ended`), or `["*"]` for all.
+    pub events: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
 }
 
 /// Where a secret comes from. Never the secret itself: a literal string is refused
@@ -307,6 +327,21 @@ fn check(spec: &TenantSpec) -> Result<(), String> {
         }
         if key.scopes.is_empty() {
             return Err(format!("api_key `{}` needs at least one scope", key.name));
+        }
+    }
+    let mut urls = BTreeMap::new();
+    for endpoint in &spec.webhook_endpoints {
+        if urls.insert(endpoint.url.as_str(), ()).is_some() {
+            return Err(format!(
+                "webhook_endpoint `{}` is declared twice",
+                endpoint.url
+            ));
+        }
+        if endpoint.events.is_empty() {
+            return Err(format!(
+                "webhook_endpoint `{}` needs at least one event (or \"*\")",
+                endpoint.url
+            ));
         }
     }
     Ok(())

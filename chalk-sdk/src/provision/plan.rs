@@ -13,12 +13,15 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::ProvisionError;
-use super::file::{ApiKeySpec, ConfigSpec, Declared, Desired, SecretRef, WebhookSpec};
+use super::file::{
+    ApiKeySpec, ConfigSpec, Declared, Desired, EndpointSpec, SecretRef, WebhookSpec,
+};
 use crate::Client;
 use crate::model::{
-    AiProviderPatch, ApiKey, ConfigPatch, CreateApiKeyRequest, CreateTenantRequest, ListQuery,
-    Patch, ProviderPatch, Tenant, TenantConfig, TenantStatus, UpdateTenantRequest, WebhookConfig,
-    WebhookPatch, fingerprint,
+    AiProviderPatch, ApiKey, ConfigPatch, CreateApiKeyRequest, CreateTenantRequest,
+    CreateWebhookEndpointRequest, ListQuery, Patch, ProviderPatch, Tenant, TenantConfig,
+    TenantStatus, UpdateTenantRequest, UpdateWebhookEndpointRequest, WebhookConfig,
+    WebhookEndpoint, WebhookPatch, fingerprint,
 };
 
 /// What a change does.
@@ -101,6 +104,7 @@ impl Plan {
             t.changes.iter().any(|c| {
                 c.object == "api_key" && matches!(c.action, Action::Create | Action::Replace)
                     || c.object == "tenant" && c.action == Action::Create
+                    || c.object == "webhook_endpoint" && c.action == Action::Create
             })
         })
     }
@@ -118,6 +122,10 @@ pub(crate) struct Ops {
     pub revoke_keys: Vec<String>,
     /// Each key with the part of its `Idempotency-Key` that comes from the file.
     pub create_keys: Vec<(CreateApiKeyRequest, String)>,
+    pub delete_endpoints: Vec<String>,
+    pub update_endpoints: Vec<(String, UpdateWebhookEndpointRequest)>,
+    /// Each endpoint with the part of its `Idempotency-Key` that comes from the file.
+    pub create_endpoints: Vec<(CreateWebhookEndpointRequest, String)>,
 }
 
 /// Plans every declared tenant against the server (master key).
@@ -239,6 +247,10 @@ async fn plan_tenant(
             changes.push(key_change(Action::Create, key, None));
             plan.ops.create_keys.push(key_request(key));
         }
+        for endpoint in &spec.webhook_endpoints {
+            changes.push(endpoint_change(Action::Create, endpoint, None));
+            plan.ops.create_endpoints.push(endpoint_request(endpoint));
+        }
         plan.ops.create_digest = digest(&serde_json::to_value(spec).unwrap_or_default());
         plan.ops.create = Some(request);
         plan.changes = changes;
@@ -270,7 +282,108 @@ async fn plan_tenant(
         .await
         .map_err(|e| ProvisionError::api(context("listing its API keys"), e))?;
     diff_keys(&spec.api_keys, &keys, prune, &mut plan);
+    let endpoints: Vec<WebhookEndpoint> = client
+        .tenants()
+        .webhook_endpoints(&tenant.id)
+        .list_all(ListQuery::default())
+        .try_collect()
+        .await
+        .map_err(|e| ProvisionError::api(context("listing its webhook endpoints"), e))?;
+    diff_endpoints(&spec.webhook_endpoints, &endpoints, prune, &mut plan);
     Ok(plan)
+}
+
+/// Endpoints by URL: a declared one missing is created (its secret to the caller); one
+/// whose events, description or enabled flag differ is updated; one the file does not
+/// declare is deleted, only with `prune`.
+fn diff_endpoints(
+    specs: &[EndpointSpec],
+    have: &[WebhookEndpoint],
+    prune: bool,
+    plan: &mut TenantPlan,
+) {
+    for spec in specs {
+        let Some(found) = have.iter().find(|e| e.url == spec.url) else {
+            plan.changes
+                .push(endpoint_change(Action::Create, spec, None));
+            plan.ops.create_endpoints.push(endpoint_request(spec));
+            continue;
+        };
+        let mut update = UpdateWebhookEndpointRequest::default();
+        let (mut old, mut new) = (json!({}), json!({}));
+        let want: BTreeSet<&String> = spec.events.iter().collect();
+        let got: BTreeSet<&String> = found.events.iter().collect();
+        if want != got {
+            old["events"] = json!(found.events);
+            new["events"] = json!(spec.events);
+            update.events = Some(spec.events.clone());
+        }
+        if let Some(description) = &spec.description
+            && found.description.as_ref() != Some(description)
+        {
+            old["description"] = json!(found.description);
+            new["description"] = json!(description);
+            update.description = Patch::Set(description.clone());
+        }
+        if let Some(enabled) = spec.enabled
+            && enabled != found.enabled
+        {
+            old["enabled"] = json!(found.enabled);
+            new["enabled"] = json!(enabled);
+            update.enabled = Some(enabled);
+        }
+        if update != UpdateWebhookEndpointRequest::default() {
+            plan.changes.push(Change::new(
+                Action::Update,
+                "webhook_endpoint",
+                &spec.url,
+                Some(old),
+                Some(new),
+            ));
+            plan.ops.update_endpoints.push((found.id.clone(), update));
+        }
+    }
+    for endpoint in have
+        .iter()
+        .filter(|e| !specs.iter().any(|s| s.url == e.url))
+    {
+        let change = Change::new(
+            Action::Delete,
+            "webhook_endpoint",
+            &endpoint.url,
+            Some(json!({"id": endpoint.id, "events": endpoint.events})),
+            None,
+        );
+        if prune {
+            plan.changes.push(change);
+            plan.ops.delete_endpoints.push(endpoint.id.clone());
+        } else {
+            plan.needs_prune.push(change);
+        }
+    }
+}
+
+fn endpoint_change(action: Action, spec: &EndpointSpec, old: Option<Value>) -> Change {
+    Change::new(
+        action,
+        "webhook_endpoint",
+        &spec.url,
+        old,
+        Some(
+            json!({"events": spec.events, "description": spec.description, "enabled": spec.enabled.unwrap_or(true)}),
+        ),
+    )
+}
+
+fn endpoint_request(spec: &EndpointSpec) -> (CreateWebhookEndpointRequest, String) {
+    let request = CreateWebhookEndpointRequest {
+        url: spec.url.clone(),
+        events: spec.events.clone(),
+        description: spec.description.clone(),
+        enabled: spec.enabled,
+    };
+    let digest = digest(&serde_json::to_value(&request).unwrap_or_default());
+    (request, digest)
 }
 
 fn diff_tenant(

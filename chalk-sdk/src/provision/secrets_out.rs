@@ -45,17 +45,11 @@ impl SecretsFile {
         match &secret.kind {
             SecretKind::PrimaryKey => env_name(&secret.external_id, "PRIMARY_KEY"),
             SecretKind::ApiKey(name) => {
-                let name: String = name
-                    .chars()
-                    .map(|c| {
-                        if c.is_ascii_alphanumeric() {
-                            c.to_ascii_uppercase()
-                        } else {
-                            '_'
-                        }
-                    })
-                    .collect();
-                env_name(&secret.external_id, &format!("API_KEY_{name}"))
+                env_name(&secret.external_id, &format!("API_KEY_{}", upper(name)))
+            }
+            SecretKind::EndpointSecret(url) => {
+                let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+                env_name(&secret.external_id, &format!("WEBHOOK_{}", upper(rest)))
             }
         }
     }
@@ -98,19 +92,36 @@ impl SecretsFile {
             SecretKind::PrimaryKey => {
                 tenant.insert("primary_key".into(), value);
             }
-            SecretKind::ApiKey(name) => {
-                let keys = tenant
-                    .entry("api_keys")
-                    .or_insert_with(|| Value::Object(Map::new()));
-                if let Some(keys) = keys.as_object_mut() {
-                    keys.insert(name.clone(), value);
-                }
-            }
+            SecretKind::ApiKey(name) => insert(tenant, "api_keys", name, value),
+            SecretKind::EndpointSecret(url) => insert(tenant, "webhook_endpoints", url, value),
         }
         serde_json::to_string_pretty(&root)
             .map(|text| text + "\n")
             .map_err(|e| format!("cannot encode secrets: {e}"))
     }
+}
+
+/// `tenant[group][name] = value`.
+fn insert(tenant: &mut Map<String, Value>, group: &str, name: &str, value: Value) {
+    let entries = tenant
+        .entry(group)
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Some(entries) = entries.as_object_mut() {
+        entries.insert(name.to_owned(), value);
+    }
+}
+
+/// Upper case, every character but letters and digits as `_`.
+fn upper(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 impl SecretSink for SecretsFile {
