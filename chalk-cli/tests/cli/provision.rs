@@ -232,6 +232,42 @@ fn plan_apply_plan_converges_and_drift_shows_up() {
     let mut events = endpoints[0].events.clone();
     events.sort();
     assert_eq!(events, ["participant.joined", "room.ended"]);
+
+    // The endpoint's secret, as the first apply wrote it, declared as the one held...
+    let held: Value = serde_json::from_str(&std::fs::read_to_string(&secrets).unwrap()).unwrap();
+    let url = "https://hooks.acme.edu/events";
+    let write_held = |held: &Value| {
+        let secret = held["tenants"]["acme"]["webhook_endpoints"][url]
+            .as_str()
+            .unwrap();
+        std::fs::write(dir.path().join("events.whsec"), secret).unwrap();
+    };
+    write_held(&held);
+    let declared = ACME.replace(
+        "events = [\"room.ended\", \"participant.joined\"]",
+        "events = [\"room.ended\", \"participant.joined\"]\nsecret = { file = \"events.whsec\" }",
+    );
+    std::fs::write(&path, declared).unwrap();
+    fails(op(&env).args(["plan", "-f", p(&path)]), 0);
+    // ...then rotated outside the file: drift, shown only as changed.
+    sdk(&env, async |client| {
+        let endpoints = client.tenants().webhook_endpoints(&id);
+        let listed = endpoints.list(&Default::default()).await.unwrap();
+        endpoints
+            .rotate_secret(&listed.data[0].id, &Default::default())
+            .await
+            .unwrap();
+    });
+    let drift = fails(op(&env).args(["plan", "-f", p(&path)]), 10);
+    let plan: Value = serde_json::from_str(&drift.stdout).unwrap();
+    assert_eq!(changed_fields(&plan), [format!("{url}.secret")]);
+    assert_eq!(plan["tenants"][0]["changes"][0]["secret"], true);
+    assert!(!drift.stdout.contains("whsec_"), "{}", drift.stdout);
+    // Apply rotates it to a secret the pipeline holds (in --secrets-out).
+    json_ok(op(&env).args(["apply", "-f", p(&path), "--secrets-out", p(&secrets)]));
+    let held: Value = serde_json::from_str(&std::fs::read_to_string(&secrets).unwrap()).unwrap();
+    write_held(&held);
+    fails(op(&env).args(["plan", "-f", p(&path)]), 0);
 }
 
 /// Runs `f` with an SDK client holding the master key (for what the CLI has no command for).
@@ -445,7 +481,7 @@ fn under_github_actions_secrets_go_only_to_the_file_and_are_masked() {
 fn export_then_plan_shows_no_change() {
     let env = Env::new();
     let (dir, path) = file(ACME);
-    let secrets = dir.path().join("secrets.json");
+    let secrets = dir.path().join("secrets.env");
     json_ok(op(&env).args(["apply", "-f", p(&path), "--secrets-out", p(&secrets)]));
     // And a tenant made by hand, with more config than the file sets.
     let made =
@@ -473,10 +509,18 @@ fn export_then_plan_shows_no_change() {
         "{text}"
     );
 
-    let plan = run(env
-        .master()
-        .env("CHALK_ACME_WEBHOOK_SECRET", HOOK_SECRET)
-        .args(["plan", "-f", p(&exported), "--prune"]));
+    assert!(
+        text.contains("CHALK_ACME_WEBHOOK_HOOKS_ACME_EDU_EVENTS"),
+        "the endpoint's secret is named as --secrets-out names it: {text}"
+    );
+    // The secrets the first apply wrote, and the webhook secret, fill the references in.
+    let mut plan = env.master();
+    plan.env("CHALK_ACME_WEBHOOK_SECRET", HOOK_SECRET);
+    for line in std::fs::read_to_string(&secrets).unwrap().lines() {
+        let (name, value) = line.split_once('=').unwrap();
+        plan.env(name, value);
+    }
+    let plan = run(plan.args(["plan", "-f", p(&exported), "--prune"]));
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
 
     // Only the tenants asked for; an unknown one is 5.

@@ -10,7 +10,9 @@ use super::ProvisionError;
 use super::plan::{Plan, TenantPlan};
 use reqwest::Method;
 
-use crate::model::{CreateWebhookEndpointRequest, CreatedWebhookEndpoint, TenantStatus};
+use crate::model::{
+    CreateWebhookEndpointRequest, CreatedWebhookEndpoint, RotateWebhookSecretRequest, TenantStatus,
+};
 use crate::{Client, SecretString};
 
 /// A secret `apply` created, handed to the caller once, as soon as it exists.
@@ -154,6 +156,23 @@ async fn apply_tenant(
             .update(endpoint_id, update)
             .await
             .map_err(|e| ProvisionError::api(context("updating a webhook endpoint"), e))?;
+    }
+    for (endpoint_id, url) in &ops.rotate_endpoints {
+        // No overlap: the secret the files hold is already not the server's.
+        let request = RotateWebhookSecretRequest {
+            expire_previous_in_seconds: Some(0),
+        };
+        let rotated = endpoints
+            .rotate_secret(endpoint_id, &request)
+            .await
+            .map_err(|e| {
+                ProvisionError::api(context(&format!("rotating the secret of {url}")), e)
+            })?;
+        keep(
+            secrets,
+            SecretKind::EndpointSecret(url.clone()),
+            rotated.secret,
+        )?;
     }
     for (request, digest) in &ops.create_endpoints {
         let key = format!("chalk-provision:{tenant_id}:webhook_endpoint:{digest}");

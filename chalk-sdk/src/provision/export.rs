@@ -65,13 +65,15 @@ pub async fn export(
                 ProvisionError::api(format!("tenant `{}`: its webhook endpoints", tenant.id), e)
             })?;
         let mut spec = spec_of(&tenant, &keys);
+        let external_id = spec.external_id.clone();
         spec.webhook_endpoints = endpoints
             .into_iter()
             .map(|e| EndpointSpec {
-                url: e.url,
                 events: e.events,
                 description: e.description,
                 enabled: Some(e.enabled),
+                secret: Some(SecretRef::Env(endpoint_env_name(&external_id, &e.url))),
+                url: e.url,
             })
             .collect();
         document.tenant.push(spec);
@@ -131,6 +133,26 @@ pub fn env_name(external_id: &str, what: &str) -> String {
         })
         .collect();
     format!("CHALK_{id}_{what}")
+}
+
+/// The variable an endpoint's secret is read from: the name `--secrets-out` gives it in a
+/// dotenv file, so the two meet.
+pub fn endpoint_env_name(external_id: &str, url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    env_name(external_id, &format!("WEBHOOK_{}", upper(rest)))
+}
+
+/// Upper case, every character but letters and digits as `_`.
+pub(crate) fn upper(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn config_spec(external_id: &str, config: &TenantConfig) -> ConfigSpec {

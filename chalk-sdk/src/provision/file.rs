@@ -169,6 +169,10 @@ pub struct EndpointSpec {
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
+    /// The secret you hold for it (from an earlier `--secrets-out`). When the server's is
+    /// another (rotated outside the file), `apply` rotates it and writes the new one out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<SecretRef>,
 }
 
 /// Where a secret comes from. Never the secret itself: a literal string is refused

@@ -104,7 +104,7 @@ impl Plan {
             t.changes.iter().any(|c| {
                 c.object == "api_key" && matches!(c.action, Action::Create | Action::Replace)
                     || c.object == "tenant" && c.action == Action::Create
-                    || c.object == "webhook_endpoint" && c.action == Action::Create
+                    || c.object == "webhook_endpoint" && (c.action == Action::Create || c.secret)
             })
         })
     }
@@ -124,6 +124,8 @@ pub(crate) struct Ops {
     pub create_keys: Vec<(CreateApiKeyRequest, String)>,
     pub delete_endpoints: Vec<String>,
     pub update_endpoints: Vec<(String, UpdateWebhookEndpointRequest)>,
+    /// Endpoints (id, URL) whose secret is not the one the files hold.
+    pub rotate_endpoints: Vec<(String, String)>,
     /// Each endpoint with the part of its `Idempotency-Key` that comes from the file.
     pub create_endpoints: Vec<(CreateWebhookEndpointRequest, String)>,
 }
@@ -289,7 +291,8 @@ async fn plan_tenant(
         .try_collect()
         .await
         .map_err(|e| ProvisionError::api(context("listing its webhook endpoints"), e))?;
-    diff_endpoints(&spec.webhook_endpoints, &endpoints, prune, &mut plan);
+    diff_endpoints(&spec.webhook_endpoints, &endpoints, prune, base, &mut plan)
+        .map_err(secret_error)?;
     Ok(plan)
 }
 
@@ -300,8 +303,9 @@ fn diff_endpoints(
     specs: &[EndpointSpec],
     have: &[WebhookEndpoint],
     prune: bool,
+    base: &Path,
     plan: &mut TenantPlan,
-) {
+) -> Result<(), String> {
     for spec in specs {
         let Some(found) = have.iter().find(|e| e.url == spec.url) else {
             plan.changes
@@ -342,6 +346,23 @@ fn diff_endpoints(
             ));
             plan.ops.update_endpoints.push((found.id.clone(), update));
         }
+        if let Some(reference) = &spec.secret {
+            let field = format!("webhook_endpoint {} secret", spec.url);
+            let held = resolve(reference, base, &field)?;
+            let same = found
+                .secret_fingerprint
+                .as_deref()
+                .is_some_and(|fp| fingerprint::matches(fp, held.expose()));
+            if !same {
+                plan.changes.push(Change {
+                    object: "webhook_endpoint".into(),
+                    ..Change::secret(&format!("{}.secret", spec.url))
+                });
+                plan.ops
+                    .rotate_endpoints
+                    .push((found.id.clone(), spec.url.clone()));
+            }
+        }
     }
     for endpoint in have
         .iter()
@@ -361,6 +382,7 @@ fn diff_endpoints(
             plan.needs_prune.push(change);
         }
     }
+    Ok(())
 }
 
 fn endpoint_change(action: Action, spec: &EndpointSpec, old: Option<Value>) -> Change {

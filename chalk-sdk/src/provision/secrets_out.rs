@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde_json::{Map, Value};
 
 use super::apply::{NewSecret, SecretKind, SecretSink};
-use super::export::env_name;
+use super::export::{endpoint_env_name, env_name, upper};
 
 /// Writes each secret as it arrives (the file is rewritten whole, through a 0600
 /// temporary file renamed over it, so it is never half-written nor readable by others).
@@ -47,10 +47,7 @@ impl SecretsFile {
             SecretKind::ApiKey(name) => {
                 env_name(&secret.external_id, &format!("API_KEY_{}", upper(name)))
             }
-            SecretKind::EndpointSecret(url) => {
-                let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
-                env_name(&secret.external_id, &format!("WEBHOOK_{}", upper(rest)))
-            }
+            SecretKind::EndpointSecret(url) => endpoint_env_name(&secret.external_id, url),
         }
     }
 
@@ -109,19 +106,6 @@ fn insert(tenant: &mut Map<String, Value>, group: &str, name: &str, value: Value
     if let Some(entries) = entries.as_object_mut() {
         entries.insert(name.to_owned(), value);
     }
-}
-
-/// Upper case, every character but letters and digits as `_`.
-fn upper(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 impl SecretSink for SecretsFile {

@@ -4,6 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use chalk_sdk::model::fingerprint;
 use chalk_sdk::model::{
     CreateWebhookEndpointRequest, CreatedWebhookEndpoint, EventType, Patch,
     RotateWebhookSecretRequest, RotatedWebhookSecret, UpdateWebhookEndpointRequest,
@@ -13,7 +14,7 @@ use rand::Rng;
 use serde_json::Value;
 
 use crate::clock::{now, to_datetime};
-use crate::crypto::new_id;
+use crate::crypto::{Sealer, new_id};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::parse;
 use crate::state::AppState;
@@ -29,8 +30,15 @@ const DEFAULT_OVERLAP_SECONDS: i64 = 86_400;
 const MAX_OVERLAP_SECONDS: i64 = 604_800;
 const MAX_DESCRIPTION_CHARS: usize = 500;
 
-pub fn view(row: &EndpointRow) -> WebhookEndpoint {
+/// The endpoint as responses show it. The secret is opened only to fingerprint it (see
+/// `chalk_sdk::model::fingerprint`), salted with the endpoint's random id: a provisioning
+/// client tells a rotated secret from the one it holds without the secret being returned.
+pub fn view(row: &EndpointRow, sealer: &Sealer) -> WebhookEndpoint {
     let at = now();
+    let secret_fingerprint = sealer
+        .open_str(&row.secret)
+        .ok()
+        .map(|secret| fingerprint::compute(row.id.as_bytes(), &secret));
     WebhookEndpoint {
         id: row.id.clone(),
         url: row.url.clone(),
@@ -41,6 +49,7 @@ pub fn view(row: &EndpointRow) -> WebhookEndpoint {
             .previous_secret_expires_at
             .filter(|until| *until > at)
             .map(to_datetime),
+        secret_fingerprint,
         created_at: to_datetime(row.created_at),
         updated_at: to_datetime(row.updated_at),
     }
@@ -120,7 +129,7 @@ pub async fn create(
     };
     match webhooks::create(db, &row).await? {
         CreateEndpointOutcome::Created(row) => Ok(CreatedWebhookEndpoint {
-            endpoint: view(&row),
+            endpoint: view(&row, &state.sealer),
             secret: secret.into(),
         }),
         CreateEndpointOutcome::TenantNotFound => Err(ApiError::not_found("Tenant")),

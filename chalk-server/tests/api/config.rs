@@ -653,3 +653,43 @@ async fn the_webhook_secret_fingerprint_detects_a_changed_secret_without_reveali
     assert!(fingerprint::matches(&fp2, second));
     assert!(!changed.text.contains(&second[6..]));
 }
+
+/// A webhook endpoint's fingerprint matches the secret shown at creation, on every read,
+/// and only the new secret after a rotation; the secret itself is never in a read.
+#[tokio::test]
+async fn an_endpoint_secret_fingerprint_follows_rotation_without_revealing_the_secret() {
+    use chalk_sdk::model::fingerprint;
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let base = format!("/api/v1/tenants/{}/webhook-endpoints", acme.id);
+    let created = app
+        .post(&base)
+        .key(&acme.key)
+        .json(json!({"url": "https://hooks.acme.edu/events", "events": ["*"]}))
+        .send()
+        .await;
+    created.assert_status(201);
+    let id = created.body["data"]["id"].as_str().unwrap().to_owned();
+    let first = created.body["data"]["secret"].as_str().unwrap().to_owned();
+    let fp = |body: &Value| body["secret_fingerprint"].as_str().unwrap().to_owned();
+    assert!(fingerprint::matches(&fp(&created.body["data"]), &first));
+
+    let listed = app.get(&base).key(&acme.key).send().await;
+    listed.assert_status(200);
+    assert!(fingerprint::matches(&fp(&listed.body["data"][0]), &first));
+    assert!(!listed.text.contains(&first[6..]), "{}", listed.text);
+
+    let rotated = app
+        .post(&format!("{base}/{id}/rotate-secret"))
+        .key(&acme.key)
+        .json(json!({}))
+        .send()
+        .await;
+    rotated.assert_status(200);
+    let second = rotated.body["data"]["secret"].as_str().unwrap().to_owned();
+    let read = app.get(&format!("{base}/{id}")).key(&acme.key).send().await;
+    read.assert_status(200);
+    assert!(!fingerprint::matches(&fp(&read.body["data"]), &first));
+    assert!(fingerprint::matches(&fp(&read.body["data"]), &second));
+    assert!(!read.text.contains(&second[6..]));
+}
