@@ -6,6 +6,8 @@
 //! every instance), applies the tenant's rate limit and adds the `RateLimit-*` headers.
 //! Handlers then take a [`Caller`] and state which access they need.
 
+use std::sync::Arc;
+
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
@@ -264,7 +266,7 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErr
 }
 
 /// Looks up an API key and checks that it, and its tenant, may act now.
-pub async fn check_api_key(state: &AppState, key: &str) -> Result<KeyAuth, ApiError> {
+pub async fn check_api_key(state: &AppState, key: &str) -> Result<Arc<KeyAuth>, ApiError> {
     let invalid = || ApiError::unauthorized("Invalid API key");
     if !key.starts_with(crate::crypto::API_KEY_PREFIX) {
         return Err(invalid());
@@ -276,7 +278,7 @@ pub async fn check_api_key(state: &AppState, key: &str) -> Result<KeyAuth, ApiEr
         None => {
             let ticket = cache.ticket();
             let mut db = state.store.read().await?;
-            let auth = keys::by_hash(&mut db, &hash).await?.ok_or_else(invalid)?;
+            let auth = Arc::new(keys::by_hash(&mut db, &hash).await?.ok_or_else(invalid)?);
             cache.put_key(ticket, Some(&hash), &auth);
             auth
         }
@@ -293,7 +295,7 @@ pub async fn check_api_key(state: &AppState, key: &str) -> Result<KeyAuth, ApiEr
 async fn api_key_caller(state: &AppState, key: &str) -> Result<Caller, ApiError> {
     let auth = check_api_key(state, key).await?;
     record_key_use(state, &auth.key.id).await;
-    Ok(tenant_caller(auth, TenantCredential::ApiKey))
+    Ok(tenant_caller(&auth, TenantCredential::ApiKey))
 }
 
 /// Keeps `last_used_at` fresh to the minute. The in-process check spares the single
@@ -335,9 +337,11 @@ async fn access_token_caller(state: &AppState, token: &str) -> Result<Caller, Ap
         None => {
             let ticket = cache.ticket();
             let mut db = state.store.read().await?;
-            let auth = keys::by_id(&mut db, &claims.key_id)
-                .await?
-                .ok_or_else(revoked)?;
+            let auth = Arc::new(
+                keys::by_id(&mut db, &claims.key_id)
+                    .await?
+                    .ok_or_else(revoked)?,
+            );
             cache.put_key(ticket, None, &auth);
             auth
         }
@@ -348,14 +352,14 @@ async fn access_token_caller(state: &AppState, token: &str) -> Result<Caller, Ap
     if auth.tenant_status == TenantStatus::Suspended {
         return Err(ApiError::tenant_suspended());
     }
-    Ok(tenant_caller(auth, TenantCredential::AccessToken))
+    Ok(tenant_caller(&auth, TenantCredential::AccessToken))
 }
 
-fn tenant_caller(auth: KeyAuth, credential: TenantCredential) -> Caller {
+fn tenant_caller(auth: &KeyAuth, credential: TenantCredential) -> Caller {
     Caller::Tenant(TenantCaller {
-        tenant_id: auth.key.tenant_id,
-        key_id: auth.key.id,
-        scopes: auth.key.scopes,
+        tenant_id: auth.key.tenant_id.clone(),
+        key_id: auth.key.id.clone(),
+        scopes: auth.key.scopes.clone(),
         credential,
         rate_limit_per_minute: auth.rate_limit_per_minute,
     })
@@ -382,9 +386,11 @@ async fn participant_token_caller(state: &AppState, token: &str) -> Result<Calle
         None => {
             let ticket = cache.ticket();
             let mut db = state.store.read().await?;
-            let auth = rooms::participant_auth(&mut db, &claims.sub)
-                .await?
-                .ok_or_else(dead)?;
+            let auth = Arc::new(
+                rooms::participant_auth(&mut db, &claims.sub)
+                    .await?
+                    .ok_or_else(dead)?,
+            );
             cache.put_participant(ticket, &auth);
             auth
         }
@@ -396,9 +402,9 @@ async fn participant_token_caller(state: &AppState, token: &str) -> Result<Calle
         return Err(ApiError::tenant_suspended());
     }
     Ok(Caller::Participant(ParticipantCaller {
-        tenant_id: auth.participant.tenant_id,
-        room_id: auth.participant.room_id,
-        participant_id: auth.participant.id,
+        tenant_id: auth.participant.tenant_id.clone(),
+        room_id: auth.participant.room_id.clone(),
+        participant_id: auth.participant.id.clone(),
         role: auth.participant.role,
         rate_limit_per_minute: auth.rate_limit_per_minute,
     }))

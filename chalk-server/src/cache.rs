@@ -26,8 +26,8 @@
 //! (a refill costs one store read per credential in use).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use chalk_sdk::model::TenantUsage;
 
@@ -89,8 +89,9 @@ pub struct TenantSnapshot {
     pub valid_until: Option<Timestamp>,
 }
 
+/// Shared, so a hit costs a reference count, not a copy of the row.
 struct Entry<T> {
-    value: T,
+    value: Arc<T>,
     ticket: u64,
 }
 
@@ -201,25 +202,25 @@ impl Cache {
         self.bypass.load(Ordering::SeqCst)
     }
 
-    pub fn key_by_hash(&self, hash: &str) -> Option<KeyAuth> {
+    pub fn key_by_hash(&self, hash: &str) -> Option<Arc<KeyAuth>> {
         self.get(|m| &m.keys_by_hash, hash, |k| &k.key.tenant_id)
     }
 
-    pub fn key_by_id(&self, id: &str) -> Option<KeyAuth> {
+    pub fn key_by_id(&self, id: &str) -> Option<Arc<KeyAuth>> {
         self.get(|m| &m.keys_by_id, id, |k| &k.key.tenant_id)
     }
 
-    pub fn participant(&self, id: &str) -> Option<ParticipantAuth> {
+    pub fn participant(&self, id: &str) -> Option<Arc<ParticipantAuth>> {
         self.get(|m| &m.participants, id, |p| &p.participant.tenant_id)
     }
 
     /// The tenant's snapshot, if cached and its usage still holds at `now`.
-    pub fn tenant(&self, id: &str, now: Timestamp) -> Option<TenantSnapshot> {
+    pub fn tenant(&self, id: &str, now: Timestamp) -> Option<Arc<TenantSnapshot>> {
         self.get(|m| &m.tenants, id, |t| &t.row.id)
             .filter(|t| t.valid_until.is_none_or(|until| now < until))
     }
 
-    pub fn put_key(&self, ticket: Option<Ticket>, hash: Option<&str>, auth: &KeyAuth) {
+    pub fn put_key(&self, ticket: Option<Ticket>, hash: Option<&str>, auth: &Arc<KeyAuth>) {
         let Some(Ticket(ticket)) = ticket else { return };
         let mut maps = self.maps();
         if self.bypassed() || !maps.fresh(&auth.key.tenant_id, ticket) {
@@ -231,7 +232,7 @@ impl Cache {
         insert(&mut maps.keys_by_id, &auth.key.id, auth.clone(), ticket);
     }
 
-    pub fn put_participant(&self, ticket: Option<Ticket>, auth: &ParticipantAuth) {
+    pub fn put_participant(&self, ticket: Option<Ticket>, auth: &Arc<ParticipantAuth>) {
         let Some(Ticket(ticket)) = ticket else { return };
         let mut maps = self.maps();
         if self.bypassed() || !maps.fresh(&auth.participant.tenant_id, ticket) {
@@ -245,7 +246,7 @@ impl Cache {
         );
     }
 
-    pub fn put_tenant(&self, ticket: Option<Ticket>, snapshot: &TenantSnapshot) {
+    pub fn put_tenant(&self, ticket: Option<Ticket>, snapshot: &Arc<TenantSnapshot>) {
         let Some(Ticket(ticket)) = ticket else { return };
         let mut maps = self.maps();
         if self.bypassed() || !maps.fresh(&snapshot.row.id, ticket) {
@@ -264,7 +265,7 @@ impl Cache {
         map: impl Fn(&Maps) -> &HashMap<String, Entry<T>>,
         key: &str,
         tenant_of: impl Fn(&T) -> &String,
-    ) -> Option<T> {
+    ) -> Option<Arc<T>> {
         if self.bypassed() {
             return None;
         }
@@ -275,7 +276,7 @@ impl Cache {
     }
 }
 
-fn insert<T>(map: &mut HashMap<String, Entry<T>>, key: &str, value: T, ticket: u64) {
+fn insert<T>(map: &mut HashMap<String, Entry<T>>, key: &str, value: Arc<T>, ticket: u64) {
     if map.len() >= CAPACITY && !map.contains_key(key) {
         map.clear();
     }
@@ -287,8 +288,8 @@ mod tests {
     use super::*;
     use chalk_sdk::model::TenantStatus;
 
-    fn key(tenant: &str) -> KeyAuth {
-        KeyAuth {
+    fn key(tenant: &str) -> Arc<KeyAuth> {
+        Arc::new(KeyAuth {
             key: crate::store::ApiKeyRow {
                 seq: 1,
                 id: format!("key_{tenant}"),
@@ -304,7 +305,7 @@ mod tests {
             },
             tenant_status: TenantStatus::Active,
             rate_limit_per_minute: 60,
-        }
+        })
     }
 
     #[test]

@@ -57,11 +57,20 @@ impl RateLimiter {
             // exactly as long as it still counts.
             windows.retain(|_, w| w.start + w.length > now);
         }
-        let entry = windows.entry(key.to_owned()).or_insert(Window {
-            start: window_start,
-            length: window,
-            count: 0,
-        });
+        // Looked up by `&str` first: the hot path (a key seen before) allocates nothing.
+        if !windows.contains_key(key) {
+            windows.insert(
+                key.to_owned(),
+                Window {
+                    start: window_start,
+                    length: window,
+                    count: 0,
+                },
+            );
+        }
+        let entry = windows
+            .get_mut(key)
+            .expect("inserted above while holding the lock");
         if entry.start != window_start || entry.length != window {
             *entry = Window {
                 start: window_start,

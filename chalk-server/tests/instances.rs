@@ -77,8 +77,27 @@ async fn read_self(
     .await
 }
 
+/// What one instance writes reaches the other's credential cache by PostgreSQL `NOTIFY`
+/// after the commit (issue 12 accepts that delay and the bench measures it): poll until the
+/// other instance answers `expected`, for at most 5 s, and give its last answer.
+async fn read_self_until(
+    client: &reqwest::Client,
+    instance: &Instance,
+    header: (&str, &str),
+    expected: u16,
+) -> (u16, Value) {
+    let started = std::time::Instant::now();
+    loop {
+        let (status, body) = read_self(client, instance, header).await;
+        if status == expected || started.elapsed() > std::time::Duration::from_secs(5) {
+            return (status, body);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn what_one_instance_does_the_other_honours_at_once() {
+async fn what_one_instance_does_the_other_honours_once_notified() {
     let Some((_schema, a, b)) = two_instances(None).await else {
         return;
     };
@@ -92,7 +111,8 @@ async fn what_one_instance_does_the_other_honours_at_once() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["id"], id.as_str());
 
-    // A key revoked through B is refused by A at once, as is a token minted from it.
+    // A key revoked through B is refused by A as soon as B's NOTIFY arrives, as is a token
+    // minted from it.
     let (status, extra) = call(
         &client,
         Method::POST,
@@ -119,20 +139,20 @@ async fn what_one_instance_does_the_other_honours_at_once() {
     )
     .await;
     assert_eq!(status, 200);
-    let (status, body) = read_self(&client, &a, ("X-API-Key", &extra_key)).await;
+    let (status, body) = read_self_until(&client, &a, ("X-API-Key", &extra_key), 401).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (401, Some("UNAUTHORIZED")),
         "{body}"
     );
     assert_eq!(
-        read_self(&client, &a, ("Authorization", &extra_bearer))
+        read_self_until(&client, &a, ("Authorization", &extra_bearer), 401)
             .await
             .0,
         401
     );
 
-    // A primary key rotated through A is refused by B at once.
+    // A primary key rotated through A is refused by B (after the NOTIFY).
     let (status, rotated) = call(
         &client,
         Method::POST,
@@ -143,14 +163,21 @@ async fn what_one_instance_does_the_other_honours_at_once() {
     .await;
     assert_eq!(status, 200, "{rotated}");
     let new_key = rotated["data"]["api_key"].as_str().unwrap().to_owned();
-    assert_eq!(read_self(&client, &b, ("X-API-Key", &key)).await.0, 401);
     assert_eq!(
-        read_self(&client, &b, ("Authorization", &bearer)).await.0,
+        read_self_until(&client, &b, ("X-API-Key", &key), 401)
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        read_self_until(&client, &b, ("Authorization", &bearer), 401)
+            .await
+            .0,
         401
     );
     assert_eq!(read_self(&client, &b, ("X-API-Key", &new_key)).await.0, 200);
 
-    // A tenant suspended through B is refused by A at once, and resumed likewise.
+    // A tenant suspended through B is refused by A (after the NOTIFY), and resumed likewise.
     let (status, _) = call(
         &client,
         Method::POST,
@@ -160,7 +187,7 @@ async fn what_one_instance_does_the_other_honours_at_once() {
     )
     .await;
     assert_eq!(status, 200);
-    let (status, body) = read_self(&client, &a, ("X-API-Key", &new_key)).await;
+    let (status, body) = read_self_until(&client, &a, ("X-API-Key", &new_key), 403).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (403, Some("TENANT_SUSPENDED")),
@@ -175,7 +202,12 @@ async fn what_one_instance_does_the_other_honours_at_once() {
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(read_self(&client, &b, ("X-API-Key", &new_key)).await.0, 200);
+    assert_eq!(
+        read_self_until(&client, &b, ("X-API-Key", &new_key), 200)
+            .await
+            .0,
+        200
+    );
 
     // Config written through one is read through the other, secrets sealed with the shared key.
     let (status, _) = call(&client, Method::PATCH, format!("{}/tenants/{id}/config", a.base), &[MK],

@@ -5,6 +5,7 @@ use chalk_sdk::model::{
     RotateKeyRequest, RotatedKey, Scope, Tenant, TenantStatus, TenantUsage, UpdateTenantRequest,
 };
 use serde_json::Value;
+use std::sync::Arc;
 
 use crate::auth::Caller;
 use crate::cache::TenantSnapshot;
@@ -36,7 +37,7 @@ pub async fn view(db: &mut Db, row: &TenantRow) -> ApiResult<Tenant> {
 
 /// The tenant's row and usage as one read sees them, from the cache when it holds them
 /// (see `cache.rs`); `None` when there is no such tenant.
-pub async fn snapshot(state: &AppState, id: &str) -> ApiResult<Option<TenantSnapshot>> {
+pub async fn snapshot(state: &AppState, id: &str) -> ApiResult<Option<Arc<TenantSnapshot>>> {
     let cache = state.store.cache();
     let at = now();
     if let Some(snapshot) = cache.tenant(id, at) {
@@ -49,11 +50,11 @@ pub async fn snapshot(state: &AppState, id: &str) -> ApiResult<Option<TenantSnap
     };
     let usage = tenants::usage(&mut db, id, at).await?;
     let valid_until = tenants::next_key_expiry(&mut db, id, at).await?;
-    let snapshot = TenantSnapshot {
+    let snapshot = Arc::new(TenantSnapshot {
         row,
         usage,
         valid_until,
-    };
+    });
     cache.put_tenant(ticket, &snapshot);
     Ok(Some(snapshot))
 }

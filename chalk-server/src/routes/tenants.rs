@@ -152,7 +152,7 @@ async fn respond_snapshot(state: &AppState, id: &str) -> ApiResult<Response> {
         .await?
         .ok_or_else(|| ApiError::not_found("Tenant"))?;
     let body = Data {
-        data: tenants::view_of(&snapshot.row, snapshot.usage),
+        data: tenants::view_of(&snapshot.row, snapshot.usage.clone()),
     };
     let mut response = (StatusCode::OK, Json(body)).into_response();
     response
