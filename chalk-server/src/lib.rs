@@ -16,6 +16,7 @@
 //! | (none: performance) credential/tenant cache, invalidation, `LISTEN` | `cache.rs`; `store/listener.rs`; usage counters `store/tenants.rs` |
 //! | Tenants (fields, quotas, who may set what) | `domain/tenants.rs`; field rules `validate.rs` |
 //! | Config (every field's rule, merge patch) | `tenant_config.rs`; applied in `domain/config.rs` |
+//! | Config and Webhooks: secret fingerprints (drift without the secret) | `chalk_sdk::model::fingerprint`; computed in `tenant_config.rs` (`SealedSecret::seal_fingerprinted`) and `domain/webhooks.rs` (`view`) |
 //! | Webhook targets (SSRF) | `webhook_target.rs` |
 //! | Auth (token exchange, refresh, reuse) | `domain/tokens.rs`; JWTs `tokens.rs` |
 //! | Signing keys (EdDSA, `kid`, JWKS, rotation) | `tokens.rs` (`KeyRing`); `domain/signing_keys.rs`, `routes/signing_keys.rs`, `store/signing_keys.rs` |

@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use chalk_sdk::model::{CreateWebhookEndpointRequest, UpdateWebhookEndpointRequest};
+use chalk_sdk::model::{
+    ConfigPatch, CreateWebhookEndpointRequest, Patch, UpdateWebhookEndpointRequest,
+};
 use serde_json::Value;
 
 use crate::common::{Env, fails, json_ok, run};
@@ -323,6 +325,58 @@ fn a_change_between_plan_and_apply_is_exit_6_and_overwrites_nothing() {
     json_ok(op(&env).args(["apply", "-f", p(&path), "--plan", p(&saved)]));
     let config = json_ok(env.master().args(["config", "get", &id]));
     assert_eq!(config["config"]["transcription_language"], "pt-BR");
+}
+
+/// The library's apply of a plan whose tenant changed since: its `If-Match` is refused
+/// (412) and the other writer's change stays.
+#[test]
+fn applying_a_stale_plan_is_refused_by_if_match() {
+    use chalk_sdk::provision::{self, NewSecret, ProvisionError, SecretSink};
+    struct Refuse;
+    impl SecretSink for Refuse {
+        fn keep(&mut self, _: NewSecret) -> Result<(), String> {
+            Err("no secret expected".into())
+        }
+    }
+    let env = Env::new();
+    let by_file = ACME.replace(
+        r#"{ env = "ACME_WEBHOOK_SECRET" }"#,
+        r#"{ file = "hook.whsec" }"#,
+    );
+    let (dir, path) = file(&by_file);
+    std::fs::write(dir.path().join("hook.whsec"), HOOK_SECRET).unwrap();
+    let secrets = dir.path().join("secrets.json");
+    json_ok(
+        env.master()
+            .args(["apply", "-f", p(&path), "--secrets-out", p(&secrets)]),
+    );
+    let id = tenant_id(&env, "acme");
+    std::fs::write(&path, by_file.replace("es-ES", "pt-BR")).unwrap();
+
+    let error = sdk(&env, async |client| {
+        let desired = provision::load(std::slice::from_ref(&path)).unwrap();
+        let plan = provision::plan(client, &desired, false).await.unwrap();
+        assert!(plan.has_changes());
+        let someone_else = ConfigPatch {
+            transcription_language: Patch::Set("de-DE".into()),
+            ..Default::default()
+        };
+        client
+            .tenants()
+            .config(&id)
+            .update(&someone_else)
+            .await
+            .unwrap();
+        provision::apply(client, &plan, &mut Refuse)
+            .await
+            .unwrap_err()
+    });
+    match error {
+        ProvisionError::Api { source, .. } => assert_eq!(source.status(), Some(412)),
+        other => panic!("expected 412, got {other}"),
+    }
+    let config = json_ok(env.master().args(["config", "get", &id]));
+    assert_eq!(config["config"]["transcription_language"], "de-DE");
 }
 
 #[test]
