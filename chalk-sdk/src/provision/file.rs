@@ -418,4 +418,17 @@ mod tests {
         );
         assert!(error.contains("declared twice"), "{error}");
     }
+
+    #[test]
+    fn the_readme_example_is_a_valid_file() {
+        let readme = include_str!("../../../README.md");
+        let start = readme.find("```toml\n# chalk.toml").expect("the example") + 8;
+        let end = start + readme[start..].find("```").unwrap();
+        let doc = parse(&readme[start..end]).unwrap();
+        let acme = &doc.tenant[0];
+        assert_eq!(acme.external_id, "acme");
+        assert_eq!(acme.api_keys.len(), 2);
+        assert_eq!(acme.webhook_endpoints.len(), 1);
+        assert!(acme.webhook_endpoints[0].secret.is_some());
+    }
 }
