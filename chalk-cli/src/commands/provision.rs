@@ -231,10 +231,10 @@ fn describe(plan: &Plan) -> Vec<Block> {
             lines.push(format!("  {}   (left alone: needs --prune)", line(change)));
         }
     }
+    if lines.is_empty() {
+        return Vec::new();
+    }
     vec![Block::Line(lines.join("\n"))]
-        .into_iter()
-        .filter(|b| !matches!(b, Block::Line(l) if l.is_empty()))
-        .collect()
 }
 
 fn line(change: &Change) -> String {
