@@ -29,8 +29,9 @@ pub type Changes = Map<String, Value>;
 pub const DEFAULT_RETENTION_DAYS: i64 = 365;
 
 /// Field names whose values are secrets (or derived from one): never written to the log.
-const SECRET_FIELDS: [&str; 10] = [
+const SECRET_FIELDS: [&str; 11] = [
     "secret",
+    "secret_fingerprint",
     "api_key",
     "key",
     "key_hash",
