@@ -10,8 +10,9 @@ use chalk_sdk::model::{
     WebhookEndpoint, WebhookTestData, WebhookTestResult,
 };
 use rand::Rng;
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use super::audit::{self, AuditContext};
 use crate::clock::{now, to_datetime};
 use crate::crypto::new_id;
 use crate::error::{ApiError, ApiResult};
@@ -90,6 +91,7 @@ fn url(problems: &mut Problems, state: &AppState, raw: &str) -> String {
 pub async fn create(
     state: &AppState,
     db: &mut Db,
+    ctx: &AuditContext,
     tenant_id: &str,
     body: Value,
 ) -> ApiResult<CreatedWebhookEndpoint> {
@@ -119,10 +121,24 @@ pub async fn create(
         updated_at: at,
     };
     match webhooks::create(db, &row).await? {
-        CreateEndpointOutcome::Created(row) => Ok(CreatedWebhookEndpoint {
-            endpoint: view(&row),
-            secret: secret.into(),
-        }),
+        CreateEndpointOutcome::Created(row) => {
+            let endpoint = view(&row);
+            let changes = audit::created(&json!({"endpoint": endpoint, "secret": "new"}));
+            let target = ("webhook_endpoint", row.id.as_str());
+            audit::record(
+                db,
+                ctx,
+                "webhook_endpoint.create",
+                target,
+                Some(tenant_id),
+                Some(changes),
+            )
+            .await?;
+            Ok(CreatedWebhookEndpoint {
+                endpoint,
+                secret: secret.into(),
+            })
+        }
         CreateEndpointOutcome::TenantNotFound => Err(ApiError::not_found("Tenant")),
         CreateEndpointOutcome::TooMany => Err(ApiError::conflict(format!(
             "A tenant has at most {MAX_ENDPOINTS} webhook endpoints; delete one first"
@@ -151,6 +167,7 @@ pub async fn get(db: &mut Db, tenant_id: &str, id: &str) -> ApiResult<EndpointRo
 pub async fn update(
     state: &AppState,
     db: &mut Db,
+    ctx: &AuditContext,
     tenant_id: &str,
     id: &str,
     body: Value,
@@ -176,6 +193,7 @@ pub async fn update(
     let mut row = webhooks::lock(db, tenant_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("Webhook endpoint"))?;
+    let before = json!(view(&row));
     if let Some(url) = url {
         row.url = url;
     }
@@ -190,12 +208,33 @@ pub async fn update(
     }
     row.updated_at = now();
     webhooks::save(db, &row).await?;
+    let changes = audit::diff(&before, &json!(view(&row)));
+    let target = ("webhook_endpoint", id);
+    audit::record(
+        db,
+        ctx,
+        "webhook_endpoint.update",
+        target,
+        Some(tenant_id),
+        Some(changes),
+    )
+    .await?;
     Ok(row)
 }
 
 /// Deletes the endpoint; its pending deliveries are never sent.
-pub async fn delete(db: &mut Db, tenant_id: &str, id: &str) -> ApiResult<()> {
+pub async fn delete(db: &mut Db, ctx: &AuditContext, tenant_id: &str, id: &str) -> ApiResult<()> {
     if webhooks::delete(db, tenant_id, id).await? {
+        let target = ("webhook_endpoint", id);
+        audit::record(
+            db,
+            ctx,
+            "webhook_endpoint.delete",
+            target,
+            Some(tenant_id),
+            None,
+        )
+        .await?;
         Ok(())
     } else {
         Err(ApiError::not_found("Webhook endpoint"))
@@ -207,6 +246,7 @@ pub async fn delete(db: &mut Db, tenant_id: &str, id: &str) -> ApiResult<()> {
 pub async fn rotate_secret(
     state: &AppState,
     db: &mut Db,
+    ctx: &AuditContext,
     tenant_id: &str,
     id: &str,
     body: Option<Value>,
@@ -241,6 +281,20 @@ pub async fn rotate_secret(
     }
     row.updated_at = at;
     webhooks::save(db, &row).await?;
+    let changes = audit::created(&json!({
+        "secret": "new",
+        "previous_secret_expires_at": row.previous_secret_expires_at.map(to_datetime),
+    }));
+    let target = ("webhook_endpoint", id);
+    audit::record(
+        db,
+        ctx,
+        "webhook_endpoint.rotate_secret",
+        target,
+        Some(tenant_id),
+        Some(changes),
+    )
+    .await?;
     Ok(RotatedWebhookSecret {
         id: row.id.clone(),
         secret: secret.into(),
@@ -249,12 +303,27 @@ pub async fn rotate_secret(
 }
 
 /// Enqueues a `webhook.test` event to this endpoint (enabled or not), due at once.
-pub async fn test(db: &mut Db, tenant_id: &str, id: &str) -> ApiResult<WebhookTestResult> {
+pub async fn test(
+    db: &mut Db,
+    ctx: &AuditContext,
+    tenant_id: &str,
+    id: &str,
+) -> ApiResult<WebhookTestResult> {
     let row = get(db, tenant_id, id).await?;
     let data = WebhookTestData {
         endpoint_id: row.id.clone(),
     };
     let (event_id, delivery_id) = super::events::record_test(db, tenant_id, &row.id, data).await?;
+    let target = ("webhook_endpoint", id);
+    audit::record(
+        db,
+        ctx,
+        "webhook_endpoint.test",
+        target,
+        Some(tenant_id),
+        None,
+    )
+    .await?;
     Ok(WebhookTestResult {
         event_id,
         delivery_id,
