@@ -44,6 +44,8 @@ pub mod operator_keys;
 pub mod ops;
 #[cfg(feature = "client")]
 mod pagination;
+#[cfg(feature = "provision")]
+pub mod provision;
 #[cfg(feature = "client")]
 mod retry;
 #[cfg(feature = "client")]

@@ -16,6 +16,7 @@
 //! | (none: performance) credential/tenant cache, invalidation, `LISTEN` | `cache.rs`; `store/listener.rs`; usage counters `store/tenants.rs` |
 //! | Tenants (fields, quotas, who may set what) | `domain/tenants.rs`; field rules `validate.rs` |
 //! | Config (every field's rule, merge patch) | `tenant_config.rs`; applied in `domain/config.rs` |
+//! | Config and Webhooks: secret fingerprints (drift without the secret) | `chalk_sdk::model::fingerprint`; computed in `tenant_config.rs` (`SealedSecret::seal_fingerprinted`) and `domain/webhooks.rs` (`view`) |
 //! | Webhook targets (SSRF) | `webhook_target.rs` |
 //! | Webhooks: endpoints, events, delivery log | `domain/webhooks.rs`, `domain/events.rs` (`events::record`, the one way to emit), `domain/deliveries.rs`; routes `routes/webhooks.rs`; store `store/{webhooks,events,deliveries}.rs` |
 //! | Webhooks: sending, signing, retries | `webhook_delivery.rs` (the worker); signatures `chalk_sdk::webhooks` |

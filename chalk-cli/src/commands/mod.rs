@@ -6,6 +6,7 @@ pub mod events;
 pub mod keys;
 pub mod operator_keys;
 pub mod profiles;
+pub mod provision;
 pub mod rooms;
 pub mod signing_keys;
 pub mod tenants;

@@ -9,6 +9,7 @@ mod config;
 mod exit_codes;
 mod keys;
 mod profiles;
+mod provision;
 mod rooms;
 mod signing_keys;
 mod tenants;

@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod config;
 mod envelope;
+pub mod fingerprint;
 mod operator_key;
 mod ops;
 mod patch;

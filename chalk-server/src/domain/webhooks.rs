@@ -4,6 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use chalk_sdk::model::fingerprint;
 use chalk_sdk::model::{
     CreateWebhookEndpointRequest, CreatedWebhookEndpoint, EventType, Patch,
     RotateWebhookSecretRequest, RotatedWebhookSecret, UpdateWebhookEndpointRequest,
@@ -14,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::audit::{self, AuditContext};
 use crate::clock::{now, to_datetime};
-use crate::crypto::new_id;
+use crate::crypto::{Sealer, new_id};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::parse;
 use crate::state::AppState;
@@ -30,7 +31,22 @@ const DEFAULT_OVERLAP_SECONDS: i64 = 86_400;
 const MAX_OVERLAP_SECONDS: i64 = 604_800;
 const MAX_DESCRIPTION_CHARS: usize = 500;
 
-pub fn view(row: &EndpointRow) -> WebhookEndpoint {
+/// The endpoint as responses show it. The secret is opened only to fingerprint it (see
+/// `chalk_sdk::model::fingerprint`), salted with the endpoint's random id: a provisioning
+/// client tells a rotated secret from the one it holds without the secret being returned.
+pub fn view(row: &EndpointRow, sealer: &Sealer) -> WebhookEndpoint {
+    WebhookEndpoint {
+        secret_fingerprint: sealer
+            .open_str(&row.secret)
+            .ok()
+            .map(|secret| fingerprint::compute(row.id.as_bytes(), &secret)),
+        ..audited(row)
+    }
+}
+
+/// The endpoint as the audit log records it: without the fingerprint, since a secret's
+/// change is recorded only as `"changed"`.
+fn audited(row: &EndpointRow) -> WebhookEndpoint {
     let at = now();
     WebhookEndpoint {
         id: row.id.clone(),
@@ -42,6 +58,7 @@ pub fn view(row: &EndpointRow) -> WebhookEndpoint {
             .previous_secret_expires_at
             .filter(|until| *until > at)
             .map(to_datetime),
+        secret_fingerprint: None,
         created_at: to_datetime(row.created_at),
         updated_at: to_datetime(row.updated_at),
     }
@@ -122,8 +139,7 @@ pub async fn create(
     };
     match webhooks::create(db, &row).await? {
         CreateEndpointOutcome::Created(row) => {
-            let endpoint = view(&row);
-            let changes = audit::created(&json!({"endpoint": endpoint, "secret": "new"}));
+            let changes = audit::created(&json!({"endpoint": audited(&row), "secret": "new"}));
             let target = ("webhook_endpoint", row.id.as_str());
             audit::record(
                 db,
@@ -135,7 +151,7 @@ pub async fn create(
             )
             .await?;
             Ok(CreatedWebhookEndpoint {
-                endpoint,
+                endpoint: view(&row, &state.sealer),
                 secret: secret.into(),
             })
         }
@@ -193,7 +209,7 @@ pub async fn update(
     let mut row = webhooks::lock(db, tenant_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("Webhook endpoint"))?;
-    let before = json!(view(&row));
+    let before = json!(audited(&row));
     if let Some(url) = url {
         row.url = url;
     }
@@ -208,7 +224,7 @@ pub async fn update(
     }
     row.updated_at = now();
     webhooks::save(db, &row).await?;
-    let changes = audit::diff(&before, &json!(view(&row)));
+    let changes = audit::diff(&before, &json!(audited(&row)));
     let target = ("webhook_endpoint", id);
     audit::record(
         db,

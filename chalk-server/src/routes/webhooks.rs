@@ -82,7 +82,10 @@ pub async fn list_endpoints(
     let mut rows = webhooks::list(&mut db, &id, page.after_seq, page.limit + 1).await?;
     let next_cursor = next_cursor(&mut rows, page.limit, |r| r.seq);
     Ok(Json(Page {
-        data: rows.iter().map(webhooks::view).collect(),
+        data: rows
+            .iter()
+            .map(|row| webhooks::view(row, &state.sealer))
+            .collect(),
         next_cursor,
     }))
 }
@@ -103,7 +106,7 @@ pub async fn get_endpoint(
     let mut db = state.store.read().await?;
     let row = webhooks::get(&mut db, &id, &eid).await?;
     Ok(Json(Data {
-        data: webhooks::view(&row),
+        data: webhooks::view(&row, &state.sealer),
     }))
 }
 
@@ -130,7 +133,7 @@ pub async fn update_endpoint(
     let row = webhooks::update(&state, &mut db, &audit, &id, &eid, body).await?;
     db.commit().await?;
     Ok(Json(Data {
-        data: webhooks::view(&row),
+        data: webhooks::view(&row, &state.sealer),
     }))
 }
 
