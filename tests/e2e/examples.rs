@@ -333,3 +333,80 @@ async fn verify_token_admits_a_participant_token_and_refuses_the_rest() {
         assert!(stderr.contains(reason), "{stderr}");
     }
 }
+
+#[tokio::test]
+async fn webhook_receiver_takes_a_delivery_from_the_server_and_refuses_a_forgery() {
+    use chalk_sdk::model::CreateWebhookEndpointRequest;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    // The receiver listens on 127.0.0.1, so the server must allow private targets.
+    let server = TestServer::start_with(&["--webhook-allow-private"]).await;
+    let admin = master(&server);
+    let tenant = admin
+        .tenants()
+        .create(&CreateTenantRequest::new("Hooked"))
+        .await
+        .unwrap()
+        .tenant;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/chalk/webhooks");
+    let endpoints = admin.tenants().webhook_endpoints(&tenant.id);
+    let created = endpoints
+        .create(&CreateWebhookEndpointRequest {
+            url: url.clone(),
+            events: vec!["webhook.test".into()],
+            description: None,
+            enabled: None,
+        })
+        .await
+        .unwrap();
+    let mut receiver = Command::new(example("webhook_receiver").await)
+        .arg(format!("127.0.0.1:{port}"))
+        .env("CHALK_WEBHOOK_SECRET", created.secret.expose())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the receiver");
+    let mut lines = BufReader::new(receiver.stdout.take().unwrap()).lines();
+    let next = async |lines: &mut tokio::io::Lines<_>| {
+        tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("a line in time")
+            .unwrap()
+            .expect("the receiver is running")
+    };
+    assert!(next(&mut lines).await.starts_with("listening on"));
+
+    // The server delivers a signed test event; the handler verifies and reads it.
+    endpoints.test(&created.endpoint.id).await.unwrap();
+    assert_eq!(next(&mut lines).await, "test event received");
+
+    // A delivery signed with another secret is refused.
+    let body = br#"{"id":"evt_forged","type":"webhook.test","created_at":"2026-01-06T10:00:00Z","tenant_id":"t","data":{"endpoint_id":"we_1"}}"#;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let forged = chalk_sdk::webhooks::sign(
+        "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        "evt_forged",
+        now,
+        body,
+    )
+    .unwrap();
+    let response = reqwest::Client::new()
+        .post(&url)
+        .header("webhook-id", "evt_forged")
+        .header("webhook-timestamp", now.to_string())
+        .header("webhook-signature", forged)
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    receiver.kill().await.unwrap();
+}

@@ -112,7 +112,8 @@ pub async fn get_endpoint(
 
 /// Change an endpoint's url, events, description or enabled; absent fields stay.
 #[utoipa::path(patch, path = "/api/v1/tenants/{id}/webhook-endpoints/{eid}", tag = TAG,
-    description = "`description: null` removes the description. Deliveries not yet sent go to the new URL.",
+    description = "`description: null` removes the description. Deliveries not yet sent go to the new URL; \
+        a disabled endpoint gets no new deliveries, and those already queued are still sent.",
     params(("id" = String, Path, description = "Tenant id"), ("eid" = String, Path, description = "Endpoint id")),
     request_body = UpdateWebhookEndpointRequest,
     responses((status = 400, description = "Bad query, or more than one credential", body = ErrorEnvelope), (status = 413, body = ErrorEnvelope), (status = 429, description = "Rate limited; see Retry-After", body = ErrorEnvelope),
