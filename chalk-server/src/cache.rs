@@ -1,5 +1,6 @@
 //! The in-process cache of what the hot paths read: a credential → what authentication
-//! needs of it and its tenant, and a tenant → its row and usage. Bounded, and kept exact.
+//! needs of it and its tenant, a tenant → its row and usage, and a room → its row. Bounded,
+//! and kept exact.
 //!
 //! Exact means a write is seen by the very next request, so a revoked key, a suspended
 //! tenant or a removed participant is refused at once, as without the cache:
@@ -31,7 +32,7 @@ use std::sync::{Arc, Mutex};
 
 use chalk_sdk::model::TenantUsage;
 
-use crate::store::{Db, KeyAuth, ParticipantAuth, StoreResult, TenantRow, Timestamp};
+use crate::store::{Db, KeyAuth, ParticipantAuth, RoomRow, StoreResult, TenantRow, Timestamp};
 
 /// Entries per map. An entry is a few hundred bytes: the whole cache stays within a few
 /// tens of MiB whatever the number of tenants and keys in the store.
@@ -105,6 +106,9 @@ struct Maps {
     keys_by_id: HashMap<String, Entry<KeyAuth>>,
     participants: HashMap<String, Entry<ParticipantAuth>>,
     tenants: HashMap<String, Entry<TenantSnapshot>>,
+    /// By `tenant_id/room_id`. Every change to a room or its participants changes its
+    /// tenant's usage counters, so it invalidates the tenant.
+    rooms: HashMap<String, Entry<RoomRow>>,
 }
 
 impl Maps {
@@ -220,6 +224,28 @@ impl Cache {
             .filter(|t| t.valid_until.is_none_or(|until| now < until))
     }
 
+    pub fn room(&self, tenant_id: &str, room_id: &str) -> Option<Arc<RoomRow>> {
+        self.get(
+            |m| &m.rooms,
+            &room_key(tenant_id, room_id),
+            |r| &r.tenant_id,
+        )
+    }
+
+    pub fn put_room(&self, ticket: Option<Ticket>, row: &Arc<RoomRow>) {
+        let Some(Ticket(ticket)) = ticket else { return };
+        let mut maps = self.maps();
+        if self.bypassed() || !maps.fresh(&row.tenant_id, ticket) {
+            return;
+        }
+        insert(
+            &mut maps.rooms,
+            &room_key(&row.tenant_id, &row.id),
+            row.clone(),
+            ticket,
+        );
+    }
+
     pub fn put_key(&self, ticket: Option<Ticket>, hash: Option<&str>, auth: &Arc<KeyAuth>) {
         let Some(Ticket(ticket)) = ticket else { return };
         let mut maps = self.maps();
@@ -274,6 +300,10 @@ impl Cache {
         maps.fresh(tenant_of(&entry.value), entry.ticket)
             .then(|| entry.value.clone())
     }
+}
+
+fn room_key(tenant_id: &str, room_id: &str) -> String {
+    format!("{tenant_id}/{room_id}")
 }
 
 fn insert<T>(map: &mut HashMap<String, Entry<T>>, key: &str, value: Arc<T>, ticket: u64) {

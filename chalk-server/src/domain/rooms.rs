@@ -211,6 +211,24 @@ pub async fn list(
     Ok(rooms::list(db, tenant_id, status, now(), after_seq, limit).await?)
 }
 
+/// A room read on its own (`GET /rooms/{id}`): from the cache when it holds the room
+/// (see `cache.rs`).
+pub async fn get_cached(
+    state: &AppState,
+    tenant_id: &str,
+    room_id: &str,
+) -> ApiResult<std::sync::Arc<RoomRow>> {
+    let cache = state.store.cache();
+    if let Some(row) = cache.room(tenant_id, room_id) {
+        return Ok(row);
+    }
+    let ticket = cache.ticket();
+    let mut db = state.store.read().await?;
+    let row = std::sync::Arc::new(get(&mut db, tenant_id, room_id).await?);
+    cache.put_room(ticket, &row);
+    Ok(row)
+}
+
 pub async fn get(db: &mut Db, tenant_id: &str, room_id: &str) -> ApiResult<RoomRow> {
     rooms::get(db, tenant_id, room_id)
         .await?

@@ -111,8 +111,7 @@ pub async fn get(
 ) -> ApiResult<Json<Data<Room>>> {
     let room_id = room_path_id(&id);
     let tenant_id = room_actor(&caller, &room_id, Scope::RoomsRead, false)?;
-    let mut db = state.store.read().await?;
-    let row = rooms::get(&mut db, &tenant_id, &room_id).await?;
+    let row = rooms::get_cached(&state, &tenant_id, &room_id).await?;
     Ok(Json(Data {
         data: room_view(&row, now()),
     }))
