@@ -17,7 +17,9 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 use serde_json::json;
 
-use crate::commands::{config, keys, profiles, provision, rooms, signing_keys, tenants, token};
+use crate::commands::{
+    config, events, keys, profiles, provision, rooms, signing_keys, tenants, token, webhooks,
+};
 use crate::context::{Context, Globals};
 use crate::error::{CliError, CliResult};
 use crate::output::{Format, View};
@@ -86,6 +88,12 @@ enum Command {
     /// The server's token signing keys: list, rotate (master key)
     #[command(subcommand)]
     SigningKeys(signing_keys::SigningKeysCmd),
+    /// Webhooks: endpoints (create, list, get, update, delete, rotate-secret, test) and deliveries
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhooksCmd),
+    /// A tenant's events: list, or tail to follow them
+    #[command(subcommand)]
+    Events(events::EventsCmd),
     /// What `apply` would change to make the server match provisioning files (exit 10 if anything)
     Plan(provision::PlanArgs),
     /// Make the server match provisioning files: exactly the planned changes
@@ -153,6 +161,8 @@ async fn dispatch(ctx: &Context, command: Command) -> CliResult<Option<View>> {
         Command::SigningKeys(cmd) => signing_keys::run(ctx, cmd).await?,
         Command::Rooms(cmd) => rooms::rooms(ctx, cmd).await?,
         Command::Participants(cmd) => rooms::participants(ctx, cmd).await?,
+        Command::Webhooks(cmd) => webhooks::run(ctx, cmd).await?,
+        Command::Events(cmd) => return events::run(ctx, cmd).await,
         Command::Plan(args) => provision::plan(ctx, args).await?,
         Command::Apply(args) => provision::apply(ctx, args).await?,
         Command::Export(args) => return provision::export(ctx, args).await.map(|()| None),

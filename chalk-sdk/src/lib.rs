@@ -22,6 +22,7 @@ client.tenants().config(&created.tenant.id).update(&patch).await?;
 
 pub mod model;
 mod secret;
+pub mod webhooks;
 
 pub use secret::SecretString;
 

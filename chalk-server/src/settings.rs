@@ -69,6 +69,20 @@ pub struct Settings {
     #[arg(long, env = "CHALK_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub webhook_allow_private: bool,
 
+    /// Waits before each webhook retry, comma-separated (`5s,5m,30m`); after the last, a
+    /// delivery is `exhausted`. Default: 5s, 5m, 30m, 2h, 5h, 10h, 10h.
+    #[arg(long, env = "CHALK_WEBHOOK_RETRY_SCHEDULE", value_parser = crate::webhook_delivery::parse_schedule)]
+    pub webhook_retry_schedule: Option<crate::webhook_delivery::Schedule>,
+
+    /// A webhook attempt fails unless the receiver answers 2xx within this (resolution and
+    /// connection included). The contract's 15 s; shorter for tests.
+    #[arg(long, env = "CHALK_WEBHOOK_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
+    pub webhook_timeout: Duration,
+
+    /// How often each instance looks for webhook deliveries that are due.
+    #[arg(long, env = "CHALK_WEBHOOK_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub webhook_poll_interval: Duration,
+
     /// Requests per minute for new tenants.
     #[arg(long, env = "CHALK_DEFAULT_RATE_LIMIT", default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
     pub default_rate_limit: i64,

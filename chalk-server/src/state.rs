@@ -38,6 +38,8 @@ pub struct Policy {
     pub auth_failure_limit: i64,
     /// Which webhook targets are allowed (`CHALK_WEBHOOK_ALLOW_PRIVATE`).
     pub webhook_targets: crate::webhook_target::TargetPolicy,
+    /// How the delivery worker sends (`CHALK_WEBHOOK_RETRY_SCHEDULE`, `…_TIMEOUT`, …).
+    pub webhook_delivery: crate::webhook_delivery::DeliveryConfig,
 }
 
 impl Policy {
@@ -59,6 +61,7 @@ impl Default for Policy {
             registration_rate_limit: 10,
             auth_failure_limit: 20,
             webhook_targets: Default::default(),
+            webhook_delivery: Default::default(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! One module per noun: a clap enum and a `run` that returns a `View`.
 
 pub mod config;
+pub mod events;
 pub mod keys;
 pub mod profiles;
 pub mod provision;
@@ -8,3 +9,4 @@ pub mod rooms;
 pub mod signing_keys;
 pub mod tenants;
 pub mod token;
+pub mod webhooks;

@@ -13,3 +13,4 @@ mod rooms;
 mod signing_keys;
 mod tenants;
 mod token;
+mod webhooks;
