@@ -18,7 +18,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 use serde_json::json;
 
 use crate::commands::{
-    config, events, keys, profiles, provision, rooms, signing_keys, tenants, token, webhooks,
+    audit, config, events, keys, operator_keys, profiles, provision, rooms, signing_keys, tenants,
+    token, webhooks,
 };
 use crate::context::{Context, Globals};
 use crate::error::{CliError, CliResult};
@@ -94,6 +95,12 @@ enum Command {
     /// A tenant's events: list, or tail to follow them
     #[command(subcommand)]
     Events(events::EventsCmd),
+    /// Operator keys: create, list, revoke (master or operator key)
+    #[command(subcommand)]
+    OperatorKeys(operator_keys::OperatorKeysCmd),
+    /// The audit log: list, tail (master or operator key; a tenant's own with --tenant)
+    #[command(subcommand)]
+    Audit(audit::AuditCmd),
     /// What `apply` would change to make the server match provisioning files (exit 10 if anything)
     Plan(provision::PlanArgs),
     /// Make the server match provisioning files: exactly the planned changes
@@ -159,6 +166,11 @@ async fn dispatch(ctx: &Context, command: Command) -> CliResult<Option<View>> {
         Command::Keys(cmd) => keys::run(ctx, cmd).await?,
         Command::Token(cmd) => token::run(ctx, cmd).await?,
         Command::SigningKeys(cmd) => signing_keys::run(ctx, cmd).await?,
+        Command::OperatorKeys(cmd) => operator_keys::run(ctx, cmd).await?,
+        Command::Audit(cmd) => match audit::run(ctx, cmd).await? {
+            Some(view) => view,
+            None => return Ok(None),
+        },
         Command::Rooms(cmd) => rooms::rooms(ctx, cmd).await?,
         Command::Participants(cmd) => rooms::participants(ctx, cmd).await?,
         Command::Webhooks(cmd) => webhooks::run(ctx, cmd).await?,

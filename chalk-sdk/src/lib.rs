@@ -29,6 +29,8 @@ pub use secret::SecretString;
 #[cfg(feature = "client")]
 pub mod api_keys;
 #[cfg(feature = "client")]
+pub mod audit;
+#[cfg(feature = "client")]
 pub mod auth;
 #[cfg(feature = "client")]
 mod client;
@@ -36,6 +38,8 @@ mod client;
 pub mod config;
 #[cfg(feature = "client")]
 mod error;
+#[cfg(feature = "client")]
+pub mod operator_keys;
 #[cfg(feature = "client")]
 pub mod ops;
 #[cfg(feature = "client")]
@@ -60,6 +64,8 @@ pub mod webhooks_api;
 #[cfg(feature = "client")]
 pub use api_keys::ApiKeys;
 #[cfg(feature = "client")]
+pub use audit::Audit;
+#[cfg(feature = "client")]
 pub use auth::Auth;
 #[cfg(feature = "client")]
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
@@ -67,6 +73,8 @@ pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
 pub use config::ConfigApi;
 #[cfg(feature = "client")]
 pub use error::{Error, Result};
+#[cfg(feature = "client")]
+pub use operator_keys::OperatorKeys;
 #[cfg(feature = "client")]
 pub use ops::Ops;
 #[cfg(feature = "client")]

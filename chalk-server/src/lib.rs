@@ -23,6 +23,8 @@
 //! | Auth (token exchange, refresh, reuse) | `domain/tokens.rs`; JWTs `tokens.rs` |
 //! | Signing keys (EdDSA, `kid`, JWKS, rotation) | `tokens.rs` (`KeyRing`); `domain/signing_keys.rs`, `routes/signing_keys.rs`, `store/signing_keys.rs` |
 //! | API keys | `domain/keys.rs` |
+//! | Operator keys | `domain/operator_keys.rs` (accepted in `auth.rs`); `store/operator_keys.rs` |
+//! | Audit log (what an entry holds, secrets as "changed", denials) | `domain/audit.rs`; context built in `auth.rs`; reads `routes/audit.rs`; rows `store/audit.rs`; retention `housekeeping.rs` |
 //! | Rooms and participants, quotas | `domain/rooms.rs`; invariants in `store/rooms.rs` |
 //! | Hardening: timeouts, connection cap, shutdown | `server.rs` |
 //! | Operations: health, metrics | `routes/ops.rs`, `metrics.rs`; empty-room sweeper `room_sweeper.rs` |

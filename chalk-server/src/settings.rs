@@ -113,6 +113,10 @@ pub struct Settings {
     #[arg(long, env = "CHALK_REGISTRATION_RATE_LIMIT", default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
     pub registration_rate_limit: i64,
 
+    /// Days audit log entries are kept before the background purge deletes them.
+    #[arg(long, env = "CHALK_AUDIT_RETENTION_DAYS", default_value_t = crate::domain::audit::DEFAULT_RETENTION_DAYS, value_parser = clap::value_parser!(i64).range(1..=36_500))]
+    pub audit_retention_days: i64,
+
     /// Failed authentications per minute from one client address before its requests are
     /// refused with 429 until the minute ends.
     #[arg(long, env = "CHALK_AUTH_FAILURE_LIMIT", default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]

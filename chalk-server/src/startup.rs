@@ -64,6 +64,7 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, Secrets), Str
         refresh_token_ttl: settings.refresh_token_ttl,
         participant_rate_limit: settings.participant_rate_limit,
         registration_rate_limit: settings.registration_rate_limit,
+        audit_retention_days: settings.audit_retention_days,
         auth_failure_limit: settings.auth_failure_limit,
         webhook_targets: crate::webhook_target::TargetPolicy {
             allow_private: settings.webhook_allow_private,

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod audit;
 mod basics;
 mod config;
 mod exit_codes;

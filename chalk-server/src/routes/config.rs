@@ -9,6 +9,7 @@ use chalk_sdk::model::{ConfigPatch, Data, ErrorEnvelope, Scope, TenantConfigResp
 use super::tenants::TAG;
 use crate::auth::Caller;
 use crate::clock::to_datetime;
+use crate::domain::audit::AuditContext;
 use crate::domain::config;
 use crate::error::ApiResult;
 use crate::extract::{JsonBody, etag, if_match};
@@ -73,6 +74,7 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonBody(patch): JsonBody,
@@ -80,7 +82,7 @@ pub async fn update(
     caller.require_tenant(&id, Scope::TenantAdmin)?;
     let expected = if_match(&headers)?;
     let mut db = state.store.begin().await?;
-    let row = config::update(&state, &mut db, &id, expected, &patch).await?;
+    let row = config::update(&state, &mut db, &audit, &id, expected, &patch).await?;
     db.commit().await?;
     respond(&row)
 }

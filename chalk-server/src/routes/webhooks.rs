@@ -13,6 +13,7 @@ use chalk_sdk::model::{
 };
 
 use crate::auth::Caller;
+use crate::domain::audit::AuditContext;
 use crate::domain::{deliveries, events, webhooks};
 use crate::error::ApiResult;
 use crate::extract::{ApiQuery, JsonBody, OptionalJsonBody};
@@ -41,6 +42,7 @@ pub const TAG: &str = "webhooks";
 pub async fn create_endpoint(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
@@ -54,7 +56,7 @@ pub async fn create_endpoint(
         &headers,
         fingerprint,
         async |db: &mut Db| {
-            let created = webhooks::create(&state, db, &id, body).await?;
+            let created = webhooks::create(&state, db, &audit, &id, body).await?;
             Produced::new(StatusCode::CREATED, Data { data: created })
         },
     )
@@ -121,12 +123,13 @@ pub async fn get_endpoint(
 pub async fn update_endpoint(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path((id, eid)): Path<(String, String)>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Data<WebhookEndpoint>>> {
     caller.require_tenant(&id, Scope::TenantAdmin)?;
     let mut db = state.store.begin().await?;
-    let row = webhooks::update(&state, &mut db, &id, &eid, body).await?;
+    let row = webhooks::update(&state, &mut db, &audit, &id, &eid, body).await?;
     db.commit().await?;
     Ok(Json(Data {
         data: webhooks::view(&row, &state.sealer),
@@ -143,11 +146,12 @@ pub async fn update_endpoint(
 pub async fn delete_endpoint(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path((id, eid)): Path<(String, String)>,
 ) -> ApiResult<Json<Data<Deleted>>> {
     caller.require_tenant(&id, Scope::TenantAdmin)?;
     let mut db = state.store.begin().await?;
-    webhooks::delete(&mut db, &id, &eid).await?;
+    webhooks::delete(&mut db, &audit, &id, &eid).await?;
     db.commit().await?;
     Ok(Json(Data {
         data: Deleted {
@@ -173,6 +177,7 @@ pub async fn delete_endpoint(
 pub async fn rotate_secret(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path((id, eid)): Path<(String, String)>,
     headers: HeaderMap,
     OptionalJsonBody(body): OptionalJsonBody,
@@ -186,7 +191,7 @@ pub async fn rotate_secret(
         &headers,
         fingerprint,
         async |db: &mut Db| {
-            let rotated = webhooks::rotate_secret(&state, db, &id, &eid, body).await?;
+            let rotated = webhooks::rotate_secret(&state, db, &audit, &id, &eid, body).await?;
             Produced::new(StatusCode::OK, Data { data: rotated })
         },
     )
@@ -204,11 +209,12 @@ pub async fn rotate_secret(
 pub async fn test_endpoint(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path((id, eid)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<Data<WebhookTestResult>>)> {
     caller.require_tenant(&id, Scope::TenantAdmin)?;
     let mut db = state.store.begin().await?;
-    let result = webhooks::test(&mut db, &id, &eid).await?;
+    let result = webhooks::test(&mut db, &audit, &id, &eid).await?;
     db.commit().await?;
     Ok((StatusCode::ACCEPTED, Json(Data { data: result })))
 }
@@ -287,11 +293,12 @@ pub async fn list_deliveries(
 pub async fn retry_delivery(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path((id, did)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<Data<WebhookDelivery>>)> {
     caller.require_tenant(&id, Scope::TenantAdmin)?;
     let mut db = state.store.begin().await?;
-    let row = deliveries::retry(&mut db, &id, &did).await?;
+    let row = deliveries::retry(&mut db, &audit, &id, &did).await?;
     db.commit().await?;
     Ok((
         StatusCode::ACCEPTED,
