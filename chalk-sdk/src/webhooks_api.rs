@@ -72,9 +72,29 @@ impl<'c> WebhookEndpoints<'c> {
         &self,
         request: &CreateWebhookEndpointRequest,
     ) -> Result<CreatedWebhookEndpoint> {
+        self.create_inner(request, None).await
+    }
+
+    /// [`create`](Self::create) with an `Idempotency-Key` of your own, for a create that
+    /// may be retried by a later run (24 h): the retry gets the first response back, secret
+    /// included, instead of a second endpoint.
+    pub async fn create_with_idempotency_key(
+        &self,
+        request: &CreateWebhookEndpointRequest,
+        idempotency_key: impl Into<String>,
+    ) -> Result<CreatedWebhookEndpoint> {
+        self.create_inner(request, Some(idempotency_key.into()))
+            .await
+    }
+
+    async fn create_inner(
+        &self,
+        request: &CreateWebhookEndpointRequest,
+        idempotency_key: Option<String>,
+    ) -> Result<CreatedWebhookEndpoint> {
         self.client
             .call(Method::POST, &self.path(&[]))
-            .idempotency_key(None)
+            .idempotency_key(idempotency_key)
             .json(request)
             .data()
             .await

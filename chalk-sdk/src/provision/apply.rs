@@ -8,11 +8,8 @@
 
 use super::ProvisionError;
 use super::plan::{Plan, TenantPlan};
-use reqwest::Method;
 
-use crate::model::{
-    CreateWebhookEndpointRequest, CreatedWebhookEndpoint, RotateWebhookSecretRequest, TenantStatus,
-};
+use crate::model::{RotateWebhookSecretRequest, TenantStatus};
 use crate::{Client, SecretString};
 
 /// A secret `apply` created, handed to the caller once, as soon as it exists.
@@ -177,7 +174,10 @@ async fn apply_tenant(
     for (request, digest) in &ops.create_endpoints {
         let key = format!("chalk-provision:{tenant_id}:webhook_endpoint:{digest}");
         let what = format!("creating webhook endpoint {}", request.url);
-        let created = create_endpoint(client, &tenant_id, request, key)
+        let created = client
+            .tenants()
+            .webhook_endpoints(&tenant_id)
+            .create_with_idempotency_key(request, key)
             .await
             .map_err(|e| ProvisionError::api(context(&what), e))?;
         keep(
@@ -187,22 +187,6 @@ async fn apply_tenant(
         )?;
     }
     Ok(plan.changes.len())
-}
-
-/// `POST /tenants/{id}/webhook-endpoints` with an `Idempotency-Key` derived from the file
-/// (`WebhookEndpoints::create` always makes a fresh one).
-async fn create_endpoint(
-    client: &Client,
-    tenant_id: &str,
-    request: &CreateWebhookEndpointRequest,
-    idempotency_key: String,
-) -> crate::Result<CreatedWebhookEndpoint> {
-    client
-        .call(Method::POST, &["tenants", tenant_id, "webhook-endpoints"])
-        .idempotency_key(Some(idempotency_key))
-        .json(request)
-        .data()
-        .await
 }
 
 fn missing_etag(external_id: &str) -> ProvisionError {
