@@ -1,166 +1,89 @@
-//! Idempotent CI provisioning: make sure a tenant with this exact name exists with this
-//! config, and print its id on stdout (progress goes to stderr).
+//! Provisioning as code from Rust: make the server match TOML files that declare tenants
+//! (the format of `chalk plan`/`chalk apply`, see the README), on `chalk_sdk::provision`.
 //!
 //! ```sh
 //! export CHALK_API_URL=https://chalk.example.com CHALK_MASTER_KEY=...
-//! TENANT_ID=$(cargo run -q --example provision -- "Acme University" [config-patch.json])
+//! CHALK_PROVISION_SECRETS=secrets.json cargo run -q --example provision -- chalk.toml [more.toml | dir/]
 //! ```
 //!
-//! Safe to run twice, or a hundred times: it looks the tenant up by name first (so it
-//! never depends on the server keeping names unique), creates it only when missing — with
-//! an `Idempotency-Key` derived from the name, so two jobs racing, or a job retried after
-//! a lost response, still create one tenant — and then applies the config patch, which
-//! changes nothing when the config already matches.
-//!
-//! The config is the typed patch below, or a JSON merge patch file given as the second
-//! argument (unknown fields are refused, by the SDK and by the server).
-//!
-//! The new tenant's primary API key is shown by the server only once. It is never
-//! printed; set `CHALK_PROVISION_KEY_FILE` to have it written to that file (mode 0600 on
-//! Unix) when the tenant is created. A run that finds the tenant leaves the file alone.
+//! Prints `EXTERNAL_ID<TAB>TENANT_ID` per declared tenant on stdout; the changes go to
+//! stderr. Safe to run twice, or a hundred times, or after being killed half-way: tenants
+//! are found by `external_id`, keys by name, endpoints by URL, and creates carry
+//! idempotency keys derived from the file. New secrets are never printed: they go to
+//! `CHALK_PROVISION_SECRETS` (mode 0600; `.env` for dotenv, else JSON), required when a run
+//! creates any. `chalk apply` does the same with prompts, `--prune` and saved plans.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chalk_sdk::Client;
-use chalk_sdk::model::{
-    ConfigPatch, CreateTenantRequest, ErrorCode, ListTenantsQuery, Patch, Tenant,
-};
-use futures_util::TryStreamExt;
+use chalk_sdk::provision::{self, NewSecret, ProvisionError, SecretSink, SecretsFile};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let Some(name) = args.next().filter(|n| !n.trim().is_empty()) else {
-        eprintln!("usage: provision TENANT_NAME [CONFIG_PATCH.json]");
+    let files: Vec<PathBuf> = std::env::args().skip(1).map(PathBuf::from).collect();
+    if files.is_empty() {
+        eprintln!("usage: provision FILE.toml|DIR [...]");
         return ExitCode::from(2);
-    };
-    let patch = match args.next() {
-        Some(path) => match read_patch(&path) {
-            Ok(patch) => patch,
-            Err(e) => {
-                eprintln!("provision: {path}: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        None => desired_config(),
-    };
-    match provision(&name, &patch).await {
-        Ok(tenant) => {
-            println!("{}", tenant.id);
-            ExitCode::SUCCESS
-        }
+    }
+    match run(&files).await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("provision failed: {e}");
-            ExitCode::FAILURE
+            eprintln!("provision: {e}");
+            ExitCode::from(match e {
+                ProvisionError::File(_) | ProvisionError::Secret(..) => 2,
+                _ => 1,
+            })
         }
     }
 }
 
-/// The config every provisioned tenant gets unless a patch file says otherwise.
-fn desired_config() -> ConfigPatch {
-    ConfigPatch {
-        force_recording: Patch::Set(true),
-        recording_retention_days: Patch::Set(90),
-        transcription_language: Patch::Set("en-US".into()),
-        allowed_origins: Patch::Set(vec!["https://app.example.com".into()]),
-        ..Default::default()
-    }
-}
-
-fn read_patch(path: &str) -> Result<ConfigPatch, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-    serde_json::from_str(&text).map_err(|e| e.to_string())
-}
-
-async fn provision(name: &str, patch: &ConfigPatch) -> Result<Tenant, Box<dyn std::error::Error>> {
-    // CHALK_API_URL and CHALK_MASTER_KEY: listing every tenant needs the operator.
-    let client = Client::from_env()?;
-    let tenants = client.tenants();
-
-    let tenant = match find_by_name(&client, name).await? {
-        Some(tenant) => {
-            eprintln!("tenant {name:?} exists: {}", tenant.id);
-            tenant
-        }
-        None => {
-            let request = CreateTenantRequest::new(name);
-            let created = tenants
-                .create_with_idempotency_key(&request, idempotency_key(name))
-                .await?;
-            eprintln!("created tenant {name:?}: {}", created.tenant.id);
-            save_key(&created.api_key)?;
-            created.tenant
-        }
-    };
-
-    let config = tenants.config(&tenant.id);
-    match config.update(patch).await {
-        Ok(_) => {}
-        // The create above was a replay (same key within 24 h) of a tenant deleted since:
-        // create a new one, with a fresh key this time.
-        Err(e) if e.code() == Some(&ErrorCode::NotFound) => {
+async fn run(files: &[PathBuf]) -> Result<(), ProvisionError> {
+    let desired = provision::load(files)?;
+    let client = Client::from_env().map_err(|e| ProvisionError::Output(e.to_string()))?;
+    let plan = provision::plan(&client, &desired, false).await?;
+    for tenant in &plan.tenants {
+        for change in &tenant.changes {
             eprintln!(
-                "tenant {} was deleted meanwhile; creating it again",
-                tenant.id
+                "{}: {:?} {} {}",
+                tenant.external_id, change.action, change.object, change.field
             );
-            let created = tenants.create(&CreateTenantRequest::new(name)).await?;
-            save_key(&created.api_key)?;
-            tenants.config(&created.tenant.id).update(patch).await?;
-            return Ok(created.tenant);
         }
-        Err(e) => return Err(e.into()),
     }
-    eprintln!("config of {} applied", tenant.id);
-    Ok(tenant)
-}
-
-/// Writes a new tenant's primary key to `CHALK_PROVISION_KEY_FILE`, if set, readable by
-/// the owner only.
-fn save_key(key: &chalk_sdk::SecretString) -> std::io::Result<()> {
-    let Some(path) = std::env::var_os("CHALK_PROVISION_KEY_FILE").filter(|p| !p.is_empty()) else {
-        eprintln!("its primary API key was not kept: set CHALK_PROVISION_KEY_FILE to keep it");
-        return Ok(());
-    };
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(&path)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.to_string_lossy())))?;
-    std::io::Write::write_all(&mut file, key.expose().as_bytes())?;
-    eprintln!("its primary API key is in {}", path.to_string_lossy());
+    if plan.has_changes() {
+        let mut secrets = match std::env::var_os("CHALK_PROVISION_SECRETS") {
+            Some(path) => Sink::File(SecretsFile::new(path.into())),
+            // Refused before anything is made, rather than lose a secret half-way.
+            None if plan.creates_secrets() => {
+                return Err(ProvisionError::Output(
+                    "this run creates secrets: set CHALK_PROVISION_SECRETS to a file to keep them"
+                        .into(),
+                ));
+            }
+            None => Sink::None,
+        };
+        provision::apply(&client, &plan, &mut secrets).await?;
+    }
+    // Planned again: the ids of tenants just created, and proof that nothing is left to do.
+    let after = provision::plan(&client, &desired, false).await?;
+    for tenant in &after.tenants {
+        let id = tenant.tenant_id.as_deref().unwrap_or("-");
+        println!("{}\t{id}", tenant.external_id);
+    }
     Ok(())
 }
 
-/// The tenant named exactly `name`, walking every page of the list (oldest first). When
-/// several share the name (created by hand, say), the oldest is the one provisioned.
-async fn find_by_name(client: &Client, name: &str) -> chalk_sdk::Result<Option<Tenant>> {
-    let query = ListTenantsQuery {
-        limit: Some(200),
-        ..Default::default()
-    };
-    let matches: Vec<Tenant> = client
-        .tenants()
-        .list_all(query)
-        .try_filter(|t| std::future::ready(t.name == name))
-        .try_collect()
-        .await?;
-    match matches.len() {
-        0 | 1 => Ok(matches.into_iter().next()),
-        _ => {
-            let ids: Vec<&str> = matches.iter().map(|t| t.id.as_str()).collect();
-            eprintln!("several tenants are named {name:?}: {ids:?}; using the oldest");
-            Ok(matches.into_iter().next())
-        }
-    }
+enum Sink {
+    File(SecretsFile),
+    /// No file given, and the plan creates no secret.
+    None,
 }
 
-/// A stable idempotency key for a tenant name (FNV-1a, 64 bit): the same name gives the
-/// same key in every process, on every machine.
-fn idempotency_key(name: &str) -> String {
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    });
-    format!("provision-tenant-{hash:016x}")
+impl SecretSink for Sink {
+    fn keep(&mut self, secret: NewSecret) -> Result<(), String> {
+        match self {
+            Sink::File(file) => file.keep(secret),
+            Sink::None => Err("a secret was created but CHALK_PROVISION_SECRETS is not set".into()),
+        }
+    }
 }

@@ -5,6 +5,7 @@
 //! `chalk --help`.
 
 use chalk_sdk::Error as SdkError;
+use chalk_sdk::provision::ProvisionError;
 
 /// The documented exit codes (0 is success).
 pub mod exit {
@@ -17,6 +18,8 @@ pub mod exit {
     pub const INVALID_INPUT: i32 = 7;
     pub const RATE_LIMITED: i32 = 8;
     pub const UNAVAILABLE: i32 = 9;
+    /// Not an error: `chalk plan` found changes to make.
+    pub const CHANGES: i32 = 10;
 }
 
 #[derive(Debug)]
@@ -33,6 +36,8 @@ pub enum CliError {
     NotFound(String),
     /// Anything else: I/O on the config directory, the keyring, a terminal that failed.
     Other(String),
+    /// `plan`, `apply`, `export`: the files, a secret reference, the server, a stale plan.
+    Provision(ProvisionError),
 }
 
 pub type CliResult<T> = Result<T, CliError>;
@@ -43,7 +48,22 @@ impl From<SdkError> for CliError {
     }
 }
 
+impl From<ProvisionError> for CliError {
+    fn from(error: ProvisionError) -> Self {
+        CliError::Provision(error)
+    }
+}
+
 impl CliError {
+    /// The SDK error inside, if any: its details and request id are printed.
+    pub fn sdk(&self) -> Option<&SdkError> {
+        match self {
+            CliError::Api(e) => Some(e),
+            CliError::Provision(ProvisionError::Api { source, .. }) => Some(source),
+            _ => None,
+        }
+    }
+
     pub fn usage(message: impl Into<String>) -> Self {
         CliError::Usage(message.into())
     }
@@ -60,35 +80,48 @@ impl CliError {
             CliError::Unauthenticated(_) => exit::AUTHENTICATION,
             CliError::NotFound(_) => exit::NOT_FOUND,
             CliError::Other(_) => exit::OTHER,
+            CliError::Provision(error) => match error {
+                ProvisionError::Api { source, .. } => sdk_exit_code(source),
+                ProvisionError::File(_) | ProvisionError::Secret(..) => exit::INVALID_INPUT,
+                ProvisionError::Stale(_) => exit::CONFLICT,
+                ProvisionError::NotFound(_) => exit::NOT_FOUND,
+                _ => exit::OTHER,
+            },
         }
     }
 
     /// The code shown with the message: the API's code, or a local one.
     pub fn code(&self) -> String {
         match self {
-            CliError::Api(SdkError::Api { code, .. }) => code.to_string(),
-            CliError::Api(SdkError::Transport(_)) => "UNREACHABLE".into(),
-            CliError::Api(SdkError::Timeout(_)) => "TIMEOUT".into(),
-            CliError::Api(SdkError::Decode { .. }) => "BAD_RESPONSE".into(),
-            CliError::Api(SdkError::Config(_)) | CliError::Usage(_) => "USAGE".into(),
-            CliError::Api(_) => "ERROR".into(),
+            CliError::Api(error) => sdk_code(error),
+            CliError::Usage(_) => "USAGE".into(),
             CliError::Invalid(_) => "INVALID_INPUT".into(),
             CliError::Unauthenticated(_) => "UNAUTHENTICATED".into(),
             CliError::NotFound(_) => "NOT_FOUND".into(),
             CliError::Other(_) => "ERROR".into(),
+            CliError::Provision(error) => match error {
+                ProvisionError::Api { source, .. } => sdk_code(source),
+                ProvisionError::File(_) => "INVALID_FILE".into(),
+                ProvisionError::Secret(..) => "SECRET_UNAVAILABLE".into(),
+                ProvisionError::Stale(_) => "STALE_PLAN".into(),
+                ProvisionError::NotFound(_) => "NOT_FOUND".into(),
+                _ => "ERROR".into(),
+            },
         }
     }
 
     pub fn message(&self) -> String {
         match self {
-            CliError::Api(SdkError::Api { message, .. }) => message.clone(),
-            CliError::Api(SdkError::Config(message)) => message.clone(),
-            CliError::Api(other) => other.to_string(),
+            CliError::Api(error) => sdk_message(error),
             CliError::Usage(m)
             | CliError::Invalid(m)
             | CliError::Unauthenticated(m)
             | CliError::NotFound(m)
             | CliError::Other(m) => m.clone(),
+            CliError::Provision(ProvisionError::Api { context, source }) => {
+                format!("{context}: {}", sdk_message(source))
+            }
+            CliError::Provision(other) => other.to_string(),
         }
     }
 
@@ -115,6 +148,26 @@ impl CliError {
             exit::USAGE => Some("see `chalk --help` or `chalk COMMAND --help`"),
             _ => None,
         }
+    }
+}
+
+/// The code shown for an SDK failure: the API's, or what kind of failure it was.
+fn sdk_code(error: &SdkError) -> String {
+    match error {
+        SdkError::Api { code, .. } => code.to_string(),
+        SdkError::Transport(_) => "UNREACHABLE".into(),
+        SdkError::Timeout(_) => "TIMEOUT".into(),
+        SdkError::Decode { .. } => "BAD_RESPONSE".into(),
+        SdkError::Config(_) => "USAGE".into(),
+        _ => "ERROR".into(),
+    }
+}
+
+fn sdk_message(error: &SdkError) -> String {
+    match error {
+        SdkError::Api { message, .. } => message.clone(),
+        SdkError::Config(message) => message.clone(),
+        other => other.to_string(),
     }
 }
 

@@ -17,7 +17,10 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 use serde_json::json;
 
-use crate::commands::{config, keys, profiles, rooms, signing_keys, tenants, token};
+use crate::commands::{
+    audit, config, events, keys, operator_keys, profiles, provision, rooms, signing_keys, tenants,
+    token, webhooks,
+};
 use crate::context::{Context, Globals};
 use crate::error::{CliError, CliResult};
 use crate::output::{Format, View};
@@ -31,7 +34,8 @@ Errors go to stderr (as JSON when -o json is given). NO_COLOR disables colour.
 
 Exit codes: 0 ok; 1 other failure; 2 usage; 3 authentication (401); 4 permission (403);
 5 not found (404); 6 conflict, quota or precondition (409, 412); 7 invalid input (400,
-413, 415, 422); 8 rate limited (429); 9 server or network unavailable (5xx, connect, timeout).
+413, 415, 422); 8 rate limited (429); 9 server or network unavailable (5xx, connect, timeout);
+10 `chalk plan` found changes to make (not an error).
 
 Examples:
   chalk login --master --api-url https://chalk.example.com
@@ -85,6 +89,24 @@ enum Command {
     /// The server's token signing keys: list, rotate (master key)
     #[command(subcommand)]
     SigningKeys(signing_keys::SigningKeysCmd),
+    /// Webhooks: endpoints (create, list, get, update, delete, rotate-secret, test) and deliveries
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhooksCmd),
+    /// A tenant's events: list, or tail to follow them
+    #[command(subcommand)]
+    Events(events::EventsCmd),
+    /// Operator keys: create, list, revoke (master or operator key)
+    #[command(subcommand)]
+    OperatorKeys(operator_keys::OperatorKeysCmd),
+    /// The audit log: list, tail (master or operator key; a tenant's own with --tenant)
+    #[command(subcommand)]
+    Audit(audit::AuditCmd),
+    /// What `apply` would change to make the server match provisioning files (exit 10 if anything)
+    Plan(provision::PlanArgs),
+    /// Make the server match provisioning files: exactly the planned changes
+    Apply(provision::ApplyArgs),
+    /// Write tenants as a provisioning file (secrets as references to fill in)
+    Export(provision::ExportArgs),
     /// Print a shell completion script
     #[command(after_help = "Examples:
   chalk completions bash > ~/.local/share/bash-completion/completions/chalk
@@ -126,7 +148,7 @@ fn main() -> ExitCode {
     match runtime.block_on(dispatch(&ctx, cli.command)) {
         Ok(None) => ExitCode::SUCCESS,
         Ok(Some(view)) => match output::render(&view, ctx.format) {
-            Ok(()) => ExitCode::SUCCESS,
+            Ok(()) => ExitCode::from(u8::try_from(view.exit_code).unwrap_or(1)),
             Err(e) => fail(&e, json_errors),
         },
         Err(e) => fail(&e, json_errors),
@@ -144,8 +166,15 @@ async fn dispatch(ctx: &Context, command: Command) -> CliResult<Option<View>> {
         Command::Keys(cmd) => keys::run(ctx, cmd).await?,
         Command::Token(cmd) => token::run(ctx, cmd).await?,
         Command::SigningKeys(cmd) => signing_keys::run(ctx, cmd).await?,
+        Command::OperatorKeys(cmd) => operator_keys::run(ctx, cmd).await?,
+        Command::Audit(cmd) => return audit::run(ctx, cmd).await,
         Command::Rooms(cmd) => rooms::rooms(ctx, cmd).await?,
         Command::Participants(cmd) => rooms::participants(ctx, cmd).await?,
+        Command::Webhooks(cmd) => webhooks::run(ctx, cmd).await?,
+        Command::Events(cmd) => return events::run(ctx, cmd).await,
+        Command::Plan(args) => provision::plan(ctx, args).await?,
+        Command::Apply(args) => provision::apply(ctx, args).await?,
+        Command::Export(args) => return provision::export(ctx, args).await.map(|()| None),
         Command::Completions { shell } => {
             let mut out = std::io::stdout().lock();
             clap_complete::generate(shell, &mut Cli::command(), "chalk", &mut out);
@@ -159,14 +188,11 @@ async fn dispatch(ctx: &Context, command: Command) -> CliResult<Option<View>> {
 
 /// The one exit path for errors: printed once to stderr, then the documented code.
 fn fail(error: &CliError, json: bool) -> ExitCode {
-    let details: Vec<_> = match error {
-        CliError::Api(e) => e.details().to_vec(),
-        _ => Vec::new(),
-    };
-    let request_id = match error {
-        CliError::Api(e) => e.request_id().map(str::to_owned),
-        _ => None,
-    };
+    let details: Vec<_> = error
+        .sdk()
+        .map(|e| e.details().to_vec())
+        .unwrap_or_default();
+    let request_id = error.sdk().and_then(|e| e.request_id().map(str::to_owned));
     let code = error.exit_code();
     let mut err = std::io::stderr().lock();
     let _ = match json {

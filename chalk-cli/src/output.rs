@@ -48,13 +48,19 @@ pub enum Block {
 pub struct View {
     pub json: Value,
     pub blocks: Vec<Block>,
+    /// The exit code after printing: 0, or a documented non-error code (`chalk plan`: 10).
+    pub exit_code: i32,
 }
 
 impl View {
     pub fn new(json: impl Serialize, blocks: Vec<Block>) -> CliResult<View> {
         let json = serde_json::to_value(json)
             .map_err(|e| CliError::other(format!("could not encode the output: {e}")))?;
-        Ok(View { json, blocks })
+        Ok(View {
+            json,
+            blocks,
+            exit_code: 0,
+        })
     }
 
     /// A view whose table is the JSON object's fields.

@@ -201,6 +201,28 @@ impl Client {
         crate::SigningKeys::new(self)
     }
 
+    /// Operator keys (master key or an operator key).
+    ///
+    /// ```no_run
+    /// # async fn run(client: chalk_sdk::Client) -> chalk_sdk::Result<()> {
+    /// let keys = client.operator_keys().list(&Default::default()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn operator_keys(&self) -> crate::OperatorKeys<'_> {
+        crate::OperatorKeys::new(self)
+    }
+
+    /// The audit log (master or operator key; a tenant's own with `tenant:admin`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: chalk_sdk::Client) -> chalk_sdk::Result<()> {
+    /// let page = client.audit().list(&Default::default()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn audit(&self) -> crate::Audit<'_> {
+        crate::Audit::new(self)
+    }
+
     /// A request to `/api/v1/{segments...}`; each segment is percent-encoded.
     pub(crate) fn call(&self, method: Method, segments: &[&str]) -> Call<'_> {
         self.call_under(&["api", "v1"], method, segments)

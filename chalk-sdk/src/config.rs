@@ -98,4 +98,19 @@ impl<'c> ConfigApi<'c> {
             .data()
             .await
     }
+
+    /// [`update_if_match`](Self::update_if_match), returning the new `ETag` too, for a
+    /// next write that must not overwrite a change made in between.
+    pub async fn update_if_match_with_etag(
+        &self,
+        etag: &str,
+        patch: &ConfigPatch,
+    ) -> Result<(TenantConfigResponse, String)> {
+        self.client
+            .call(Method::PATCH, &["tenants", &self.tenant_id, "config"])
+            .if_match(etag)
+            .json(patch)
+            .data_with_etag()
+            .await
+    }
 }

@@ -22,11 +22,14 @@ client.tenants().config(&created.tenant.id).update(&patch).await?;
 
 pub mod model;
 mod secret;
+pub mod webhooks;
 
 pub use secret::SecretString;
 
 #[cfg(feature = "client")]
 pub mod api_keys;
+#[cfg(feature = "client")]
+pub mod audit;
 #[cfg(feature = "client")]
 pub mod auth;
 #[cfg(feature = "client")]
@@ -36,9 +39,13 @@ pub mod config;
 #[cfg(feature = "client")]
 mod error;
 #[cfg(feature = "client")]
+pub mod operator_keys;
+#[cfg(feature = "client")]
 pub mod ops;
 #[cfg(feature = "client")]
 mod pagination;
+#[cfg(feature = "provision")]
+pub mod provision;
 #[cfg(feature = "client")]
 mod retry;
 #[cfg(feature = "client")]
@@ -57,6 +64,8 @@ pub mod webhooks_api;
 #[cfg(feature = "client")]
 pub use api_keys::ApiKeys;
 #[cfg(feature = "client")]
+pub use audit::Audit;
+#[cfg(feature = "client")]
 pub use auth::Auth;
 #[cfg(feature = "client")]
 pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
@@ -64,6 +73,8 @@ pub use client::{Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_TIMEOUT};
 pub use config::ConfigApi;
 #[cfg(feature = "client")]
 pub use error::{Error, Result};
+#[cfg(feature = "client")]
+pub use operator_keys::OperatorKeys;
 #[cfg(feature = "client")]
 pub use ops::Ops;
 #[cfg(feature = "client")]

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use crate::Client;
 use crate::error::Result;
-use crate::model::{ListQuery, ListRoomsQuery, ListTenantsQuery, Page};
+use crate::model::{ListAuditEventsQuery, ListQuery, ListRoomsQuery, ListTenantsQuery, Page};
 
 /// A list query whose `cursor` the stream advances.
 pub(crate) trait CursorQuery {
@@ -28,6 +28,15 @@ impl CursorQuery for ListTenantsQuery {
 }
 
 impl CursorQuery for ListQuery {
+    fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+    fn set_cursor(&mut self, cursor: String) {
+        self.cursor = Some(cursor);
+    }
+}
+
+impl CursorQuery for ListAuditEventsQuery {
     fn cursor(&self) -> Option<&str> {
         self.cursor.as_deref()
     }

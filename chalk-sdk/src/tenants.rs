@@ -272,6 +272,21 @@ impl<'c> Tenants<'c> {
             .await
     }
 
+    /// [`update_if_match`](Self::update_if_match), returning the new `ETag` too.
+    pub async fn update_if_match_with_etag(
+        &self,
+        id: &str,
+        etag: &str,
+        request: &UpdateTenantRequest,
+    ) -> Result<(Tenant, String)> {
+        self.client
+            .call(Method::PATCH, &["tenants", id])
+            .if_match(etag)
+            .json(request)
+            .data_with_etag()
+            .await
+    }
+
     /// Deletes a tenant and everything it owns (`DELETE /tenants/{id}`).
     ///
     /// ```no_run

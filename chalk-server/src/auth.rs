@@ -6,21 +6,24 @@
 //! every instance), applies the tenant's rate limit and adds the `RateLimit-*` headers.
 //! Handlers then take a [`Caller`] and state which access they need.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use chalk_sdk::model::{ParticipantRole, Scope, TenantStatus};
+use chalk_sdk::model::{Actor, ActorType, ParticipantRole, Scope, TenantStatus};
 
 use crate::clock::now;
-use crate::crypto::{hash_secret, secrets_equal};
+use crate::context::RequestId;
+use crate::crypto::{API_KEY_PREFIX, OPERATOR_KEY_PREFIX, hash_secret, secrets_equal};
+use crate::domain::audit::{self, AuditContext};
 use crate::error::ApiError;
 use crate::rate_limit::Decision;
 use crate::state::AppState;
-use crate::store::{KeyAuth, keys, rooms};
+use crate::store::{KeyAuth, keys, operator_keys, rooms};
 use crate::tokens::{PARTICIPANT_ACCESS, TokenError};
 
 pub const MASTER_KEY_HEADER: &str = "x-master-key";
@@ -37,6 +40,8 @@ pub enum TenantCredential {
 pub struct TenantCaller {
     pub tenant_id: String,
     pub key_id: String,
+    /// The key's name, for the audit log.
+    pub key_name: String,
     pub scopes: Vec<Scope>,
     pub credential: TenantCredential,
     /// The tenant's `rate_limit_per_minute`, read with the credential.
@@ -61,9 +66,17 @@ pub struct ParticipantCaller {
     pub rate_limit_per_minute: i64,
 }
 
+/// An operator key's holder: the master key's powers, under its own name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorCaller {
+    pub id: String,
+    pub name: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
     Master,
+    Operator(OperatorCaller),
     Tenant(TenantCaller),
     Participant(ParticipantCaller),
     Anonymous,
@@ -91,7 +104,7 @@ impl Caller {
     /// id is 404, exactly as if it did not exist.
     pub fn require_tenant(&self, tenant_id: &str, scope: Scope) -> Result<(), ApiError> {
         match self {
-            Caller::Master => Ok(()),
+            Caller::Master | Caller::Operator(_) => Ok(()),
             Caller::Tenant(t) if t.tenant_id != tenant_id => Err(ApiError::not_found("Tenant")),
             Caller::Tenant(t) if t.has(scope) => Ok(()),
             Caller::Tenant(_) => Err(ApiError::forbidden(format!(
@@ -104,7 +117,7 @@ impl Caller {
 
     pub fn require_master(&self) -> Result<(), ApiError> {
         match self {
-            Caller::Master => Ok(()),
+            Caller::Master | Caller::Operator(_) => Ok(()),
             Caller::Tenant(_) | Caller::Participant(_) => {
                 Err(ApiError::forbidden("This operation needs the master key"))
             }
@@ -116,7 +129,7 @@ impl Caller {
     pub fn require_any_tenant(&self) -> Result<&TenantCaller, ApiError> {
         match self {
             Caller::Tenant(t) => Ok(t),
-            Caller::Master => Err(ApiError::invalid_request(
+            Caller::Master | Caller::Operator(_) => Err(ApiError::invalid_request(
                 "GET /tenant describes the calling tenant; the master key has none. Use GET /tenants/{id}",
             )),
             Caller::Participant(_) => Err(participant_token_refused()),
@@ -128,11 +141,40 @@ impl Caller {
     pub fn idempotency_scope(&self) -> String {
         match self {
             Caller::Master => "master".to_owned(),
+            Caller::Operator(o) => format!("operator:{}", o.id),
             // Per credential, not per tenant: another key of the tenant (with other scopes)
             // must not replay this one's response and the secret in it.
             Caller::Tenant(t) => format!("key:{}", t.key_id),
             Caller::Participant(p) => format!("participant:{}", p.participant_id),
             Caller::Anonymous => "anonymous".to_owned(),
+        }
+    }
+
+    /// The master key or an operator key: the operator's powers.
+    pub fn is_operator(&self) -> bool {
+        matches!(self, Caller::Master | Caller::Operator(_))
+    }
+
+    /// Who this is, as the audit log names it.
+    pub fn actor(&self) -> Actor {
+        let (kind, id, name) = match self {
+            Caller::Master => (ActorType::Master, None, None),
+            Caller::Operator(o) => (ActorType::Operator, Some(&o.id), Some(&o.name)),
+            Caller::Tenant(t) => (
+                match t.credential {
+                    TenantCredential::ApiKey => ActorType::ApiKey,
+                    TenantCredential::AccessToken => ActorType::AccessToken,
+                },
+                Some(&t.key_id),
+                Some(&t.key_name),
+            ),
+            Caller::Participant(p) => (ActorType::Participant, Some(&p.participant_id), None),
+            Caller::Anonymous => (ActorType::Anonymous, None, None),
+        };
+        Actor {
+            kind,
+            id: id.cloned(),
+            name: name.cloned(),
         }
     }
 
@@ -165,11 +207,25 @@ pub async fn authenticate(mut req: Request, next: Next) -> Response {
         return ApiError::internal("request reached authentication without the app state")
             .into_response();
     };
+    let request = RequestFacts::of(&req);
     let caller = match resolve(&state, req.headers()).await {
         Ok(caller) => caller,
-        Err(error) => return error.into_response(),
+        Err(error) => {
+            if let Some((actor, tenant_id)) = denied_credential(&state, req.headers(), &error).await
+            {
+                let ctx = request.context(actor);
+                request
+                    .record_denied(&state, &ctx, tenant_id.as_deref())
+                    .await;
+            }
+            return error.into_response();
+        }
     };
+    let ctx = request.context(caller.actor());
     if let Err(error) = check_origin(&state, &caller, req.headers()).await {
+        request
+            .record_denied(&state, &ctx, caller.tenant_id())
+            .await;
         let mut response = error.into_response();
         response.extensions_mut().insert(OriginRefused);
         return response;
@@ -200,12 +256,195 @@ pub async fn authenticate(mut req: Request, next: Next) -> Response {
         stamp(response.headers_mut(), d);
         return response;
     }
+    let tenant_id = caller.tenant_id().map(str::to_owned);
     req.extensions_mut().insert(caller);
+    req.extensions_mut().insert(ctx.clone());
     let mut response = next.run(req).await;
+    if response.status() == axum::http::StatusCode::FORBIDDEN {
+        request
+            .record_denied(&state, &ctx, tenant_id.as_deref())
+            .await;
+    }
     if let Some(d) = decision {
         stamp(response.headers_mut(), d);
     }
     response
+}
+
+/// What the audit log needs of a request, taken before the request moves on (an
+/// extractor too, for the routes that carry their credential in the body).
+pub struct RequestFacts {
+    method: String,
+    route: Option<String>,
+    path: String,
+    request_id: String,
+    client_ip: String,
+    user_agent: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestFacts {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestFacts::from_parts(
+            &parts.method,
+            &parts.uri,
+            &parts.headers,
+            &parts.extensions,
+        ))
+    }
+}
+
+impl RequestFacts {
+    fn of(req: &Request) -> Self {
+        Self::from_parts(req.method(), req.uri(), req.headers(), req.extensions())
+    }
+
+    fn from_parts(
+        method: &axum::http::Method,
+        uri: &axum::http::Uri,
+        headers: &HeaderMap,
+        extensions: &axum::http::Extensions,
+    ) -> Self {
+        Self {
+            method: method.as_str().to_owned(),
+            route: extensions
+                .get::<MatchedPath>()
+                .map(|m| m.as_str().to_owned()),
+            path: uri.path().to_owned(),
+            request_id: extensions
+                .get::<RequestId>()
+                .map(|r| r.0.clone())
+                .unwrap_or_default(),
+            client_ip: extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(a)| a.ip().to_string())
+                .unwrap_or_else(|| "unknown".to_owned()),
+            // Bounded: a header is the client's to fill.
+            user_agent: headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|ua| ua.chars().take(256).collect()),
+        }
+    }
+
+    fn context(&self, actor: Actor) -> AuditContext {
+        AuditContext {
+            actor,
+            request_id: self.request_id.clone(),
+            client_ip: self.client_ip.clone(),
+            user_agent: self.user_agent.clone(),
+        }
+    }
+
+    /// The tenant a `/tenants/{id}/…` path names, so that an operator reading a tenant's
+    /// log sees the attempts on it.
+    fn path_tenant(&self) -> Option<String> {
+        let rest = self.path.strip_prefix("/api/v1/tenants/")?;
+        let id = rest.split('/').next().filter(|id| !id.is_empty())?;
+        Some(id.to_owned())
+    }
+
+    async fn record_denied(&self, state: &AppState, ctx: &AuditContext, tenant_id: Option<&str>) {
+        let tenant_id = tenant_id.map(str::to_owned).or_else(|| self.path_tenant());
+        audit::record_denied(
+            &state.store,
+            ctx,
+            &self.method,
+            self.route.as_deref(),
+            &self.path,
+            tenant_id.as_deref(),
+        )
+        .await;
+    }
+}
+
+/// For a request refused before it had a caller: the actor and tenant to record, when the
+/// refusal is one the audit log keeps (API.md: a 401 for a credential with a known key
+/// prefix, or a 403). Guesses without a known prefix are only throttled.
+/// The actor a refused `sk_live_` key names: its id and name when the store still has it.
+async fn api_key_actor(state: &AppState, key: &str) -> (Actor, Option<String>) {
+    let found = match state.store.read().await {
+        Ok(mut db) => keys::by_hash(&mut db, &hash_secret(key))
+            .await
+            .ok()
+            .flatten(),
+        Err(_) => None,
+    };
+    let actor = Actor {
+        kind: ActorType::ApiKey,
+        id: found.as_ref().map(|a| a.key.id.clone()),
+        name: found.as_ref().map(|a| a.key.name.clone()),
+    };
+    (actor, found.map(|a| a.key.tenant_id))
+}
+
+/// For `/auth/token`, whose API key is in the body: records the refusal of a key with the
+/// known prefix (401) or of a suspended tenant's key (403), as the middleware does for
+/// credential headers.
+pub async fn record_refused_api_key(
+    state: &AppState,
+    facts: &RequestFacts,
+    key: &str,
+    error: &ApiError,
+) {
+    let status = error.status();
+    let refused = status == axum::http::StatusCode::UNAUTHORIZED
+        || status == axum::http::StatusCode::FORBIDDEN;
+    if !refused || !key.starts_with(API_KEY_PREFIX) {
+        return;
+    }
+    let (actor, tenant_id) = api_key_actor(state, key).await;
+    facts
+        .record_denied(state, &facts.context(actor), tenant_id.as_deref())
+        .await;
+}
+
+async fn denied_credential(
+    state: &AppState,
+    headers: &HeaderMap,
+    error: &ApiError,
+) -> Option<(Actor, Option<String>)> {
+    let status = error.status();
+    if status != axum::http::StatusCode::UNAUTHORIZED && status != axum::http::StatusCode::FORBIDDEN
+    {
+        return None;
+    }
+    let header_text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(key) = header_text(API_KEY_HEADER).filter(|k| k.starts_with(API_KEY_PREFIX)) {
+        return Some(api_key_actor(state, key).await);
+    }
+    let mut db = state.store.read().await.ok()?;
+    if let Some(key) = header_text(MASTER_KEY_HEADER).filter(|k| k.starts_with(OPERATOR_KEY_PREFIX))
+    {
+        let found = operator_keys::by_hash(&mut db, &hash_secret(key))
+            .await
+            .ok()
+            .flatten();
+        let actor = Actor {
+            kind: ActorType::Operator,
+            id: found.as_ref().map(|k| k.id.clone()),
+            name: found.map(|k| k.name),
+        };
+        return Some((actor, None));
+    }
+    // A 403 before a caller exists is a suspended tenant's credential.
+    if status == axum::http::StatusCode::FORBIDDEN {
+        let kind = if headers.contains_key(header::AUTHORIZATION) {
+            ActorType::AccessToken
+        } else {
+            ActorType::ApiKey
+        };
+        return Some((
+            Actor {
+                kind,
+                id: None,
+                name: None,
+            },
+            None,
+        ));
+    }
+    None
 }
 
 /// The `RateLimit-*` headers of a decision.
@@ -239,6 +478,9 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErr
     }
     if let Some(value) = master {
         let given = value.to_str().unwrap_or("");
+        if given.starts_with(OPERATOR_KEY_PREFIX) {
+            return operator_key_caller(state, given).await;
+        }
         return if secrets_equal(given, state.master_key.expose()) {
             Ok(Caller::Master)
         } else {
@@ -292,6 +534,31 @@ pub async fn check_api_key(state: &AppState, key: &str) -> Result<Arc<KeyAuth>, 
     Ok(auth)
 }
 
+/// An operator key, read from the store on every request: revoked or expired, it is
+/// refused at once on every instance.
+async fn operator_key_caller(state: &AppState, key: &str) -> Result<Caller, ApiError> {
+    let mut db = state.store.read().await?;
+    let row = operator_keys::by_hash(&mut db, &hash_secret(key))
+        .await?
+        .filter(|row| row.is_valid_at(now()))
+        .ok_or_else(|| ApiError::unauthorized("Invalid master key"))?;
+    drop(db);
+    if first_use_this_minute(state, &row.id) {
+        let touched = async {
+            let mut db = state.store.begin().await?;
+            operator_keys::touch(&mut db, &row.id, now()).await?;
+            db.commit().await
+        };
+        if let Err(e) = touched.await {
+            tracing::warn!(error = %e, "could not record operator key use");
+        }
+    }
+    Ok(Caller::Operator(OperatorCaller {
+        id: row.id,
+        name: row.name,
+    }))
+}
+
 async fn api_key_caller(state: &AppState, key: &str) -> Result<Caller, ApiError> {
     let auth = check_api_key(state, key).await?;
     record_key_use(state, &auth.key.id).await;
@@ -303,15 +570,8 @@ async fn api_key_caller(state: &AppState, key: &str) -> Result<Caller, ApiError>
 /// several instances still write at most about once a minute per key.
 pub async fn record_key_use(state: &AppState, key_id: &str) {
     let at = now();
-    {
-        let mut recent = state.key_uses.lock().expect("key use lock poisoned");
-        if recent.get(key_id).is_some_and(|last| at - *last < 60) {
-            return;
-        }
-        if recent.len() > 10_000 {
-            recent.retain(|_, last| at - *last < 60);
-        }
-        recent.insert(key_id.to_owned(), at);
+    if !first_use_this_minute(state, key_id) {
+        return;
     }
     let touched = async {
         let mut db = state.store.begin().await?;
@@ -321,6 +581,21 @@ pub async fn record_key_use(state: &AppState, key_id: &str) {
     if let Err(e) = touched.await {
         tracing::warn!(error = %e, "could not record API key use");
     }
+}
+
+/// Whether `id` (an API key or an operator key) has not been seen this minute by this
+/// instance; remembers it if so.
+fn first_use_this_minute(state: &AppState, id: &str) -> bool {
+    let at = now();
+    let mut recent = state.key_uses.lock().expect("key use lock poisoned");
+    if recent.get(id).is_some_and(|last| at - *last < 60) {
+        return false;
+    }
+    if recent.len() > 10_000 {
+        recent.retain(|_, last| at - *last < 60);
+    }
+    recent.insert(id.to_owned(), at);
+    true
 }
 
 async fn access_token_caller(state: &AppState, token: &str) -> Result<Caller, ApiError> {
@@ -359,6 +634,7 @@ fn tenant_caller(auth: &KeyAuth, credential: TenantCredential) -> Caller {
     Caller::Tenant(TenantCaller {
         tenant_id: auth.key.tenant_id.clone(),
         key_id: auth.key.id.clone(),
+        key_name: auth.key.name.clone(),
         scopes: auth.key.scopes.clone(),
         credential,
         rate_limit_per_minute: auth.rate_limit_per_minute,

@@ -128,6 +128,13 @@ pub fn new_api_key() -> String {
 
 pub const API_KEY_PREFIX: &str = "sk_live_";
 
+/// A new operator key: `ok_live_` + 32 base62 characters.
+pub fn new_operator_key() -> String {
+    format!("{OPERATOR_KEY_PREFIX}{}", random_base62(32))
+}
+
+pub const OPERATOR_KEY_PREFIX: &str = "ok_live_";
+
 /// The part of a key that may be shown after creation: its first 12 characters.
 pub fn key_prefix(key: &str) -> String {
     key.chars().take(12).collect()

@@ -16,10 +16,15 @@
 //! | (none: performance) credential/tenant cache, invalidation, `LISTEN` | `cache.rs`; `store/listener.rs`; usage counters `store/tenants.rs` |
 //! | Tenants (fields, quotas, who may set what) | `domain/tenants.rs`; field rules `validate.rs` |
 //! | Config (every field's rule, merge patch) | `tenant_config.rs`; applied in `domain/config.rs` |
+//! | Config and Webhooks: secret fingerprints (drift without the secret) | `chalk_sdk::model::fingerprint`; computed in `tenant_config.rs` (`SealedSecret::seal_fingerprinted`) and `domain/webhooks.rs` (`view`) |
 //! | Webhook targets (SSRF) | `webhook_target.rs` |
+//! | Webhooks: endpoints, events, delivery log | `domain/webhooks.rs`, `domain/events.rs` (`events::record`, the one way to emit), `domain/deliveries.rs`; routes `routes/webhooks.rs`; store `store/{webhooks,events,deliveries}.rs` |
+//! | Webhooks: sending, signing, retries | `webhook_delivery.rs` (the worker); signatures `chalk_sdk::webhooks` |
 //! | Auth (token exchange, refresh, reuse) | `domain/tokens.rs`; JWTs `tokens.rs` |
 //! | Signing keys (EdDSA, `kid`, JWKS, rotation) | `tokens.rs` (`KeyRing`); `domain/signing_keys.rs`, `routes/signing_keys.rs`, `store/signing_keys.rs` |
 //! | API keys | `domain/keys.rs` |
+//! | Operator keys | `domain/operator_keys.rs` (accepted in `auth.rs`); `store/operator_keys.rs` |
+//! | Audit log (what an entry holds, secrets as "changed", denials) | `domain/audit.rs`; context built in `auth.rs`; reads `routes/audit.rs`; rows `store/audit.rs`; retention `housekeeping.rs` |
 //! | Rooms and participants, quotas | `domain/rooms.rs`; invariants in `store/rooms.rs` |
 //! | Hardening: timeouts, connection cap, shutdown | `server.rs` |
 //! | Operations: health, metrics | `routes/ops.rs`, `metrics.rs`; empty-room sweeper `room_sweeper.rs` |
@@ -52,6 +57,7 @@ pub mod tenant_config;
 pub mod throttle;
 pub mod tokens;
 pub mod validate;
+pub mod webhook_delivery;
 pub mod webhook_target;
 
 use axum::Router;
@@ -116,6 +122,7 @@ pub async fn serve(
     let limits = state.limits.clone();
     let sweeper = room_sweeper::spawn(state.clone(), room_sweeper::DEFAULT_INTERVAL);
     let purger = housekeeping::spawn(state.clone(), housekeeping::DEFAULT_INTERVAL);
+    let deliverer = webhook_delivery::spawn(state.clone());
     // Another instance's rotation is picked up for signing within this interval.
     let key_refresher = state
         .signer
@@ -128,6 +135,9 @@ pub async fn serve(
     .await;
     sweeper.abort();
     purger.abort();
+    // In-flight webhook sends are cancelled and their claims released for the next start
+    // (or another instance) to send.
+    deliverer.stop().await;
     if let Some(refresher) = key_refresher {
         refresher.abort();
     }

@@ -17,6 +17,12 @@ use metrics_exporter_prometheus::{
 
 pub const REQUESTS_TOTAL: &str = "chalk_http_requests_total";
 pub const REQUEST_DURATION: &str = "chalk_http_request_duration_seconds";
+pub const WEBHOOK_DELIVERIES_TOTAL: &str = "chalk_webhook_deliveries_total";
+pub const WEBHOOK_DELIVERY_DURATION: &str = "chalk_webhook_delivery_duration_seconds";
+pub const WEBHOOK_QUEUE_DEPTH: &str = "chalk_webhook_queue_depth";
+
+/// Upper bounds of the webhook latency histogram, in seconds (up to the 15 s timeout).
+const WEBHOOK_BUCKETS: [f64; 9] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0];
 
 /// The route label of a request that matched no route.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
@@ -37,6 +43,11 @@ impl Default for Metrics {
     fn default() -> Self {
         let recorder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Full(REQUEST_DURATION.to_owned()), &BUCKETS)
+            .expect("the bucket list is not empty")
+            .set_buckets_for_metric(
+                Matcher::Full(WEBHOOK_DELIVERY_DURATION.to_owned()),
+                &WEBHOOK_BUCKETS,
+            )
             .expect("the bucket list is not empty")
             .build_recorder();
         let handle = recorder.handle();
@@ -84,6 +95,22 @@ impl Metrics {
             )
             .increment(1);
             metrics::histogram!(REQUEST_DURATION, "route" => route).record(elapsed.as_secs_f64());
+        });
+    }
+
+    /// One webhook attempt and what it left: `succeeded`, `failed` (to be retried) or
+    /// `exhausted` (a closed set).
+    pub fn webhook_delivery(&self, outcome: &'static str, elapsed: Duration) {
+        metrics::with_local_recorder(&self.recorder, || {
+            metrics::counter!(WEBHOOK_DELIVERIES_TOTAL, "outcome" => outcome).increment(1);
+            metrics::histogram!(WEBHOOK_DELIVERY_DURATION).record(elapsed.as_secs_f64());
+        });
+    }
+
+    /// Deliveries waiting to be sent (all instances), as last counted.
+    pub fn webhook_queue_depth(&self, depth: i64) {
+        metrics::with_local_recorder(&self.recorder, || {
+            metrics::gauge!(WEBHOOK_QUEUE_DEPTH).set(depth as f64);
         });
     }
 

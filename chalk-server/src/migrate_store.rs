@@ -23,7 +23,7 @@ use sqlx::{Any, AnyConnection, Row};
 
 use crate::store::{Db, Dialect, Store, column_error, store_error};
 
-/// Rows per `INSERT` (at most 14 columns: far below either database's parameter limit).
+/// Rows per `INSERT` (at most 15 columns: far below either database's parameter limit).
 const BATCH_ROWS: usize = 200;
 
 /// How a column's values are read and bound.
@@ -239,6 +239,46 @@ const TABLES: &[Table] = &[
         columns: &[("key_id", Text), ("horizon", Text), ("created_at", Int)],
         key: &["key_id", "horizon"],
         seq: false,
+    },
+    Table {
+        // Hashes copied as they are: the keys keep working in the new deployment.
+        name: "operator_keys",
+        columns: &[
+            ("seq", Int),
+            ("id", Text),
+            ("name", Text),
+            ("prefix", Text),
+            ("key_hash", Text),
+            ("created_at", Int),
+            ("created_by", Text),
+            ("last_used_at", Int),
+            ("expires_at", Int),
+            ("revoked_at", Int),
+        ],
+        key: &["seq"],
+        seq: true,
+    },
+    Table {
+        name: "audit_events",
+        columns: &[
+            ("seq", Int),
+            ("id", Text),
+            ("at", Int),
+            ("request_id", Text),
+            ("actor_type", Text),
+            ("actor_id", Text),
+            ("actor_name", Text),
+            ("action", Text),
+            ("outcome", Text),
+            ("target_type", Text),
+            ("target_id", Text),
+            ("tenant_id", Text),
+            ("changes", Text),
+            ("client_ip", Text),
+            ("user_agent", Text),
+        ],
+        key: &["seq"],
+        seq: true,
     },
 ];
 

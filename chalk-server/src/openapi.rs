@@ -6,7 +6,9 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::routes::{api_keys, auth, config, ops, rooms, signing_keys, tenants, webhooks};
+use crate::routes::{
+    api_keys, audit, auth, config, operator_keys, ops, rooms, signing_keys, tenants, webhooks,
+};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -39,6 +41,10 @@ use crate::state::AppState;
         (name = "signing-keys", description = "Token signing keys. Tokens are signed with Ed25519 (`EdDSA`) by the \
             current key and name it in their `kid` header; any service verifies them from `/.well-known/jwks.json` \
             without a secret. `CHALK_JWT_ALGORITHM=HS256` signs with `CHALK_JWT_SECRET` instead (no keys, empty JWKS)."),
+        (name = "operator-keys", description = "Operator keys: named credentials with the master key's powers, \
+            sent as `X-Master-Key`, that can expire and are revoked one by one (at once, on every instance)."),
+        (name = "audit", description = "The append-only audit log: every change made through the API, and every \
+            refused attempt that carried a credential. Nothing changes or deletes an entry through the API."),
         (name = "webhooks", description = "Signed HTTP callbacks of a tenant's events (Standard Webhooks:             `webhook-id`, `webhook-timestamp`, `webhook-signature` = `v1,` + base64 HMAC-SHA256 over             `{id}.{timestamp}.{body}`). Events are written in the transaction of the change that caused them;             each is delivered at least once to every subscribed endpoint, retried on the schedule             (`CHALK_WEBHOOK_RETRY_SCHEDULE`), then `exhausted`. `room.started` is the first participant's join;             a room's end produces `room.ended` and `meeting.ended` (participants let go by the end are in             its `attendance`, not in `participant.left` events)."),
         (name = "operations", description = "Health, readiness, metrics"),
     )
@@ -126,7 +132,14 @@ fn routers() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         .routes(authenticated(routes!(webhooks::test_endpoint)))
         .routes(authenticated(routes!(webhooks::list_events)))
         .routes(authenticated(routes!(webhooks::list_deliveries)))
-        .routes(authenticated(routes!(webhooks::retry_delivery)));
+        .routes(authenticated(routes!(webhooks::retry_delivery)))
+        .routes(authenticated(routes!(
+            operator_keys::create,
+            operator_keys::list
+        )))
+        .routes(authenticated(routes!(operator_keys::revoke)))
+        .routes(authenticated(routes!(audit::list)))
+        .routes(authenticated(routes!(audit::list_for_tenant)));
     let public = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::token))
         .routes(routes!(auth::refresh))

@@ -69,6 +69,20 @@ pub struct Settings {
     #[arg(long, env = "CHALK_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub webhook_allow_private: bool,
 
+    /// Waits before each webhook retry, comma-separated (`5s,5m,30m`); after the last, a
+    /// delivery is `exhausted`. Default: 5s, 5m, 30m, 2h, 5h, 10h, 10h.
+    #[arg(long, env = "CHALK_WEBHOOK_RETRY_SCHEDULE", value_parser = crate::webhook_delivery::parse_schedule)]
+    pub webhook_retry_schedule: Option<crate::webhook_delivery::Schedule>,
+
+    /// A webhook attempt fails unless the receiver answers 2xx within this (resolution and
+    /// connection included). The contract's 15 s; shorter for tests.
+    #[arg(long, env = "CHALK_WEBHOOK_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
+    pub webhook_timeout: Duration,
+
+    /// How often each instance looks for webhook deliveries that are due.
+    #[arg(long, env = "CHALK_WEBHOOK_POLL_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub webhook_poll_interval: Duration,
+
     /// Requests per minute for new tenants.
     #[arg(long, env = "CHALK_DEFAULT_RATE_LIMIT", default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
     pub default_rate_limit: i64,
@@ -98,6 +112,10 @@ pub struct Settings {
     /// master key; past it `POST /tenants` is 429 until the hour ends.
     #[arg(long, env = "CHALK_REGISTRATION_RATE_LIMIT", default_value_t = 10, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
     pub registration_rate_limit: i64,
+
+    /// Days audit log entries are kept before the background purge deletes them.
+    #[arg(long, env = "CHALK_AUDIT_RETENTION_DAYS", default_value_t = crate::domain::audit::DEFAULT_RETENTION_DAYS, value_parser = clap::value_parser!(i64).range(1..=36_500))]
+    pub audit_retention_days: i64,
 
     /// Failed authentications per minute from one client address before its requests are
     /// refused with 429 until the minute ends.

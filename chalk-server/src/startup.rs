@@ -64,9 +64,18 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, Secrets), Str
         refresh_token_ttl: settings.refresh_token_ttl,
         participant_rate_limit: settings.participant_rate_limit,
         registration_rate_limit: settings.registration_rate_limit,
+        audit_retention_days: settings.audit_retention_days,
         auth_failure_limit: settings.auth_failure_limit,
         webhook_targets: crate::webhook_target::TargetPolicy {
             allow_private: settings.webhook_allow_private,
+        },
+        webhook_delivery: crate::webhook_delivery::DeliveryConfig {
+            schedule: settings
+                .webhook_retry_schedule
+                .clone()
+                .unwrap_or_else(|| crate::webhook_delivery::DEFAULT_SCHEDULE.to_vec()),
+            timeout: settings.webhook_timeout,
+            poll_interval: settings.webhook_poll_interval,
         },
     };
     let rate_limit = RateLimit::from_redis_url(settings.redis_url.as_deref())?;

@@ -34,10 +34,14 @@ pub struct Policy {
     /// Tenants an anonymous caller may create per hour from one client address, with open
     /// registration (`CHALK_REGISTRATION_RATE_LIMIT`).
     pub registration_rate_limit: i64,
+    /// Days audit entries are kept (`CHALK_AUDIT_RETENTION_DAYS`).
+    pub audit_retention_days: i64,
     /// Failed authentications per minute from one client address before it is throttled.
     pub auth_failure_limit: i64,
     /// Which webhook targets are allowed (`CHALK_WEBHOOK_ALLOW_PRIVATE`).
     pub webhook_targets: crate::webhook_target::TargetPolicy,
+    /// How the delivery worker sends (`CHALK_WEBHOOK_RETRY_SCHEDULE`, `…_TIMEOUT`, …).
+    pub webhook_delivery: crate::webhook_delivery::DeliveryConfig,
 }
 
 impl Policy {
@@ -57,8 +61,10 @@ impl Default for Policy {
             refresh_token_ttl: 2_592_000,
             participant_rate_limit: 120,
             registration_rate_limit: 10,
+            audit_retention_days: crate::domain::audit::DEFAULT_RETENTION_DAYS,
             auth_failure_limit: 20,
             webhook_targets: Default::default(),
+            webhook_delivery: Default::default(),
         }
     }
 }

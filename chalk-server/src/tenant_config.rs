@@ -14,6 +14,7 @@ use std::ops::RangeInclusive;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chalk_sdk::SecretString;
+use chalk_sdk::model::fingerprint;
 use chalk_sdk::model::{
     AiProviderConfig, ConfigPatch, DuplicateParticipantPolicy, FieldError, Patch, ProviderConfig,
     TenantConfig, WebhookConfig, WebhookPatch,
@@ -71,6 +72,10 @@ pub struct SealedSecret {
     /// The last four characters of the plaintext (secrets are at least 8 long, so this
     /// reveals at most half).
     pub last4: String,
+    /// [`fingerprint`] of the plaintext, for secrets of at least 24 random bytes only (see
+    /// [`SealedSecret::seal_fingerprinted`]); absent in rows written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 impl SealedSecret {
@@ -79,6 +84,19 @@ impl SealedSecret {
         Self {
             sealed: sealer.seal_str(plaintext),
             last4: last_chars(plaintext, 4),
+            fingerprint: None,
+        }
+    }
+
+    /// [`seal`](Self::seal), plus a salted HMAC [`fingerprint`] a client can check its own
+    /// copy against. Only for secrets that are at least 24 random bytes (`whsec_`): for those
+    /// the fingerprint is as hard to invert as the secret is to guess (the argument is in
+    /// `chalk_sdk::model::fingerprint`).
+    pub fn seal_fingerprinted(sealer: &Sealer, plaintext: &str) -> Self {
+        let salt: [u8; 16] = rand::random();
+        Self {
+            fingerprint: Some(fingerprint::compute(&salt, plaintext)),
+            ..Self::seal(sealer, plaintext)
         }
     }
 
@@ -202,6 +220,7 @@ impl StoredWebhook {
             enabled: self.enabled,
             url: self.url.clone(),
             secret: self.secret.as_ref().map(SealedSecret::masked),
+            secret_fingerprint: self.secret.as_ref().and_then(|s| s.fingerprint.clone()),
             include_recording: self.include_recording,
             include_transcript: self.include_transcript,
             include_summary: self.include_summary,
@@ -445,8 +464,20 @@ fn merge_webhook(
     targets: TargetPolicy,
 ) {
     let d = StoredWebhook::default();
+    // Setting the secret it already has keeps the stored one, fingerprint included, so a
+    // provisioning run that sends it again changes nothing a client can see.
+    let current = hook.secret.clone();
     let sealed_secret = |secret: SecretString| {
-        webhook_secret(secret.expose()).map(|()| SealedSecret::seal(sealer, secret.expose()))
+        webhook_secret(secret.expose())?;
+        Ok::<_, String>(match current {
+            Some(kept)
+                if kept.fingerprint.is_some()
+                    && kept.open(sealer).ok().as_deref() == Some(secret.expose()) =>
+            {
+                kept
+            }
+            _ => SealedSecret::seal_fingerprinted(sealer, secret.expose()),
+        })
     };
     merge!(errors, "post_meeting_webhook.", patch => hook, d.enabled);
     let url_accepted = merge!(errors, "post_meeting_webhook.", patch => hook, d.url,
@@ -889,6 +920,14 @@ mod tests {
         hook["secret"] = json!("****LaSw");
         hook["transcription"]["api_key"] = json!("****xxxx");
         hook["ai"]["api_key"] = json!("****xxxx");
+        // The fingerprint is salted at random: check it against the secret, then compare.
+        let fingerprint = wire["post_meeting_webhook"]["secret_fingerprint"].clone();
+        let secret = seed_patch()["post_meeting_webhook"]["secret"].clone();
+        assert!(fingerprint::matches(
+            fingerprint.as_str().unwrap(),
+            secret.as_str().unwrap()
+        ));
+        hook["secret_fingerprint"] = fingerprint;
         assert_eq!(wire, expected);
 
         // Through the database's JSON text and back, nothing changes and secrets open.
@@ -1629,5 +1668,56 @@ mod tests {
         let debug = format!("{secret:?}");
         assert_eq!(debug, "SealedSecret(\"****alue\")");
         assert!(!debug.contains(&secret.sealed));
+    }
+
+    #[test]
+    fn a_webhook_secret_gets_a_fingerprint_that_only_its_plaintext_matches() {
+        let sealer = sealer();
+        let patch =
+            |current: &StoredConfig, body: Value| apply_patch(current, &body, "", &sealer, STRICT);
+        let secret = whsec(32);
+        let stored = patch(
+            &StoredConfig::default(),
+            json!({"post_meeting_webhook": {"secret": secret, "ai": {"api_key": "sk-provider-key"}}}),
+        )
+        .unwrap();
+        let hook = stored.to_wire().post_meeting_webhook.unwrap();
+        let fp = hook.secret_fingerprint.expect("a fingerprint");
+        assert!(fingerprint::matches(&fp, &secret));
+        assert!(!fingerprint::matches(&fp, &whsec(33)));
+        assert!(
+            !fp.contains(&secret[6..]),
+            "the fingerprint holds no part of the secret"
+        );
+        // A provider key may be guessable: it gets none.
+        let sealed = stored.post_meeting_webhook.as_ref().unwrap();
+        assert_eq!(
+            sealed
+                .ai
+                .as_ref()
+                .unwrap()
+                .api_key
+                .as_ref()
+                .unwrap()
+                .fingerprint,
+            None
+        );
+
+        // The same secret again keeps the fingerprint; another one replaces it.
+        let same = patch(&stored, json!({"post_meeting_webhook": {"secret": secret}})).unwrap();
+        assert_eq!(same.to_wire(), stored.to_wire());
+        let other = patch(
+            &stored,
+            json!({"post_meeting_webhook": {"secret": whsec(33)}}),
+        )
+        .unwrap();
+        let other_fp = other
+            .to_wire()
+            .post_meeting_webhook
+            .unwrap()
+            .secret_fingerprint
+            .unwrap();
+        assert_ne!(other_fp, fp);
+        assert!(fingerprint::matches(&other_fp, &whsec(33)));
     }
 }

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::crypto::Sealer;
+use crate::store::audit::{self, AuditRow};
 use crate::store::signing_keys::{self, SigningKeyRow};
 use crate::store::{Store, StoreError, StoreResult};
 
@@ -225,14 +226,22 @@ impl KeyRing {
     }
 
     /// Makes a new current key; the old one verifies until `retire_after` seconds from now.
-    pub async fn rotate(&self, retire_after: i64) -> StoreResult<SigningKeyRow> {
+    /// `audit_entry` makes the audit entry written in the rotation's transaction.
+    pub async fn rotate(
+        &self,
+        retire_after: i64,
+        audit_entry: impl Fn(&SigningKeyRow) -> AuditRow,
+    ) -> StoreResult<SigningKeyRow> {
         let mut attempts = 0;
         loop {
             let at = crate::clock::now();
             let key = generate_key(&self.sealer, at);
             let mut db = self.store.begin().await?;
             let rotated = match signing_keys::rotate(&mut db, &key, at + retire_after, at).await {
-                Ok(()) => db.commit().await,
+                Ok(()) => match audit::insert(&mut db, &audit_entry(&key)).await {
+                    Ok(()) => db.commit().await,
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             };
             match rotated {

@@ -779,3 +779,79 @@ async fn a_key_revoked_on_one_instance_is_refused_by_the_others_cache() {
         assert_eq!(read_self(&client, &b, ("X-API-Key", &key)).await.0, 401);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_key_revoked_on_one_instance_is_refused_by_the_other_at_once() {
+    let Some((_schema, a, b)) = two_instances(None).await else {
+        return;
+    };
+    let client = reqwest::Client::new();
+    let create = |name: &str| {
+        call(
+            &client,
+            Method::POST,
+            format!("{}/operator-keys", a.base),
+            &[MK],
+            Some(json!({ "name": name })),
+        )
+    };
+    let (status, alice) = create("alice").await;
+    assert_eq!(status, 201, "{alice}");
+    let (status, bob) = create("bob").await;
+    assert_eq!(status, 201, "{bob}");
+    let alice_key = alice["data"]["key"].as_str().unwrap().to_owned();
+    let bob_id = bob["data"]["id"].as_str().unwrap().to_owned();
+    let bob_key = bob["data"]["key"].as_str().unwrap().to_owned();
+    let tenants_with = async |key: String| {
+        call(
+            &client,
+            Method::GET,
+            format!("{}/tenants", b.base),
+            &[("X-Master-Key", key.as_str())],
+            None,
+        )
+        .await
+    };
+    // B accepts bob's key, made through A, over and over.
+    for _ in 0..5 {
+        assert_eq!(tenants_with(bob_key.clone()).await.0, 200);
+    }
+    // Revoked through A with alice's key: B refuses it from the very next request.
+    let (status, body) = call(
+        &client,
+        Method::DELETE,
+        format!("{}/operator-keys/{bob_id}", a.base),
+        &[("X-Master-Key", alice_key.as_str())],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = tenants_with(bob_key.clone()).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "UNAUTHORIZED");
+
+    // Both instances write one log: B reads the revocation made through A, by alice, and
+    // the denial it answered itself.
+    let (status, log) = call(
+        &client,
+        Method::GET,
+        format!("{}/audit-events?limit=200", b.base),
+        &[MK],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{log}");
+    let entries = log["data"].as_array().unwrap();
+    let revoke = entries
+        .iter()
+        .find(|e| e["action"] == "operator_key.revoke")
+        .expect("the revocation is recorded");
+    assert_eq!(revoke["actor"]["name"], "alice");
+    assert_eq!(revoke["target"]["id"], bob_id.as_str());
+    let denied = entries
+        .iter()
+        .find(|e| e["outcome"] == "denied")
+        .expect("the refused operator key is recorded");
+    assert_eq!(denied["actor"]["id"], bob_id.as_str());
+    assert!(!log.to_string().contains(&bob_key) && !log.to_string().contains(&alice_key));
+}

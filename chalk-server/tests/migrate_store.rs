@@ -15,7 +15,7 @@ use std::process::{Command, Output};
 use support::postgres::TestSchema;
 use support::server::{Instance, MASTER_KEY};
 
-const TABLES: [&str; 11] = [
+const TABLES: [&str; 13] = [
     "signing_keys",
     "tenants",
     "api_keys",
@@ -27,6 +27,8 @@ const TABLES: [&str; 11] = [
     "events",
     "webhook_deliveries",
     "api_key_expiry_notices",
+    "operator_keys",
+    "audit_events",
 ];
 
 /// A status, the `ETag` header and the JSON body of one response.
@@ -88,6 +90,8 @@ struct Deployment {
     /// The chain's first token, used already.
     first_refresh_token: String,
     room_id: String,
+    /// An operator key (its hash is copied as it is, so it keeps working).
+    operator_key: String,
     /// The create request made with an `Idempotency-Key`, and its first response.
     idempotent_create: Value,
     idempotent_response: Value,
@@ -217,6 +221,16 @@ async fn fill(base: &str) -> Deployment {
     )
     .await;
     expect(&end, 200, "end room");
+    let operator = call(
+        base,
+        Method::POST,
+        "/operator-keys",
+        &[MASTER],
+        Some(json!({"name": "ops on call"})),
+    )
+    .await;
+    expect(&operator, 201, "operator key");
+    let operator_key = operator.body["data"]["key"].as_str().unwrap().to_owned();
 
     // A webhook endpoint (its deliveries and the events above), and a key expiring in 3
     // days, whose notice `expiring_notices` writes.
@@ -250,6 +264,7 @@ async fn fill(base: &str) -> Deployment {
         access_token,
         first_refresh_token,
         room_id,
+        operator_key,
         idempotent_create: create,
         idempotent_response: created.body,
     }
@@ -329,6 +344,26 @@ async fn use_copied(base: &str, d: &mut Deployment, before: &View) {
         .as_str()
         .unwrap();
     assert!(masked.starts_with("****"), "secrets stay masked: {masked}");
+    let audit = call(
+        base,
+        Method::GET,
+        "/audit-events?limit=200",
+        &[("x-master-key", &d.operator_key)],
+        None,
+    )
+    .await;
+    expect(&audit, 200, "copied operator key authenticates");
+    let actions: Vec<&str> = audit.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions.first(),
+        Some(&"tenant.create"),
+        "the audit log is copied: {actions:?}"
+    );
 
     for key in [&d.primary_key, &d.extra_key] {
         let me = call(base, Method::GET, "/tenant", &[("x-api-key", key)], None).await;

@@ -77,7 +77,7 @@ async fn run(server: &TestServer, name: &str, args: &[&str]) -> Output {
         .env("CHALK_API_URL", &server.base_url)
         .env("CHALK_MASTER_KEY", MASTER_KEY)
         .env_remove("CHALK_API_KEY")
-        .env_remove("CHALK_PROVISION_KEY_FILE")
+        .env_remove("CHALK_PROVISION_SECRETS")
         .output()
         .await
         .expect("run the example");
@@ -134,13 +134,32 @@ fn contains_full_key(text: &str) -> bool {
     })
 }
 
-/// Runs `provision NAME` with `CHALK_PROVISION_KEY_FILE` set.
-async fn run_with_key_file(server: &TestServer, key_file: &std::path::Path, name: &str) -> Output {
+const ACME_TOML: &str = r#"
+[[tenant]]
+external_id = "acme"
+name = "Acme University"
+
+[tenant.config]
+force_recording = true
+recording_retention_days = 90
+allowed_origins = ["https://app.example.com"]
+
+[[tenant.api_key]]
+name = "ci"
+scopes = ["tenant:read"]
+"#;
+
+/// Runs `provision FILE` with `CHALK_PROVISION_SECRETS` set; expects success.
+async fn provision_with_secrets(
+    server: &TestServer,
+    secrets: &std::path::Path,
+    file: &std::path::Path,
+) -> Output {
     let output = Command::new(example("provision").await)
-        .arg(name)
+        .arg(file)
         .env("CHALK_API_URL", &server.base_url)
         .env("CHALK_MASTER_KEY", MASTER_KEY)
-        .env("CHALK_PROVISION_KEY_FILE", key_file)
+        .env("CHALK_PROVISION_SECRETS", secrets)
         .env_remove("CHALK_API_KEY")
         .output()
         .await
@@ -155,95 +174,109 @@ async fn run_with_key_file(server: &TestServer, key_file: &std::path::Path, name
 async fn provision_twice_prints_the_same_id_and_leaves_one_tenant() {
     let server = TestServer::start().await;
     let admin = master(&server);
-    // A tenant whose name merely starts the same must not be taken for it.
+    // A tenant with the same name but no external id must not be taken for it.
     admin
         .tenants()
-        .create(&CreateTenantRequest::new("Acme University (old)"))
+        .create(&CreateTenantRequest::new("Acme University"))
         .await
         .unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let key_file = dir.path().join("acme.key");
-    let first = run_with_key_file(&server, &key_file, "Acme University").await;
-    let id = String::from_utf8(first.stdout).unwrap().trim().to_owned();
+    let file = dir.path().join("chalk.toml");
+    std::fs::write(&file, ACME_TOML).unwrap();
+    let secrets = dir.path().join("secrets.json");
+    let first = provision_with_secrets(&server, &secrets, &file).await;
+    let line = String::from_utf8(first.stdout).unwrap();
+    let (external_id, id) = line.trim().split_once('\t').unwrap();
+    assert_eq!(external_id, "acme");
     assert!(id.starts_with("tenant_"), "{id:?}");
-    // The new tenant's key went to the file, owner-only, and works; never to stdout.
-    let key = std::fs::read_to_string(&key_file).unwrap();
+    // The new tenant's keys went to the file, owner-only, and work; never to stdout.
+    let held = std::fs::read_to_string(&secrets).unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        let mode = std::fs::metadata(&secrets).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    let tenant = crate::support::with_key(&server, &key.clone().into());
+    let json: serde_json::Value = serde_json::from_str(&held).unwrap();
+    let key = json["tenants"]["acme"]["primary_key"].as_str().unwrap();
+    let tenant = crate::support::with_key(&server, &key.to_owned().into());
     assert_eq!(tenant.tenants().current().await.unwrap().id, id);
+    assert!(json["tenants"]["acme"]["api_keys"]["ci"].is_string());
 
     // Someone changes the config by hand; the next run puts it back.
     let drift = ConfigPatch {
         recording_retention_days: Patch::Set(7),
         ..Default::default()
     };
-    admin.tenants().config(&id).update(&drift).await.unwrap();
+    admin.tenants().config(id).update(&drift).await.unwrap();
 
-    let second = run_with_key_file(&server, &key_file, "Acme University").await;
-    assert_eq!(String::from_utf8(second.stdout).unwrap().trim(), id);
-    // Nothing new was created, so the file still holds the first (working) key.
-    assert_eq!(std::fs::read_to_string(&key_file).unwrap(), key);
+    let second = provision_with_secrets(&server, &secrets, &file).await;
+    assert_eq!(String::from_utf8(second.stdout).unwrap(), line);
+    // Nothing new was created, so the file holds the same secrets.
+    assert_eq!(std::fs::read_to_string(&secrets).unwrap(), held);
 
-    let named: Vec<_> = admin
+    let named = admin
         .tenants()
-        .list(&Default::default())
+        .get_by_external_id("acme")
         .await
         .unwrap()
-        .data
-        .into_iter()
-        .filter(|t| t.name == "Acme University")
-        .collect();
-    assert_eq!(named.len(), 1, "{named:?}");
-    assert_eq!(named[0].id, id);
-    let config = &named[0].config;
+        .unwrap();
+    assert_eq!(named.id, id);
+    let config = &named.config;
     assert!(config.force_recording);
     assert_eq!(config.recording_retention_days, 90);
     assert_eq!(config.allowed_origins, ["https://app.example.com"]);
+    let keys = admin
+        .tenants()
+        .api_keys(id)
+        .list(&Default::default())
+        .await
+        .unwrap();
+    assert_eq!(keys.data.len(), 2, "the primary key and `ci`, once");
 }
 
 #[tokio::test]
-async fn provision_applies_a_patch_file_and_refuses_a_bad_one() {
+async fn provision_refuses_a_bad_file_and_a_run_that_would_lose_a_secret() {
     let server = TestServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let good = dir.path().join("patch.json");
-    std::fs::write(
-        &good,
-        r#"{"allow_early_join": false, "transcription_keywords": ["chalk"]}"#,
-    )
-    .unwrap();
-    let output = run(&server, "provision", &["Filed Co", good.to_str().unwrap()]).await;
-    let id = String::from_utf8(output.stdout).unwrap().trim().to_owned();
-    let tenant = master(&server).tenants().get(&id).await.unwrap();
-    assert!(!tenant.config.allow_early_join);
-    assert_eq!(tenant.config.transcription_keywords, ["chalk"]);
-
-    // A typo in the patch fails loudly, before anything is created.
-    let bad = dir.path().join("typo.json");
-    std::fs::write(&bad, r#"{"force_recordng": true}"#).unwrap();
+    // A typo in the file fails loudly, with its place, before anything is created.
+    let bad = dir.path().join("typo.toml");
+    std::fs::write(&bad, ACME_TOML.replace("force_recording", "force_recordng")).unwrap();
     let output = Command::new(example("provision").await)
-        .args(["Typo Co", bad.to_str().unwrap()])
+        .arg(&bad)
         .env("CHALK_API_URL", &server.base_url)
         .env("CHALK_MASTER_KEY", MASTER_KEY)
+        .env_remove("CHALK_PROVISION_SECRETS")
         .output()
         .await
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        String::from_utf8_lossy(&output.stderr).contains("force_recordng"),
-        "{output:?}"
+        stderr.contains("typo.toml:7:1: unknown field `force_recordng`"),
+        "{stderr}"
     );
+
+    // A good file that creates secrets, with nowhere to keep them: refused, nothing made.
+    let good = dir.path().join("chalk.toml");
+    std::fs::write(&good, ACME_TOML).unwrap();
+    let output = Command::new(example("provision").await)
+        .arg(&good)
+        .env("CHALK_API_URL", &server.base_url)
+        .env("CHALK_MASTER_KEY", MASTER_KEY)
+        .env_remove("CHALK_PROVISION_SECRETS")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("CHALK_PROVISION_SECRETS"));
     let all = master(&server)
         .tenants()
         .list(&Default::default())
         .await
         .unwrap();
-    assert_eq!(all.data.len(), 1);
+    assert!(all.data.is_empty());
 }
 
 #[tokio::test]
@@ -299,4 +332,81 @@ async fn verify_token_admits_a_participant_token_and_refuses_the_rest() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(reason), "{stderr}");
     }
+}
+
+#[tokio::test]
+async fn webhook_receiver_takes_a_delivery_from_the_server_and_refuses_a_forgery() {
+    use chalk_sdk::model::CreateWebhookEndpointRequest;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    // The receiver listens on 127.0.0.1, so the server must allow private targets.
+    let server = TestServer::start_with(&["--webhook-allow-private"]).await;
+    let admin = master(&server);
+    let tenant = admin
+        .tenants()
+        .create(&CreateTenantRequest::new("Hooked"))
+        .await
+        .unwrap()
+        .tenant;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/chalk/webhooks");
+    let endpoints = admin.tenants().webhook_endpoints(&tenant.id);
+    let created = endpoints
+        .create(&CreateWebhookEndpointRequest {
+            url: url.clone(),
+            events: vec!["webhook.test".into()],
+            description: None,
+            enabled: None,
+        })
+        .await
+        .unwrap();
+    let mut receiver = Command::new(example("webhook_receiver").await)
+        .arg(format!("127.0.0.1:{port}"))
+        .env("CHALK_WEBHOOK_SECRET", created.secret.expose())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the receiver");
+    let mut lines = BufReader::new(receiver.stdout.take().unwrap()).lines();
+    let next = async |lines: &mut tokio::io::Lines<_>| {
+        tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("a line in time")
+            .unwrap()
+            .expect("the receiver is running")
+    };
+    assert!(next(&mut lines).await.starts_with("listening on"));
+
+    // The server delivers a signed test event; the handler verifies and reads it.
+    endpoints.test(&created.endpoint.id).await.unwrap();
+    assert_eq!(next(&mut lines).await, "test event received");
+
+    // A delivery signed with another secret is refused.
+    let body = br#"{"id":"evt_forged","type":"webhook.test","created_at":"2026-01-06T10:00:00Z","tenant_id":"t","data":{"endpoint_id":"we_1"}}"#;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let forged = chalk_sdk::webhooks::sign(
+        "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        "evt_forged",
+        now,
+        body,
+    )
+    .unwrap();
+    let response = reqwest::Client::new()
+        .post(&url)
+        .header("webhook-id", "evt_forged")
+        .header("webhook-timestamp", now.to_string())
+        .header("webhook-signature", forged)
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    receiver.kill().await.unwrap();
 }

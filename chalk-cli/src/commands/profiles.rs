@@ -19,10 +19,12 @@ CHALK_CREDENTIAL_STORE=keyring|file|auto chooses explicitly.
 Examples:
   chalk login                                   # asks for a tenant API key
   chalk login --master --profile ops --api-url https://chalk.example.com
+  printf '%s' \"$OPERATOR_KEY\" | chalk login --master --api-key-stdin   # an ok_live_ operator key
   printf '%s' \"$KEY\" | chalk login --api-key-stdin --profile ci"
 )]
 pub struct LoginArgs {
-    /// The key is the operator's master key (default: a tenant API key)
+    /// The key is the operator's: the master key or an operator key, ok_live_… (default: a
+    /// tenant API key)
     #[arg(long)]
     master: bool,
     /// Read the key from stdin instead of prompting
@@ -59,7 +61,7 @@ pub async fn login(ctx: &Context, args: LoginArgs) -> CliResult<View> {
         secret
     } else if ctx.interactive {
         let what = match kind {
-            CredentialKind::MasterKey => "Master key",
+            CredentialKind::MasterKey => "Master key or operator key",
             CredentialKind::ApiKey => "API key",
         };
         dialoguer::Password::new()

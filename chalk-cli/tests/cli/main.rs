@@ -3,12 +3,15 @@
 
 mod common;
 
+mod audit;
 mod basics;
 mod config;
 mod exit_codes;
 mod keys;
 mod profiles;
+mod provision;
 mod rooms;
 mod signing_keys;
 mod tenants;
 mod token;
+mod webhooks;

@@ -66,6 +66,12 @@ pub struct WebhookConfig {
     pub url: Option<String>,
     /// Masked: `"****abcd"`.
     pub secret: Option<String>,
+    /// `hmac-sha256:<salt>:<mac>`: tells whether a secret you hold is the one set, without
+    /// revealing it (`chalk_sdk::model::fingerprint::matches`; the argument is in the
+    /// description of `GET /tenants/{id}/config`). `null` when no secret is set, or when it
+    /// was set before the server kept fingerprints (set it again to get one).
+    #[serde(default)]
+    pub secret_fingerprint: Option<String>,
     pub include_recording: bool,
     pub include_transcript: bool,
     pub include_summary: bool,

@@ -1,9 +1,12 @@
 //! The wire types of the Chalk API: one definition, used by the server and the client.
 
 mod api_key;
+mod audit;
 mod auth;
 mod config;
 mod envelope;
+pub mod fingerprint;
+mod operator_key;
 mod ops;
 mod patch;
 mod room;
@@ -12,12 +15,14 @@ mod tenant;
 mod webhook;
 
 pub use api_key::{ApiKey, CreateApiKeyRequest, CreatedApiKey, ListQuery, Scope};
+pub use audit::{Actor, ActorType, AuditEvent, AuditOutcome, AuditTarget, ListAuditEventsQuery};
 pub use auth::{RefreshRequest, RevokeRequest, Revoked, TokenPair, TokenRequest};
 pub use config::{
     AiProviderConfig, AiProviderPatch, ConfigPatch, DuplicateParticipantPolicy, ProviderConfig,
     ProviderPatch, TenantConfig, TenantConfigResponse, WebhookConfig, WebhookPatch,
 };
 pub use envelope::{Data, ErrorBody, ErrorCode, ErrorEnvelope, FieldError, Page};
+pub use operator_key::{CreateOperatorKeyRequest, CreatedOperatorKey, OperatorKey};
 pub use ops::Health;
 pub use patch::Patch;
 pub use room::{

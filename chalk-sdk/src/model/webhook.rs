@@ -187,6 +187,12 @@ pub struct WebhookEndpoint {
     pub enabled: bool,
     /// While a rotated-away secret still signs: until when.
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    /// `hmac-sha256:<salt>:<mac>` of the current secret, salted with the endpoint's id: tells
+    /// whether a secret you hold is the current one without revealing it
+    /// (`chalk_sdk::model::fingerprint::matches`; the argument is in the description of
+    /// `GET /tenants/{id}/config`, and holds here too: endpoint secrets are 32 random bytes).
+    #[serde(default)]
+    pub secret_fingerprint: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -10,7 +10,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::{Db, TenantChange, TenantRow, tenants};
 
-use super::tenants::{apply_change, load};
+use super::audit::AuditContext;
+use super::tenants::{apply_audited, load};
 
 pub async fn get(db: &mut Db, id: &str) -> ApiResult<TenantRow> {
     load(db, id).await
@@ -22,6 +23,7 @@ pub async fn get(db: &mut Db, id: &str) -> ApiResult<TenantRow> {
 pub async fn update(
     state: &AppState,
     db: &mut Db,
+    ctx: &AuditContext,
     id: &str,
     expected_revision: Option<i64>,
     patch: &Value,
@@ -44,7 +46,7 @@ pub async fn update(
         config: Some(merged),
         ..TenantChange::default()
     };
-    let row = apply_change(db, id, Some(row.revision), change).await?;
+    let row = apply_audited(db, ctx, "config.update", &row, Some(row.revision), change).await?;
     let data = TenantConfigResponse {
         id: row.id.clone(),
         config: row.config.to_wire(),

@@ -2,6 +2,7 @@
 
 use chalk_sdk::model::{DeliveryAttempt, DeliveryStatus, WebhookDelivery};
 
+use super::audit::{self, AuditContext};
 use crate::clock::{now, to_datetime};
 use crate::error::{ApiError, ApiResult};
 use crate::store::Db;
@@ -49,10 +50,27 @@ pub async fn list(
 }
 
 /// Sends a failed or exhausted delivery again now, with the same `webhook-id`.
-pub async fn retry(db: &mut Db, tenant_id: &str, id: &str) -> ApiResult<DeliveryRow> {
+pub async fn retry(
+    db: &mut Db,
+    ctx: &AuditContext,
+    tenant_id: &str,
+    id: &str,
+) -> ApiResult<DeliveryRow> {
     match deliveries::retry_now(db, tenant_id, id, now()).await? {
         None => Err(ApiError::not_found("Webhook delivery")),
-        Some((true, row)) => Ok(row),
+        Some((true, row)) => {
+            let target = ("webhook_delivery", id);
+            audit::record(
+                db,
+                ctx,
+                "webhook_delivery.retry",
+                target,
+                Some(tenant_id),
+                None,
+            )
+            .await?;
+            Ok(row)
+        }
         Some((false, row)) => Err(ApiError::conflict(format!(
             "Only a failed or exhausted delivery can be retried; this one is {}",
             row.status

@@ -2,8 +2,9 @@
 //! it holds itself.
 
 use chalk_sdk::model::{ApiKey, CreateApiKeyRequest, CreatedApiKey, EventType};
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use super::audit::{self, AuditContext};
 use crate::auth::Caller;
 use crate::clock::{now, to_datetime};
 use crate::crypto::{hash_secret, key_prefix, new_api_key, new_id};
@@ -30,6 +31,7 @@ pub fn view(row: &ApiKeyRow) -> ApiKey {
 pub async fn create(
     db: &mut Db,
     caller: &Caller,
+    ctx: &AuditContext,
     tenant_id: &str,
     body: Value,
 ) -> ApiResult<CreatedApiKey> {
@@ -78,6 +80,21 @@ pub async fn create(
         },
     )
     .await?;
+    let changes = audit::created(&json!({
+        "name": row.name,
+        "prefix": row.prefix,
+        "scopes": row.scopes,
+        "expires_at": row.expires_at.map(to_datetime),
+    }));
+    audit::record(
+        db,
+        ctx,
+        "api_key.create",
+        ("api_key", &row.id),
+        Some(tenant_id),
+        Some(changes),
+    )
+    .await?;
     super::events::record(db, tenant_id, EventType::ApiKeyCreated, view(&row)).await?;
     Ok(CreatedApiKey {
         api_key: secret.into(),
@@ -102,9 +119,23 @@ pub async fn list(
     Ok(keys::list(db, tenant_id, now(), after_seq, limit).await?)
 }
 
-pub async fn revoke(db: &mut Db, tenant_id: &str, key_id: &str) -> ApiResult<()> {
+pub async fn revoke(
+    db: &mut Db,
+    ctx: &AuditContext,
+    tenant_id: &str,
+    key_id: &str,
+) -> ApiResult<()> {
     match keys::revoke(db, tenant_id, key_id, now()).await? {
         RevokeKeyOutcome::Revoked => {
+            audit::record(
+                db,
+                ctx,
+                "api_key.revoke",
+                ("api_key", key_id),
+                Some(tenant_id),
+                None,
+            )
+            .await?;
             if let Some(revoked) = keys::by_id(db, key_id).await? {
                 super::events::record(db, tenant_id, EventType::ApiKeyRevoked, view(&revoked.key))
                     .await?;

@@ -4,10 +4,12 @@
 //! caller decides what commits together (the change and its idempotency record, later its
 //! audit entry and events). Nothing here imports from `routes/`.
 
+pub mod audit;
 pub mod config;
 pub mod deliveries;
 pub mod events;
 pub mod keys;
+pub mod operator_keys;
 pub mod rooms;
 pub mod signing_keys;
 pub mod tenants;

@@ -8,7 +8,9 @@ use chalk_sdk::model::{
     AddParticipantRequest, CreateRoomRequest, ErrorCode, EventType, JoinedParticipant, Participant,
     ParticipantRole, Room, RoomStatus, Scope, TenantStatus,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
+
+use super::audit::{self, AuditContext};
 
 use crate::auth::{Caller, TenantCaller, participant_token_refused};
 use crate::clock::{now, to_datetime};
@@ -78,7 +80,7 @@ pub fn room_tenant(caller: &Caller, scope: Scope) -> ApiResult<&TenantCaller> {
         Caller::Tenant(_) => Err(ApiError::forbidden(format!(
             "This credential lacks the {scope} scope"
         ))),
-        Caller::Master => Err(ApiError::forbidden(
+        Caller::Master | Caller::Operator(_) => Err(ApiError::forbidden(
             "Rooms belong to a tenant: use the tenant's API key or access token, not the master key",
         )),
         Caller::Participant(_) => Err(participant_token_refused()),
@@ -136,7 +138,12 @@ pub fn mint_tokens(state: &AppState, row: &ParticipantRow) -> (String, String, i
     (access, refresh, access_ttl)
 }
 
-pub async fn create(db: &mut Db, tenant_id: &str, body: Value) -> ApiResult<Room> {
+pub async fn create(
+    db: &mut Db,
+    ctx: &AuditContext,
+    tenant_id: &str,
+    body: Value,
+) -> ApiResult<Room> {
     let request: CreateRoomRequest = parse(body)?;
     let at = now();
     let mut problems = Problems::default();
@@ -166,6 +173,20 @@ pub async fn create(db: &mut Db, tenant_id: &str, body: Value) -> ApiResult<Room
     };
     match rooms::create(db, &room).await? {
         CreateRoomOutcome::Created(row) => {
+            let changes = audit::created(&json!({
+                "name": row.name,
+                "scheduled_start": row.scheduled_start.map(to_datetime),
+                "max_participants": row.max_participants,
+            }));
+            audit::record(
+                db,
+                ctx,
+                "room.create",
+                ("room", &row.id),
+                Some(tenant_id),
+                Some(changes),
+            )
+            .await?;
             let view = room_view(&row, at);
             events::record(db, tenant_id, EventType::RoomCreated, &view).await?;
             Ok(view)
@@ -215,9 +236,23 @@ pub async fn get(db: &mut Db, tenant_id: &str, room_id: &str) -> ApiResult<RoomR
 }
 
 /// Ends a room; an ended room is returned unchanged.
-pub async fn end(db: &mut Db, tenant_id: &str, room_id: &str) -> ApiResult<RoomRow> {
+pub async fn end(
+    db: &mut Db,
+    ctx: &AuditContext,
+    tenant_id: &str,
+    room_id: &str,
+) -> ApiResult<RoomRow> {
     match rooms::end(db, tenant_id, room_id, now()).await? {
         EndRoomOutcome::Ended(row) => {
+            audit::record(
+                db,
+                ctx,
+                "room.end",
+                ("room", room_id),
+                Some(tenant_id),
+                None,
+            )
+            .await?;
             events::record_room_ended(db, &row).await?;
             Ok(*row)
         }
@@ -230,6 +265,7 @@ pub async fn end(db: &mut Db, tenant_id: &str, room_id: &str) -> ApiResult<RoomR
 pub async fn join(
     state: &AppState,
     db: &mut Db,
+    ctx: &AuditContext,
     tenant_id: &str,
     room_id: &str,
     body: Value,
@@ -265,7 +301,7 @@ pub async fn join(
         role: request.role,
         joined_at: at,
     };
-    let (participant, room) = match rooms::join(db, &new, rules).await? {
+    let (participant, room, replaced) = match rooms::join(db, &new, rules).await? {
         JoinOutcome::Joined {
             participant,
             room,
@@ -275,9 +311,9 @@ pub async fn join(
             if created_room {
                 events::record(db, tenant_id, EventType::RoomCreated, room_view(&room, at)).await?;
             }
-            if let Some(old) = replaced {
+            if let Some(old) = &replaced {
                 tracing::info!(room = %room_id, replaced = %old, "duplicate user: earlier participant disconnected");
-                if let Some(old) = rooms::participant(db, &old).await? {
+                if let Some(old) = rooms::participant(db, old).await? {
                     events::record_participant(db, EventType::ParticipantLeft, &old).await?;
                 }
             }
@@ -286,7 +322,7 @@ pub async fn join(
                 events::record(db, tenant_id, EventType::RoomStarted, room_view(&room, at)).await?;
             }
             events::record_participant(db, EventType::ParticipantJoined, &participant).await?;
-            (participant, room)
+            (participant, room, replaced)
         }
         JoinOutcome::RoomNotFound => return Err(ApiError::not_found("Room")),
         JoinOutcome::RoomEnded => {
@@ -315,6 +351,23 @@ pub async fn join(
             )));
         }
     };
+    let changes = audit::created(&json!({
+        "room_id": participant.room_id,
+        "display_name": participant.display_name,
+        "role": participant.role,
+        "user_id": participant.user_id,
+        "replaced_participant_id": replaced,
+    }));
+    let target = ("participant", participant.id.as_str());
+    audit::record(
+        db,
+        ctx,
+        "participant.join",
+        target,
+        Some(tenant_id),
+        Some(changes),
+    )
+    .await?;
     let (access, refresh, expires_in) = mint_tokens(state, &participant);
     Ok(JoinedParticipant {
         participant: participant_view(&participant),
@@ -354,6 +407,7 @@ pub async fn refresh_claims(
 /// the token generation). Refused while the tenant is suspended.
 pub async fn renew_with_refresh_token(
     db: &mut Db,
+    ctx: &AuditContext,
     claims: &ParticipantClaims,
 ) -> ApiResult<ParticipantRow> {
     let invalid = ApiError::invalid_refresh_token;
@@ -372,26 +426,65 @@ pub async fn renew_with_refresh_token(
     )
     .await?
     {
-        RotateParticipantOutcome::Rotated(row) => Ok(*row),
+        RotateParticipantOutcome::Rotated(row) => {
+            renewed(db, ctx, &row).await?;
+            Ok(*row)
+        }
         RotateParticipantOutcome::Stale | RotateParticipantOutcome::NotFound => Err(invalid()),
     }
 }
 
 /// New tokens minted for the tenant's backend (`rooms:write`); every earlier token dies.
+/// A participant's tokens were replaced (every earlier one died).
+async fn renewed(db: &mut Db, ctx: &AuditContext, row: &ParticipantRow) -> ApiResult<()> {
+    let target = ("participant", row.id.as_str());
+    audit::record(
+        db,
+        ctx,
+        "participant.renew_tokens",
+        target,
+        Some(&row.tenant_id),
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
 pub async fn renew_for_tenant(
     db: &mut Db,
+    ctx: &AuditContext,
     tenant_id: &str,
     room_id: &str,
     pid: &str,
 ) -> ApiResult<ParticipantRow> {
     match rooms::rotate_participant(db, tenant_id, room_id, pid, None).await? {
-        RotateParticipantOutcome::Rotated(row) => Ok(*row),
+        RotateParticipantOutcome::Rotated(row) => {
+            renewed(db, ctx, &row).await?;
+            Ok(*row)
+        }
         _ => Err(ApiError::not_found("Participant")),
     }
 }
 
-pub async fn remove(db: &mut Db, tenant_id: &str, room_id: &str, pid: &str) -> ApiResult<()> {
+pub async fn remove(
+    db: &mut Db,
+    ctx: &AuditContext,
+    tenant_id: &str,
+    room_id: &str,
+    pid: &str,
+) -> ApiResult<()> {
     if rooms::remove_participant(db, tenant_id, room_id, pid, now()).await? {
+        let changes = audit::created(&json!({"room_id": room_id}));
+        let target = ("participant", pid);
+        audit::record(
+            db,
+            ctx,
+            "participant.remove",
+            target,
+            Some(tenant_id),
+            Some(changes),
+        )
+        .await?;
         if let Some(gone) = rooms::participant(db, pid).await? {
             events::record_participant(db, EventType::ParticipantLeft, &gone).await?;
         }

@@ -2,6 +2,7 @@
 
 use chalk_sdk::model::{Jwks, SigningKey, SigningKeyStatus};
 
+use super::audit::{self, AuditContext};
 use crate::clock::{now, to_datetime};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -39,14 +40,19 @@ pub async fn list(state: &AppState) -> ApiResult<Vec<SigningKey>> {
 }
 
 /// A new current key; the old one verifies until every token it signed has expired.
-pub async fn rotate(state: &AppState) -> ApiResult<SigningKey> {
+pub async fn rotate(state: &AppState, ctx: &AuditContext) -> ApiResult<SigningKey> {
     let ring = state.signer.key_ring().ok_or_else(|| {
         ApiError::conflict(
             "Signing keys are used only with CHALK_JWT_ALGORITHM=EdDSA; this server signs with \
              HS256 and CHALK_JWT_SECRET",
         )
     })?;
-    let row = ring.rotate(state.policy.signing_key_overlap()).await?;
+    let row = ring
+        .rotate(state.policy.signing_key_overlap(), |key: &SigningKeyRow| {
+            let target = ("signing_key", key.kid.as_str());
+            audit::entry(ctx, "signing_key.rotate", target, None, None)
+        })
+        .await?;
     Ok(view(&row, now()))
 }
 

@@ -4,9 +4,10 @@ use chalk_sdk::model::{
     ApiKeyRotatedData, CreateTenantRequest, CreatedTenant, EventType, FieldError, Patch,
     RotateKeyRequest, RotatedKey, Scope, Tenant, TenantStatus, TenantUsage, UpdateTenantRequest,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::sync::Arc;
 
+use super::audit::{self, AuditContext, Changes};
 use crate::auth::Caller;
 use crate::cache::TenantSnapshot;
 use crate::clock::{now, to_datetime};
@@ -78,6 +79,32 @@ pub fn view_of(row: &TenantRow, usage: TenantUsage) -> Tenant {
     }
 }
 
+/// What the audit log compares of a tenant: its fields and its config as stored (secrets
+/// sealed; `audit::diff` shows them only as "changed").
+fn audited(row: &TenantRow) -> Value {
+    json!({
+        "name": row.name,
+        "email": row.email,
+        "external_id": row.external_id,
+        "status": row.status,
+        "max_concurrent_rooms": row.max_concurrent_rooms,
+        "max_participants_per_room": row.max_participants_per_room,
+        "max_recording_duration_minutes": row.max_recording_duration_minutes,
+        "rate_limit_per_minute": row.rate_limit_per_minute,
+        "config": row.config,
+    })
+}
+
+/// The audited difference between two states of a tenant.
+pub fn changes(before: Option<&TenantRow>, after: &TenantRow) -> Changes {
+    let mut before = before.map_or(Value::Null, audited);
+    if before.is_null() {
+        // A new tenant's config shows only what differs from the defaults.
+        before = json!({"config": StoredConfig::default()});
+    }
+    audit::diff(&before, &audited(after))
+}
+
 pub async fn load(db: &mut Db, id: &str) -> ApiResult<TenantRow> {
     tenants::get(db, id)
         .await?
@@ -97,7 +124,7 @@ fn external_id_taken() -> ApiError {
 /// 403 for a caller other than the master key who sent operator-only fields, naming each
 /// in the message and in `details`.
 fn require_master_for(caller: &Caller, fields: &[&str]) -> ApiResult<()> {
-    if fields.is_empty() || caller == &Caller::Master {
+    if fields.is_empty() || caller.is_operator() {
         return Ok(());
     }
     Err(ApiError::forbidden(format!(
@@ -170,6 +197,7 @@ pub async fn create(
     state: &AppState,
     db: &mut Db,
     caller: &Caller,
+    ctx: &AuditContext,
     mut body: Value,
 ) -> ApiResult<CreatedTenant> {
     // The config is validated by the config module, which reports every bad field.
@@ -243,6 +271,16 @@ pub async fn create(
         CreateTenantOutcome::ExternalIdTaken => return Err(external_id_taken()),
     };
     keys::insert(db, &key).await?;
+    let changes = changes(None, &row);
+    audit::record(
+        db,
+        ctx,
+        "tenant.create",
+        ("tenant", &row.id),
+        Some(&row.id),
+        Some(changes),
+    )
+    .await?;
     Ok(CreatedTenant {
         tenant: view(db, &row).await?,
         api_key: secret.into(),
@@ -255,6 +293,7 @@ pub async fn create(
 pub async fn update(
     db: &mut Db,
     caller: &Caller,
+    ctx: &AuditContext,
     id: &str,
     expected_revision: Option<i64>,
     body: Value,
@@ -327,11 +366,30 @@ pub async fn update(
     let before = tenants::lock(db, id)
         .await?
         .ok_or_else(|| ApiError::not_found("Tenant"))?;
-    let row = apply_change(db, id, expected_revision, change).await?;
+    let row = apply_audited(db, ctx, "tenant.update", &before, expected_revision, change).await?;
     let view = view(db, &row).await?;
     super::events::record(db, id, EventType::TenantUpdated, &view).await?;
     record_status_change(db, before.status, &view).await?;
     Ok(row)
+}
+
+/// [`apply_change`] to the tenant as it was (`before`, locked by the caller), recorded in
+/// the audit log as `action` when something changed.
+pub async fn apply_audited(
+    db: &mut Db,
+    ctx: &AuditContext,
+    action: &str,
+    before: &TenantRow,
+    expected_revision: Option<i64>,
+    change: TenantChange,
+) -> ApiResult<TenantRow> {
+    let id = before.id.as_str();
+    let after = apply_change(db, id, expected_revision, change).await?;
+    let changes = changes(Some(before), &after);
+    if !changes.is_empty() {
+        audit::record(db, ctx, action, ("tenant", id), Some(id), Some(changes)).await?;
+    }
+    Ok(after)
 }
 
 /// `tenant.suspended` or `tenant.resumed`, when the status changed from `before`.
@@ -371,8 +429,9 @@ pub async fn apply_change(
 }
 
 /// Deletes the tenant and everything it owns.
-pub async fn delete(db: &mut Db, id: &str) -> ApiResult<()> {
+pub async fn delete(db: &mut Db, ctx: &AuditContext, id: &str) -> ApiResult<()> {
     if tenants::delete(db, id).await? {
+        audit::record(db, ctx, "tenant.delete", ("tenant", id), Some(id), None).await?;
         Ok(())
     } else {
         Err(ApiError::not_found("Tenant"))
@@ -383,6 +442,7 @@ pub async fn delete(db: &mut Db, id: &str) -> ApiResult<()> {
 pub async fn set_status(
     db: &mut Db,
     caller: &Caller,
+    ctx: &AuditContext,
     id: &str,
     status: TenantStatus,
 ) -> ApiResult<TenantRow> {
@@ -394,7 +454,11 @@ pub async fn set_status(
         status: Some(status),
         ..TenantChange::default()
     };
-    let row = apply_change(db, id, None, change).await?;
+    let action = match status {
+        TenantStatus::Suspended => "tenant.suspend",
+        TenantStatus::Active => "tenant.resume",
+    };
+    let row = apply_audited(db, ctx, action, &before, None, change).await?;
     if before.status != row.status {
         let view = view(db, &row).await?;
         record_status_change(db, before.status, &view).await?;
@@ -410,6 +474,7 @@ pub async fn set_status(
 pub async fn rotate_key(
     db: &mut Db,
     caller: &Caller,
+    ctx: &AuditContext,
     id: &str,
     body: Option<Value>,
 ) -> ApiResult<RotatedKey> {
@@ -452,6 +517,20 @@ pub async fn rotate_key(
     if !keys::rotate_primary(db, &key, previous_expires_at, at).await? {
         return Err(ApiError::not_found("Tenant"));
     }
+    let changes = audit::created(&json!({
+        "api_key": "new",
+        "primary": true,
+        "previous_key_expires_at": previous_expires_at.map(to_datetime),
+    }));
+    audit::record(
+        db,
+        ctx,
+        "api_key.rotate",
+        ("api_key", &key.id),
+        Some(id),
+        Some(changes),
+    )
+    .await?;
     let rotated = keys::by_id(db, &key.id)
         .await?
         .ok_or_else(|| ApiError::internal("rotated key vanished"))?;

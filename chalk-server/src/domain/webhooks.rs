@@ -4,16 +4,18 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use chalk_sdk::model::fingerprint;
 use chalk_sdk::model::{
     CreateWebhookEndpointRequest, CreatedWebhookEndpoint, EventType, Patch,
     RotateWebhookSecretRequest, RotatedWebhookSecret, UpdateWebhookEndpointRequest,
     WebhookEndpoint, WebhookTestData, WebhookTestResult,
 };
 use rand::Rng;
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use super::audit::{self, AuditContext};
 use crate::clock::{now, to_datetime};
-use crate::crypto::new_id;
+use crate::crypto::{Sealer, new_id};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::parse;
 use crate::state::AppState;
@@ -29,7 +31,22 @@ const DEFAULT_OVERLAP_SECONDS: i64 = 86_400;
 const MAX_OVERLAP_SECONDS: i64 = 604_800;
 const MAX_DESCRIPTION_CHARS: usize = 500;
 
-pub fn view(row: &EndpointRow) -> WebhookEndpoint {
+/// The endpoint as responses show it. The secret is opened only to fingerprint it (see
+/// `chalk_sdk::model::fingerprint`), salted with the endpoint's random id: a provisioning
+/// client tells a rotated secret from the one it holds without the secret being returned.
+pub fn view(row: &EndpointRow, sealer: &Sealer) -> WebhookEndpoint {
+    WebhookEndpoint {
+        secret_fingerprint: sealer
+            .open_str(&row.secret)
+            .ok()
+            .map(|secret| fingerprint::compute(row.id.as_bytes(), &secret)),
+        ..audited(row)
+    }
+}
+
+/// The endpoint as the audit log records it: without the fingerprint, since a secret's
+/// change is recorded only as `"changed"`.
+fn audited(row: &EndpointRow) -> WebhookEndpoint {
     let at = now();
     WebhookEndpoint {
         id: row.id.clone(),
@@ -41,6 +58,7 @@ pub fn view(row: &EndpointRow) -> WebhookEndpoint {
             .previous_secret_expires_at
             .filter(|until| *until > at)
             .map(to_datetime),
+        secret_fingerprint: None,
         created_at: to_datetime(row.created_at),
         updated_at: to_datetime(row.updated_at),
     }
@@ -90,6 +108,7 @@ fn url(problems: &mut Problems, state: &AppState, raw: &str) -> String {
 pub async fn create(
     state: &AppState,
     db: &mut Db,
+    ctx: &AuditContext,
     tenant_id: &str,
     body: Value,
 ) -> ApiResult<CreatedWebhookEndpoint> {
@@ -119,10 +138,23 @@ pub async fn create(
         updated_at: at,
     };
     match webhooks::create(db, &row).await? {
-        CreateEndpointOutcome::Created(row) => Ok(CreatedWebhookEndpoint {
-            endpoint: view(&row),
-            secret: secret.into(),
-        }),
+        CreateEndpointOutcome::Created(row) => {
+            let changes = audit::created(&json!({"endpoint": audited(&row), "secret": "new"}));
+            let target = ("webhook_endpoint", row.id.as_str());
+            audit::record(
+                db,
+                ctx,
+                "webhook_endpoint.create",
+                target,
+                Some(tenant_id),
+                Some(changes),
+            )
+            .await?;
+            Ok(CreatedWebhookEndpoint {
+                endpoint: view(&row, &state.sealer),
+                secret: secret.into(),
+            })
+        }
         CreateEndpointOutcome::TenantNotFound => Err(ApiError::not_found("Tenant")),
         CreateEndpointOutcome::TooMany => Err(ApiError::conflict(format!(
             "A tenant has at most {MAX_ENDPOINTS} webhook endpoints; delete one first"
@@ -151,6 +183,7 @@ pub async fn get(db: &mut Db, tenant_id: &str, id: &str) -> ApiResult<EndpointRo
 pub async fn update(
     state: &AppState,
     db: &mut Db,
+    ctx: &AuditContext,
     tenant_id: &str,
     id: &str,
     body: Value,
@@ -176,6 +209,7 @@ pub async fn update(
     let mut row = webhooks::lock(db, tenant_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("Webhook endpoint"))?;
+    let before = json!(audited(&row));
     if let Some(url) = url {
         row.url = url;
     }
@@ -190,12 +224,33 @@ pub async fn update(
     }
     row.updated_at = now();
     webhooks::save(db, &row).await?;
+    let changes = audit::diff(&before, &json!(audited(&row)));
+    let target = ("webhook_endpoint", id);
+    audit::record(
+        db,
+        ctx,
+        "webhook_endpoint.update",
+        target,
+        Some(tenant_id),
+        Some(changes),
+    )
+    .await?;
     Ok(row)
 }
 
 /// Deletes the endpoint; its pending deliveries are never sent.
-pub async fn delete(db: &mut Db, tenant_id: &str, id: &str) -> ApiResult<()> {
+pub async fn delete(db: &mut Db, ctx: &AuditContext, tenant_id: &str, id: &str) -> ApiResult<()> {
     if webhooks::delete(db, tenant_id, id).await? {
+        let target = ("webhook_endpoint", id);
+        audit::record(
+            db,
+            ctx,
+            "webhook_endpoint.delete",
+            target,
+            Some(tenant_id),
+            None,
+        )
+        .await?;
         Ok(())
     } else {
         Err(ApiError::not_found("Webhook endpoint"))
@@ -207,6 +262,7 @@ pub async fn delete(db: &mut Db, tenant_id: &str, id: &str) -> ApiResult<()> {
 pub async fn rotate_secret(
     state: &AppState,
     db: &mut Db,
+    ctx: &AuditContext,
     tenant_id: &str,
     id: &str,
     body: Option<Value>,
@@ -241,6 +297,20 @@ pub async fn rotate_secret(
     }
     row.updated_at = at;
     webhooks::save(db, &row).await?;
+    let changes = audit::created(&json!({
+        "secret": "new",
+        "previous_secret_expires_at": row.previous_secret_expires_at.map(to_datetime),
+    }));
+    let target = ("webhook_endpoint", id);
+    audit::record(
+        db,
+        ctx,
+        "webhook_endpoint.rotate_secret",
+        target,
+        Some(tenant_id),
+        Some(changes),
+    )
+    .await?;
     Ok(RotatedWebhookSecret {
         id: row.id.clone(),
         secret: secret.into(),
@@ -249,12 +319,27 @@ pub async fn rotate_secret(
 }
 
 /// Enqueues a `webhook.test` event to this endpoint (enabled or not), due at once.
-pub async fn test(db: &mut Db, tenant_id: &str, id: &str) -> ApiResult<WebhookTestResult> {
+pub async fn test(
+    db: &mut Db,
+    ctx: &AuditContext,
+    tenant_id: &str,
+    id: &str,
+) -> ApiResult<WebhookTestResult> {
     let row = get(db, tenant_id, id).await?;
     let data = WebhookTestData {
         endpoint_id: row.id.clone(),
     };
     let (event_id, delivery_id) = super::events::record_test(db, tenant_id, &row.id, data).await?;
+    let target = ("webhook_endpoint", id);
+    audit::record(
+        db,
+        ctx,
+        "webhook_endpoint.test",
+        target,
+        Some(tenant_id),
+        None,
+    )
+    .await?;
     Ok(WebhookTestResult {
         event_id,
         delivery_id,

@@ -10,6 +10,7 @@ use chalk_sdk::model::{
 };
 
 use crate::auth::Caller;
+use crate::domain::audit::AuditContext;
 use crate::domain::keys;
 use crate::error::ApiResult;
 use crate::extract::{ApiQuery, JsonBody};
@@ -36,6 +37,7 @@ pub const TAG: &str = "api-keys";
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
@@ -49,7 +51,7 @@ pub async fn create(
         &headers,
         fingerprint,
         async |db: &mut Db| {
-            let created = keys::create(db, &caller, &id, body).await?;
+            let created = keys::create(db, &caller, &audit, &id, body).await?;
             Produced::new(StatusCode::CREATED, Data { data: created })
         },
     )
@@ -90,11 +92,12 @@ pub async fn list(
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path((id, key_id)): Path<(String, String)>,
 ) -> ApiResult<Json<Data<Deleted>>> {
     caller.require_tenant(&id, Scope::TenantAdmin)?;
     let mut db = state.store.begin().await?;
-    keys::revoke(&mut db, &id, &key_id).await?;
+    keys::revoke(&mut db, &audit, &id, &key_id).await?;
     db.commit().await?;
     Ok(Json(Data {
         data: Deleted {

@@ -9,7 +9,7 @@ use chalk_sdk::model::{
 
 use axum::response::{IntoResponse, Response};
 
-use crate::auth::{check_api_key, stamp};
+use crate::auth::{RequestFacts, check_api_key, record_refused_api_key, stamp};
 use crate::clock::now;
 use crate::domain::tokens::{self, Refreshed};
 use crate::error::{ApiError, ApiResult};
@@ -28,9 +28,19 @@ pub const TAG: &str = "auth";
         (status = 403, description = "Tenant suspended", body = ErrorEnvelope),
         (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
         (status = 429, description = "The tenant's rate limit, or too many failed authentications; see Retry-After", body = ErrorEnvelope)))]
-pub async fn token(State(state): State<AppState>, JsonBody(body): JsonBody) -> ApiResult<Response> {
+pub async fn token(
+    State(state): State<AppState>,
+    facts: RequestFacts,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
     let request: TokenRequest = parse(body)?;
-    let auth = check_api_key(&state, request.api_key.expose()).await?;
+    let auth = match check_api_key(&state, request.api_key.expose()).await {
+        Ok(auth) => auth,
+        Err(error) => {
+            record_refused_api_key(&state, &facts, request.api_key.expose(), &error).await;
+            return Err(error);
+        }
+    };
     // The key arrives in the body, so the credential middleware saw an anonymous caller:
     // the tenant's limit is applied here (each exchange writes a refresh token).
     let decision = state

@@ -9,6 +9,7 @@ use chalk_sdk::model::{ConfigPatch, Data, ErrorEnvelope, Scope, TenantConfigResp
 use super::tenants::TAG;
 use crate::auth::Caller;
 use crate::clock::to_datetime;
+use crate::domain::audit::AuditContext;
 use crate::domain::config;
 use crate::error::ApiResult;
 use crate::extract::{JsonBody, etag, if_match};
@@ -31,6 +32,18 @@ fn respond(row: &TenantRow) -> ApiResult<Response> {
 }
 /// A tenant's config; secrets masked as `****` + last 4 characters.
 #[utoipa::path(get, path = "/api/v1/tenants/{id}/config", tag = TAG,
+    description = "Secrets are write-only: they are shown masked as `\"****\"` + their last 4 \
+        characters, never whole. So that a provisioning client can tell whether the webhook \
+        secret it holds is the one set (drift) without the server returning it, \
+        `post_meeting_webhook.secret_fingerprint` is `hmac-sha256:` + base64url(salt) + `:` + \
+        base64url(HMAC-SHA256(salt, secret)), with 16 random salt bytes chosen each time the \
+        secret is set; the client recomputes it with its own copy. It is safe to show to \
+        whoever may read the config: the secret is `whsec_` + at least 24 random bytes (192 \
+        bits), so finding it from its fingerprint is a search no one can finish, and the \
+        random salt defeats precomputed tables and makes the same secret, set twice or by \
+        two tenants, fingerprint differently. Provider `api_key`s, which a person may choose \
+        and could be guessed, get no fingerprint. Setting the secret the config already has \
+        keeps the fingerprint. `null` for a secret set before fingerprints existed.",
     params(("id" = String, Path, description = "Tenant id")),
     responses((status = 400, description = "Bad query, or more than one credential", body = ErrorEnvelope), (status = 429, description = "Rate limited; see Retry-After", body = ErrorEnvelope),
         (status = 200, body = Data<TenantConfigResponse>, headers(("ETag" = String, description = "Revision, for If-Match"))),
@@ -61,6 +74,7 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonBody(patch): JsonBody,
@@ -68,7 +82,7 @@ pub async fn update(
     caller.require_tenant(&id, Scope::TenantAdmin)?;
     let expected = if_match(&headers)?;
     let mut db = state.store.begin().await?;
-    let row = config::update(&state, &mut db, &id, expected, &patch).await?;
+    let row = config::update(&state, &mut db, &audit, &id, expected, &patch).await?;
     db.commit().await?;
     respond(&row)
 }

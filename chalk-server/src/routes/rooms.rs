@@ -6,13 +6,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chalk_sdk::model::{
-    AddParticipantRequest, CreateRoomRequest, Data, Deleted, ErrorEnvelope, JoinResponse,
-    ListRoomsQuery, Page, ParticipantTokenRequest, ParticipantTokens, ParticipantTokensResponse,
-    Room, Scope,
+    Actor, ActorType, AddParticipantRequest, CreateRoomRequest, Data, Deleted, ErrorEnvelope,
+    JoinResponse, ListRoomsQuery, Page, ParticipantTokenRequest, ParticipantTokens,
+    ParticipantTokensResponse, Room, Scope,
 };
 
 use crate::auth::{Caller, OriginRefused, check_origin_for};
 use crate::clock::now;
+use crate::domain::audit::AuditContext;
 use crate::domain::rooms::{self, room_actor, room_path_id, room_tenant, room_view};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, JsonBody, OptionalJsonBody, parse};
@@ -42,6 +43,7 @@ pub const TAG: &str = "rooms";
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
@@ -53,7 +55,7 @@ pub async fn create(
         &headers,
         fingerprint,
         async |db: &mut Db| {
-            let room = rooms::create(db, &tenant_id, body).await?;
+            let room = rooms::create(db, &audit, &tenant_id, body).await?;
             Produced::new(StatusCode::CREATED, Data { data: room })
         },
     )
@@ -128,12 +130,13 @@ pub async fn get(
 pub async fn end(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Data<Room>>> {
     let room_id = room_path_id(&id);
     let tenant_id = room_actor(&caller, &room_id, Scope::RoomsWrite, true)?;
     let mut db = state.store.begin().await?;
-    let row = rooms::end(&mut db, &tenant_id, &room_id).await?;
+    let row = rooms::end(&mut db, &audit, &tenant_id, &room_id).await?;
     db.commit().await?;
     Ok(Json(Data {
         data: room_view(&row, now()),
@@ -165,6 +168,7 @@ pub async fn end(
 pub async fn add_participant(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
@@ -179,7 +183,7 @@ pub async fn add_participant(
         &headers,
         fingerprint,
         async |db: &mut Db| {
-            let joined = rooms::join(&state, db, &tenant_id, &room_id, body).await?;
+            let joined = rooms::join(&state, db, &audit, &tenant_id, &room_id, body).await?;
             Produced::new(
                 StatusCode::CREATED,
                 JoinResponse {
@@ -212,6 +216,7 @@ pub async fn add_participant(
 pub async fn token(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path((id, pid)): Path<(String, String)>,
     headers: HeaderMap,
     OptionalJsonBody(body): OptionalJsonBody,
@@ -234,7 +239,14 @@ pub async fn token(
                 return Ok(response);
             }
             let mut db = state.store.begin().await?;
-            let row = rooms::renew_with_refresh_token(&mut db, &claims).await?;
+            // No credential header: the refresh token names the participant acting.
+            let actor = Actor {
+                kind: ActorType::Participant,
+                id: Some(claims.sub.clone()),
+                name: None,
+            };
+            let audit = audit.acting_as(actor);
+            let row = rooms::renew_with_refresh_token(&mut db, &audit, &claims).await?;
             db.commit().await?;
             row
         }
@@ -251,7 +263,8 @@ pub async fn token(
             }
             let tenant = room_tenant(&caller, Scope::RoomsWrite)?;
             let mut db = state.store.begin().await?;
-            let row = rooms::renew_for_tenant(&mut db, &tenant.tenant_id, &room_id, &pid).await?;
+            let row =
+                rooms::renew_for_tenant(&mut db, &audit, &tenant.tenant_id, &room_id, &pid).await?;
             db.commit().await?;
             row
         }
@@ -286,12 +299,13 @@ pub async fn token(
 pub async fn remove_participant(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path((id, pid)): Path<(String, String)>,
 ) -> ApiResult<Json<Data<Deleted>>> {
     let room_id = room_path_id(&id);
     let tenant_id = room_actor(&caller, &room_id, Scope::RoomsWrite, true)?;
     let mut db = state.store.begin().await?;
-    rooms::remove(&mut db, &tenant_id, &room_id, &pid).await?;
+    rooms::remove(&mut db, &audit, &tenant_id, &room_id, &pid).await?;
     db.commit().await?;
     Ok(Json(Data {
         data: Deleted {

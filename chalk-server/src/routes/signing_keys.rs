@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use chalk_sdk::model::{Data, ErrorEnvelope, Jwks, Page, SigningKey};
 
 use crate::auth::Caller;
+use crate::domain::audit::AuditContext;
 use crate::domain::signing_keys;
 use crate::error::ApiResult;
 use crate::state::AppState;
@@ -59,9 +60,10 @@ pub async fn list(
 pub async fn rotate(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
 ) -> ApiResult<Json<Data<SigningKey>>> {
     caller.require_master()?;
     Ok(Json(Data {
-        data: signing_keys::rotate(&state).await?,
+        data: signing_keys::rotate(&state, &audit).await?,
     }))
 }

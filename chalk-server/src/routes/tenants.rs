@@ -11,6 +11,7 @@ use chalk_sdk::model::{
 
 use crate::auth::Caller;
 use crate::clock::now;
+use crate::domain::audit::AuditContext;
 use crate::domain::tenants;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, JsonBody, OptionalJsonBody, etag, if_match};
@@ -56,12 +57,13 @@ async fn respond(db: &mut Db, row: &TenantRow) -> ApiResult<Response> {
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     match &caller {
-        Caller::Master => {}
+        Caller::Master | Caller::Operator(_) => {}
         _ if state.policy.open_registration => limit_registration(&state, &client).await?,
         Caller::Anonymous => caller.require_master()?,
         Caller::Tenant(_) | Caller::Participant(_) => {
@@ -75,7 +77,7 @@ pub async fn create(
         &headers,
         fingerprint,
         async |db: &mut Db| {
-            let created = tenants::create(&state, db, &caller, body).await?;
+            let created = tenants::create(&state, db, &caller, &audit, body).await?;
             Produced::new(StatusCode::CREATED, Data { data: created })
         },
     )
@@ -192,6 +194,7 @@ pub async fn current(State(state): State<AppState>, caller: Caller) -> ApiResult
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
@@ -199,7 +202,7 @@ pub async fn update(
     caller.require_tenant(&id, Scope::TenantAdmin)?;
     let expected = if_match(&headers)?;
     let mut db = state.store.begin().await?;
-    let row = tenants::update(&mut db, &caller, &id, expected, body).await?;
+    let row = tenants::update(&mut db, &caller, &audit, &id, expected, body).await?;
     db.commit().await?;
     // The usage counts are reads: they need not hold the write transaction (on SQLite,
     // the one writer) while they run.
@@ -216,11 +219,12 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Data<Deleted>>> {
     caller.require_tenant(&id, Scope::TenantAdmin)?;
     let mut db = state.store.begin().await?;
-    tenants::delete(&mut db, &id).await?;
+    tenants::delete(&mut db, &audit, &id).await?;
     db.commit().await?;
     Ok(Json(Data {
         data: Deleted { id, deleted: true },
@@ -242,6 +246,7 @@ pub async fn delete(
 pub async fn rotate_key(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path(id): Path<String>,
     headers: HeaderMap,
     OptionalJsonBody(body): OptionalJsonBody,
@@ -255,7 +260,7 @@ pub async fn rotate_key(
         &headers,
         fingerprint,
         async |db: &mut Db| {
-            let rotated = tenants::rotate_key(db, &caller, &id, body).await?;
+            let rotated = tenants::rotate_key(db, &caller, &audit, &id, body).await?;
             Produced::new(StatusCode::OK, Data { data: rotated })
         },
     )
@@ -265,11 +270,12 @@ pub async fn rotate_key(
 async fn set_status(
     state: &AppState,
     caller: &Caller,
+    audit: &AuditContext,
     id: &str,
     status: TenantStatus,
 ) -> ApiResult<Response> {
     let mut db = state.store.begin().await?;
-    let row = tenants::set_status(&mut db, caller, id, status).await?;
+    let row = tenants::set_status(&mut db, caller, audit, id, status).await?;
     db.commit().await?;
     // The usage counts are reads: they need not hold the write transaction (on SQLite,
     // the one writer) while they run.
@@ -286,9 +292,10 @@ async fn set_status(
 pub async fn suspend(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    set_status(&state, &caller, &id, TenantStatus::Suspended).await
+    set_status(&state, &caller, &audit, &id, TenantStatus::Suspended).await
 }
 
 /// Resume a suspended tenant.
@@ -301,7 +308,8 @@ pub async fn suspend(
 pub async fn resume(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    set_status(&state, &caller, &id, TenantStatus::Active).await
+    set_status(&state, &caller, &audit, &id, TenantStatus::Active).await
 }

@@ -13,6 +13,7 @@ use chalk_sdk::model::{
 };
 
 use crate::auth::Caller;
+use crate::domain::audit::AuditContext;
 use crate::domain::{deliveries, events, webhooks};
 use crate::error::ApiResult;
 use crate::extract::{ApiQuery, JsonBody, OptionalJsonBody};
@@ -41,6 +42,7 @@ pub const TAG: &str = "webhooks";
 pub async fn create_endpoint(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
@@ -54,7 +56,7 @@ pub async fn create_endpoint(
         &headers,
         fingerprint,
         async |db: &mut Db| {
-            let created = webhooks::create(&state, db, &id, body).await?;
+            let created = webhooks::create(&state, db, &audit, &id, body).await?;
             Produced::new(StatusCode::CREATED, Data { data: created })
         },
     )
@@ -80,7 +82,10 @@ pub async fn list_endpoints(
     let mut rows = webhooks::list(&mut db, &id, page.after_seq, page.limit + 1).await?;
     let next_cursor = next_cursor(&mut rows, page.limit, |r| r.seq);
     Ok(Json(Page {
-        data: rows.iter().map(webhooks::view).collect(),
+        data: rows
+            .iter()
+            .map(|row| webhooks::view(row, &state.sealer))
+            .collect(),
         next_cursor,
     }))
 }
@@ -101,13 +106,14 @@ pub async fn get_endpoint(
     let mut db = state.store.read().await?;
     let row = webhooks::get(&mut db, &id, &eid).await?;
     Ok(Json(Data {
-        data: webhooks::view(&row),
+        data: webhooks::view(&row, &state.sealer),
     }))
 }
 
 /// Change an endpoint's url, events, description or enabled; absent fields stay.
 #[utoipa::path(patch, path = "/api/v1/tenants/{id}/webhook-endpoints/{eid}", tag = TAG,
-    description = "`description: null` removes the description. Deliveries not yet sent go to the new URL.",
+    description = "`description: null` removes the description. Deliveries not yet sent go to the new URL; \
+        a disabled endpoint gets no new deliveries, and those already queued are still sent.",
     params(("id" = String, Path, description = "Tenant id"), ("eid" = String, Path, description = "Endpoint id")),
     request_body = UpdateWebhookEndpointRequest,
     responses((status = 400, description = "Bad query, or more than one credential", body = ErrorEnvelope), (status = 413, body = ErrorEnvelope), (status = 429, description = "Rate limited; see Retry-After", body = ErrorEnvelope),
@@ -118,15 +124,16 @@ pub async fn get_endpoint(
 pub async fn update_endpoint(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path((id, eid)): Path<(String, String)>,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Json<Data<WebhookEndpoint>>> {
     caller.require_tenant(&id, Scope::TenantAdmin)?;
     let mut db = state.store.begin().await?;
-    let row = webhooks::update(&state, &mut db, &id, &eid, body).await?;
+    let row = webhooks::update(&state, &mut db, &audit, &id, &eid, body).await?;
     db.commit().await?;
     Ok(Json(Data {
-        data: webhooks::view(&row),
+        data: webhooks::view(&row, &state.sealer),
     }))
 }
 
@@ -140,11 +147,12 @@ pub async fn update_endpoint(
 pub async fn delete_endpoint(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path((id, eid)): Path<(String, String)>,
 ) -> ApiResult<Json<Data<Deleted>>> {
     caller.require_tenant(&id, Scope::TenantAdmin)?;
     let mut db = state.store.begin().await?;
-    webhooks::delete(&mut db, &id, &eid).await?;
+    webhooks::delete(&mut db, &audit, &id, &eid).await?;
     db.commit().await?;
     Ok(Json(Data {
         data: Deleted {
@@ -170,6 +178,7 @@ pub async fn delete_endpoint(
 pub async fn rotate_secret(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path((id, eid)): Path<(String, String)>,
     headers: HeaderMap,
     OptionalJsonBody(body): OptionalJsonBody,
@@ -183,7 +192,7 @@ pub async fn rotate_secret(
         &headers,
         fingerprint,
         async |db: &mut Db| {
-            let rotated = webhooks::rotate_secret(&state, db, &id, &eid, body).await?;
+            let rotated = webhooks::rotate_secret(&state, db, &audit, &id, &eid, body).await?;
             Produced::new(StatusCode::OK, Data { data: rotated })
         },
     )
@@ -201,11 +210,12 @@ pub async fn rotate_secret(
 pub async fn test_endpoint(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path((id, eid)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<Data<WebhookTestResult>>)> {
     caller.require_tenant(&id, Scope::TenantAdmin)?;
     let mut db = state.store.begin().await?;
-    let result = webhooks::test(&mut db, &id, &eid).await?;
+    let result = webhooks::test(&mut db, &audit, &id, &eid).await?;
     db.commit().await?;
     Ok((StatusCode::ACCEPTED, Json(Data { data: result })))
 }
@@ -284,11 +294,12 @@ pub async fn list_deliveries(
 pub async fn retry_delivery(
     State(state): State<AppState>,
     caller: Caller,
+    audit: AuditContext,
     Path((id, did)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<Data<WebhookDelivery>>)> {
     caller.require_tenant(&id, Scope::TenantAdmin)?;
     let mut db = state.store.begin().await?;
-    let row = deliveries::retry(&mut db, &id, &did).await?;
+    let row = deliveries::retry(&mut db, &audit, &id, &did).await?;
     db.commit().await?;
     Ok((
         StatusCode::ACCEPTED,

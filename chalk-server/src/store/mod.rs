@@ -30,12 +30,14 @@ use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 
 use crate::cache::{Cache, Invalidation};
 
+pub mod audit;
 pub mod deliveries;
 pub mod events;
 mod group_commit;
 pub mod idempotency;
 pub mod keys;
 mod listener;
+pub mod operator_keys;
 pub mod refresh;
 pub mod rooms;
 pub mod signing_keys;

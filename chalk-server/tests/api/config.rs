@@ -598,3 +598,98 @@ async fn webhook_targets_and_secrets_are_checked_over_http() {
     let tenants_after = app.get("/api/v1/tenants").master().send().await;
     assert_eq!(tenants_after.body["data"], tenants_before.body["data"]);
 }
+
+/// The webhook secret's fingerprint tells a client holding a secret whether it is the one
+/// set, over HTTP, without the secret ever being returned; provider keys get none.
+#[tokio::test]
+async fn the_webhook_secret_fingerprint_detects_a_changed_secret_without_revealing_it() {
+    use chalk_sdk::model::fingerprint;
+    let app = test_app().await;
+    let first = "whsec_Rmlyc3RTZWNyZXRGaXJzdFNlY3JldEZpcnN0U2VjcmV0";
+    let second = "whsec_U2Vjb25kU2Vjb25kU2Vjb25kU2Vjb25kU2Vjb25kIQ==";
+    let acme = app
+        .create_tenant(json!({"name": "Acme", "config": {"post_meeting_webhook": {
+            "url": "https://hooks.acme.edu", "secret": first,
+            "ai": {"api_key": "sk-provider-0000"}}}}))
+        .await;
+    let fingerprint_now = |response: &Response| {
+        response.body["data"]["config"]["post_meeting_webhook"]["secret_fingerprint"]
+            .as_str()
+            .expect("a fingerprint")
+            .to_owned()
+    };
+    let read = app.get(&config_path(&acme)).key(&acme.key).send().await;
+    read.assert_status(200);
+    let fp = fingerprint_now(&read);
+    assert!(fingerprint::matches(&fp, first));
+    assert!(!fingerprint::matches(&fp, second));
+    assert!(!read.text.contains(&first[6..]), "{}", read.text);
+    assert_eq!(
+        read.body["data"]["config"]["post_meeting_webhook"]["ai"],
+        json!({"provider": null, "api_key": "****0000", "model": null}),
+        "no fingerprint for a key a person may choose"
+    );
+
+    // Sending the same secret again changes nothing a client sees.
+    let same = app
+        .patch(&config_path(&acme))
+        .master()
+        .json(json!({"post_meeting_webhook": {"secret": first}}))
+        .send()
+        .await;
+    same.assert_status(200);
+    assert_eq!(fingerprint_now(&same), fp);
+
+    // Another secret: the old copy no longer matches, the new one does.
+    let changed = app
+        .patch(&config_path(&acme))
+        .master()
+        .json(json!({"post_meeting_webhook": {"secret": second}}))
+        .send()
+        .await;
+    changed.assert_status(200);
+    let fp2 = fingerprint_now(&changed);
+    assert!(!fingerprint::matches(&fp2, first));
+    assert!(fingerprint::matches(&fp2, second));
+    assert!(!changed.text.contains(&second[6..]));
+}
+
+/// A webhook endpoint's fingerprint matches the secret shown at creation, on every read,
+/// and only the new secret after a rotation; the secret itself is never in a read.
+#[tokio::test]
+async fn an_endpoint_secret_fingerprint_follows_rotation_without_revealing_the_secret() {
+    use chalk_sdk::model::fingerprint;
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let base = format!("/api/v1/tenants/{}/webhook-endpoints", acme.id);
+    let created = app
+        .post(&base)
+        .key(&acme.key)
+        .json(json!({"url": "https://hooks.acme.edu/events", "events": ["*"]}))
+        .send()
+        .await;
+    created.assert_status(201);
+    let id = created.body["data"]["id"].as_str().unwrap().to_owned();
+    let first = created.body["data"]["secret"].as_str().unwrap().to_owned();
+    let fp = |body: &Value| body["secret_fingerprint"].as_str().unwrap().to_owned();
+    assert!(fingerprint::matches(&fp(&created.body["data"]), &first));
+
+    let listed = app.get(&base).key(&acme.key).send().await;
+    listed.assert_status(200);
+    assert!(fingerprint::matches(&fp(&listed.body["data"][0]), &first));
+    assert!(!listed.text.contains(&first[6..]), "{}", listed.text);
+
+    let rotated = app
+        .post(&format!("{base}/{id}/rotate-secret"))
+        .key(&acme.key)
+        .json(json!({}))
+        .send()
+        .await;
+    rotated.assert_status(200);
+    let second = rotated.body["data"]["secret"].as_str().unwrap().to_owned();
+    let read = app.get(&format!("{base}/{id}")).key(&acme.key).send().await;
+    read.assert_status(200);
+    assert!(!fingerprint::matches(&fp(&read.body["data"]), &first));
+    assert!(fingerprint::matches(&fp(&read.body["data"]), &second));
+    assert!(!read.text.contains(&second[6..]));
+}

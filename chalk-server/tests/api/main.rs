@@ -10,6 +10,7 @@ mod support;
 mod common;
 
 mod api_keys;
+mod audit;
 mod auth;
 mod concurrency;
 mod config;

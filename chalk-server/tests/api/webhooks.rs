@@ -600,3 +600,60 @@ async fn retry_is_for_failed_or_exhausted_deliveries() {
         .await
         .assert_error(404, "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn api_key_expiring_is_written_once_per_horizon() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    create_endpoint(&app, &acme, json!(["api_key.expiring"])).await;
+    let now = chrono::Utc::now();
+    let mut ids = Vec::new();
+    for (name, hours) in [("in-3-days", 72), ("in-12-hours", 12), ("in-30-days", 720)] {
+        let response = app
+            .post(&format!("/api/v1/tenants/{}/api-keys", acme.id))
+            .key(&acme.key)
+            .json(json!({"name": name, "scopes": ["rooms:read"],
+                "expires_at": (now + chrono::Duration::hours(hours)).format("%Y-%m-%dT%H:%M:%SZ").to_string()}))
+            .send()
+            .await;
+        response.assert_status(201);
+        ids.push(response.body["data"]["key_id"].as_str().unwrap().to_owned());
+    }
+    let scan = |at: i64| chalk_server::domain::events::record_expiring_keys(&app.state.store, at);
+    assert_eq!(scan(now.timestamp()).await.unwrap(), 2);
+    assert_eq!(scan(now.timestamp()).await.unwrap(), 0, "once each");
+    // Two and a half days on, the first key is within a day of its end.
+    assert_eq!(scan(now.timestamp() + 60 * 3600).await.unwrap(), 1);
+    let events = app
+        .get(&format!(
+            "/api/v1/tenants/{}/events?type=api_key.expiring",
+            acme.id
+        ))
+        .key(&acme.key)
+        .send()
+        .await;
+    let mut notices: Vec<(String, String)> = events.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["data"]["api_key"]["id"].as_str().unwrap().to_owned(),
+                e["data"]["expires_in"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    notices.sort();
+    let mut expected = vec![
+        (ids[0].clone(), "7d".to_owned()),
+        (ids[0].clone(), "1d".to_owned()),
+        (ids[1].clone(), "1d".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(notices, expected);
+    assert_eq!(
+        deliveries(&app, &acme, "").await.len(),
+        3,
+        "each delivered to the subscribed endpoint"
+    );
+}
