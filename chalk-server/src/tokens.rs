@@ -9,7 +9,7 @@
 //! never HS256 under EdDSA or the reverse) and, under EdDSA, picks the key by `kid`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -334,10 +334,77 @@ enum Keys {
     EdDsa(Arc<KeyRing>),
 }
 
+/// Tokens whose signature verified, held at most this many at once. An entry is the token
+/// and its claims, well under a KiB: the whole cache stays within about 10 MiB.
+pub const VERIFIED_CAPACITY: usize = 10_000;
+
+/// A token's claims once its signature and issuer verified.
+#[derive(Debug, Clone)]
+enum Verified {
+    Access(AccessClaims),
+    Participant(ParticipantClaims),
+}
+
+struct VerifiedEntry {
+    /// The key that signed it (`None` under HS256, whose secret never changes).
+    kid: Option<String>,
+    exp: i64,
+    claims: Verified,
+}
+
+/// Token → its verified claims, so that a token's Ed25519 signature is checked once and
+/// not on every request. A signature's validity never changes; what can end a token's
+/// life is still checked on every hit, as a fresh verification would: its `exp` against
+/// the clock, and its `kid` still being in the key ring (a retired key's tokens stop
+/// verifying when the ring drops it). Revocation (key, tenant, participant, room) is
+/// `auth`'s business and runs after either way. Reaching [`VERIFIED_CAPACITY`] clears it.
+#[derive(Default)]
+struct VerifiedTokens {
+    map: Mutex<HashMap<String, VerifiedEntry>>,
+}
+
+impl VerifiedTokens {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, VerifiedEntry>> {
+        // A panic while holding the lock leaves a plain map behind, still consistent.
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `None` if `token` is not held (or its key no longer verifies: then it is dropped
+    /// and verifying it afresh gives the answer); otherwise its claims or `Expired`.
+    fn get(
+        &self,
+        token: &str,
+        now: i64,
+        verifies: impl Fn(&str) -> bool,
+    ) -> Option<Result<Verified, TokenError>> {
+        let mut map = self.map();
+        let entry = map.get(token)?;
+        if entry.kid.as_deref().is_some_and(|kid| !verifies(kid)) {
+            map.remove(token);
+            return None;
+        }
+        // As `jsonwebtoken` with no leeway: expired once `exp` is in the past.
+        if entry.exp < now {
+            map.remove(token);
+            return Some(Err(TokenError::Expired));
+        }
+        Some(Ok(entry.claims.clone()))
+    }
+
+    fn put(&self, token: &str, kid: Option<String>, exp: i64, claims: Verified) {
+        let mut map = self.map();
+        if map.len() >= VERIFIED_CAPACITY && !map.contains_key(token) {
+            map.clear();
+        }
+        map.insert(token.to_owned(), VerifiedEntry { kid, exp, claims });
+    }
+}
+
 /// Mints and verifies every JWT the server issues. `Debug` shows only the algorithm.
 pub struct TokenSigner {
     keys: Keys,
     validation: Validation,
+    verified: VerifiedTokens,
 }
 
 impl std::fmt::Debug for TokenSigner {
@@ -364,6 +431,7 @@ impl TokenSigner {
                 decoding: DecodingKey::from_secret(secret),
             },
             validation: validation(Algorithm::HS256),
+            verified: VerifiedTokens::default(),
         }
     }
 
@@ -372,6 +440,7 @@ impl TokenSigner {
         Ok(Self {
             keys: Keys::EdDsa(Arc::new(KeyRing::open(store, sealer).await?)),
             validation: validation(Algorithm::EdDSA),
+            verified: VerifiedTokens::default(),
         })
     }
 
@@ -420,7 +489,11 @@ impl TokenSigner {
         }
     }
 
-    async fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<T, TokenError> {
+    /// Verifies `token` afresh: its claims and the `kid` that signed it (EdDSA).
+    async fn verify<T: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<(T, Option<String>), TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         if !self.validation.algorithms.contains(&header.alg) {
             return Err(TokenError::Invalid);
@@ -440,7 +513,7 @@ impl TokenSigner {
             }
         };
         match decoded {
-            Ok(data) => Ok(data.claims),
+            Ok(data) => Ok((data.claims, header.kid)),
             Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
                 Err(TokenError::Expired)
             }
@@ -468,8 +541,33 @@ impl TokenSigner {
         })
     }
 
+    /// The claims of `token` held from an earlier verification, if still valid now; `None`
+    /// when it must be verified afresh.
+    fn remembered(&self, token: &str) -> Option<Result<Verified, TokenError>> {
+        let now = jsonwebtoken::get_current_timestamp() as i64;
+        match &self.keys {
+            Keys::Hs256 { .. } => self.verified.get(token, now, |_| true),
+            Keys::EdDsa(ring) => {
+                let set = ring.snapshot();
+                self.verified
+                    .get(token, now, |kid| set.verifying.contains_key(kid))
+            }
+        }
+    }
+
     pub async fn verify_access(&self, token: &str) -> Result<AccessClaims, TokenError> {
-        let claims: AccessClaims = self.verify(token).await?;
+        let claims = match self.remembered(token) {
+            Some(Ok(Verified::Access(claims))) => claims,
+            // A participant token lacks an access token's claims: as a fresh decode says.
+            Some(Ok(Verified::Participant(_))) => return Err(TokenError::Invalid),
+            Some(Err(e)) => return Err(e),
+            None => {
+                let (claims, kid): (AccessClaims, _) = self.verify(token).await?;
+                self.verified
+                    .put(token, kid, claims.exp, Verified::Access(claims.clone()));
+                claims
+            }
+        };
         if claims.typ == "access" {
             Ok(claims)
         } else {
@@ -518,7 +616,22 @@ impl TokenSigner {
         token: &str,
         typ: &str,
     ) -> Result<ParticipantClaims, TokenError> {
-        let claims: ParticipantClaims = self.verify(token).await?;
+        let claims = match self.remembered(token) {
+            Some(Ok(Verified::Participant(claims))) => claims,
+            // An access token lacks a participant token's claims: as a fresh decode says.
+            Some(Ok(Verified::Access(_))) => return Err(TokenError::Invalid),
+            Some(Err(e)) => return Err(e),
+            None => {
+                let (claims, kid): (ParticipantClaims, _) = self.verify(token).await?;
+                self.verified.put(
+                    token,
+                    kid,
+                    claims.exp,
+                    Verified::Participant(claims.clone()),
+                );
+                claims
+            }
+        };
         if claims.typ == typ {
             Ok(claims)
         } else {
@@ -642,5 +755,107 @@ mod tests {
             s.verify_access(&new_refresh_token()).await,
             Err(TokenError::Invalid)
         );
+    }
+
+    fn access(exp: i64) -> Verified {
+        Verified::Access(AccessClaims {
+            iss: ISSUER.into(),
+            sub: "tenant_a".into(),
+            key_id: "key_a".into(),
+            scope: String::new(),
+            jti: "j".into(),
+            iat: exp - 60,
+            exp,
+            typ: "access".into(),
+        })
+    }
+
+    #[test]
+    fn a_verified_token_is_held_until_it_expires() {
+        let verified = VerifiedTokens::default();
+        verified.put("t", None, 100, access(100));
+        assert!(matches!(
+            verified.get("t", 100, |_| true),
+            Some(Ok(Verified::Access(c))) if c.sub == "tenant_a"
+        ));
+        assert!(matches!(
+            verified.get("t", 101, |_| true),
+            Some(Err(TokenError::Expired))
+        ));
+        assert!(
+            verified.get("t", 50, |_| true).is_none(),
+            "dropped once expired"
+        );
+        assert!(verified.get("other", 50, |_| true).is_none());
+    }
+
+    #[test]
+    fn a_token_whose_key_left_the_ring_is_verified_afresh() {
+        let verified = VerifiedTokens::default();
+        verified.put("t", Some("kid_old".into()), 100, access(100));
+        assert!(verified.get("t", 50, |kid| kid == "kid_old").is_some());
+        assert!(verified.get("t", 50, |kid| kid == "kid_new").is_none());
+        assert!(
+            verified.get("t", 50, |_| true).is_none(),
+            "dropped, not kept for a later ring"
+        );
+    }
+
+    #[test]
+    fn the_verified_tokens_stay_bounded() {
+        let verified = VerifiedTokens::default();
+        for i in 0..VERIFIED_CAPACITY + 10 {
+            verified.put(&format!("t{i}"), None, 100, access(100));
+        }
+        assert!(verified.map().len() <= VERIFIED_CAPACITY);
+        assert!(
+            verified
+                .get(&format!("t{}", VERIFIED_CAPACITY + 9), 50, |_| true)
+                .is_some()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_remembered_token_answers_as_a_fresh_verification_would() {
+        let s = signer();
+        let now = crate::clock::now();
+        let token = s.mint_access("tenant_a", "key_a", "tenant:read", now, 60);
+        let fresh = s.verify_access(&token).await.unwrap();
+        assert!(s.verified.map().contains_key(&token));
+        assert_eq!(s.verify_access(&token).await.unwrap(), fresh);
+        assert_eq!(
+            s.verify_participant(&token, PARTICIPANT_ACCESS).await,
+            Err(TokenError::Invalid)
+        );
+        let participant = s.mint_participant(ParticipantClaims {
+            iss: ISSUER.into(),
+            sub: "par_1".into(),
+            tid: "tenant_a".into(),
+            rid: "room_1".into(),
+            role: "host".into(),
+            r#gen: 1,
+            jti: "j".into(),
+            iat: now,
+            exp: now + 60,
+            typ: PARTICIPANT_ACCESS.into(),
+        });
+        for _ in 0..2 {
+            assert_eq!(
+                s.verify_access(&participant).await,
+                Err(TokenError::Invalid)
+            );
+            assert_eq!(
+                s.verify_participant(&participant, PARTICIPANT_REFRESH)
+                    .await,
+                Err(TokenError::Invalid)
+            );
+            assert_eq!(
+                s.verify_participant(&participant, PARTICIPANT_ACCESS)
+                    .await
+                    .unwrap()
+                    .sub,
+                "par_1"
+            );
+        }
     }
 }
