@@ -58,6 +58,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod validate;
 pub mod webhook_delivery;
+pub mod webhook_schedule;
 pub mod webhook_target;
 
 use axum::Router;
