@@ -710,7 +710,7 @@ pub async fn check_origin_for(
     let Some(origin) = headers.get(header::ORIGIN) else {
         return Ok(());
     };
-    let Some(tenant) = crate::domain::tenants::snapshot(state, tenant_id).await? else {
+    let Some(tenant) = crate::cache::tenant_snapshot(&state.store, tenant_id).await? else {
         return Ok(());
     };
     let origin = origin.to_str().unwrap_or("");

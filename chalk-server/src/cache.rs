@@ -32,7 +32,9 @@ use std::sync::{Arc, Mutex};
 
 use chalk_sdk::model::TenantUsage;
 
-use crate::store::{Db, KeyAuth, ParticipantAuth, RoomRow, StoreResult, TenantRow, Timestamp};
+use crate::store::{
+    Db, KeyAuth, ParticipantAuth, RoomRow, Store, StoreResult, TenantRow, Timestamp, tenants,
+};
 
 /// Entries per map. An entry is a few hundred bytes: the whole cache stays within a few
 /// tens of MiB whatever the number of tenants and keys in the store.
@@ -75,6 +77,31 @@ impl Invalidation {
 /// COMMIT returns; other instances hear it by `NOTIFY` when it commits.
 pub async fn invalidate(db: &mut Db, what: Invalidation) -> StoreResult<()> {
     db.invalidate(what).await
+}
+
+/// The tenant's row and usage as one read sees them, from the cache when it holds them
+/// (filling it otherwise); `None` when there is no such tenant. Authentication and
+/// `GET /tenants/{id}` read tenants through it.
+pub async fn tenant_snapshot(store: &Store, id: &str) -> StoreResult<Option<Arc<TenantSnapshot>>> {
+    let cache = store.cache();
+    let at = crate::clock::now();
+    if let Some(snapshot) = cache.tenant(id, at) {
+        return Ok(Some(snapshot));
+    }
+    let ticket = cache.ticket();
+    let mut db = store.read().await?;
+    let Some(row) = tenants::get(&mut db, id).await? else {
+        return Ok(None);
+    };
+    let usage = tenants::usage(&mut db, id, at).await?;
+    let valid_until = tenants::next_key_expiry(&mut db, id, at).await?;
+    let snapshot = Arc::new(TenantSnapshot {
+        row,
+        usage,
+        valid_until,
+    });
+    cache.put_tenant(ticket, &snapshot);
+    Ok(Some(snapshot))
 }
 
 /// Taken before a store read whose result may fill the cache; `None` while bypassing.

@@ -19,7 +19,7 @@
 //! | Config and Webhooks: secret fingerprints (drift without the secret) | `chalk_sdk::model::fingerprint`; computed in `tenant_config.rs` (`SealedSecret::seal_fingerprinted`) and `domain/webhooks.rs` (`view`) |
 //! | Webhook targets (SSRF) | `webhook_target.rs` |
 //! | Webhooks: endpoints, events, delivery log | `domain/webhooks.rs`, `domain/events.rs` (`events::record`, the one way to emit), `domain/deliveries.rs`; routes `routes/webhooks.rs`; store `store/{webhooks,events,deliveries}.rs` |
-//! | Webhooks: sending, signing, retries | `webhook_delivery.rs` (the worker); signatures `chalk_sdk::webhooks` |
+//! | Webhooks: sending, signing, retries | `webhook_delivery.rs` (the worker); retry schedule, jitter, `Retry-After` `webhook_schedule.rs`; signatures `chalk_sdk::webhooks` |
 //! | Auth (token exchange, refresh, reuse) | `domain/tokens.rs`; JWTs `tokens.rs` |
 //! | Signing keys (EdDSA, `kid`, JWKS, rotation) | `tokens.rs` (`KeyRing`); `domain/signing_keys.rs`, `routes/signing_keys.rs`, `store/signing_keys.rs` |
 //! | API keys | `domain/keys.rs` |
@@ -58,6 +58,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod validate;
 pub mod webhook_delivery;
+pub mod webhook_schedule;
 pub mod webhook_target;
 
 use axum::Router;

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use chalk_sdk::SecretString;
 
+use crate::clock::parse_duration;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -71,8 +73,8 @@ pub struct Settings {
 
     /// Waits before each webhook retry, comma-separated (`5s,5m,30m`); after the last, a
     /// delivery is `exhausted`. Default: 5s, 5m, 30m, 2h, 5h, 10h, 10h.
-    #[arg(long, env = "CHALK_WEBHOOK_RETRY_SCHEDULE", value_parser = crate::webhook_delivery::parse_schedule)]
-    pub webhook_retry_schedule: Option<crate::webhook_delivery::Schedule>,
+    #[arg(long, env = "CHALK_WEBHOOK_RETRY_SCHEDULE", value_parser = crate::webhook_schedule::parse_schedule)]
+    pub webhook_retry_schedule: Option<crate::webhook_schedule::Schedule>,
 
     /// A webhook attempt fails unless the receiver answers 2xx within this (resolution and
     /// connection included). The contract's 15 s; shorter for tests.
@@ -114,7 +116,7 @@ pub struct Settings {
     pub registration_rate_limit: i64,
 
     /// Days audit log entries are kept before the background purge deletes them.
-    #[arg(long, env = "CHALK_AUDIT_RETENTION_DAYS", default_value_t = crate::domain::audit::DEFAULT_RETENTION_DAYS, value_parser = clap::value_parser!(i64).range(1..=36_500))]
+    #[arg(long, env = "CHALK_AUDIT_RETENTION_DAYS", default_value_t = crate::state::DEFAULT_AUDIT_RETENTION_DAYS, value_parser = clap::value_parser!(i64).range(1..=36_500))]
     pub audit_retention_days: i64,
 
     /// Failed authentications per minute from one client address before its requests are
@@ -164,33 +166,6 @@ pub struct MigrateStore {
     /// The database to copy into (migrated first; must hold no rows).
     #[arg(long, value_name = "URL")]
     pub to: String,
-}
-
-/// `30s`, `500ms`, `2m`, `1h`, or a bare number of seconds; never zero.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 30s, 500ms or 2m"))?;
-    let duration = match unit.trim() {
-        "" | "s" => Duration::from_secs(number),
-        "ms" => Duration::from_millis(number),
-        "m" => Duration::from_secs(number.saturating_mul(60)),
-        "h" => Duration::from_secs(number.saturating_mul(3600)),
-        other => {
-            return Err(format!(
-                "unknown duration unit {other:?}: use ms, s, m or h"
-            ));
-        }
-    };
-    if duration.is_zero() {
-        return Err("a duration must be more than zero".into());
-    }
-    Ok(duration)
 }
 
 /// Operator-set master keys shorter than this are refused: generated ones are longer, and

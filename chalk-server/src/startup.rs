@@ -69,11 +69,11 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, Secrets), Str
         webhook_targets: crate::webhook_target::TargetPolicy {
             allow_private: settings.webhook_allow_private,
         },
-        webhook_delivery: crate::webhook_delivery::DeliveryConfig {
+        webhook_delivery: crate::webhook_schedule::DeliveryConfig {
             schedule: settings
                 .webhook_retry_schedule
                 .clone()
-                .unwrap_or_else(|| crate::webhook_delivery::DEFAULT_SCHEDULE.to_vec()),
+                .unwrap_or_else(|| crate::webhook_schedule::DEFAULT_SCHEDULE.to_vec()),
             timeout: settings.webhook_timeout,
             poll_interval: settings.webhook_poll_interval,
         },

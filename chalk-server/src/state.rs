@@ -41,7 +41,7 @@ pub struct Policy {
     /// Which webhook targets are allowed (`CHALK_WEBHOOK_ALLOW_PRIVATE`).
     pub webhook_targets: crate::webhook_target::TargetPolicy,
     /// How the delivery worker sends (`CHALK_WEBHOOK_RETRY_SCHEDULE`, `…_TIMEOUT`, …).
-    pub webhook_delivery: crate::webhook_delivery::DeliveryConfig,
+    pub webhook_delivery: crate::webhook_schedule::DeliveryConfig,
 }
 
 impl Policy {
@@ -52,6 +52,9 @@ impl Policy {
     }
 }
 
+/// Days audit entries are kept by default (`CHALK_AUDIT_RETENTION_DAYS`).
+pub const DEFAULT_AUDIT_RETENTION_DAYS: i64 = 365;
+
 impl Default for Policy {
     fn default() -> Self {
         Self {
@@ -61,7 +64,7 @@ impl Default for Policy {
             refresh_token_ttl: 2_592_000,
             participant_rate_limit: 120,
             registration_rate_limit: 10,
-            audit_retention_days: crate::domain::audit::DEFAULT_RETENTION_DAYS,
+            audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
             auth_failure_limit: 20,
             webhook_targets: Default::default(),
             webhook_delivery: Default::default(),

@@ -25,9 +25,6 @@ use crate::store::{Db, Store, StoreResult};
 /// Field-level changes: `{"field": {"from", "to"}}`, or `{"field": "changed"}` for a secret.
 pub type Changes = Map<String, Value>;
 
-/// Days entries are kept by default (`CHALK_AUDIT_RETENTION_DAYS`).
-pub const DEFAULT_RETENTION_DAYS: i64 = 365;
-
 /// Field names whose values are secrets (or derived from one): never written to the log.
 const SECRET_FIELDS: [&str; 11] = [
     "secret",

@@ -11,10 +11,11 @@ use crate::state::AppState;
 use crate::store::{Db, TenantChange, TenantRow, tenants};
 
 use super::audit::AuditContext;
-use super::tenants::{apply_audited, load};
+use super::tenants::apply_audited;
+use super::views;
 
 pub async fn get(db: &mut Db, id: &str) -> ApiResult<TenantRow> {
-    load(db, id).await
+    views::tenant_row(db, id).await
 }
 
 /// Applies `patch` to the latest config. The tenant's row is locked first, so concurrent

@@ -40,7 +40,7 @@ pub async fn list(
     before_seq: i64,
     limit: i64,
 ) -> ApiResult<Vec<DeliveryRow>> {
-    super::tenants::load(db, tenant_id).await?;
+    super::views::tenant_row(db, tenant_id).await?;
     let before = if before_seq == 0 {
         i64::MAX
     } else {

@@ -79,13 +79,13 @@ pub async fn record_test(
 /// it is enabled.
 pub async fn record_room_ended(db: &mut Db, room: &RoomRow) -> ApiResult<()> {
     let at = now();
-    let view = super::rooms::room_view(room, at);
+    let view = super::views::room(room, at);
     record(db, &room.tenant_id, EventType::RoomEnded, &view).await?;
     record_meeting_ended(db, room, view).await
 }
 
 async fn record_meeting_ended(db: &mut Db, room: &RoomRow, view: Room) -> ApiResult<()> {
-    let tenant = super::tenants::load(db, &room.tenant_id).await?;
+    let tenant = super::views::tenant_row(db, &room.tenant_id).await?;
     let hook = tenant.config.post_meeting_webhook.as_ref();
     let include = |flag: fn(&crate::tenant_config::StoredWebhook) -> bool| {
         hook.is_some_and(flag).then_some(serde_json::Value::Null)
@@ -130,7 +130,7 @@ pub async fn record_participant(
     participant: &ParticipantRow,
 ) -> ApiResult<()> {
     let data = ParticipantEventData {
-        participant: super::rooms::participant_view(participant),
+        participant: super::views::participant(participant),
         room_id: participant.room_id.clone(),
     };
     record(db, &participant.tenant_id, kind, data)
@@ -190,7 +190,7 @@ pub async fn list(
     before_seq: i64,
     limit: i64,
 ) -> ApiResult<Vec<EventRow>> {
-    super::tenants::load(db, tenant_id).await?;
+    super::views::tenant_row(db, tenant_id).await?;
     let before = if before_seq == 0 {
         i64::MAX
     } else {
@@ -226,7 +226,7 @@ pub async fn record_expiring_keys(store: &crate::store::Store, at: i64) -> ApiRe
                     continue;
                 };
                 let data = chalk_sdk::model::ApiKeyExpiringData {
-                    api_key: super::keys::view(&key.key),
+                    api_key: super::views::api_key(&key.key),
                     expires_in: horizon.to_owned(),
                 };
                 record(&mut db, &key.key.tenant_id, EventType::ApiKeyExpiring, data).await?;

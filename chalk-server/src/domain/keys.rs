@@ -1,7 +1,7 @@
 //! Scoped API keys (Raven): create, list, revoke. A tenant credential may only grant scopes
 //! it holds itself.
 
-use chalk_sdk::model::{ApiKey, CreateApiKeyRequest, CreatedApiKey, EventType};
+use chalk_sdk::model::{CreateApiKeyRequest, CreatedApiKey, EventType};
 use serde_json::{Value, json};
 
 use super::audit::{self, AuditContext};
@@ -12,21 +12,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::parse;
 use crate::store::{ApiKeyRow, Db, NewApiKey, RevokeKeyOutcome, keys};
 
-use super::tenants::load;
+use super::views;
 use crate::validate::Problems;
-
-pub fn view(row: &ApiKeyRow) -> ApiKey {
-    ApiKey {
-        id: row.id.clone(),
-        name: row.name.clone(),
-        prefix: row.prefix.clone(),
-        scopes: row.scopes.clone(),
-        primary: row.primary,
-        created_at: to_datetime(row.created_at),
-        last_used_at: row.last_used_at.map(to_datetime),
-        expires_at: row.expires_at.map(to_datetime),
-    }
-}
 
 pub async fn create(
     db: &mut Db,
@@ -63,7 +50,7 @@ pub async fn create(
             )));
         }
     }
-    load(db, tenant_id).await?;
+    views::tenant_row(db, tenant_id).await?;
     let secret = new_api_key();
     let row = keys::create(
         db,
@@ -95,7 +82,13 @@ pub async fn create(
         Some(changes),
     )
     .await?;
-    super::events::record(db, tenant_id, EventType::ApiKeyCreated, view(&row)).await?;
+    super::events::record(
+        db,
+        tenant_id,
+        EventType::ApiKeyCreated,
+        views::api_key(&row),
+    )
+    .await?;
     Ok(CreatedApiKey {
         api_key: secret.into(),
         key_id: row.id.clone(),
@@ -115,7 +108,7 @@ pub async fn list(
     after_seq: i64,
     limit: i64,
 ) -> ApiResult<Vec<ApiKeyRow>> {
-    load(db, tenant_id).await?;
+    views::tenant_row(db, tenant_id).await?;
     Ok(keys::list(db, tenant_id, now(), after_seq, limit).await?)
 }
 
@@ -137,8 +130,13 @@ pub async fn revoke(
             )
             .await?;
             if let Some(revoked) = keys::by_id(db, key_id).await? {
-                super::events::record(db, tenant_id, EventType::ApiKeyRevoked, view(&revoked.key))
-                    .await?;
+                super::events::record(
+                    db,
+                    tenant_id,
+                    EventType::ApiKeyRevoked,
+                    views::api_key(&revoked.key),
+                )
+                .await?;
             }
             Ok(())
         }

@@ -14,4 +14,5 @@ pub mod rooms;
 pub mod signing_keys;
 pub mod tenants;
 pub mod tokens;
+pub mod views;
 pub mod webhooks;

@@ -5,7 +5,7 @@
 //! (see `store::rooms`); this module validates input and translates outcomes.
 
 use chalk_sdk::model::{
-    AddParticipantRequest, CreateRoomRequest, ErrorCode, EventType, JoinedParticipant, Participant,
+    AddParticipantRequest, CreateRoomRequest, ErrorCode, EventType, JoinedParticipant,
     ParticipantRole, Room, RoomStatus, Scope, TenantStatus,
 };
 use serde_json::{Value, json};
@@ -25,7 +25,7 @@ use crate::store::{
 use crate::tokens::{ISSUER, PARTICIPANT_ACCESS, PARTICIPANT_REFRESH, ParticipantClaims};
 use crate::validate::Problems;
 
-use super::events;
+use super::{events, views};
 
 const ROOM_PREFIX: &str = "room_";
 
@@ -46,30 +46,6 @@ pub fn client_room_id(raw: &str) -> Option<String> {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
     valid.then(|| format!("{ROOM_PREFIX}{rest}"))
-}
-
-pub fn room_view(row: &RoomRow, at: i64) -> Room {
-    Room {
-        id: row.id.clone(),
-        name: row.name.clone(),
-        status: row.status_at(at),
-        scheduled_start: row.scheduled_start.map(to_datetime),
-        max_participants: row.max_participants,
-        participant_count: row.participant_count,
-        created_at: to_datetime(row.created_at),
-        ended_at: row.ended_at.map(to_datetime),
-    }
-}
-
-pub fn participant_view(row: &ParticipantRow) -> Participant {
-    Participant {
-        id: row.id.clone(),
-        room_id: row.room_id.clone(),
-        display_name: row.display_name.clone(),
-        role: row.role,
-        user_id: row.user_id.clone(),
-        joined_at: to_datetime(row.joined_at),
-    }
 }
 
 /// A tenant credential holding `scope`. The master key manages tenants, not their rooms;
@@ -187,7 +163,7 @@ pub async fn create(
                 Some(changes),
             )
             .await?;
-            let view = room_view(&row, at);
+            let view = views::room(&row, at);
             events::record(db, tenant_id, EventType::RoomCreated, &view).await?;
             Ok(view)
         }
@@ -278,7 +254,7 @@ pub async fn join(
         .as_deref()
         .map(|u| problems.text("user_id", u, 1, 200));
     problems.finish()?;
-    let config = super::tenants::load(db, tenant_id).await?.config;
+    let config = super::views::tenant_row(db, tenant_id).await?.config;
     let at = now();
     let rules = JoinRules {
         allow_early_join: config.allow_early_join,
@@ -309,7 +285,13 @@ pub async fn join(
             created_room,
         } => {
             if created_room {
-                events::record(db, tenant_id, EventType::RoomCreated, room_view(&room, at)).await?;
+                events::record(
+                    db,
+                    tenant_id,
+                    EventType::RoomCreated,
+                    views::room(&room, at),
+                )
+                .await?;
             }
             if let Some(old) = &replaced {
                 tracing::info!(room = %room_id, replaced = %old, "duplicate user: earlier participant disconnected");
@@ -319,7 +301,13 @@ pub async fn join(
             }
             // A room starts with its first participant.
             if rooms::joins_ever(db, tenant_id, &room.id).await? == 1 {
-                events::record(db, tenant_id, EventType::RoomStarted, room_view(&room, at)).await?;
+                events::record(
+                    db,
+                    tenant_id,
+                    EventType::RoomStarted,
+                    views::room(&room, at),
+                )
+                .await?;
             }
             events::record_participant(db, EventType::ParticipantJoined, &participant).await?;
             (participant, room, replaced)
@@ -370,8 +358,8 @@ pub async fn join(
     .await?;
     let (access, refresh, expires_in) = mint_tokens(state, &participant);
     Ok(JoinedParticipant {
-        participant: participant_view(&participant),
-        room: room_view(&room, at),
+        participant: views::participant(&participant),
+        room: views::room(&room, at),
         access_token: access.into(),
         refresh_token: refresh.into(),
         token_type: "Bearer".to_owned(),

@@ -5,11 +5,9 @@ use chalk_sdk::model::{
     RotateKeyRequest, RotatedKey, Scope, Tenant, TenantStatus, TenantUsage, UpdateTenantRequest,
 };
 use serde_json::{Value, json};
-use std::sync::Arc;
 
 use super::audit::{self, AuditContext, Changes};
 use crate::auth::Caller;
-use crate::cache::TenantSnapshot;
 use crate::clock::{now, to_datetime};
 use crate::crypto::{hash_secret, key_prefix, new_api_key, new_id};
 use crate::error::{ApiError, ApiResult};
@@ -34,30 +32,6 @@ const QUOTAS: [&str; 4] = [
 pub async fn view(db: &mut Db, row: &TenantRow) -> ApiResult<Tenant> {
     let usage = tenants::usage(db, &row.id, now()).await?;
     Ok(view_of(row, usage))
-}
-
-/// The tenant's row and usage as one read sees them, from the cache when it holds them
-/// (see `cache.rs`); `None` when there is no such tenant.
-pub async fn snapshot(state: &AppState, id: &str) -> ApiResult<Option<Arc<TenantSnapshot>>> {
-    let cache = state.store.cache();
-    let at = now();
-    if let Some(snapshot) = cache.tenant(id, at) {
-        return Ok(Some(snapshot));
-    }
-    let ticket = cache.ticket();
-    let mut db = state.store.read().await?;
-    let Some(row) = tenants::get(&mut db, id).await? else {
-        return Ok(None);
-    };
-    let usage = tenants::usage(&mut db, id, at).await?;
-    let valid_until = tenants::next_key_expiry(&mut db, id, at).await?;
-    let snapshot = Arc::new(TenantSnapshot {
-        row,
-        usage,
-        valid_until,
-    });
-    cache.put_tenant(ticket, &snapshot);
-    Ok(Some(snapshot))
 }
 
 /// The API's view of a row and its usage.
@@ -103,12 +77,6 @@ pub fn changes(before: Option<&TenantRow>, after: &TenantRow) -> Changes {
         before = json!({"config": StoredConfig::default()});
     }
     audit::diff(&before, &audited(after))
-}
-
-pub async fn load(db: &mut Db, id: &str) -> ApiResult<TenantRow> {
-    tenants::get(db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Tenant"))
 }
 
 fn email_taken() -> ApiError {
@@ -413,7 +381,7 @@ pub async fn apply_change(
     change: TenantChange,
 ) -> ApiResult<TenantRow> {
     if change == TenantChange::default() {
-        let row = load(db, id).await?;
+        let row = super::views::tenant_row(db, id).await?;
         if expected_revision.is_some_and(|r| r != row.revision) {
             return Err(ApiError::precondition_failed());
         }
@@ -535,7 +503,7 @@ pub async fn rotate_key(
         .await?
         .ok_or_else(|| ApiError::internal("rotated key vanished"))?;
     let data = ApiKeyRotatedData {
-        api_key: super::keys::view(&rotated.key),
+        api_key: super::views::api_key(&rotated.key),
         previous_key_expires_at: previous_expires_at.map(to_datetime),
     };
     super::events::record(db, id, EventType::ApiKeyRotated, data).await?;

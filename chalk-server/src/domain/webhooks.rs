@@ -169,7 +169,7 @@ pub async fn list(
     after_seq: i64,
     limit: i64,
 ) -> ApiResult<Vec<EndpointRow>> {
-    super::tenants::load(db, tenant_id).await?;
+    super::views::tenant_row(db, tenant_id).await?;
     Ok(webhooks::list(db, tenant_id, after_seq, limit).await?)
 }
 

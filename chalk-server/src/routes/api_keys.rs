@@ -11,7 +11,7 @@ use chalk_sdk::model::{
 
 use crate::auth::Caller;
 use crate::domain::audit::AuditContext;
-use crate::domain::keys;
+use crate::domain::{keys, views};
 use crate::error::ApiResult;
 use crate::extract::{ApiQuery, JsonBody};
 use crate::idempotency::{self, Produced};
@@ -77,7 +77,7 @@ pub async fn list(
     let mut rows = keys::list(&mut db, &id, page.after_seq, page.limit + 1).await?;
     let next_cursor = next_cursor(&mut rows, page.limit, |r| r.seq);
     Ok(Json(Page {
-        data: rows.iter().map(keys::view).collect(),
+        data: rows.iter().map(views::api_key).collect(),
         next_cursor,
     }))
 }

@@ -14,7 +14,8 @@ use chalk_sdk::model::{
 use crate::auth::{Caller, OriginRefused, check_origin_for};
 use crate::clock::now;
 use crate::domain::audit::AuditContext;
-use crate::domain::rooms::{self, room_actor, room_path_id, room_tenant, room_view};
+use crate::domain::rooms::{self, room_actor, room_path_id, room_tenant};
+use crate::domain::views;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, JsonBody, OptionalJsonBody, parse};
 use crate::idempotency::{self, Produced};
@@ -89,7 +90,7 @@ pub async fn list(
     let next_cursor = next_cursor(&mut rows, page.limit, |r| r.seq);
     let at = now();
     Ok(Json(Page {
-        data: rows.iter().map(|r| room_view(r, at)).collect(),
+        data: rows.iter().map(|r| views::room(r, at)).collect(),
         next_cursor,
     }))
 }
@@ -113,7 +114,7 @@ pub async fn get(
     let tenant_id = room_actor(&caller, &room_id, Scope::RoomsRead, false)?;
     let row = rooms::get_cached(&state, &tenant_id, &room_id).await?;
     Ok(Json(Data {
-        data: room_view(&row, now()),
+        data: views::room(&row, now()),
     }))
 }
 
@@ -139,7 +140,7 @@ pub async fn end(
     let row = rooms::end(&mut db, &audit, &tenant_id, &room_id).await?;
     db.commit().await?;
     Ok(Json(Data {
-        data: room_view(&row, now()),
+        data: views::room(&row, now()),
     }))
 }
 
