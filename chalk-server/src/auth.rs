@@ -194,9 +194,33 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
         // Set by `authenticate`, which every route of the protected router runs. Its
         // absence is a route registered outside that router: a server fault, never a
         // silent anonymous caller.
-        parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
+        caller_of(parts).map(|caller| (*caller).clone())
+    }
+}
+
+/// The caller `authenticate` put beside the request. Shared (`Arc`), so the middleware
+/// keeps it for after the handler without copying it on every request.
+fn caller_of(parts: &Parts) -> Result<Arc<Caller>, ApiError> {
+    parts
+        .extensions
+        .get::<Arc<Caller>>()
+        .cloned()
+        .ok_or_else(|| {
             ApiError::internal("a handler needing a caller was reached without authentication")
         })
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AuditContext {
+    type Rejection = ApiError;
+
+    /// Built only for the handlers that change something (the others never pay for it),
+    /// from the caller and the request.
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let caller = caller_of(parts)?;
+        Ok(
+            RequestFacts::from_parts(&parts.method, &parts.uri, &parts.headers, &parts.extensions)
+                .context(caller.actor()),
+        )
     }
 }
 
@@ -221,10 +245,9 @@ pub async fn authenticate(mut req: Request, next: Next) -> Response {
             return error.into_response();
         }
     };
-    let ctx = request.context(caller.actor());
     if let Err(error) = check_origin(&state, &caller, req.headers()).await {
         request
-            .record_denied(&state, &ctx, caller.tenant_id())
+            .record_denied(&state, &request.context(caller.actor()), caller.tenant_id())
             .await;
         let mut response = error.into_response();
         response.extensions_mut().insert(OriginRefused);
@@ -256,13 +279,12 @@ pub async fn authenticate(mut req: Request, next: Next) -> Response {
         stamp(response.headers_mut(), d);
         return response;
     }
-    let tenant_id = caller.tenant_id().map(str::to_owned);
-    req.extensions_mut().insert(caller);
-    req.extensions_mut().insert(ctx.clone());
+    let caller = Arc::new(caller);
+    req.extensions_mut().insert(Arc::clone(&caller));
     let mut response = next.run(req).await;
     if response.status() == axum::http::StatusCode::FORBIDDEN {
         request
-            .record_denied(&state, &ctx, tenant_id.as_deref())
+            .record_denied(&state, &request.context(caller.actor()), caller.tenant_id())
             .await;
     }
     if let Some(d) = decision {
@@ -272,14 +294,16 @@ pub async fn authenticate(mut req: Request, next: Next) -> Response {
 }
 
 /// What the audit log needs of a request, taken before the request moves on (an
-/// extractor too, for the routes that carry their credential in the body).
+/// extractor too, for the routes that carry their credential in the body). Every
+/// authenticated request takes it, so it holds the request's own cheap handles; the
+/// strings of an entry are made only when one is written.
 pub struct RequestFacts {
-    method: String,
-    route: Option<String>,
-    path: String,
-    request_id: String,
-    client_ip: String,
-    user_agent: Option<String>,
+    method: axum::http::Method,
+    route: Option<MatchedPath>,
+    uri: axum::http::Uri,
+    request_id: Option<RequestId>,
+    client: Option<SocketAddr>,
+    user_agent: Option<HeaderValue>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestFacts {
@@ -307,40 +331,42 @@ impl RequestFacts {
         extensions: &axum::http::Extensions,
     ) -> Self {
         Self {
-            method: method.as_str().to_owned(),
-            route: extensions
-                .get::<MatchedPath>()
-                .map(|m| m.as_str().to_owned()),
-            path: uri.path().to_owned(),
-            request_id: extensions
-                .get::<RequestId>()
-                .map(|r| r.0.clone())
-                .unwrap_or_default(),
-            client_ip: extensions
+            method: method.clone(),
+            route: extensions.get::<MatchedPath>().cloned(),
+            uri: uri.clone(),
+            request_id: extensions.get::<RequestId>().cloned(),
+            client: extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(a)| a.ip().to_string())
-                .unwrap_or_else(|| "unknown".to_owned()),
-            // Bounded: a header is the client's to fill.
-            user_agent: headers
-                .get(header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(|ua| ua.chars().take(256).collect()),
+                .map(|ConnectInfo(a)| *a),
+            user_agent: headers.get(header::USER_AGENT).cloned(),
         }
     }
 
     fn context(&self, actor: Actor) -> AuditContext {
         AuditContext {
             actor,
-            request_id: self.request_id.clone(),
-            client_ip: self.client_ip.clone(),
-            user_agent: self.user_agent.clone(),
+            request_id: self
+                .request_id
+                .as_ref()
+                .map(|r| r.0.clone())
+                .unwrap_or_default(),
+            client_ip: self
+                .client
+                .map(|a| a.ip().to_string())
+                .unwrap_or_else(|| "unknown".to_owned()),
+            // Bounded: a header is the client's to fill.
+            user_agent: self
+                .user_agent
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+                .map(|ua| ua.chars().take(256).collect()),
         }
     }
 
     /// The tenant a `/tenants/{id}/…` path names, so that an operator reading a tenant's
     /// log sees the attempts on it.
     fn path_tenant(&self) -> Option<String> {
-        let rest = self.path.strip_prefix("/api/v1/tenants/")?;
+        let rest = self.uri.path().strip_prefix("/api/v1/tenants/")?;
         let id = rest.split('/').next().filter(|id| !id.is_empty())?;
         Some(id.to_owned())
     }
@@ -350,9 +376,9 @@ impl RequestFacts {
         audit::record_denied(
             &state.store,
             ctx,
-            &self.method,
-            self.route.as_deref(),
-            &self.path,
+            self.method.as_str(),
+            self.route.as_ref().map(MatchedPath::as_str),
+            self.uri.path(),
             tenant_id.as_deref(),
         )
         .await;

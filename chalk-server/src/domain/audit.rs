@@ -11,8 +11,6 @@
 //! Refused attempts that carried a credential are written by [`record_denied`], in a small
 //! transaction of their own (the request changed nothing to commit with).
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use chalk_sdk::model::{Actor, ActorType, AuditEvent, AuditOutcome, AuditTarget};
 use serde_json::{Map, Value, json};
 
@@ -40,9 +38,9 @@ const SECRET_FIELDS: [&str; 11] = [
     "password",
 ];
 
-/// Who made the request and from where: built once per request by the credential
-/// middleware (`auth::authenticate`), taken by handlers as an extractor and handed to
-/// the domain functions that change something.
+/// Who made the request and from where: taken by handlers as an extractor (built in
+/// `auth.rs` from the caller and the request) and handed to the domain functions that
+/// change something.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditContext {
     pub actor: Actor,
@@ -60,24 +58,6 @@ impl AuditContext {
             actor,
             ..self.clone()
         }
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for AuditContext {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        // Set by `authenticate` beside the `Caller`; its absence is a route registered
-        // outside the protected router, a server fault.
-        parts
-            .extensions
-            .get::<AuditContext>()
-            .cloned()
-            .ok_or_else(|| {
-                ApiError::internal(
-                    "a handler needing an audit context was reached without authentication",
-                )
-            })
     }
 }
 
