@@ -6,9 +6,10 @@ use std::io::Write;
 use std::time::Duration;
 
 use chalk_sdk::Client;
-use chalk_sdk::model::{AuditEvent, ListAuditEventsQuery, Page};
+use chalk_sdk::model::{AuditEvent, ListAuditEventsQuery};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
+use futures_util::TryStreamExt;
 
 use crate::context::Context;
 use crate::error::{CliError, CliResult};
@@ -120,29 +121,18 @@ impl Source {
         })
     }
 
-    async fn page(&self, query: &ListAuditEventsQuery) -> CliResult<Page<AuditEvent>> {
-        let audit = self.client.audit();
-        Ok(match &self.own_tenant {
-            Some(t) => audit.list_for_tenant(t, query).await?,
-            None => audit.list(query).await?,
-        })
-    }
-
-    /// Every entry matching the query from `since`, following the cursor.
+    /// Every entry matching the query from `since`, page after page (the SDK's walk).
     async fn all(&self, since: Option<DateTime<Utc>>) -> CliResult<Vec<AuditEvent>> {
-        let mut query = ListAuditEventsQuery {
+        let query = ListAuditEventsQuery {
             since: since.or(self.query.since),
             ..self.query.clone()
         };
-        let mut entries = Vec::new();
-        loop {
-            let page = self.page(&query).await?;
-            entries.extend(page.data);
-            match page.next_cursor {
-                Some(cursor) => query.cursor = Some(cursor),
-                None => return Ok(entries),
-            }
-        }
+        let audit = self.client.audit();
+        let entries = match &self.own_tenant {
+            Some(t) => audit.list_all_for_tenant(t, query).try_collect().await?,
+            None => audit.list_all(query).try_collect().await?,
+        };
+        Ok(entries)
     }
 }
 
