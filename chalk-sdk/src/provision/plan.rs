@@ -596,14 +596,15 @@ fn diff_webhook(
             sub.provider = Patch::Set(name.clone());
             sub_changed = true;
         }
-        if let Some(reference) = &provider.api_key {
-            let field = format!("{AT}transcription.api_key");
-            let key = resolve(reference, base, &field)?;
-            if !mask_matches(have.api_key.as_deref(), key.expose()) {
-                changes.push(Change::secret(&field));
-                sub.api_key = Patch::Set(key);
-                sub_changed = true;
-            }
+        if let Some(key) = provider_key_change(
+            provider.api_key.as_ref(),
+            have.api_key.as_deref(),
+            &format!("{AT}transcription.api_key"),
+            base,
+            changes,
+        )? {
+            sub.api_key = Patch::Set(key);
+            sub_changed = true;
         }
         if sub_changed {
             patch.transcription = Patch::Set(sub);
@@ -632,14 +633,15 @@ fn diff_webhook(
                 sub_changed = true;
             }
         }
-        if let Some(reference) = &ai.api_key {
-            let field = format!("{AT}ai.api_key");
-            let key = resolve(reference, base, &field)?;
-            if !mask_matches(have.api_key.as_deref(), key.expose()) {
-                changes.push(Change::secret(&field));
-                sub.api_key = Patch::Set(key);
-                sub_changed = true;
-            }
+        if let Some(key) = provider_key_change(
+            ai.api_key.as_ref(),
+            have.api_key.as_deref(),
+            &format!("{AT}ai.api_key"),
+            base,
+            changes,
+        )? {
+            sub.api_key = Patch::Set(key);
+            sub_changed = true;
         }
         if sub_changed {
             patch.ai = Patch::Set(sub);
@@ -651,6 +653,26 @@ fn diff_webhook(
 
 fn resolve(reference: &SecretRef, base: &Path, field: &str) -> Result<crate::SecretString, String> {
     reference.resolve(base).map_err(|e| format!("{field}: {e}"))
+}
+
+/// A provider's API key from the file, when the server's mask says it holds another
+/// one: the change is listed (as "changed", never the value) and the key returned to send.
+fn provider_key_change(
+    reference: Option<&SecretRef>,
+    mask: Option<&str>,
+    field: &str,
+    base: &Path,
+    changes: &mut Vec<Change>,
+) -> Result<Option<crate::SecretString>, String> {
+    let Some(reference) = reference else {
+        return Ok(None);
+    };
+    let key = resolve(reference, base, field)?;
+    if mask_matches(mask, key.expose()) {
+        return Ok(None);
+    }
+    changes.push(Change::secret(field));
+    Ok(Some(key))
 }
 
 /// Whether the server's mask (`****` + last four characters) could be this key's.
