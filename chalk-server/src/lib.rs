@@ -124,6 +124,7 @@ pub async fn serve(
     let sweeper = room_sweeper::spawn(state.clone(), room_sweeper::DEFAULT_INTERVAL);
     let purger = housekeeping::spawn(state.clone(), housekeeping::DEFAULT_INTERVAL);
     let deliverer = webhook_delivery::spawn(state.clone());
+    let upkeep = metrics::spawn_upkeep(state.clone(), metrics::UPKEEP_INTERVAL);
     // Another instance's rotation is picked up for signing within this interval.
     let key_refresher = state
         .signer
@@ -136,6 +137,7 @@ pub async fn serve(
     .await;
     sweeper.abort();
     purger.abort();
+    upkeep.abort();
     // In-flight webhook sends are cancelled and their claims released for the next start
     // (or another instance) to send.
     deliverer.stop().await;

@@ -7,6 +7,11 @@
 //! axum matched (anything else is `unmatched`), one of the standard methods (anything else
 //! is `OTHER`) and the status code. A client inventing methods or paths therefore adds no
 //! series: the page stays bounded whatever arrives.
+//!
+//! A recorder built this way (rather than installed with the builder's own exporter) keeps
+//! each histogram's new samples in a buffer until someone drains it: rendering does, and so
+//! does [`Metrics::upkeep`]. `serve` runs [`spawn_upkeep`] so that memory stays bounded on
+//! an instance nobody scrapes.
 
 use std::time::Duration;
 
@@ -14,6 +19,8 @@ use axum::http::Method;
 use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
+
+use crate::state::AppState;
 
 pub const REQUESTS_TOTAL: &str = "chalk_http_requests_total";
 pub const REQUEST_DURATION: &str = "chalk_http_request_duration_seconds";
@@ -28,6 +35,9 @@ const WEBHOOK_BUCKETS: [f64; 9] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 /// The method label of a request whose method is not one of the standard ones.
 pub const OTHER_METHOD: &str = "OTHER";
+
+/// How often `serve` drains the histograms' buffered samples; the exporter's own default.
+pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 11] = [
@@ -118,6 +128,24 @@ impl Metrics {
     pub fn render(&self) -> String {
         self.handle.render()
     }
+
+    /// Folds the histograms' buffered samples into their buckets, freeing the buffers.
+    /// What [`render`](Self::render) shows is unchanged by it.
+    pub fn upkeep(&self) {
+        self.handle.run_upkeep();
+    }
+}
+
+/// Runs [`Metrics::upkeep`] every `interval`, until the returned handle is aborted.
+pub fn spawn_upkeep(state: AppState, interval: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            state.metrics.upkeep();
+        }
+    })
 }
 
 #[cfg(test)]
@@ -139,6 +167,30 @@ mod tests {
         );
         assert!(text.contains("le=\"0.005\"} 2"), "{text}");
         assert!(text.contains("le=\"0.001\"} 0"), "{text}");
+        assert!(
+            text.contains("_count{route=\"/api/v1/tenants/{id}\"} 2"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn upkeep_keeps_what_render_shows() {
+        let m = Metrics::default();
+        let route = Some("/api/v1/tenants/{id}");
+        m.observe(&Method::GET, route, 200, Duration::from_millis(3));
+        m.upkeep();
+        m.observe(&Method::GET, route, 200, Duration::from_millis(30));
+        m.upkeep();
+        m.upkeep();
+        let text = m.render();
+        assert!(
+            text.contains(
+                "chalk_http_requests_total{method=\"GET\",route=\"/api/v1/tenants/{id}\",status=\"200\"} 2"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("le=\"0.005\"} 1"), "{text}");
+        assert!(text.contains("le=\"0.05\"} 2"), "{text}");
         assert!(
             text.contains("_count{route=\"/api/v1/tenants/{id}\"} 2"),
             "{text}"
