@@ -15,6 +15,13 @@
 //!
 //! The committer is a task of its own so that a request that goes away (its client
 //! disconnected) never leaves a batch without its COMMIT.
+//!
+//! Every member's savepoint has the same name ([`savepoint`]): members hold the connection
+//! one at a time and each releases (or rolls back and releases) its savepoint before the
+//! next begins, so one name is never ambiguous. It also keeps the statements few: sqlx
+//! caches every statement text it runs, in a small per-connection LRU, and a name per
+//! member (`s1`, `s2`, … up to the batch's size) evicted the real queries from it, so each
+//! was prepared again on every request.
 
 use std::sync::Arc;
 
@@ -23,6 +30,13 @@ use sqlx::{Any, AnyConnection, AnyPool, Executor};
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
 use super::{StoreError, StoreResult, store_error};
+
+/// The one savepoint name every member uses (see the module's documentation).
+mod savepoint {
+    pub(super) const BEGIN: &str = "SAVEPOINT member";
+    pub(super) const RELEASE: &str = "RELEASE member";
+    pub(super) const UNDO: &str = "ROLLBACK TO member; RELEASE member";
+}
 
 /// What a batch's COMMIT said; `None` until it ran.
 type Outcome = Option<Result<(), StoreError>>;
@@ -37,8 +51,6 @@ struct Slot {
     conn: Option<PoolConnection<Any>>,
     /// The open batch: where its outcome will be announced.
     batch: Option<watch::Sender<Outcome>>,
-    /// Names savepoints uniquely within a batch.
-    savepoints: u64,
 }
 
 impl Writer {
@@ -47,7 +59,6 @@ impl Writer {
             slot: Arc::new(Mutex::new(Slot {
                 conn: None,
                 batch: None,
-                savepoints: 0,
             })),
             pool,
         }
@@ -65,11 +76,8 @@ impl Writer {
                 .await
                 .map_err(store_error)?;
             slot.batch = Some(watch::channel(None).0);
-            slot.savepoints = 0;
             tokio::spawn(commit_batch(self.slot.clone()));
         }
-        slot.savepoints += 1;
-        let savepoint = slot.savepoints;
         let outcome = slot
             .batch
             .as_ref()
@@ -78,12 +86,11 @@ impl Writer {
         // A failed SAVEPOINT drops the slot, freeing the connection; the batch's committer
         // still commits the others.
         connection(&mut slot)?
-            .execute(sqlx::AssertSqlSafe(format!("SAVEPOINT s{savepoint}")))
+            .execute(savepoint::BEGIN)
             .await
             .map_err(store_error)?;
         Ok(Member {
             slot: Some(slot),
-            savepoint,
             outcome,
         })
     }
@@ -133,7 +140,6 @@ async fn commit_batch(slot: Arc<Mutex<Slot>>) {
 /// connection until it commits or is dropped.
 pub(super) struct Member {
     slot: Option<OwnedMutexGuard<Slot>>,
-    savepoint: u64,
     outcome: watch::Receiver<Outcome>,
 }
 
@@ -150,9 +156,8 @@ impl Member {
     /// Keeps this member's work in the batch, hands the connection on, and returns once
     /// the batch's COMMIT did.
     pub(super) async fn commit(mut self) -> StoreResult<()> {
-        let savepoint = self.savepoint;
         self.conn()?
-            .execute(sqlx::AssertSqlSafe(format!("RELEASE s{savepoint}")))
+            .execute(savepoint::RELEASE)
             .await
             .map_err(store_error)?;
         // The work is in the batch now: free the connection for the next member.
@@ -174,13 +179,11 @@ impl Drop for Member {
         let Some(mut slot) = self.slot.take() else {
             return;
         };
-        let savepoint = self.savepoint;
         let undo = async move {
-            if let Ok(conn) = connection(&mut slot) {
-                let sql = format!("ROLLBACK TO s{savepoint}; RELEASE s{savepoint}");
-                if let Err(e) = conn.execute(sqlx::AssertSqlSafe(sql)).await {
-                    tracing::warn!(error = %e, "rolling back a write transaction failed");
-                }
+            if let Ok(conn) = connection(&mut slot)
+                && let Err(e) = conn.execute(savepoint::UNDO).await
+            {
+                tracing::warn!(error = %e, "rolling back a write transaction failed");
             }
             drop(slot);
         };
