@@ -14,7 +14,12 @@
 //! gets the error.
 //!
 //! The committer is a task of its own so that a request that goes away (its client
-//! disconnected) never leaves a batch without its COMMIT.
+//! disconnected) never leaves a batch without its COMMIT. For the same reason the batch,
+//! not its members, owns what their transactions registered to follow the commit (cache
+//! invalidations, [`Member::register`]): the committer applies them right after the
+//! COMMIT — also when it failed, as its effect is then unknown — and before any member
+//! hears the outcome. A member whose request was dropped at any await point after its
+//! work entered the batch therefore cannot leave a committed change unenforced.
 //!
 //! Every member's savepoint has the same name ([`savepoint`]): members hold the connection
 //! one at a time and each releases (or rolls back and releases) its savepoint before the
@@ -30,6 +35,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Executor};
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
 use super::{StoreError, StoreResult, store_error};
+use crate::cache::{Cache, Invalidation};
 
 /// The one savepoint name every member uses (see the module's documentation).
 mod savepoint {
@@ -44,6 +50,8 @@ type Outcome = Option<Result<(), StoreError>>;
 pub(super) struct Writer {
     slot: Arc<Mutex<Slot>>,
     pool: AnyPool,
+    /// Where the committer applies a batch's invalidations.
+    cache: Arc<Cache>,
 }
 
 struct Slot {
@@ -51,16 +59,22 @@ struct Slot {
     conn: Option<PoolConnection<Any>>,
     /// The open batch: where its outcome will be announced.
     batch: Option<watch::Sender<Outcome>>,
+    /// What the open batch's members registered to apply once it commits. Kept even for a
+    /// member that later rolls back: a needless invalidation costs one cache miss, a lost
+    /// one would serve a revoked credential.
+    registered: Vec<Invalidation>,
 }
 
 impl Writer {
-    pub(super) fn new(pool: AnyPool) -> Self {
+    pub(super) fn new(pool: AnyPool, cache: Arc<Cache>) -> Self {
         Self {
             slot: Arc::new(Mutex::new(Slot {
                 conn: None,
                 batch: None,
+                registered: Vec::new(),
             })),
             pool,
+            cache,
         }
     }
 
@@ -76,7 +90,7 @@ impl Writer {
                 .await
                 .map_err(store_error)?;
             slot.batch = Some(watch::channel(None).0);
-            tokio::spawn(commit_batch(self.slot.clone()));
+            tokio::spawn(commit_batch(self.slot.clone(), self.cache.clone()));
         }
         let outcome = slot
             .batch
@@ -111,8 +125,9 @@ fn connection(slot: &mut Slot) -> StoreResult<&mut AnyConnection> {
         .ok_or_else(|| StoreError::Unavailable("the writer connection is closed".into()))
 }
 
-/// Runs when its turn for the connection comes: commits the batch opened before it.
-async fn commit_batch(slot: Arc<Mutex<Slot>>) {
+/// Runs when its turn for the connection comes: commits the batch opened before it, then
+/// applies what its members registered, then tells them.
+async fn commit_batch(slot: Arc<Mutex<Slot>>, cache: Arc<Cache>) {
     let mut slot = slot.lock_owned().await;
     let Some(batch) = slot.batch.take() else {
         return;
@@ -131,6 +146,11 @@ async fn commit_batch(slot: Arc<Mutex<Slot>>) {
         // Leave the connection outside any transaction for the next batch. (SQLite may
         // already have rolled back; then this fails, harmlessly.)
         let _ = conn.execute("ROLLBACK").await;
+    }
+    // Whatever the COMMIT said (a failed one may still have happened), before anyone
+    // learns the outcome and while the next batch waits for the connection.
+    for what in slot.registered.drain(..) {
+        cache.apply(&what);
     }
     // Nobody listening is fine: those members went away.
     let _ = batch.send(Some(result));
@@ -153,17 +173,41 @@ impl Member {
         }
     }
 
-    /// Keeps this member's work in the batch, hands the connection on, and returns once
-    /// the batch's COMMIT did.
-    pub(super) async fn commit(mut self) -> StoreResult<()> {
+    /// Hands `what` to the batch, to be applied by its committer (see the module's
+    /// documentation). From here on it no longer depends on this member's future.
+    pub(super) fn register(&mut self, what: Invalidation) -> StoreResult<()> {
+        match self.slot.as_deref_mut() {
+            Some(slot) => {
+                slot.registered.push(what);
+                Ok(())
+            }
+            None => Err(StoreError::Internal(
+                "write transaction already ended".into(),
+            )),
+        }
+    }
+
+    /// Keeps this member's work in the batch and hands the connection on; the batch's
+    /// COMMIT follows without this member ([`Committing::outcome`] waits for it).
+    pub(super) async fn release(mut self) -> StoreResult<Committing> {
         self.conn()?
             .execute(savepoint::RELEASE)
             .await
             .map_err(store_error)?;
         // The work is in the batch now: free the connection for the next member.
         drop(self.slot.take());
+        Ok(Committing(self.outcome.clone()))
+    }
+}
+
+/// A member whose work is in the batch, waiting for its COMMIT.
+pub(super) struct Committing(watch::Receiver<Outcome>);
+
+impl Committing {
+    /// Returns once the batch's COMMIT did, with what it said.
+    pub(super) async fn outcome(mut self) -> StoreResult<()> {
         let outcome = self
-            .outcome
+            .0
             .wait_for(Option::is_some)
             .await
             .map_err(|_| StoreError::Unavailable("the batch ended without a commit".into()))?

@@ -20,7 +20,7 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Duration;
 
 use chalk_sdk::model::{Scope, TenantStatus};
@@ -201,14 +201,18 @@ pub struct Faults {
     countdown: AtomicI64,
     /// When set, the next commit is made durable and *then* reported as failed, as when
     /// the connection drops after the database committed.
-    fail_after_commit: std::sync::atomic::AtomicBool,
+    fail_after_commit: AtomicBool,
+    /// When set, the next commit, once handed to the database, never reports back: the
+    /// request waits until its future is dropped, as when its client disconnects then.
+    stall_after_handoff: AtomicBool,
 }
 
 impl Default for Faults {
     fn default() -> Self {
         Self {
             countdown: AtomicI64::new(-1),
-            fail_after_commit: std::sync::atomic::AtomicBool::new(false),
+            fail_after_commit: AtomicBool::new(false),
+            stall_after_handoff: AtomicBool::new(false),
         }
     }
 }
@@ -224,14 +228,30 @@ impl Faults {
         self.fail_after_commit.store(true, Ordering::SeqCst);
     }
 
+    /// The next commit is handed to the database and then never answers its request,
+    /// which waits until it is dropped (a cancelled request, at the worst moment).
+    pub fn stall_after_handoff(&self) {
+        self.stall_after_handoff.store(true, Ordering::SeqCst);
+    }
+
     pub fn disarm(&self) {
         self.countdown.store(-1, Ordering::SeqCst);
         self.fail_after_commit.store(false, Ordering::SeqCst);
+        self.stall_after_handoff.store(false, Ordering::SeqCst);
     }
 
     /// Whether an armed fault is still waiting to fire.
     pub fn pending(&self) -> bool {
-        self.countdown.load(Ordering::SeqCst) >= 0 || self.fail_after_commit.load(Ordering::SeqCst)
+        self.countdown.load(Ordering::SeqCst) >= 0
+            || self.fail_after_commit.load(Ordering::SeqCst)
+            || self.stall_after_handoff.load(Ordering::SeqCst)
+    }
+
+    /// Where a commit has been handed over: stalls forever when armed.
+    async fn handoff(&self) {
+        if self.stall_after_handoff.swap(false, Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
     }
 
     fn step(&self) -> StoreResult<()> {
@@ -316,8 +336,8 @@ impl Store {
         let cache = Arc::new(Cache::new(dialect == Dialect::Postgres));
         let listener = (dialect == Dialect::Postgres)
             .then(|| tokio::spawn(listener::listen(url.to_owned(), cache.clone())));
-        let batches =
-            (dialect == Dialect::Sqlite).then(|| group_commit::Writer::new(writer.clone()));
+        let batches = (dialect == Dialect::Sqlite)
+            .then(|| group_commit::Writer::new(writer.clone(), cache.clone()));
         Ok(Self {
             dialect,
             writer,
@@ -440,7 +460,8 @@ pub struct Db {
     faults: Arc<Faults>,
     cache: Arc<Cache>,
     dialect: Dialect,
-    /// Applied to the local cache once the COMMIT returns.
+    /// What this transaction registered for its commit to apply (PostgreSQL; on SQLite the
+    /// batch holds them, see `group_commit.rs`). Here too to register each only once.
     invalidations: Vec<Invalidation>,
 }
 
@@ -463,44 +484,70 @@ impl Db {
     }
 
     /// Records that this transaction changes what the cache may hold: see
-    /// [`crate::cache::invalidate`], the one way to call it. On PostgreSQL the `NOTIFY` is
-    /// part of the transaction, delivered to every instance only if it commits.
+    /// [`crate::cache::invalidate`], the one way to call it. The commit applies it to this
+    /// instance's cache; on PostgreSQL the `NOTIFY` is part of the transaction, delivered
+    /// to every instance only if it commits.
     pub(crate) async fn invalidate(&mut self, what: Invalidation) -> StoreResult<()> {
         if self.invalidations.contains(&what) {
             return Ok(());
         }
-        if let (Inner::Write(tx), Dialect::Postgres) = (&mut self.inner, self.dialect) {
-            // Not a step of the change for the fault hook: it only carries news of it.
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(crate::cache::CHANNEL)
-                .bind(what.payload())
-                .execute(&mut **tx)
-                .await
-                .map_err(store_error)?;
+        match (&mut self.inner, self.dialect) {
+            (Inner::Write(tx), Dialect::Postgres) => {
+                // Not a step of the change for the fault hook: it only carries news of it.
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(crate::cache::CHANNEL)
+                    .bind(what.payload())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(store_error)?;
+            }
+            (Inner::Batched(member), _) => member.register(what.clone())?,
+            _ => {}
         }
         self.invalidations.push(what);
         Ok(())
     }
 
-    /// Makes the transaction's changes durable (a no-op for a read connection).
+    /// Makes the transaction's changes durable (a no-op for a read connection), and applies
+    /// what it registered to the cache.
+    ///
+    /// Both are done by a task that outlives the request: once the commit has been handed
+    /// over, dropping this future (the client went away) changes neither. The cache is
+    /// invalidated after the COMMIT returned, whatever it said (a failed COMMIT may still
+    /// have happened), and before this returns.
     pub async fn commit(self) -> StoreResult<()> {
-        let committed = match self.inner {
+        let Db {
+            inner,
+            faults,
+            cache,
+            invalidations,
+            ..
+        } = self;
+        let committed = match inner {
             Inner::Write(tx) => {
-                self.faults.step()?;
-                tx.commit().await.map_err(store_error)
+                faults.step()?;
+                let commit = tokio::spawn(async move {
+                    let committed = tx.commit().await.map_err(store_error);
+                    for what in &invalidations {
+                        cache.apply(what);
+                    }
+                    committed
+                });
+                faults.handoff().await;
+                commit.await.unwrap_or_else(|e| {
+                    Err(StoreError::Internal(format!("the commit task failed: {e}")))
+                })
             }
             Inner::Batched(member) => {
-                self.faults.step()?;
-                member.commit().await
+                faults.step()?;
+                let committing = member.release().await?;
+                faults.handoff().await;
+                committing.outcome().await
             }
             Inner::Read(_) => return Ok(()),
         };
-        // Even when the COMMIT reports an error it may have happened: forget.
-        for what in &self.invalidations {
-            self.cache.apply(what);
-        }
         committed?;
-        if self.faults.fail_after_commit.swap(false, Ordering::SeqCst) {
+        if faults.fail_after_commit.swap(false, Ordering::SeqCst) {
             return Err(StoreError::Unavailable(
                 "injected fault after commit".into(),
             ));
