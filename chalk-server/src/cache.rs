@@ -17,7 +17,10 @@
 //!   row, then the write committed and invalidated) never leaves a stale entry behind.
 //! - While an instance's `LISTEN` connection is down it cannot hear other instances'
 //!   writes: the cache is bypassed (every request reads the store) until the listener is
-//!   back, and it is then cleared.
+//!   back, and it is then cleared. A connection can also stall without dropping (its
+//!   backend stopped, a network path black-holed): the listener proves it alive every
+//!   second ([`Cache::proven`]), and while the last proof is older than [`PROOF_MAX_AGE`]
+//!   the cache is bypassed just the same.
 //!
 //! Time-dependent answers stay exact too: a key's expiry is checked against its cached
 //! `expires_at` on every use, and a cached usage is kept only until the tenant's next key
@@ -29,6 +32,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chalk_sdk::model::TenantUsage;
 
@@ -42,6 +46,10 @@ pub const CAPACITY: usize = 50_000;
 
 /// The PostgreSQL channel invalidations travel on.
 pub const CHANNEL: &str = "chalk_cache";
+
+/// A watched cache serves only while its listener proved itself alive this recently
+/// (API.md, Hardening rules: "more than 3 s old").
+pub const PROOF_MAX_AGE: Duration = Duration::from_secs(3);
 
 /// What a write changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +169,11 @@ pub struct Cache {
     clock: AtomicU64,
     /// Set while invalidations from other instances could be missed.
     bypass: AtomicBool,
+    /// Whether a listener must keep proving itself (PostgreSQL), and since when the
+    /// cache counts: [`Cache::proven`] stores milliseconds after `epoch`.
+    watched: bool,
+    epoch: Instant,
+    proven_at_ms: AtomicU64,
 }
 
 impl std::fmt::Debug for Cache {
@@ -172,14 +185,36 @@ impl std::fmt::Debug for Cache {
 }
 
 impl Cache {
-    /// `bypass`: start bypassed (an instance sharing its store with others bypasses until
-    /// its listener is up).
-    pub fn new(bypass: bool) -> Self {
+    /// `watched`: the store is shared with other instances, whose writes a listener
+    /// reports; then the cache starts bypassed until that listener is up, and serves only
+    /// while it keeps proving itself alive.
+    pub fn new(watched: bool) -> Self {
         Self {
             maps: Mutex::new(Maps::default()),
             clock: AtomicU64::new(0),
-            bypass: AtomicBool::new(bypass),
+            bypass: AtomicBool::new(watched),
+            watched,
+            epoch: Instant::now(),
+            proven_at_ms: AtomicU64::new(0),
         }
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The listener has just shown that it hears the database.
+    pub fn proven(&self) {
+        self.proven_at_ms.store(self.elapsed_ms(), Ordering::SeqCst);
+    }
+
+    /// How long ago the listener last proved itself alive (zero when nothing listens).
+    pub fn proof_age(&self) -> Duration {
+        if !self.watched {
+            return Duration::ZERO;
+        }
+        let at = self.proven_at_ms.load(Ordering::SeqCst);
+        Duration::from_millis(self.elapsed_ms().saturating_sub(at))
     }
 
     fn tick(&self) -> u64 {
@@ -192,7 +227,7 @@ impl Cache {
     }
 
     pub fn ticket(&self) -> Option<Ticket> {
-        if self.bypass.load(Ordering::SeqCst) {
+        if self.bypassed() {
             return None;
         }
         Some(Ticket(self.tick()))
@@ -222,15 +257,26 @@ impl Cache {
         self.maps().clear(stamp);
     }
 
-    /// Serves from the cache again, starting empty (the listener is back).
+    /// Serves from the cache again, starting empty (the listener is back, and its
+    /// connection is the proof).
     pub fn resume(&self) {
         let stamp = self.tick();
         self.maps().clear(stamp);
+        self.proven();
         self.bypass.store(false, Ordering::SeqCst);
     }
 
-    pub fn bypassed(&self) -> bool {
+    /// Whether the listener is down (set by [`Cache::suspend`]).
+    pub fn suspended(&self) -> bool {
         self.bypass.load(Ordering::SeqCst)
+    }
+
+    /// Whether every read goes to the store: the listener is down, or has not proved
+    /// itself alive for longer than [`PROOF_MAX_AGE`]. Entries kept while its proof was
+    /// stale are not trusted afterwards either: a late proof clears nothing, but the
+    /// writes it missed were heard (or the connection replaced, which clears) before it.
+    pub fn bypassed(&self) -> bool {
+        self.bypass.load(Ordering::SeqCst) || self.proof_age() > PROOF_MAX_AGE
     }
 
     pub fn key_by_hash(&self, hash: &str) -> Option<Arc<KeyAuth>> {

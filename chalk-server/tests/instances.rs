@@ -855,3 +855,117 @@ async fn an_operator_key_revoked_on_one_instance_is_refused_by_the_other_at_once
     assert_eq!(denied["actor"]["id"], bob_id.as_str());
     assert!(!log.to_string().contains(&bob_key) && !log.to_string().contains(&alice_key));
 }
+
+/// Resumes a stopped PostgreSQL backend when dropped, whatever the test's outcome.
+struct Stopped(String);
+
+impl Stopped {
+    fn signal(pid: &str, signal: &str) {
+        let status = std::process::Command::new("kill")
+            .args([signal, pid])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        Self::signal(&self.0, "-CONT");
+    }
+}
+
+/// A `LISTEN` connection can stall without dropping (API.md, Hardening rules): with the
+/// backend of B's listener stopped (SIGSTOP), B no longer hears A's invalidations, yet a key
+/// revoked through A is refused by B within 6 s, because B stops trusting its cache once its
+/// listener has not proved itself alive for 3 s; and B keeps serving throughout.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_listener_cannot_extend_a_revoked_keys_life() {
+    let Some(schema) = TestSchema::create().await else {
+        return;
+    };
+    // Each instance names its connections, so B's listener backend can be found.
+    let name_b = format!("chalk_b_{:08x}", rand::random::<u32>());
+    let url_a = format!("{}&application_name=chalk_a", schema.url);
+    let url_b = format!("{}&application_name={name_b}", schema.url);
+    let a = Instance::spawn(&[("CHALK_DATABASE_URL", url_a.as_str())]).ready();
+    let b = Instance::spawn(&[("CHALK_DATABASE_URL", url_b.as_str())]).ready();
+    let client = reqwest::Client::new();
+    let (id, _) = create_tenant(&client, &a, json!({"name": "Acme"})).await;
+    let (status, extra) = call(
+        &client,
+        Method::POST,
+        format!("{}/tenants/{id}/api-keys", a.base),
+        &[MK],
+        Some(json!({"name": "ci", "scopes": ["tenant:read"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{extra}");
+    let key = extra["data"]["api_key"].as_str().unwrap().to_owned();
+    let key_id = extra["data"]["key_id"].as_str().unwrap().to_owned();
+    for _ in 0..5 {
+        assert_eq!(read_self(&client, &b, ("X-API-Key", &key)).await.0, 200);
+    }
+
+    let mut admin =
+        <sqlx::PgConnection as sqlx::Connection>::connect(&support::postgres::admin_url().unwrap())
+            .await
+            .unwrap();
+    let started = std::time::Instant::now();
+    let pid: i32 = loop {
+        let found: Option<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND query ILIKE 'LISTEN%'",
+        )
+        .bind(&name_b)
+        .fetch_optional(&mut admin)
+        .await
+        .unwrap();
+        if let Some(pid) = found {
+            break pid;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "B's listener backend not found"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    Stopped::signal(&pid.to_string(), "-STOP");
+    let stopped = Stopped(pid.to_string());
+
+    let (status, _) = call(
+        &client,
+        Method::DELETE,
+        format!("{}/tenants/{id}/api-keys/{key_id}", a.base),
+        &[MK],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let revoked_at = std::time::Instant::now();
+    loop {
+        let (status, body) = read_self(&client, &b, ("X-API-Key", &key)).await;
+        if status == 401 {
+            assert_eq!(body["error"]["code"], "UNAUTHORIZED", "{body}");
+            break;
+        }
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            revoked_at.elapsed() < std::time::Duration::from_secs(6),
+            "B still accepts a key revoked through A while its listener is stalled"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Refused for good, still with the backend stopped, and B serves its other callers.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert_eq!(read_self(&client, &b, ("X-API-Key", &key)).await.0, 401);
+    let (status, _) = call(
+        &client,
+        Method::GET,
+        format!("{}/tenants/{id}", b.base),
+        &[MK],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    drop(stopped);
+}

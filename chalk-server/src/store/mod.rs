@@ -334,8 +334,13 @@ impl Store {
         // PostgreSQL may be shared with other instances: bypass the cache until this one
         // hears their invalidations.
         let cache = Arc::new(Cache::new(dialect == Dialect::Postgres));
-        let listener = (dialect == Dialect::Postgres)
-            .then(|| tokio::spawn(listener::listen(url.to_owned(), cache.clone())));
+        let listener = (dialect == Dialect::Postgres).then(|| {
+            tokio::spawn(listener::listen(
+                url.to_owned(),
+                writer.clone(),
+                cache.clone(),
+            ))
+        });
         let batches = (dialect == Dialect::Sqlite)
             .then(|| group_commit::Writer::new(writer.clone(), cache.clone()));
         Ok(Self {
