@@ -180,6 +180,79 @@ async fn bad_endpoints_are_refused_naming_every_field() {
         .assert_status(201);
 }
 
+/// Hardening rules: a target in any IANA special-purpose range is refused (422 naming
+/// `url`) on create and on update, the ranges the attack run got through included, and
+/// nothing is stored; the operator's `CHALK_WEBHOOK_ALLOW_PRIVATE` lets them through.
+#[tokio::test]
+async fn special_purpose_targets_are_refused_on_create_and_update() {
+    const REFUSED: &[&str] = &[
+        "https://[64:ff9b::a9fe:a9fe]/hook",
+        "https://[64:ff9b:1::a9fe:a9fe]/hook",
+        "https://[2002:a9fe:a9fe::1]/hook",
+        "https://[fec0::1]/hook",
+        "https://198.18.0.1/hook",
+        "https://192.0.0.170/hook",
+        "https://240.0.0.1/hook",
+        "https://[2001:db8::1]/hook",
+        "https://[::ffff:192.168.0.1]/hook",
+    ];
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let endpoint = create_endpoint(&app, &acme, json!(["*"])).await;
+    let path = format!(
+        "{}/{}",
+        endpoints_path(&acme),
+        endpoint["id"].as_str().unwrap()
+    );
+    for url in REFUSED {
+        let created = app
+            .post(&endpoints_path(&acme))
+            .key(&acme.key)
+            .json(json!({"url": url, "events": ["*"]}))
+            .send()
+            .await;
+        created.assert_error(422, "VALIDATION_ERROR");
+        assert_eq!(created.fields(), ["url"], "{url}");
+        let updated = app
+            .patch(&path)
+            .key(&acme.key)
+            .json(json!({"url": url}))
+            .send()
+            .await;
+        updated.assert_error(422, "VALIDATION_ERROR");
+        assert_eq!(updated.fields(), ["url"], "{url}");
+    }
+    let listed = app.get(&endpoints_path(&acme)).key(&acme.key).send().await;
+    let listed = listed.body["data"].as_array().unwrap().clone();
+    assert_eq!(listed.len(), 1, "nothing was created");
+    assert_eq!(listed[0]["url"], RECEIVER, "nothing was changed");
+
+    let dev = test_app_with(Policy {
+        webhook_targets: TargetPolicy {
+            allow_private: true,
+        },
+        ..Policy::default()
+    })
+    .await;
+    let acme = dev.tenant("Acme").await;
+    for url in REFUSED {
+        dev.post(&endpoints_path(&acme))
+            .key(&acme.key)
+            .json(json!({"url": url, "events": ["*"]}))
+            .send()
+            .await
+            .assert_status(201);
+        // At most ten endpoints per tenant: make room for the next one.
+        let listed = dev.get(&endpoints_path(&acme)).key(&acme.key).send().await;
+        let id = listed.body["data"][0]["id"].as_str().unwrap().to_owned();
+        dev.delete(&format!("{}/{id}", endpoints_path(&acme)))
+            .key(&acme.key)
+            .send()
+            .await
+            .assert_status(200);
+    }
+}
+
 #[tokio::test]
 async fn at_most_ten_endpoints_even_when_created_at_once() {
     let app = test_app().await;
