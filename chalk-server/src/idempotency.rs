@@ -67,8 +67,10 @@ fn read_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 /// retry would create it twice) or a record without its change. `fingerprint` identifies
 /// the request (method, path and canonical body).
 ///
-/// The caller's permission is checked by the handler before this runs, so a replay is
-/// served only to a caller who may still make the request.
+/// For a request whose every permission check is made by the handler before this runs,
+/// from the credential alone: a replay is then served only to a caller who may still
+/// make the request. A request with a check that reads the store goes through
+/// [`run_authorized`].
 pub async fn run<F>(
     state: &AppState,
     caller: &Caller,
@@ -78,6 +80,35 @@ pub async fn run<F>(
 ) -> Result<Response, ApiError>
 where
     F: AsyncFnOnce(&mut Db) -> Result<Produced, ApiError>,
+{
+    run_authorized(
+        state,
+        caller,
+        headers,
+        fingerprint,
+        async |_: &mut Db| Ok(()),
+        async |db: &mut Db, ()| operation(db).await,
+    )
+    .await
+}
+
+/// [`run`] for a request with a permission check made inside the transaction, against
+/// what the store holds (rotate-key: is the calling key still the primary?). `authorize`
+/// runs first, in the transaction, on the first request and on every replay alike; what
+/// it refuses is the answer either way — a replay repeats every check a fresh request
+/// would make, and answers as one would (API.md "Hardening rules"). What it grants is
+/// handed to `operation`.
+pub async fn run_authorized<A, G, F>(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    fingerprint: String,
+    authorize: A,
+    operation: F,
+) -> Result<Response, ApiError>
+where
+    A: AsyncFnOnce(&mut Db) -> Result<G, ApiError>,
+    F: AsyncFnOnce(&mut Db, G) -> Result<Produced, ApiError>,
 {
     let key = read_key(headers)?;
     if key.is_some() && matches!(caller, Caller::Anonymous) {
@@ -90,6 +121,8 @@ where
     }
     let scope = caller.idempotency_scope();
     let mut db = state.store.begin().await?;
+    // Before the record is looked up, so a replay cannot skip it; an error drops `db`.
+    let grant = authorize(&mut db).await?;
     if let Some(key) = &key {
         let at = now();
         let reservation = IdempotencyReservation {
@@ -126,7 +159,7 @@ where
     }
     // An error drops `db`: the reservation and every change roll back, and a retry runs
     // the request afresh.
-    let produced = operation(&mut db).await?;
+    let produced = operation(&mut db, grant).await?;
     let body = produced.body.to_string().into_bytes();
     if let Some(key) = &key {
         let sealed = state.sealer.seal(&body);

@@ -434,18 +434,23 @@ pub async fn set_status(
     Ok(row)
 }
 
-/// A new primary key. Only the master key or a key holding every scope (the primary key)
-/// may rotate: an extra `tenant:admin` key must not mint itself a key with more scopes.
-/// The calling key must still be the current primary once the tenant's row is locked, so
-/// of concurrent rotations authenticated by the key being rotated away, one rotates and the
-/// others are refused (401) as holding the revoked credential they now hold.
-pub async fn rotate_key(
-    db: &mut Db,
-    caller: &Caller,
-    ctx: &AuditContext,
-    id: &str,
-    body: Option<Value>,
-) -> ApiResult<RotatedKey> {
+/// Proof that the caller may rotate a tenant's primary key, from [`authorize_rotation`];
+/// [`rotate_key`] takes it, so no path rotates without the check.
+#[derive(Debug)]
+pub struct MayRotate(());
+
+/// Whether `caller` may rotate tenant `id`'s primary key, checked against what the store
+/// holds, with the tenant's row locked for the rest of the transaction. Only the master
+/// key or a key holding every scope (the primary key) may rotate: an extra `tenant:admin`
+/// key must not mint itself a key with more scopes. The calling key must still be the
+/// current primary once the row is locked, so of concurrent rotations authenticated by
+/// the key being rotated away, one rotates and the others are refused (401) as holding
+/// the revoked credential they now hold.
+///
+/// It depends on the store, not only on the credential, so an idempotent replay runs it
+/// again (`idempotency::run_authorized`): a key rotated away but still inside its grace
+/// period must not read its successor's secret back from the first response.
+pub async fn authorize_rotation(db: &mut Db, caller: &Caller, id: &str) -> ApiResult<MayRotate> {
     if let Caller::Tenant(tenant) = caller
         && !Scope::ALL.iter().all(|s| tenant.has(*s))
     {
@@ -453,19 +458,11 @@ pub async fn rotate_key(
             "rotate-key needs the master key or the tenant's primary key (every scope)",
         ));
     }
-    let request: RotateKeyRequest = match body {
-        None | Some(Value::Null) => RotateKeyRequest::default(),
-        Some(body) => parse(body)?,
-    };
-    let grace = request.expire_previous_in_seconds.unwrap_or(0);
-    let mut problems = Problems::default();
-    problems.range("expire_previous_in_seconds", Some(grace), 0, 604_800);
-    problems.finish()?;
-    let at = now();
     if tenants::lock(db, id).await?.is_none() {
         return Err(ApiError::not_found("Tenant"));
     }
     if let Caller::Tenant(tenant) = caller {
+        let at = now();
         match keys::by_id(db, &tenant.key_id).await? {
             Some(auth) if auth.key.is_valid_at(at) && auth.key.primary => {}
             Some(auth) if auth.key.is_valid_at(at) => {
@@ -480,6 +477,26 @@ pub async fn rotate_key(
             }
         }
     }
+    Ok(MayRotate(()))
+}
+
+/// A new primary key, for a caller [`authorize_rotation`] let through in this transaction.
+pub async fn rotate_key(
+    db: &mut Db,
+    _: MayRotate,
+    ctx: &AuditContext,
+    id: &str,
+    body: Option<Value>,
+) -> ApiResult<RotatedKey> {
+    let request: RotateKeyRequest = match body {
+        None | Some(Value::Null) => RotateKeyRequest::default(),
+        Some(body) => parse(body)?,
+    };
+    let grace = request.expire_previous_in_seconds.unwrap_or(0);
+    let mut problems = Problems::default();
+    problems.range("expire_previous_in_seconds", Some(grace), 0, 604_800);
+    problems.finish()?;
+    let at = now();
     let previous_expires_at = (grace > 0).then_some(at + grace);
     let (secret, key) = new_primary_key(id, at);
     if !keys::rotate_primary(db, &key, previous_expires_at, at).await? {

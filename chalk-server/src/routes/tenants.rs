@@ -254,13 +254,14 @@ pub async fn rotate_key(
     caller.require_tenant(&id, Scope::TenantAdmin)?;
     let path = format!("/api/v1/tenants/{id}/rotate-key");
     let fingerprint = idempotency::fingerprint("POST", &path, body.as_ref());
-    idempotency::run(
+    idempotency::run_authorized(
         &state,
         &caller,
         &headers,
         fingerprint,
-        async |db: &mut Db| {
-            let rotated = tenants::rotate_key(db, &caller, &audit, &id, body).await?;
+        async |db: &mut Db| tenants::authorize_rotation(db, &caller, &id).await,
+        async |db: &mut Db, may_rotate| {
+            let rotated = tenants::rotate_key(db, may_rotate, &audit, &id, body).await?;
             Produced::new(StatusCode::OK, Data { data: rotated })
         },
     )

@@ -185,6 +185,98 @@ async fn a_retried_rotate_key_rotates_once() {
         .assert_status(200);
 }
 
+/// Hardening rules: a replay repeats every permission check, those made inside the
+/// transaction included. The primary key rotates itself with a grace period, then — no
+/// longer primary, still valid — retries with the same `Idempotency-Key`: it gets what a
+/// fresh request by it gets (403), never the first response with its successor's secret.
+#[tokio::test]
+async fn a_replayed_rotate_key_rechecks_that_the_caller_is_still_primary() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let path = format!("/api/v1/tenants/{}/rotate-key", acme.id);
+    let body = json!({"expire_previous_in_seconds": 600});
+    let rotate = |idempotency_key: &'static str| {
+        app.post(&path)
+            .key(&acme.key)
+            .header("Idempotency-Key", idempotency_key)
+            .json(body.clone())
+    };
+    let first = rotate("rotate-ci").send().await;
+    first.assert_status(200);
+    let successor = first.body["data"]["api_key"].as_str().unwrap().to_owned();
+
+    let fresh = rotate("another-key").send().await;
+    fresh.assert_error(403, "FORBIDDEN");
+    let replayed = rotate("rotate-ci").send().await;
+    replayed.assert_error(403, "FORBIDDEN");
+    assert_eq!(
+        replayed.body["error"]["message"], fresh.body["error"]["message"],
+        "the answer of a fresh request"
+    );
+    assert!(replayed.header("idempotent-replayed").is_none());
+    assert!(!replayed.text.contains(&successor), "the secret leaked");
+
+    // Nothing rotated: the successor is the primary, the old key works until its expiry.
+    let keys = app
+        .get(&format!("/api/v1/tenants/{}/api-keys", acme.id))
+        .master()
+        .send()
+        .await;
+    let primary: Vec<_> = keys.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["primary"] == true)
+        .map(|k| k["id"].clone())
+        .collect();
+    assert_eq!(primary, [first.body["data"]["key_id"].clone()]);
+    app.get("/api/v1/tenant")
+        .key(&acme.key)
+        .send()
+        .await
+        .assert_status(200);
+    app.get("/api/v1/tenant")
+        .key(&successor)
+        .send()
+        .await
+        .assert_status(200);
+
+    // Rotated away at once, the old key is refused before any replay: 401, as fresh.
+    let second = app
+        .post(&path)
+        .key(&successor)
+        .header("Idempotency-Key", "rotate-ci")
+        .send()
+        .await;
+    second.assert_status(200);
+    let replayed = app
+        .post(&path)
+        .key(&successor)
+        .header("Idempotency-Key", "rotate-ci")
+        .send()
+        .await;
+    replayed.assert_error(401, "UNAUTHORIZED");
+    assert!(
+        !replayed
+            .text
+            .contains(second.body["data"]["api_key"].as_str().unwrap())
+    );
+
+    // The master key may still rotate, so its replay is served.
+    let by_master = || {
+        app.post(&path)
+            .master()
+            .header("Idempotency-Key", "rotate-ci")
+            .send()
+    };
+    let first = by_master().await;
+    first.assert_status(200);
+    let again = by_master().await;
+    again.assert_status(200);
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+}
+
 #[tokio::test]
 async fn replayed_secrets_are_sealed_at_rest() {
     let app = test_app().await;
