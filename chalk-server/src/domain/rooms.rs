@@ -237,15 +237,26 @@ pub async fn end(
     }
 }
 
-/// Adds a participant under the tenant's join rules and mints its tokens.
-pub async fn join(
+/// A join made ready before its transaction begins: the request validated, the tenant's
+/// join rules read (from the cache), ids chosen and the tokens signed — everything that
+/// does not need the writer, so the writer holds only the join's SQL.
+pub struct PreparedJoin {
+    new: NewParticipant,
+    rules: JoinRules,
+    access_token: String,
+    refresh_token: String,
+    expires_in: i64,
+}
+
+/// Validates a join of `room_id` and prepares it (see [`PreparedJoin`]). Call it before
+/// beginning the transaction: on PostgreSQL a read while holding a transaction's
+/// connection could wait for a connection that only finishing transactions free.
+pub async fn prepare_join(
     state: &AppState,
-    db: &mut Db,
-    ctx: &AuditContext,
     tenant_id: &str,
     room_id: &str,
     body: Value,
-) -> ApiResult<JoinedParticipant> {
+) -> ApiResult<PreparedJoin> {
     let request: AddParticipantRequest = parse(body)?;
     let mut problems = Problems::default();
     let display_name = problems.text("display_name", &request.display_name, 1, 100);
@@ -254,7 +265,11 @@ pub async fn join(
         .as_deref()
         .map(|u| problems.text("user_id", u, 1, 200));
     problems.finish()?;
-    let config = super::views::tenant_row(db, tenant_id).await?.config;
+    // The rules are the config as this request found it (the cache is exact).
+    let tenant = crate::cache::tenant_snapshot(&state.store, tenant_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Tenant"))?;
+    let config = &tenant.row.config;
     let at = now();
     let rules = JoinRules {
         allow_early_join: config.allow_early_join,
@@ -272,17 +287,58 @@ pub async fn join(
         id: new_id("part"),
         tenant_id: tenant_id.to_owned(),
         room_id: room_id.to_owned(),
-        user_id: user_id.clone(),
+        user_id,
         display_name,
         role: request.role,
         joined_at: at,
     };
+    // The participant as the join will insert it (a new participant's token generation
+    // is 0), so its tokens can be signed now.
+    let draft = ParticipantRow {
+        seq: 0,
+        id: new.id.clone(),
+        tenant_id: new.tenant_id.clone(),
+        room_id: new.room_id.clone(),
+        user_id: new.user_id.clone(),
+        display_name: new.display_name.clone(),
+        role: new.role,
+        joined_at: at,
+        left_at: None,
+        token_generation: 0,
+    };
+    let (access_token, refresh_token, expires_in) = mint_tokens(state, &draft);
+    Ok(PreparedJoin {
+        new,
+        rules,
+        access_token,
+        refresh_token,
+        expires_in,
+    })
+}
+
+/// Adds the prepared participant under the tenant's join rules, with its events and audit
+/// entry, in `db`'s transaction.
+pub async fn join(
+    db: &mut Db,
+    ctx: &AuditContext,
+    prepared: PreparedJoin,
+) -> ApiResult<JoinedParticipant> {
+    let PreparedJoin {
+        new,
+        rules,
+        access_token,
+        refresh_token,
+        expires_in,
+    } = prepared;
+    let (tenant_id, room_id) = (new.tenant_id.as_str(), new.room_id.as_str());
+    let at = new.joined_at;
     let (participant, room, replaced) = match rooms::join(db, &new, rules).await? {
         JoinOutcome::Joined {
             participant,
             room,
             replaced,
             created_room,
+            first_join,
         } => {
             if created_room {
                 events::record(
@@ -300,7 +356,7 @@ pub async fn join(
                 }
             }
             // A room starts with its first participant.
-            if rooms::joins_ever(db, tenant_id, &room.id).await? == 1 {
+            if first_join {
                 events::record(
                     db,
                     tenant_id,
@@ -335,7 +391,7 @@ pub async fn join(
         JoinOutcome::DuplicateUser { .. } => {
             return Err(ApiError::conflict(format!(
                 "user_id {:?} is already in room {room_id} (duplicate_participant_policy is reject)",
-                user_id.unwrap_or_default()
+                new.user_id.as_deref().unwrap_or_default()
             )));
         }
     };
@@ -356,12 +412,15 @@ pub async fn join(
         Some(changes),
     )
     .await?;
-    let (access, refresh, expires_in) = mint_tokens(state, &participant);
+    debug_assert_eq!(
+        participant.token_generation, 0,
+        "the tokens were signed for 0"
+    );
     Ok(JoinedParticipant {
         participant: views::participant(&participant),
         room: views::room(&room, at),
-        access_token: access.into(),
-        refresh_token: refresh.into(),
+        access_token: access_token.into(),
+        refresh_token: refresh_token.into(),
         token_type: "Bearer".to_owned(),
         expires_in,
     })

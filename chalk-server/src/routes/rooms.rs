@@ -178,13 +178,15 @@ pub async fn add_participant(
     let room_id = room_path_id(&id);
     let path = format!("/api/v1/rooms/{room_id}/participants");
     let fingerprint = idempotency::fingerprint("POST", &path, Some(&body));
+    // Everything but the SQL before the transaction (see `rooms::prepare_join`).
+    let prepared = rooms::prepare_join(&state, &tenant_id, &room_id, body).await?;
     idempotency::run(
         &state,
         &caller,
         &headers,
         fingerprint,
         async |db: &mut Db| {
-            let joined = rooms::join(&state, db, &audit, &tenant_id, &room_id, body).await?;
+            let joined = rooms::join(db, &audit, prepared).await?;
             Produced::new(
                 StatusCode::CREATED,
                 JoinResponse {

@@ -20,7 +20,7 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use chalk_sdk::model::{Scope, TenantStatus};
@@ -205,6 +205,8 @@ pub struct Faults {
     /// When set, the next commit, once handed to the database, never reports back: the
     /// request waits until its future is dropped, as when its client disconnects then.
     stall_after_handoff: AtomicBool,
+    /// Counts every step, armed or not.
+    taken: AtomicU64,
 }
 
 impl Default for Faults {
@@ -213,6 +215,7 @@ impl Default for Faults {
             countdown: AtomicI64::new(-1),
             fail_after_commit: AtomicBool::new(false),
             stall_after_handoff: AtomicBool::new(false),
+            taken: AtomicU64::new(0),
         }
     }
 }
@@ -254,7 +257,15 @@ impl Faults {
         }
     }
 
+    /// Steps taken by every write transaction so far: what a write costs the writer, in
+    /// statements (each commit counts one). Tests hold writes to their statement budget
+    /// with it (bench/README.md records the counts).
+    pub fn steps_taken(&self) -> u64 {
+        self.taken.load(Ordering::Relaxed)
+    }
+
     fn step(&self) -> StoreResult<()> {
+        self.taken.fetch_add(1, Ordering::Relaxed);
         if self.countdown.load(Ordering::Relaxed) < 0 {
             return Ok(());
         }

@@ -138,6 +138,8 @@ pub enum JoinOutcome {
         replaced: Option<String>,
         /// Whether this join created the room.
         created_room: bool,
+        /// Whether this is the room's first participant ever (the room starts).
+        first_join: bool,
     },
     RoomNotFound,
     RoomEnded,
@@ -289,10 +291,12 @@ async fn open_rooms(db: &mut Db, tenant_id: &str) -> StoreResult<i64> {
         .map_err(store_error)
 }
 
-async fn insert_room(db: &mut Db, room: &NewRoom) -> StoreResult<()> {
-    sqlx::query(
+/// Inserts `room` and counts it in its tenant's usage; returns its row (no participants).
+async fn insert_room(db: &mut Db, room: &NewRoom) -> StoreResult<RoomRow> {
+    let row = sqlx::query(
         "INSERT INTO rooms (id, tenant_id, name, status, scheduled_start, max_participants, \
-         created_at, empty_since) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         created_at, empty_since) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         RETURNING *, 0 AS participant_count",
     )
     .bind(&room.id)
     .bind(&room.tenant_id)
@@ -302,9 +306,10 @@ async fn insert_room(db: &mut Db, room: &NewRoom) -> StoreResult<()> {
     .bind(room.max_participants)
     .bind(room.created_at)
     .bind(room.initial_empty_since())
-    .execute(db.conn()?)
+    .fetch_one(db.conn()?)
     .await
     .map_err(store_error)?;
+    let row = room_from_row(&row)?;
     // The caller holds the tenant's lock (create and join take it first).
     adjust_usage(
         db,
@@ -315,16 +320,8 @@ async fn insert_room(db: &mut Db, room: &NewRoom) -> StoreResult<()> {
             ..UsageDelta::default()
         },
     )
-    .await
-}
-
-async fn participant_in(db: &mut Db, participant_id: &str) -> StoreResult<ParticipantRow> {
-    let row = sqlx::query("SELECT * FROM participants WHERE id = $1")
-        .bind(participant_id)
-        .fetch_one(db.conn()?)
-        .await
-        .map_err(store_error)?;
-    participant_from_row(&row)
+    .await?;
+    Ok(row)
 }
 
 /// Every participant a room has had, present or gone, in the order they joined (the
@@ -345,16 +342,6 @@ pub async fn participants_of(
     rows.iter().map(participant_from_row).collect()
 }
 
-/// How many participants a room has ever had (1 right after its first join).
-pub async fn joins_ever(db: &mut Db, tenant_id: &str, room_id: &str) -> StoreResult<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM participants WHERE tenant_id = $1 AND room_id = $2")
-        .bind(tenant_id)
-        .bind(room_id)
-        .fetch_one(db.conn()?)
-        .await
-        .map_err(store_error)
-}
-
 /// A participant by id, present or gone.
 pub async fn participant(db: &mut Db, participant_id: &str) -> StoreResult<Option<ParticipantRow>> {
     sqlx::query("SELECT * FROM participants WHERE id = $1")
@@ -367,13 +354,14 @@ pub async fn participant(db: &mut Db, participant_id: &str) -> StoreResult<Optio
         .transpose()
 }
 
-/// A present participant leaves and its tokens die. The caller holds the tenant's lock.
+/// A present participant leaves and its tokens die; returns 1, or 0 when it had already
+/// left. The caller holds the tenant's lock.
 async fn disconnect(
     db: &mut Db,
     tenant_id: &str,
     participant_id: &str,
     now: Timestamp,
-) -> StoreResult<()> {
+) -> StoreResult<i64> {
     let left = sqlx::query(
         "UPDATE participants SET left_at = $2, token_generation = token_generation + 1 \
          WHERE id = $1 AND left_at IS NULL",
@@ -383,7 +371,9 @@ async fn disconnect(
     .execute(db.conn()?)
     .await
     .map_err(store_error)?;
-    adjust_usage(db, tenant_id, present_delta(-(left.rows_affected() as i64))).await
+    let left = left.rows_affected() as i64;
+    adjust_usage(db, tenant_id, present_delta(-left)).await?;
+    Ok(left)
 }
 
 fn present_delta(participants: i64) -> UsageDelta {
@@ -405,10 +395,7 @@ pub async fn create(db: &mut Db, room: &NewRoom) -> StoreResult<CreateRoomOutcom
             limit: limits.max_concurrent_rooms,
         });
     }
-    insert_room(db, room).await?;
-    let row = room_in(db, &room.tenant_id, &room.id)
-        .await?
-        .ok_or_else(|| StoreError::Internal("inserted room vanished".into()))?;
+    let row = insert_room(db, room).await?;
     Ok(CreateRoomOutcome::Created(Box::new(row)))
 }
 
@@ -468,14 +455,54 @@ pub async fn end(
     Ok(EndRoomOutcome::Ended(Box::new(room)))
 }
 
+/// A room as a join reads it: its row, and whether anyone ever joined it.
+async fn room_for_join(
+    db: &mut Db,
+    tenant_id: &str,
+    room_id: &str,
+) -> StoreResult<Option<(RoomRow, bool)>> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let columns = ROOM_SELECT
+            .strip_suffix(" FROM rooms r")
+            .expect("ROOM_SELECT ends with its FROM");
+        format!(
+            "{columns}, EXISTS (SELECT 1 FROM participants p WHERE p.tenant_id = r.tenant_id \
+             AND p.room_id = r.id) AS joined_before FROM rooms r \
+             WHERE r.tenant_id = $1 AND r.id = $2"
+        )
+    });
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
+        .bind(tenant_id)
+        .bind(room_id)
+        .fetch_optional(db.conn()?)
+        .await
+        .map_err(store_error)?
+    else {
+        return Ok(None);
+    };
+    Ok(Some((
+        room_from_row(&row)?,
+        super::flag(&row, "joined_before")?,
+    )))
+}
+
+/// Admits `new` to its room, within the room's and the tenant's quotas, as one change.
+///
+/// Its statements are few on purpose (issue 24's budget, `tests/api/statement_budget.rs`):
+/// the tenant's lock is also the participant's count in its usage, the room is read once
+/// (with its present count and whether anyone ever joined), the participant's row comes
+/// back from its `INSERT`, and the room's from its `UPDATE`. The lock makes the read
+/// count exact: no other join of this tenant runs until this one commits or rolls back,
+/// and a refusal rolls back the count with everything else.
 pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreResult<JoinOutcome> {
     let now = new.joined_at;
-    let Some(limits) = super::tenants::lock(db, &new.tenant_id).await? else {
+    let Some(limits) = super::tenants::lock_adjusting(db, &new.tenant_id, present_delta(1)).await?
+    else {
         return Ok(JoinOutcome::RoomNotFound);
     };
     let mut created_room = false;
-    let room = match room_in(db, &new.tenant_id, &new.room_id).await? {
-        Some(room) => room,
+    let (mut room, joined_before) = match room_for_join(db, &new.tenant_id, &new.room_id).await? {
+        Some(found) => found,
         None => {
             let Some(to_create) = rules.create_if_missing.filter(|_| rules.allow_early_join) else {
                 return Ok(JoinOutcome::RoomNotFound);
@@ -485,11 +512,9 @@ pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreR
                     limit: limits.max_concurrent_rooms,
                 });
             }
-            insert_room(db, &to_create).await?;
+            let room = insert_room(db, &to_create).await?;
             created_room = true;
-            room_in(db, &new.tenant_id, &new.room_id)
-                .await?
-                .ok_or_else(|| StoreError::Internal("inserted room vanished".into()))?
+            (room, false)
         }
     };
     if room.ended_at.is_some() {
@@ -503,6 +528,7 @@ pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreR
             scheduled_start: start,
         });
     }
+    let mut present = room.participant_count;
     let mut replaced = None;
     if let Some(user_id) = &new.user_id {
         let existing: Option<String> = sqlx::query_scalar(
@@ -521,7 +547,7 @@ pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreR
                     return Ok(JoinOutcome::DuplicateUser { existing });
                 }
                 DuplicateParticipantPolicy::DisconnectExisting => {
-                    disconnect(db, &new.tenant_id, &existing, now).await?;
+                    present -= disconnect(db, &new.tenant_id, &existing, now).await?;
                     replaced = Some(existing);
                 }
             }
@@ -532,22 +558,13 @@ pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreR
         .map_or(limits.max_participants_per_room, |m| {
             m.min(limits.max_participants_per_room)
         });
-    let present: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM participants WHERE tenant_id = $1 AND room_id = $2 \
-             AND left_at IS NULL",
-    )
-    .bind(&new.tenant_id)
-    .bind(&new.room_id)
-    .fetch_one(db.conn()?)
-    .await
-    .map_err(store_error)?;
     if present >= limit {
-        // Dropping the transaction rolls back the replacement above.
+        // Dropping the transaction rolls back the count and the replacement above.
         return Ok(JoinOutcome::RoomFull { limit });
     }
-    sqlx::query(
+    let participant = sqlx::query(
         "INSERT INTO participants (id, tenant_id, room_id, user_id, display_name, role, \
-             joined_at, token_generation) VALUES ($1, $2, $3, $4, $5, $6, $7, 0)",
+             joined_at, token_generation) VALUES ($1, $2, $3, $4, $5, $6, $7, 0) RETURNING *",
     )
     .bind(&new.id)
     .bind(&new.tenant_id)
@@ -556,29 +573,30 @@ pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreR
     .bind(&new.display_name)
     .bind(new.role.as_str())
     .bind(now)
-    .execute(db.conn()?)
+    .fetch_one(db.conn()?)
     .await
     .map_err(store_error)?;
-    adjust_usage(db, &new.tenant_id, present_delta(1)).await?;
-    sqlx::query(
+    let participant = participant_from_row(&participant)?;
+    let status: String = sqlx::query_scalar(
         "UPDATE rooms SET empty_since = NULL, \
              status = CASE WHEN status = 'scheduled' THEN 'active' ELSE status END \
-             WHERE tenant_id = $1 AND id = $2",
+             WHERE tenant_id = $1 AND id = $2 RETURNING status",
     )
     .bind(&new.tenant_id)
     .bind(&new.room_id)
-    .execute(db.conn()?)
+    .fetch_one(db.conn()?)
     .await
     .map_err(store_error)?;
-    let participant = participant_in(db, &new.id).await?;
-    let room = room_in(db, &new.tenant_id, &new.room_id)
-        .await?
-        .ok_or_else(|| StoreError::Internal("joined room vanished".into()))?;
+    // The room as that UPDATE left it, with the participant just admitted counted.
+    room.status = parse_room_status(&status)?;
+    room.empty_since = None;
+    room.participant_count = present + 1;
     Ok(JoinOutcome::Joined {
         participant: Box::new(participant),
         room: Box::new(room),
         replaced,
         created_room,
+        first_join: !joined_before,
     })
 }
 

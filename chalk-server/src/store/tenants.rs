@@ -323,26 +323,39 @@ pub struct UsageDelta {
 }
 
 /// Applies `delta` to the tenant's counters. Call it in the transaction that made the
-/// change, after taking the tenant's row lock ([`lock`]) before any other row lock: on
-/// PostgreSQL every counter-changing transaction then takes its locks in the same order
-/// (tenant first), so two of them never wait on each other in a cycle.
+/// change, after taking the tenant's row lock ([`lock`], or [`lock_adjusting`]) before any
+/// other row lock: on PostgreSQL every counter-changing transaction then takes its locks in
+/// the same order (tenant first), so two of them never wait on each other in a cycle.
 pub async fn adjust_usage(db: &mut Db, id: &str, delta: UsageDelta) -> StoreResult<()> {
     if delta == UsageDelta::default() {
         return Ok(());
     }
+    lock_adjusting(db, id, delta).await.map(|_| ())
+}
+
+/// [`lock`] and [`adjust_usage`] in one statement, for a change that knows its delta
+/// before it starts (a join counts its participant): if the change is refused later, the
+/// transaction rolls the count back with the rest.
+pub async fn lock_adjusting(
+    db: &mut Db,
+    id: &str,
+    delta: UsageDelta,
+) -> StoreResult<Option<TenantRow>> {
     invalidate(db, Invalidation::Tenant(id.to_owned())).await?;
     sqlx::query(
         "UPDATE tenants SET active_rooms = active_rooms + $2, total_rooms = total_rooms + $3, \
          active_participants = active_participants + $4, live_keys = live_keys + $5 \
-         WHERE id = $1",
+         WHERE id = $1 RETURNING *",
     )
     .bind(id)
     .bind(delta.active_rooms)
     .bind(delta.total_rooms)
     .bind(delta.active_participants)
     .bind(delta.live_keys)
-    .execute(db.conn()?)
+    .fetch_optional(db.conn()?)
     .await
-    .map(|_| ())
-    .map_err(store_error)
+    .map_err(store_error)?
+    .as_ref()
+    .map(from_row)
+    .transpose()
 }

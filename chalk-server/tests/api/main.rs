@@ -24,5 +24,6 @@ mod openapi;
 mod ops;
 mod rate_limit;
 mod signing_keys;
+mod statement_budget;
 mod tenants;
 mod webhooks;
