@@ -6,16 +6,17 @@
 //! every instance), applies the tenant's rate limit and adds the `RateLimit-*` headers.
 //! Handlers then take a [`Caller`] and state which access they need.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request};
+use axum::extract::{FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chalk_sdk::model::{Actor, ActorType, ParticipantRole, Scope, TenantStatus};
 
+use crate::client_ip::ClientIp;
 use crate::clock::now;
 use crate::context::RequestId;
 use crate::crypto::{API_KEY_PREFIX, OPERATOR_KEY_PREFIX, hash_secret, secrets_equal};
@@ -302,7 +303,7 @@ pub struct RequestFacts {
     route: Option<MatchedPath>,
     uri: axum::http::Uri,
     request_id: Option<RequestId>,
-    client: Option<SocketAddr>,
+    client: Option<IpAddr>,
     user_agent: Option<HeaderValue>,
 }
 
@@ -335,9 +336,7 @@ impl RequestFacts {
             route: extensions.get::<MatchedPath>().cloned(),
             uri: uri.clone(),
             request_id: extensions.get::<RequestId>().cloned(),
-            client: extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(a)| *a),
+            client: extensions.get::<ClientIp>().and_then(|ClientIp(ip)| *ip),
             user_agent: headers.get(header::USER_AGENT).cloned(),
         }
     }
@@ -352,7 +351,7 @@ impl RequestFacts {
                 .unwrap_or_default(),
             client_ip: self
                 .client
-                .map(|a| a.ip().to_string())
+                .map(|ip| ip.to_string())
                 .unwrap_or_else(|| "unknown".to_owned()),
             // Bounded: a header is the client's to fill.
             user_agent: self

@@ -7,18 +7,19 @@
 //! credential they carry is looked at, so a guess cannot even be tested. The health probes,
 //! metrics and the OpenAPI document stay open.
 //!
-//! The address is the TCP peer (`ConnectInfo`, set by `serve`). Behind a reverse proxy
-//! every client shares the proxy's address; the limit then applies to them together.
+//! The address is the client address of `client_ip.rs`: the TCP peer, or behind a proxy
+//! of `CHALK_TRUSTED_PROXIES` the client it names.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::Extensions;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chalk_sdk::model::ErrorCode;
 
+use crate::client_ip::ClientIp;
 use crate::clock::now;
 use crate::error::{ApiError, RenderedError};
 use crate::state::AppState;
@@ -31,19 +32,16 @@ pub fn client_key(req: &Request) -> String {
 
 /// [`client_key`] from a request's extensions.
 pub fn client_key_of(extensions: &Extensions) -> String {
-    let Some(ConnectInfo(address)) = extensions.get::<ConnectInfo<SocketAddr>>() else {
+    let Some(ClientIp(Some(address))) = extensions.get::<ClientIp>() else {
         // In-process callers (tests driving the router) have no peer: one shared bucket.
         return "unknown".to_owned();
     };
-    match address.ip() {
+    match address {
         IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
     }
 }
 

@@ -12,6 +12,7 @@ mod common;
 mod api_keys;
 mod audit;
 mod auth;
+mod client_address;
 mod concurrency;
 mod config;
 mod conventions;
