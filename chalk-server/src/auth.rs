@@ -25,6 +25,7 @@ use crate::error::ApiError;
 use crate::rate_limit::Decision;
 use crate::state::AppState;
 use crate::store::{KeyAuth, keys, operator_keys, rooms};
+use crate::throttle::Throttled;
 use crate::tokens::{PARTICIPANT_ACCESS, TokenError};
 
 pub const MASTER_KEY_HEADER: &str = "x-master-key";
@@ -236,7 +237,9 @@ pub async fn authenticate(mut req: Request, next: Next) -> Response {
     let caller = match resolve(&state, req.headers()).await {
         Ok(caller) => caller,
         Err(error) => {
-            if let Some((actor, tenant_id)) = denied_credential(&state, req.headers(), &error).await
+            if request.records(&error)
+                && let Some((actor, tenant_id)) =
+                    denied_credential(&state, req.headers(), &error).await
             {
                 let ctx = request.context(actor);
                 request
@@ -305,6 +308,8 @@ pub struct RequestFacts {
     request_id: Option<RequestId>,
     client: Option<IpAddr>,
     user_agent: Option<HeaderValue>,
+    /// The client address is over its failed-authentication limit (see `throttle.rs`).
+    throttled: bool,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestFacts {
@@ -338,6 +343,7 @@ impl RequestFacts {
             request_id: extensions.get::<RequestId>().cloned(),
             client: extensions.get::<ClientIp>().and_then(|ClientIp(ip)| *ip),
             user_agent: headers.get(header::USER_AGENT).cloned(),
+            throttled: extensions.get::<Throttled>().is_some(),
         }
     }
 
@@ -360,6 +366,13 @@ impl RequestFacts {
                 .and_then(|v| v.to_str().ok())
                 .map(|ua| ua.chars().take(256).collect()),
         }
+    }
+
+    /// Whether a refusal with `error` is recorded: an unverified credential (a 401) from a
+    /// throttled address costs no entry — it is answered 429, and a flood of guesses must
+    /// not become a flood of rows.
+    fn records(&self, error: &ApiError) -> bool {
+        !(self.throttled && error.status() == axum::http::StatusCode::UNAUTHORIZED)
     }
 
     /// The tenant a `/tenants/{id}/…` path names, so that an operator reading a tenant's
@@ -416,7 +429,7 @@ pub async fn record_refused_api_key(
     let status = error.status();
     let refused = status == axum::http::StatusCode::UNAUTHORIZED
         || status == axum::http::StatusCode::FORBIDDEN;
-    if !refused || !key.starts_with(API_KEY_PREFIX) {
+    if !refused || !key.starts_with(API_KEY_PREFIX) || !facts.records(error) {
         return;
     }
     let (actor, tenant_id) = api_key_actor(state, key).await;

@@ -25,4 +25,5 @@ mod ops;
 mod rate_limit;
 mod signing_keys;
 mod tenants;
+mod throttle;
 mod webhooks;
