@@ -6,16 +6,17 @@
 //! every instance), applies the tenant's rate limit and adds the `RateLimit-*` headers.
 //! Handlers then take a [`Caller`] and state which access they need.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request};
+use axum::extract::{FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chalk_sdk::model::{Actor, ActorType, ParticipantRole, Scope, TenantStatus};
 
+use crate::client_ip::ClientIp;
 use crate::clock::now;
 use crate::context::RequestId;
 use crate::crypto::{API_KEY_PREFIX, OPERATOR_KEY_PREFIX, hash_secret, secrets_equal};
@@ -24,6 +25,7 @@ use crate::error::ApiError;
 use crate::rate_limit::Decision;
 use crate::state::AppState;
 use crate::store::{KeyAuth, keys, operator_keys, rooms};
+use crate::throttle::Throttled;
 use crate::tokens::{PARTICIPANT_ACCESS, TokenError};
 
 pub const MASTER_KEY_HEADER: &str = "x-master-key";
@@ -235,7 +237,9 @@ pub async fn authenticate(mut req: Request, next: Next) -> Response {
     let caller = match resolve(&state, req.headers()).await {
         Ok(caller) => caller,
         Err(error) => {
-            if let Some((actor, tenant_id)) = denied_credential(&state, req.headers(), &error).await
+            if request.records(&error)
+                && let Some((actor, tenant_id)) =
+                    denied_credential(&state, req.headers(), &error).await
             {
                 let ctx = request.context(actor);
                 request
@@ -302,8 +306,10 @@ pub struct RequestFacts {
     route: Option<MatchedPath>,
     uri: axum::http::Uri,
     request_id: Option<RequestId>,
-    client: Option<SocketAddr>,
+    client: Option<IpAddr>,
     user_agent: Option<HeaderValue>,
+    /// The client address is over its failed-authentication limit (see `throttle.rs`).
+    throttled: bool,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestFacts {
@@ -335,10 +341,9 @@ impl RequestFacts {
             route: extensions.get::<MatchedPath>().cloned(),
             uri: uri.clone(),
             request_id: extensions.get::<RequestId>().cloned(),
-            client: extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(a)| *a),
+            client: extensions.get::<ClientIp>().and_then(|ClientIp(ip)| *ip),
             user_agent: headers.get(header::USER_AGENT).cloned(),
+            throttled: extensions.get::<Throttled>().is_some(),
         }
     }
 
@@ -352,7 +357,7 @@ impl RequestFacts {
                 .unwrap_or_default(),
             client_ip: self
                 .client
-                .map(|a| a.ip().to_string())
+                .map(|ip| ip.to_string())
                 .unwrap_or_else(|| "unknown".to_owned()),
             // Bounded: a header is the client's to fill.
             user_agent: self
@@ -361,6 +366,13 @@ impl RequestFacts {
                 .and_then(|v| v.to_str().ok())
                 .map(|ua| ua.chars().take(256).collect()),
         }
+    }
+
+    /// Whether a refusal with `error` is recorded: an unverified credential (a 401) from a
+    /// throttled address costs no entry — it is answered 429, and a flood of guesses must
+    /// not become a flood of rows.
+    fn records(&self, error: &ApiError) -> bool {
+        !(self.throttled && error.status() == axum::http::StatusCode::UNAUTHORIZED)
     }
 
     /// The tenant a `/tenants/{id}/…` path names, so that an operator reading a tenant's
@@ -417,7 +429,7 @@ pub async fn record_refused_api_key(
     let status = error.status();
     let refused = status == axum::http::StatusCode::UNAUTHORIZED
         || status == axum::http::StatusCode::FORBIDDEN;
-    if !refused || !key.starts_with(API_KEY_PREFIX) {
+    if !refused || !key.starts_with(API_KEY_PREFIX) || !facts.records(error) {
         return;
     }
     let (actor, tenant_id) = api_key_actor(state, key).await;

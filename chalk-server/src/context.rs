@@ -3,14 +3,16 @@
 //! logs and counts every request. Headers and bodies are never logged: they carry secrets.
 
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use chalk_sdk::model::ErrorCode;
+use std::net::SocketAddr;
 use std::time::Instant;
 use tracing::Instrument;
 
+use crate::client_ip::{ClientIp, client_ip};
 use crate::error::{ApiError, RenderedError};
 use crate::state::AppState;
 
@@ -44,6 +46,13 @@ pub async fn request_context(
     req.extensions_mut().insert(RequestId(request_id.clone()));
     // For the credential middleware, which sits on individual routes (see `openapi.rs`).
     req.extensions_mut().insert(state.clone());
+    // Who the client is, decided once for the throttle, registration's limit and the audit log.
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip());
+    let client = client_ip(peer, req.headers(), &state.policy.trusted_proxies);
+    req.extensions_mut().insert(ClientIp(client));
 
     let method = req.method().clone();
     let path = req.uri().path().to_owned();

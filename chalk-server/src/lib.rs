@@ -12,7 +12,7 @@
 //! | Conventions: envelope, error codes | `error.rs`; bodies and queries `extract.rs`; pages `pagination.rs` |
 //! | Conventions: idempotency | `idempotency.rs` (records: `store/idempotency.rs`) |
 //! | Conventions: `ETag` / `If-Match` | `extract.rs` (`etag`, `if_match`) |
-//! | Credentials, scopes, origins | `auth.rs`; failed-auth throttle `throttle.rs`; limits `rate_limit.rs` |
+//! | Credentials, scopes, origins | `auth.rs`; failed-auth throttle `throttle.rs`; client address (`CHALK_TRUSTED_PROXIES`) `client_ip.rs`; limits `rate_limit.rs` |
 //! | (none: performance) credential/tenant cache, invalidation, `LISTEN` | `cache.rs`; `store/listener.rs`; usage counters `store/tenants.rs` |
 //! | Tenants (fields, quotas, who may set what) | `domain/tenants.rs`; field rules `validate.rs` |
 //! | Config (every field's rule, merge patch) | `tenant_config.rs`; applied in `domain/config.rs` |
@@ -32,6 +32,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod client_ip;
 pub mod clock;
 pub mod context;
 pub mod cors;

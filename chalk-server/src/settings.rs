@@ -124,6 +124,11 @@ pub struct Settings {
     #[arg(long, env = "CHALK_AUTH_FAILURE_LIMIT", default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
     pub auth_failure_limit: i64,
 
+    /// Comma-separated CIDRs of the reverse proxies whose `X-Forwarded-For` names the
+    /// client (see API.md Credentials). Unset: the client is always the TCP peer.
+    #[arg(long, env = "CHALK_TRUSTED_PROXIES", value_parser = crate::client_ip::TrustedProxies::parse)]
+    pub trusted_proxies: Option<crate::client_ip::TrustedProxies>,
+
     /// At most this many open connections; further ones wait to be accepted.
     #[arg(long, env = "CHALK_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
@@ -426,6 +431,23 @@ mod tests {
         let s = Settings::parse_from(["chalk-server", "--shutdown-grace", "2s"]);
         assert_eq!(s.shutdown_grace, Duration::from_secs(2));
         assert!(s.command.is_none());
+    }
+
+    #[test]
+    fn trusted_proxies_parse_from_the_flag_and_refuse_a_bad_cidr() {
+        let s = Settings::parse_from(["chalk-server"]);
+        assert_eq!(s.trusted_proxies, None);
+        let s = Settings::parse_from(["chalk-server", "--trusted-proxies", "10.0.0.0/8,::1"]);
+        let trusted = s.trusted_proxies.unwrap();
+        assert!(trusted.contains("10.2.3.4".parse().unwrap()));
+        assert!(trusted.contains("::1".parse().unwrap()));
+        let error = Settings::try_parse_from(["chalk-server", "--trusted-proxies", "10.0.0.0/40"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("CHALK_TRUSTED_PROXIES") && error.contains("10.0.0.0/40"),
+            "{error}"
+        );
     }
 
     #[test]

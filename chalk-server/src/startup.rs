@@ -66,6 +66,7 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, Secrets), Str
         registration_rate_limit: settings.registration_rate_limit,
         audit_retention_days: settings.audit_retention_days,
         auth_failure_limit: settings.auth_failure_limit,
+        trusted_proxies: settings.trusted_proxies.clone().unwrap_or_default(),
         webhook_targets: crate::webhook_target::TargetPolicy {
             allow_private: settings.webhook_allow_private,
         },

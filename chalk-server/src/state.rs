@@ -38,6 +38,8 @@ pub struct Policy {
     pub audit_retention_days: i64,
     /// Failed authentications per minute from one client address before it is throttled.
     pub auth_failure_limit: i64,
+    /// Peers whose `X-Forwarded-For` names the client (`CHALK_TRUSTED_PROXIES`).
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
     /// Which webhook targets are allowed (`CHALK_WEBHOOK_ALLOW_PRIVATE`).
     pub webhook_targets: crate::webhook_target::TargetPolicy,
     /// How the delivery worker sends (`CHALK_WEBHOOK_RETRY_SCHEDULE`, `…_TIMEOUT`, …).
@@ -66,6 +68,7 @@ impl Default for Policy {
             registration_rate_limit: 10,
             audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
             auth_failure_limit: 20,
+            trusted_proxies: Default::default(),
             webhook_targets: Default::default(),
             webhook_delivery: Default::default(),
         }

@@ -1,24 +1,31 @@
 //! Throttling of failed authentication per client address (API.md Credentials).
 //!
 //! Every 401 `UNAUTHORIZED` a client earns (a wrong master key, API key or token) counts
-//! against its address. Past
-//! `CHALK_AUTH_FAILURE_LIMIT` failures in a one-minute window, the address's API requests
-//! are refused with 429 `RATE_LIMITED` and `Retry-After` until the window ends — before any
-//! credential they carry is looked at, so a guess cannot even be tested. The health probes,
-//! metrics and the OpenAPI document stay open.
+//! against its address. Past `CHALK_AUTH_FAILURE_LIMIT` failures in a one-minute window,
+//! a request from that address whose credential does not verify is answered 429
+//! `RATE_LIMITED` with `Retry-After` instead of 401, and costs no audit entry.
 //!
-//! The address is the TCP peer (`ConnectInfo`, set by `serve`). Behind a reverse proxy
-//! every client shares the proxy's address; the limit then applies to them together.
+//! A request whose credential verifies is served as usual: only its tenant's limit
+//! applies. Every credential carries at least 128 random bits, so the throttle bounds the
+//! cost and noise of bad traffic; it is not what stops guessing, and it must never lock a
+//! valid client out because it shares an address (a NAT, an office, a reverse proxy) with
+//! a broken one. The credential is therefore always checked, and only the refusal is
+//! turned into a 429. Public documents (health, readiness, metrics, OpenAPI, JWKS) are
+//! never throttled.
+//!
+//! The address is the client address of `client_ip.rs` (the TCP peer, or the client a
+//! trusted proxy names).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
-use axum::http::Extensions;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
+use axum::http::{Extensions, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chalk_sdk::model::ErrorCode;
 
+use crate::client_ip::ClientIp;
 use crate::clock::now;
 use crate::error::{ApiError, RenderedError};
 use crate::state::AppState;
@@ -31,27 +38,34 @@ pub fn client_key(req: &Request) -> String {
 
 /// [`client_key`] from a request's extensions.
 pub fn client_key_of(extensions: &Extensions) -> String {
-    let Some(ConnectInfo(address)) = extensions.get::<ConnectInfo<SocketAddr>>() else {
+    let Some(ClientIp(Some(address))) = extensions.get::<ClientIp>() else {
         // In-process callers (tests driving the router) have no peer: one shared bucket.
         return "unknown".to_owned();
     };
-    match address.ip() {
+    match address {
         IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
     }
 }
 
-/// Paths that never take a credential and stay reachable from a throttled address.
+/// Set in a request's extensions when its address is over the failure limit: a refusal
+/// of its credential will be a 429, so nothing on the way records it.
+#[derive(Debug, Clone, Copy)]
+pub struct Throttled;
+
+/// Set on a response whose credential did not verify although its status does not say so
+/// (`/auth/revoke` answers 200 whatever the token, so that the answer tells nothing).
+#[derive(Debug, Clone, Copy)]
+pub struct Unverified;
+
+/// Public documents: no credential, never throttled.
 fn exempt(path: &str) -> bool {
     matches!(
         path,
-        "/healthz" | "/readyz" | "/metrics" | "/api/v1/openapi.json"
+        "/healthz" | "/readyz" | "/metrics" | "/api/v1/openapi.json" | "/.well-known/jwks.json"
     )
 }
 
@@ -59,16 +73,23 @@ fn exempt(path: &str) -> bool {
 /// access token or a spent refresh token is no guess (concurrent refreshes of one token
 /// legitimately lose), so `TOKEN_EXPIRED` and `INVALID_REFRESH_TOKEN` do not count.
 fn is_failed_authentication(response: &Response) -> bool {
-    response.status() == axum::http::StatusCode::UNAUTHORIZED
+    response.status() == StatusCode::UNAUTHORIZED
         && response
             .extensions()
             .get::<RenderedError>()
             .is_none_or(|RenderedError(e)| e.code == ErrorCode::Unauthorized)
 }
 
+/// Whether the response refuses the request's credential (any 401: a throttled address
+/// gets no answer that tells a bad credential from an expired or spent one).
+fn credential_refused(response: &Response) -> bool {
+    response.status() == StatusCode::UNAUTHORIZED
+        || response.extensions().get::<Unverified>().is_some()
+}
+
 pub async fn throttle_failures(
     State(state): State<AppState>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
     if exempt(req.uri().path()) {
@@ -76,18 +97,24 @@ pub async fn throttle_failures(
     }
     let client = client_key(&req);
     let limit = state.policy.auth_failure_limit;
-    if let Some(retry_after) = state.auth_failures.blocked(&client, limit, now()) {
-        let mut error = ApiError::rate_limited(retry_after as u64);
-        error.message = format!(
-            "Too many failed authentication attempts from this address; retry in {retry_after} s"
-        );
-        return error.into_response();
+    let blocked = state.auth_failures.blocked(&client, limit, now());
+    if blocked.is_some() {
+        req.extensions_mut().insert(Throttled);
     }
     let response = next.run(req).await;
     if is_failed_authentication(&response) {
         state.auth_failures.record_failure(&client, now());
     }
-    response
+    match blocked {
+        Some(retry_after) if credential_refused(&response) => {
+            let mut error = ApiError::rate_limited(retry_after as u64);
+            error.message = format!(
+                "Too many failed authentication attempts from this address; retry in {retry_after} s"
+            );
+            error.into_response()
+        }
+        _ => response,
+    }
 }
 
 /// The calling client's throttling key (see [`client_key`]), for handlers that limit

@@ -99,6 +99,15 @@ pub async fn refresh(
     Ok(Refreshed::Pair(pair(state, &auth, successor, at)))
 }
 
+/// The key behind a live refresh token, without spending it. `None` for a token that is
+/// unknown, used, revoked or expired.
+pub async fn holder(db: &mut Db, presented: &str, at: i64) -> ApiResult<Option<KeyAuth>> {
+    let Some((_, key_id)) = refresh::peek(db, &hash_secret(presented), at).await? else {
+        return Ok(None);
+    };
+    Ok(keys::by_id(db, &key_id).await?)
+}
+
 /// Revokes the chain of `token`; unknown tokens are ignored.
 pub async fn revoke(db: &mut Db, token: &str, at: i64) -> ApiResult<()> {
     Ok(refresh::revoke_family(db, &hash_secret(token), at).await?)

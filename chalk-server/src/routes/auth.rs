@@ -15,6 +15,7 @@ use crate::domain::tokens::{self, Refreshed};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, parse};
 use crate::state::AppState;
+use crate::throttle::Unverified;
 
 pub const TAG: &str = "auth";
 
@@ -71,7 +72,8 @@ pub async fn token(
     request_body = RefreshRequest,
     responses((status = 200, body = Data<TokenPair>), (status = 400, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
         (status = 401, description = "Invalid, expired, revoked or reused refresh token", body = ErrorEnvelope),
-        (status = 403, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+        (status = 403, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
+        (status = 429, description = "A token that does not verify, from an address with too many failed authentications; see Retry-After", body = ErrorEnvelope)))]
 pub async fn refresh(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
@@ -89,18 +91,31 @@ pub async fn refresh(
 /// Revoke a refresh token and its chain. Always 200 for a well-formed body, so the answer
 /// tells nobody whether the token existed.
 #[utoipa::path(post, path = "/api/v1/auth/revoke", tag = TAG,
+    description = "From an address with too many failed authentications, a token that is not live \
+        (unknown, used, revoked or expired) is answered 429 with `Retry-After`; a live one is always revoked.",
     request_body = RevokeRequest,
     responses((status = 200, body = Data<Revoked>), (status = 400, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
-        (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+        (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
+        (status = 429, description = "Too many failed authentications from this address; see Retry-After", body = ErrorEnvelope)))]
 pub async fn revoke(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
-) -> ApiResult<Json<Data<Revoked>>> {
+) -> ApiResult<Response> {
     let request: RevokeRequest = parse(body)?;
+    let presented = request.token.expose();
+    let at = now();
     let mut db = state.store.begin().await?;
-    tokens::revoke(&mut db, request.token.expose(), now()).await?;
+    let live = tokens::holder(&mut db, presented, at).await?.is_some();
+    tokens::revoke(&mut db, presented, at).await?;
     db.commit().await?;
-    Ok(Json(Data {
+    let mut response = Json(Data {
         data: Revoked { revoked: true },
-    }))
+    })
+    .into_response();
+    if !live {
+        // Still 200, but a throttled address gets 429 for it like for any token that
+        // does not verify (see `throttle.rs`).
+        response.extensions_mut().insert(Unverified);
+    }
+    Ok(response)
 }

@@ -302,3 +302,33 @@ impl Response {
         self.header("etag").expect("an ETag header").to_owned()
     }
 }
+
+/// Waits out the current one-minute window when fewer than `needed` seconds remain, so
+/// that a test's requests all fall in one rate-limit window.
+pub async fn fresh_window(needed: i64) {
+    let now = chrono::Utc::now().timestamp();
+    let left = 60 - now.rem_euclid(60);
+    if left < needed {
+        tokio::time::sleep(std::time::Duration::from_secs(left as u64 + 1)).await;
+    }
+}
+
+/// Every audit entry matching `query` (`&action=…`, `&tenant_id=…`), oldest first, as the
+/// master key reads them.
+pub async fn audit_entries(app: &TestApp, query: &str) -> Vec<Value> {
+    let mut entries = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/api/v1/audit-events?limit=200{query}");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let page = app.get(&path).master().send().await;
+        page.assert_status(200);
+        entries.extend(page.body["data"].as_array().unwrap().iter().cloned());
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return entries,
+        }
+    }
+}

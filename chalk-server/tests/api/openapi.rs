@@ -143,3 +143,36 @@ async fn no_documented_operation_reaches_a_handler_without_a_resolved_caller() {
     }
     assert!(calls >= 40, "{calls}");
 }
+
+/// Issue 25: every `/api/v1` operation of the document the server serves lists 429, with
+/// the error envelope (a rate limit or the failed-authentication throttle can answer any
+/// of them).
+#[tokio::test]
+async fn every_api_v1_operation_of_the_served_document_documents_429() {
+    let app = test_app().await;
+    let served = app.get("/api/v1/openapi.json").send().await;
+    served.assert_status(200);
+    let mut operations = Vec::new();
+    for (path, item) in served.body["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/v1/") {
+            continue;
+        }
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let name = format!("{method} {path}");
+            let limited = &op["responses"]["429"];
+            assert!(
+                error_schema_ok(limited),
+                "{name} does not document 429 with the error envelope: {:?}",
+                op["responses"].as_object().unwrap().keys()
+            );
+            operations.push(name);
+        }
+    }
+    assert!(
+        operations.contains(&"post /api/v1/auth/refresh".to_owned())
+            && operations.contains(&"post /api/v1/auth/revoke".to_owned())
+            && operations.len() >= 40,
+        "{operations:?}"
+    );
+}
