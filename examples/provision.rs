@@ -80,6 +80,14 @@ enum Sink {
 }
 
 impl SecretSink for Sink {
+    /// A dotenv file refuses a plan two of whose secrets would share a variable.
+    fn check(&self, plan: &provision::Plan) -> Result<(), ProvisionError> {
+        match self {
+            Sink::File(file) => file.check(plan),
+            Sink::None => Ok(()),
+        }
+    }
+
     fn keep(&mut self, secret: NewSecret) -> Result<(), String> {
         match self {
             Sink::File(file) => file.keep(secret),

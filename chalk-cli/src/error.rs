@@ -82,7 +82,9 @@ impl CliError {
             CliError::Other(_) => exit::OTHER,
             CliError::Provision(error) => match error {
                 ProvisionError::Api { source, .. } => sdk_exit_code(source),
-                ProvisionError::File(_) | ProvisionError::Secret(..) => exit::INVALID_INPUT,
+                ProvisionError::File(_)
+                | ProvisionError::Secret(..)
+                | ProvisionError::SecretCollision(_) => exit::INVALID_INPUT,
                 ProvisionError::Stale(_) => exit::CONFLICT,
                 ProvisionError::NotFound(_) => exit::NOT_FOUND,
                 _ => exit::OTHER,
@@ -103,6 +105,7 @@ impl CliError {
                 ProvisionError::Api { source, .. } => sdk_code(source),
                 ProvisionError::File(_) => "INVALID_FILE".into(),
                 ProvisionError::Secret(..) => "SECRET_UNAVAILABLE".into(),
+                ProvisionError::SecretCollision(_) => "SECRET_NAME_COLLISION".into(),
                 ProvisionError::Stale(_) => "STALE_PLAN".into(),
                 ProvisionError::NotFound(_) => "NOT_FOUND".into(),
                 _ => "ERROR".into(),
@@ -139,6 +142,15 @@ impl CliError {
             }
             exit::CONFLICT => {
                 Some("the resource changed or already exists: read it again and retry")
+            }
+            // Its message already says what to do (rename one, or write JSON).
+            exit::INVALID_INPUT
+                if matches!(
+                    self,
+                    CliError::Provision(ProvisionError::SecretCollision(_))
+                ) =>
+            {
+                None
             }
             exit::INVALID_INPUT => Some("fix the fields listed above and run the command again"),
             exit::RATE_LIMITED => Some("wait and retry; the server said how long in Retry-After"),

@@ -111,6 +111,14 @@ pub async fn apply(ctx: &Context, args: ApplyArgs) -> CliResult<View> {
         blocks.push(Block::Line("No changes.".into()));
         return View::new(&fresh, blocks);
     }
+    let mut sink = args.secrets_out.clone().map(|path| Masked {
+        file: SecretsFile::new(path),
+        github: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+    });
+    if let Some(sink) = &sink {
+        // `apply` checks it too; here it also spares a question for a run refused anyway.
+        sink.check(&fresh)?;
+    }
     let deletions = fresh.deletion_count();
     if deletions > 0 {
         ctx.confirm(
@@ -120,7 +128,7 @@ pub async fn apply(ctx: &Context, args: ApplyArgs) -> CliResult<View> {
             ),
         )?;
     }
-    let Some(secrets_out) = args.secrets_out.clone() else {
+    let Some(sink) = &mut sink else {
         if fresh.creates_secrets() {
             return Err(CliError::usage(
                 "this run creates secrets (a new tenant's primary key, API keys or webhook endpoint secrets), which are never printed: pass --secrets-out FILE (.json, or .env for dotenv)",
@@ -129,11 +137,7 @@ pub async fn apply(ctx: &Context, args: ApplyArgs) -> CliResult<View> {
         provision::apply(&client, &fresh, &mut NoSecrets).await?;
         return applied(&fresh, None);
     };
-    let mut sink = Masked {
-        file: SecretsFile::new(secrets_out),
-        github: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
-    };
-    provision::apply(&client, &fresh, &mut sink).await?;
+    provision::apply(&client, &fresh, sink).await?;
     applied(&fresh, Some(&sink.file))
 }
 
@@ -188,6 +192,10 @@ struct Masked {
 }
 
 impl SecretSink for Masked {
+    fn check(&self, plan: &Plan) -> Result<(), provision::ProvisionError> {
+        self.file.check(plan)
+    }
+
     fn keep(&mut self, secret: NewSecret) -> Result<(), String> {
         if self.github {
             let value = secret.value.expose();

@@ -621,3 +621,95 @@ fn bad_files_name_the_place_and_change_nothing() {
         serde_json::json!([])
     );
 }
+
+/// Issue 25: a dotenv `--secrets-out` folds names into variables, so `acme-prod` and
+/// `acme.prod`, or keys `ci-bot` and `ci_bot`, would share one and a secret shown once
+/// would be lost. Such a plan is refused before any change, naming both — by the library
+/// and by the CLI (exit 7) — and a JSON file, which keeps the names, takes it.
+#[test]
+fn secrets_that_would_share_a_dotenv_variable_are_refused_before_any_change() {
+    use chalk_sdk::provision::{self, ProvisionError, SecretsFile};
+    let env = Env::new();
+    let two_tenants = "[[tenant]]\nexternal_id = \"acme-prod\"\nname = \"Acme\"\n\
+                       [[tenant]]\nexternal_id = \"acme.prod\"\nname = \"Acme Dot\"\n";
+    let (dir, path) = file(two_tenants);
+    let dotenv = dir.path().join("secrets.env");
+
+    let error = sdk(&env, async |client| {
+        let desired = provision::load(std::slice::from_ref(&path)).unwrap();
+        let plan = provision::plan(client, &desired, false).await.unwrap();
+        provision::apply(client, &plan, &mut SecretsFile::new(dotenv.clone()))
+            .await
+            .unwrap_err()
+    });
+    match error {
+        ProvisionError::SecretCollision(message) => assert!(
+            message.contains("tenant `acme-prod`")
+                && message.contains("tenant `acme.prod`")
+                && message.contains("CHALK_ACME_PROD_PRIMARY_KEY"),
+            "{message}"
+        ),
+        other => panic!("expected a collision, got {other}"),
+    }
+    let refused = fails(
+        op(&env).args(["apply", "-f", p(&path), "--secrets-out", p(&dotenv)]),
+        7,
+    );
+    assert!(
+        refused.stderr.contains("`acme-prod`") && refused.stderr.contains("`acme.prod`"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        json_ok(env.master().args(["tenants", "list"])),
+        serde_json::json!([]),
+        "nothing was created"
+    );
+    assert!(!dotenv.exists(), "nothing was written");
+
+    // JSON keeps both, each under its own name.
+    let json = dir.path().join("secrets.json");
+    json_ok(op(&env).args(["apply", "-f", p(&path), "--secrets-out", p(&json)]));
+    let held: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let dash = held["tenants"]["acme-prod"]["primary_key"]
+        .as_str()
+        .unwrap();
+    let dot = held["tenants"]["acme.prod"]["primary_key"]
+        .as_str()
+        .unwrap();
+    assert_ne!(dash, dot);
+    for (key, external_id) in [(dash, "acme-prod"), (dot, "acme.prod")] {
+        let id = tenant_id(&env, external_id);
+        let me = json_ok(env.tenant(key).args(["tenants", "get", &id]));
+        assert_eq!(
+            me["external_id"], external_id,
+            "each key is its own tenant's"
+        );
+    }
+
+    // Two keys of an existing tenant: nothing is created either.
+    let with_keys = "[[tenant]]\nexternal_id = \"acme.prod\"\nname = \"Acme Dot\"\n\
+                     [[tenant.api_key]]\nname = \"ci-bot\"\nscopes = [\"rooms:read\"]\n\
+                     [[tenant.api_key]]\nname = \"ci_bot\"\nscopes = [\"tenant:read\"]\n";
+    std::fs::write(&path, with_keys).unwrap();
+    let refused = fails(
+        op(&env).args(["apply", "-f", p(&path), "--secrets-out", p(&dotenv)]),
+        7,
+    );
+    assert!(
+        refused.stderr.contains("API key `ci-bot`") && refused.stderr.contains("API key `ci_bot`"),
+        "{}",
+        refused.stderr
+    );
+    let keys = json_ok(
+        env.master()
+            .args(["keys", "list", &tenant_id(&env, "acme.prod")]),
+    );
+    assert_eq!(
+        keys.as_array().unwrap().len(),
+        1,
+        "only the primary key: {keys}"
+    );
+    assert!(!dotenv.exists());
+    assert!(!refused.stderr.contains("hint:"), "{}", refused.stderr);
+}

@@ -30,10 +30,17 @@ pub enum SecretKind {
     EndpointSecret(String),
 }
 
-/// Where new secrets go (a file, in the CLI). Called after each create, before the next
-/// request, so an interrupted run loses none it made.
+/// Where new secrets go (a file, in the CLI). `keep` is called after each create, before
+/// the next request, so an interrupted run loses none it made.
 pub trait SecretSink {
     fn keep(&mut self, secret: NewSecret) -> Result<(), String>;
+
+    /// Refuses a plan whose secrets this sink could not keep apart (two of them under one
+    /// name would lose one: a secret is shown once). [`apply`] calls it before making any
+    /// change. Every secret is kept apart unless the sink says otherwise.
+    fn check(&self, _plan: &Plan) -> Result<(), ProvisionError> {
+        Ok(())
+    }
 }
 
 /// Makes every change of `plan`, tenant by tenant, in the order planned.
@@ -42,6 +49,7 @@ pub async fn apply(
     plan: &Plan,
     secrets: &mut dyn SecretSink,
 ) -> Result<usize, ProvisionError> {
+    secrets.check(plan)?;
     let mut done = 0;
     for tenant in &plan.tenants {
         done += apply_tenant(client, tenant, secrets)

@@ -53,6 +53,10 @@ pub enum ProvisionError {
     /// New secrets could not be kept, or output could not be written.
     #[error("{0}")]
     Output(String),
+    /// Two secrets the plan can produce would be kept under one name (one dotenv
+    /// variable), losing one: refused before any change.
+    #[error("{0}")]
+    SecretCollision(String),
 }
 
 impl ProvisionError {

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::ProvisionError;
+use super::apply::SecretKind;
 use super::file::{
     ApiKeySpec, ConfigSpec, Declared, Desired, EndpointSpec, SecretRef, WebhookSpec,
 };
@@ -69,6 +70,11 @@ pub struct TenantPlan {
     pub needs_prune: Vec<Change>,
     #[serde(skip)]
     pub(crate) ops: Ops,
+    /// Every secret the tenant's declaration can produce — its primary key, each declared
+    /// API key, each declared endpoint's secret — whether or not this run creates it, so
+    /// a sink can check it keeps them all apart ([`SecretSink::check`](super::SecretSink::check)).
+    #[serde(skip)]
+    pub(crate) declared_secrets: Vec<SecretKind>,
 }
 
 /// The whole plan.
@@ -96,6 +102,16 @@ impl Plan {
             .flat_map(|t| &t.changes)
             .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
             .count()
+    }
+
+    /// Every secret the planned tenants' declarations can produce, as (external id, kind):
+    /// those this run creates and those an earlier run may have written already.
+    pub fn declared_secrets(&self) -> impl Iterator<Item = (&str, &SecretKind)> {
+        self.tenants.iter().flat_map(|t| {
+            t.declared_secrets
+                .iter()
+                .map(|kind| (t.external_id.as_str(), kind))
+        })
     }
 
     /// Whether it would create a secret that must be kept (a primary or scoped API key).
@@ -159,6 +175,18 @@ async fn plan_tenant(
         changes: Vec::new(),
         needs_prune: Vec::new(),
         ops: Ops::default(),
+        declared_secrets: std::iter::once(SecretKind::PrimaryKey)
+            .chain(
+                spec.api_keys
+                    .iter()
+                    .map(|k| SecretKind::ApiKey(k.name.clone())),
+            )
+            .chain(
+                spec.webhook_endpoints
+                    .iter()
+                    .map(|e| SecretKind::EndpointSecret(e.url.clone())),
+            )
+            .collect(),
     };
     let secret_error = |e: String| ProvisionError::Secret(spec.external_id.clone(), e);
     let Some(found) = found else {

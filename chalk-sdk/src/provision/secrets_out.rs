@@ -1,5 +1,13 @@
 //! New secrets to a file: JSON or dotenv by extension, mode 0600, merged with what the
 //! file already holds (a re-run keeps the secrets an interrupted run wrote).
+//!
+//! JSON keeps every name as written (`tenants.<external_id>.api_keys.<name>`); dotenv
+//! needs variable names, which fold punctuation and case (`acme-prod` and `acme.prod` are
+//! both `CHALK_ACME_PROD_…`). Those names stay as they are — readable, and the ones
+//! `export` writes references to and deployments already read — and a plan two of whose
+//! secrets would fold to one variable is refused before any change, naming both
+//! ([`SecretSink::check`]): a secret is shown once, and the second write would lose the
+//! first.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -7,8 +15,10 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
+use super::ProvisionError;
 use super::apply::{NewSecret, SecretKind, SecretSink};
 use super::export::{endpoint_env_name, env_name, upper};
+use super::plan::Plan;
 
 /// Writes each secret as it arrives (the file is rewritten whole, through a 0600
 /// temporary file renamed over it, so it is never half-written nor readable by others).
@@ -40,15 +50,9 @@ impl SecretsFile {
         name.is_some_and(|n| n.ends_with(".env") || n == ".env")
     }
 
-    /// The variable a secret gets in a dotenv file, and its key in the JSON file.
+    /// The variable a secret gets in a dotenv file.
     pub fn env_key(secret: &NewSecret) -> String {
-        match &secret.kind {
-            SecretKind::PrimaryKey => env_name(&secret.external_id, "PRIMARY_KEY"),
-            SecretKind::ApiKey(name) => {
-                env_name(&secret.external_id, &format!("API_KEY_{}", upper(name)))
-            }
-            SecretKind::EndpointSecret(url) => endpoint_env_name(&secret.external_id, url),
-        }
+        variable(&secret.external_id, &secret.kind)
     }
 
     fn render(&self, secret: &NewSecret) -> Result<String, String> {
@@ -98,6 +102,26 @@ impl SecretsFile {
     }
 }
 
+/// The dotenv variable of `external_id`'s secret `kind`.
+fn variable(external_id: &str, kind: &SecretKind) -> String {
+    match kind {
+        SecretKind::PrimaryKey => env_name(external_id, "PRIMARY_KEY"),
+        SecretKind::ApiKey(name) => env_name(external_id, &format!("API_KEY_{}", upper(name))),
+        SecretKind::EndpointSecret(url) => endpoint_env_name(external_id, url),
+    }
+}
+
+/// A secret as a person finds it in the files.
+fn describe(external_id: &str, kind: &SecretKind) -> String {
+    match kind {
+        SecretKind::PrimaryKey => format!("the primary key of tenant `{external_id}`"),
+        SecretKind::ApiKey(name) => format!("API key `{name}` of tenant `{external_id}`"),
+        SecretKind::EndpointSecret(url) => {
+            format!("the secret of webhook endpoint {url} of tenant `{external_id}`")
+        }
+    }
+}
+
 /// `tenant[group][name] = value`.
 fn insert(tenant: &mut Map<String, Value>, group: &str, name: &str, value: Value) {
     let entries = tenant
@@ -109,6 +133,30 @@ fn insert(tenant: &mut Map<String, Value>, group: &str, name: &str, value: Value
 }
 
 impl SecretSink for SecretsFile {
+    /// In a dotenv file, every secret the plan's tenants declare must have a variable of
+    /// its own — those created earlier too, whose line a new secret would overwrite.
+    fn check(&self, plan: &Plan) -> Result<(), ProvisionError> {
+        if !self.dotenv() {
+            return Ok(());
+        }
+        let mut owners: BTreeMap<String, (&str, &SecretKind)> = BTreeMap::new();
+        for (external_id, kind) in plan.declared_secrets() {
+            let name = variable(external_id, kind);
+            if let Some((first_id, first_kind)) = owners.get(&name) {
+                return Err(ProvisionError::SecretCollision(format!(
+                    "--secrets-out {}: {} and {} would both be written as {name}, and one of \
+                     them lost; nothing was changed. Rename one of them, or write the secrets \
+                     to a .json file, which keeps every name as it is",
+                    self.path.display(),
+                    describe(first_id, first_kind),
+                    describe(external_id, kind),
+                )));
+            }
+            owners.insert(name, (external_id, kind));
+        }
+        Ok(())
+    }
+
     fn keep(&mut self, secret: NewSecret) -> Result<(), String> {
         let text = self.render(&secret)?;
         let dir = match self.path.parent() {
@@ -143,5 +191,105 @@ impl SecretSink for SecretsFile {
         std::fs::rename(&tmp, &self.path).map_err(fail)?;
         self.written += 1;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provision::TenantPlan;
+
+    /// A plan of tenants declaring these secrets (what the server holds does not matter).
+    fn plan(tenants: &[(&str, &[SecretKind])]) -> Plan {
+        Plan {
+            prune: false,
+            tenants: tenants
+                .iter()
+                .map(|(external_id, secrets)| TenantPlan {
+                    external_id: (*external_id).to_owned(),
+                    tenant_id: None,
+                    etag: None,
+                    changes: Vec::new(),
+                    needs_prune: Vec::new(),
+                    ops: Default::default(),
+                    declared_secrets: secrets.to_vec(),
+                })
+                .collect(),
+        }
+    }
+
+    fn key(name: &str) -> SecretKind {
+        SecretKind::ApiKey(name.to_owned())
+    }
+
+    fn collision(plan: &Plan) -> String {
+        let dotenv = SecretsFile::new("out/secrets.env".into());
+        match dotenv.check(plan) {
+            Err(ProvisionError::SecretCollision(message)) => message,
+            other => panic!("expected a collision, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_dotenv_file_refuses_two_secrets_of_one_variable_naming_both() {
+        let primary = [SecretKind::PrimaryKey];
+        let message = collision(&plan(&[("acme-prod", &primary), ("acme.prod", &primary)]));
+        assert!(
+            message.contains("the primary key of tenant `acme-prod`")
+                && message.contains("the primary key of tenant `acme.prod`")
+                && message.contains("CHALK_ACME_PROD_PRIMARY_KEY")
+                && message.contains("out/secrets.env"),
+            "{message}"
+        );
+
+        let keys = [SecretKind::PrimaryKey, key("ci-bot"), key("ci_bot")];
+        let message = collision(&plan(&[("acme", &keys)]));
+        assert!(
+            message.contains("API key `ci-bot` of tenant `acme`")
+                && message.contains("API key `ci_bot` of tenant `acme`"),
+            "{message}"
+        );
+
+        // Across tenants and kinds: the folded names meet in the middle.
+        let message = collision(&plan(&[
+            ("a", &[SecretKind::PrimaryKey, key("b-primary-key")]),
+            ("a-api-key-b", &[SecretKind::PrimaryKey]),
+        ]));
+        assert!(
+            message.contains("API key `b-primary-key` of tenant `a`")
+                && message.contains("the primary key of tenant `a-api-key-b`"),
+            "{message}"
+        );
+
+        let endpoints = [
+            SecretKind::EndpointSecret("https://hooks.acme.edu/a-b".into()),
+            SecretKind::EndpointSecret("https://hooks.acme.edu/a.b".into()),
+        ];
+        let message = collision(&plan(&[("acme", &endpoints)]));
+        assert!(
+            message.contains("https://hooks.acme.edu/a-b")
+                && message.contains("https://hooks.acme.edu/a.b"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn distinct_variables_and_json_files_are_accepted() {
+        let primary = [SecretKind::PrimaryKey];
+        let colliding = plan(&[("acme-prod", &primary), ("acme.prod", &primary)]);
+        // JSON keeps the names as written: nothing folds.
+        for name in ["secrets.json", "secrets", "/dev/null"] {
+            SecretsFile::new(name.into()).check(&colliding).unwrap();
+        }
+        let apart = plan(&[
+            (
+                "acme-prod",
+                &[SecretKind::PrimaryKey, key("ci-bot"), key("ci-bots")],
+            ),
+            ("acme-staging", &primary),
+        ]);
+        SecretsFile::new("secrets.env".into())
+            .check(&apart)
+            .unwrap();
     }
 }
