@@ -176,3 +176,37 @@ async fn every_api_v1_operation_of_the_served_document_documents_429() {
         "{operations:?}"
     );
 }
+
+/// `docs/api.md` is the contract a user reads: every path of the document the server
+/// serves appears in it, written as the document writes it (`/api/v1/tenants/{id}/config`).
+#[tokio::test]
+async fn every_served_path_appears_in_docs_api_md() {
+    let app = test_app().await;
+    let served = app.get("/api/v1/openapi.json").send().await;
+    served.assert_status(200);
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/api.md");
+    let contract = std::fs::read_to_string(&docs)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", docs.display()));
+    let paths = served.body["paths"].as_object().unwrap();
+    assert!(paths.len() >= 30, "{:?}", paths.keys());
+    let missing: Vec<&str> = paths
+        .keys()
+        .map(String::as_str)
+        .filter(|path| !mentions(&contract, path))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/api.md does not mention these served paths (add them to its endpoint table): {missing:?}"
+    );
+}
+
+/// Whether `text` names `path` as a whole: `/api/v1/tenants` inside
+/// `/api/v1/tenants/{id}` does not count.
+fn mentions(text: &str, path: &str) -> bool {
+    let part_of_path = |c: char| c.is_ascii_alphanumeric() || "/{}_.-".contains(c);
+    text.match_indices(path).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + path.len()..].chars().next();
+        !before.is_some_and(part_of_path) && !after.is_some_and(part_of_path)
+    })
+}
