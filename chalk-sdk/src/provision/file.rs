@@ -420,11 +420,14 @@ mod tests {
     }
 
     #[test]
-    fn the_readme_example_is_a_valid_file() {
-        let readme = include_str!("../../../README.md");
-        let start = readme.find("```toml\n# chalk.toml").expect("the example") + 8;
-        let end = start + readme[start..].find("```").unwrap();
-        let doc = parse(&readme[start..end]).unwrap();
+    fn the_cli_reference_example_is_a_valid_file() {
+        let reference = include_str!("../../../docs/cli.md");
+        let start = reference
+            .find("```toml\n# chalk.toml")
+            .expect("the example")
+            + 8;
+        let end = start + reference[start..].find("```").unwrap();
+        let doc = parse(&reference[start..end]).unwrap();
         let acme = &doc.tenant[0];
         assert_eq!(acme.external_id, "acme");
         assert_eq!(acme.api_keys.len(), 2);
