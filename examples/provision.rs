@@ -1,5 +1,5 @@
 //! Provisioning as code from Rust: make the server match TOML files that declare tenants
-//! (the format of `chalk plan`/`chalk apply`, see the README), on `chalk_sdk::provision`.
+//! (the format of `chalk plan`/`chalk apply`, see docs/cli.md), on `chalk_sdk::provision`.
 //!
 //! ```sh
 //! export CHALK_API_URL=https://chalk.example.com CHALK_MASTER_KEY=...

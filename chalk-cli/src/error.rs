@@ -1,7 +1,7 @@
 //! The one error type of the CLI and the one mapping from failures to exit codes.
 //!
 //! Every command returns `Result<_, CliError>`; `main` prints the error once, to stderr,
-//! and exits with [`CliError::exit_code`]. The codes are documented in the README and in
+//! and exits with [`CliError::exit_code`]. The codes are documented in docs/cli.md and in
 //! `chalk --help`.
 
 use chalk_sdk::Error as SdkError;

@@ -264,7 +264,7 @@ pub async fn authenticate(mut req: Request, next: Next) -> Response {
                 .check(&t.tenant_id, t.rate_limit_per_minute, now())
                 .await,
         ),
-        // A participant token has its own budget (API.md Hardening rules): one browser
+        // A participant token has its own budget (docs/api.md Hardening rules): one browser
         // looping on its room must not spend the tenant's limit.
         Caller::Participant(p) => Some(
             state
@@ -398,7 +398,7 @@ impl RequestFacts {
 }
 
 /// For a request refused before it had a caller: the actor and tenant to record, when the
-/// refusal is one the audit log keeps (API.md: a 401 for a credential with a known key
+/// refusal is one the audit log keeps (docs/api.md: a 401 for a credential with a known key
 /// prefix, or a 403). Guesses without a known prefix are only throttled.
 /// The actor a refused `sk_live_` key names: its id and name when the store still has it.
 async fn api_key_actor(state: &AppState, key: &str) -> (Actor, Option<String>) {

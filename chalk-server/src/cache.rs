@@ -48,7 +48,7 @@ pub const CAPACITY: usize = 50_000;
 pub const CHANNEL: &str = "chalk_cache";
 
 /// A watched cache serves only while its listener proved itself alive this recently
-/// (API.md, Hardening rules: "more than 3 s old").
+/// (docs/api.md, Hardening rules: "more than 3 s old").
 pub const PROOF_MAX_AGE: Duration = Duration::from_secs(3);
 
 /// What a write changed.

@@ -1,4 +1,4 @@
-//! The client address (API.md Credentials): the TCP peer, or — when the peer is one of
+//! The client address (docs/api.md Credentials): the TCP peer, or — when the peer is one of
 //! `CHALK_TRUSTED_PROXIES` — the right-most `X-Forwarded-For` entry that is not itself a
 //! trusted proxy. `X-Forwarded-For` from any other peer is ignored: anyone can write it.
 //!

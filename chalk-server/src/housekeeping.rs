@@ -1,4 +1,4 @@
-//! The background purge that keeps the store bounded (API.md Hardening rules: "nothing
+//! The background purge that keeps the store bounded (docs/api.md Hardening rules: "nothing
 //! grows without bound"): idempotency records once their 24 h are over (their sealed
 //! responses, secrets included, go with them) and refresh tokens past their expiry
 //! (spent or not, none can be used any more), events and webhook deliveries past 30 days,

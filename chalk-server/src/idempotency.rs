@@ -96,7 +96,7 @@ where
 /// what the store holds (rotate-key: is the calling key still the primary?). `authorize`
 /// runs first, in the transaction, on the first request and on every replay alike; what
 /// it refuses is the answer either way — a replay repeats every check a fresh request
-/// would make, and answers as one would (API.md "Hardening rules"). What it grants is
+/// would make, and answers as one would (docs/api.md "Hardening rules"). What it grants is
 /// handed to `operation`.
 pub async fn run_authorized<A, G, F>(
     state: &AppState,

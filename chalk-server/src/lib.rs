@@ -5,9 +5,9 @@
 //!
 //! Data flows one way: `routes/` (HTTP: extract, call, render) → `domain/` (the rules, one
 //! module per resource) → `store/` (one SQL text for SQLite and PostgreSQL, and the unit
-//! of work `Db`). Where each part of API.md lives:
+//! of work `Db`). Where each section of the contract, `docs/api.md`, lives:
 //!
-//! | API.md | file |
+//! | docs/api.md | file |
 //! | --- | --- |
 //! | Conventions: envelope, error codes | `error.rs`; bodies and queries `extract.rs`; pages `pagination.rs` |
 //! | Conventions: idempotency | `idempotency.rs` (records: `store/idempotency.rs`) |
@@ -113,7 +113,7 @@ pub fn build_router(state: AppState) -> Router {
 }
 
 /// Serves until `shutdown` resolves; in-flight requests then get the shutdown grace
-/// (`state.limits`) to finish. Connections are capped and timed out as API.md's
+/// (`state.limits`) to finish. Connections are capped and timed out as docs/api.md's
 /// Hardening rules say (see [`server`]).
 pub async fn serve(
     listener: tokio::net::TcpListener,

@@ -2,7 +2,7 @@
 //!
 //! A cursor is the position after the last item of a page (its internal sequence
 //! number), sealed with AES-256-GCM under the server's encryption key: it reveals no row
-//! number or count (API.md Hardening rules), and a cursor altered by a client is refused
+//! number or count (docs/api.md Hardening rules), and a cursor altered by a client is refused
 //! with 400. Instances sharing `CHALK_ENCRYPTION_KEY` accept each other's cursors.
 //!
 //! The key is process-wide (the route functions take no state): the first [`AppState`]

@@ -1,4 +1,4 @@
-//! The connection layer under the router (API.md Hardening rules): a cap on open
+//! The connection layer under the router (docs/api.md Hardening rules): a cap on open
 //! connections, header-read, body-read and idle timeouts, a shutdown deadline, and the
 //! error envelope on the responses hyper writes by itself.
 //!

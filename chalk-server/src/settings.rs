@@ -125,7 +125,7 @@ pub struct Settings {
     pub auth_failure_limit: i64,
 
     /// Comma-separated CIDRs of the reverse proxies whose `X-Forwarded-For` names the
-    /// client (see API.md Credentials). Unset: the client is always the TCP peer.
+    /// client (see docs/api.md Credentials). Unset: the client is always the TCP peer.
     #[arg(long, env = "CHALK_TRUSTED_PROXIES", value_parser = crate::client_ip::TrustedProxies::parse)]
     pub trusted_proxies: Option<crate::client_ip::TrustedProxies>,
 

@@ -111,7 +111,7 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, Secrets), Str
     Ok((state, secrets))
 }
 
-/// The data directory, readable by its owner only (API.md Hardening rules). An existing
+/// The data directory, readable by its owner only (docs/api.md Hardening rules). An existing
 /// directory is left as the operator made it.
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();

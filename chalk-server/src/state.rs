@@ -75,7 +75,7 @@ impl Default for Policy {
     }
 }
 
-/// Connection limits `serve` enforces (API.md Hardening rules).
+/// Connection limits `serve` enforces (docs/api.md Hardening rules).
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub header_read_timeout: Duration,

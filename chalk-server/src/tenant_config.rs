@@ -27,7 +27,7 @@ use url::Url;
 use crate::crypto::{CryptoError, Sealer};
 use crate::webhook_target::{self, TargetPolicy};
 
-// The rules of API.md's Config table, one constant per field it constrains.
+// The rules of docs/api.md's Config table, one constant per field it constrains.
 const EMPTY_ROOM_TIMEOUT_MINUTES: RangeInclusive<i64> = 1..=1440;
 const RECORDING_RETENTION_DAYS: RangeInclusive<i64> = 1..=3650;
 /// RFC 5646 asks for at least 35; anything longer than this is not a real language tag.

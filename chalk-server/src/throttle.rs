@@ -1,4 +1,4 @@
-//! Throttling of failed authentication per client address (API.md Credentials).
+//! Throttling of failed authentication per client address (docs/api.md Credentials).
 //!
 //! Every 401 `UNAUTHORIZED` a client earns (a wrong master key, API key or token) counts
 //! against its address. Past `CHALK_AUTH_FAILURE_LIMIT` failures in a one-minute window,

@@ -1,4 +1,4 @@
-//! How webhook deliveries are retried and timed (API.md Webhooks, "Delivery"): the retry
+//! How webhook deliveries are retried and timed (docs/api.md Webhooks, "Delivery"): the retry
 //! schedule, its `CHALK_WEBHOOK_RETRY_SCHEDULE` form, jitter and `Retry-After`, and the
 //! worker's settings. Pure rules, below the application state that holds them and the
 //! worker (`webhook_delivery.rs`) that follows them.
@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rand::Rng;
 
-/// The Svix-like schedule of API.md: the waits before the 2nd, 3rd, … attempt.
+/// The Svix-like schedule of docs/api.md: the waits before the 2nd, 3rd, … attempt.
 pub const DEFAULT_SCHEDULE: [Duration; 7] = [
     Duration::from_secs(5),
     Duration::from_secs(5 * 60),

@@ -1,4 +1,4 @@
-//! Where a webhook may be sent (API.md "Webhooks", "Hardening rules"): the SSRF rules, in
+//! Where a webhook may be sent (docs/api.md "Webhooks", "Hardening rules"): the SSRF rules, in
 //! one place.
 //!
 //! A webhook makes the server send a request to an address a tenant chose. Without these

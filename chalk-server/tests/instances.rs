@@ -875,7 +875,7 @@ impl Drop for Stopped {
     }
 }
 
-/// A `LISTEN` connection can stall without dropping (API.md, Hardening rules): with the
+/// A `LISTEN` connection can stall without dropping (docs/api.md, Hardening rules): with the
 /// backend of B's listener stopped (SIGSTOP), B no longer hears A's invalidations, yet a key
 /// revoked through A is refused by B within 6 s, because B stops trusting its cache once its
 /// listener has not proved itself alive for 3 s; and B keeps serving throughout.

@@ -1,4 +1,4 @@
-//! The append-only audit log (API.md "Operator keys and audit log").
+//! The append-only audit log (docs/api.md "Operator keys and audit log").
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

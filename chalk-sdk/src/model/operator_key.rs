@@ -1,4 +1,4 @@
-//! Operator keys (API.md "Operator keys and audit log"): named credentials with the master
+//! Operator keys (docs/api.md "Operator keys and audit log"): named credentials with the master
 //! key's powers, sent in `X-Master-Key`, revoked one by one.
 
 use chrono::{DateTime, Utc};

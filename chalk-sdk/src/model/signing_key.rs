@@ -1,4 +1,4 @@
-//! Token signing keys and the public JWKS (API.md "Signing keys").
+//! Token signing keys and the public JWKS (docs/api.md "Signing keys").
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! Webhooks: endpoints, events and their deliveries (API.md "Webhooks").
+//! Webhooks: endpoints, events and their deliveries (docs/api.md "Webhooks").
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! The audit log (API.md "Operator keys and audit log"): the one place that decides what an
+//! The audit log (docs/api.md "Operator keys and audit log"): the one place that decides what an
 //! entry holds.
 //!
 //! Every change made through the API calls [`record`] with the same `&mut Db` as the

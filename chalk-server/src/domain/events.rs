@@ -1,4 +1,4 @@
-//! A tenant's events (API.md "Webhooks"): what happened, written with the change.
+//! A tenant's events (docs/api.md "Webhooks"): what happened, written with the change.
 //!
 //! [`record`] is the one way to emit an event. It takes the change's own [`Db`], so the
 //! event and its deliveries commit with the change or not at all: an acknowledged change

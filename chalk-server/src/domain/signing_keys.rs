@@ -1,4 +1,4 @@
-//! Token signing keys: listing, rotation, the public JWKS (API.md "Signing keys").
+//! Token signing keys: listing, rotation, the public JWKS (docs/api.md "Signing keys").
 
 use chalk_sdk::model::{Jwks, SigningKey, SigningKeyStatus};
 

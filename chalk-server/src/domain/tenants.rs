@@ -124,7 +124,7 @@ fn new_primary_key(tenant_id: &str, at: i64) -> (String, NewApiKey) {
     (secret, key)
 }
 
-/// The quota limits of API.md, checked on create and update alike.
+/// The quota limits of docs/api.md, checked on create and update alike.
 fn check_quotas(problems: &mut Problems, values: [Option<i64>; 4]) {
     const LIMITS: [i64; 4] = [100_000, 10_000, 1440, 1_000_000];
     for ((field, value), hi) in QUOTAS.into_iter().zip(values).zip(LIMITS) {

@@ -1,4 +1,4 @@
-//! Webhook endpoints (API.md "Webhooks"): create (the secret shown once), list, get,
+//! Webhook endpoints (docs/api.md "Webhooks"): create (the secret shown once), list, get,
 //! update, delete, rotate the secret (the previous one keeps signing for an overlap), and
 //! send a test event.
 
@@ -89,7 +89,7 @@ fn events(problems: &mut Problems, field: &str, events: &[String]) -> Vec<String
             Ok(_) => {}
             Err(_) => problems.push(
                 format!("{field}[{i}]"),
-                format!("unknown event type {event:?}; see API.md \"Webhooks\" for the list"),
+                format!("unknown event type {event:?}; see docs/api.md \"Webhooks\" for the list"),
             ),
         }
     }

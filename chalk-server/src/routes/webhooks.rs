@@ -1,5 +1,5 @@
 //! `/tenants/{id}/webhook-endpoints`, `/tenants/{id}/webhook-deliveries` and
-//! `/tenants/{id}/events` (API.md "Webhooks").
+//! `/tenants/{id}/events` (docs/api.md "Webhooks").
 
 use axum::Json;
 use axum::extract::{Path, State};

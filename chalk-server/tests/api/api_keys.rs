@@ -1,4 +1,4 @@
-//! API.md API keys: scoped extra keys, listed without secrets, revoked at once.
+//! docs/api.md API keys: scoped extra keys, listed without secrets, revoked at once.
 
 use serde_json::{Value, json};
 

@@ -1,4 +1,4 @@
-//! Operator keys and the audit log (API.md "Operator keys and audit log").
+//! Operator keys and the audit log (docs/api.md "Operator keys and audit log").
 
 use serde_json::{Value, json};
 

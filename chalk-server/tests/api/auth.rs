@@ -1,4 +1,4 @@
-//! API.md Auth: API key → JWT exchange, single-use refresh tokens with reuse detection,
+//! docs/api.md Auth: API key → JWT exchange, single-use refresh tokens with reuse detection,
 //! revocation, and every way an access token is refused.
 
 use base64::Engine;
@@ -53,7 +53,7 @@ async fn token_exchanges_an_api_key_for_a_pair() {
     let refresh = data["refresh_token"].as_str().unwrap();
     assert_ne!(access, refresh);
 
-    // The claims API.md lists.
+    // The claims docs/api.md lists.
     let claims = app.state.signer.verify_access(access).await.unwrap();
     assert_eq!(claims.iss, "chalk");
     assert_eq!(claims.sub, acme.id);

@@ -1,5 +1,5 @@
 //! A change is enforced from the next request even when the request that made it went away
-//! mid-way (API.md, Hardening rules): what the cache holds is invalidated by the commit, not
+//! mid-way (docs/api.md, Hardening rules): what the cache holds is invalidated by the commit, not
 //! by the request's future.
 //!
 //! The store's fault hook stalls a commit right after it was handed to the database (the

@@ -1,4 +1,4 @@
-//! API.md Config: GET and merge-PATCH, every rule of the Config table over HTTP, secrets
+//! docs/api.md Config: GET and merge-PATCH, every rule of the Config table over HTTP, secrets
 //! masked in every response and encrypted at rest, nothing written on error.
 
 use serde_json::{Value, json};
@@ -515,7 +515,7 @@ async fn if_match_guards_config_writes() {
         .assert_status(200);
 }
 
-/// API.md "Webhooks": the post-meeting webhook goes to a public `https://` address (unless
+/// docs/api.md "Webhooks": the post-meeting webhook goes to a public `https://` address (unless
 /// the operator allows private targets, which this server does not) and is signed with a
 /// `whsec_` secret. Each refusal names its field and leaves the stored config as it was.
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! API.md Conventions and Credentials: the envelope, request ids, body handling, every
+//! docs/api.md Conventions and Credentials: the envelope, request ids, body handling, every
 //! framework-made error, pagination and the one-credential rule.
 
 use axum::http::Method;

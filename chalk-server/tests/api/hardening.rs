@@ -1,4 +1,4 @@
-//! Issue #11, as API.md's Credentials and Hardening rules say: repeated credential headers,
+//! Issue #11, as docs/api.md's Credentials and Hardening rules say: repeated credential headers,
 //! the Bearer scheme's case, the failed-authentication throttle, the participant rate
 //! limit, visible names and opaque cursors. (Timeouts, shutdown, file modes and the HTTP
 //! layer's own refusals need the real binary: tests/process.rs.)

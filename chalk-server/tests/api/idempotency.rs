@@ -1,4 +1,4 @@
-//! API.md Idempotency: creates and rotate-key honor `Idempotency-Key`.
+//! docs/api.md Idempotency: creates and rotate-key honor `Idempotency-Key`.
 
 use serde_json::json;
 

@@ -1,4 +1,4 @@
-//! In-process router tests: every endpoint and every error code of API.md's Conventions,
+//! In-process router tests: every endpoint and every error code of docs/api.md's Conventions,
 //! Credentials, Tenants, Config, Auth and API keys sections, driven through
 //! `chalk_server::build_router` with one fresh database per test.
 //!

@@ -1,4 +1,4 @@
-//! API.md Operations: health, readiness, metrics and the served OpenAPI document.
+//! docs/api.md Operations: health, readiness, metrics and the served OpenAPI document.
 
 use crate::common::*;
 

@@ -1,4 +1,4 @@
-//! API.md "Signing keys": EdDSA tokens naming their key, the public JWKS any service can
+//! docs/api.md "Signing keys": EdDSA tokens naming their key, the public JWKS any service can
 //! verify with, rotation with overlap, and the tokens that must be refused.
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! API.md Tenants: create, list, get, `GET /tenant`, PATCH, DELETE, suspend and resume.
+//! docs/api.md Tenants: create, list, get, `GET /tenant`, PATCH, DELETE, suspend and resume.
 
 use chalk_server::Policy;
 use serde_json::{Value, json};

@@ -1,4 +1,4 @@
-//! API.md Webhooks: endpoints (CRUD, rotate-secret, test), events written with the change
+//! docs/api.md Webhooks: endpoints (CRUD, rotate-secret, test), events written with the change
 //! that caused them, the delivery log and manual retry. Sending is the delivery worker's
 //! (tests/webhooks.rs); nothing sends here, so every delivery stays `pending`.
 
