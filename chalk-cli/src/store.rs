@@ -7,6 +7,11 @@
 //!
 //! The keyring is reached through `keyring_core::Entry`, so whatever store is the default
 //! is used: the platform store that `keyring` installs, or a mock in tests.
+//!
+//! Both files are read, changed and written back whole, and two `chalk` processes may do
+//! that at once (parallel CI jobs logging in to several profiles): each change is made
+//! under the directory's [`ConfigLock`], so none is lost, and written through a temporary
+//! file of its own, so none is torn.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -20,6 +25,7 @@ use crate::error::{CliError, CliResult};
 const KEYRING_SERVICE: &str = "chalk";
 const PROFILES_FILE: &str = "profiles.json";
 const CREDENTIALS_FILE: &str = "credentials.json";
+const LOCK_FILE: &str = "config.lock";
 pub const DEFAULT_PROFILE: &str = "default";
 
 pub fn config_dir() -> CliResult<PathBuf> {
@@ -92,7 +98,9 @@ impl Profiles {
         }
     }
 
-    pub fn save(&self, dir: &Path) -> CliResult<()> {
+    /// Writes them back; `_lock` is held since they were loaded, so no other process
+    /// changed them in between.
+    pub fn save(&self, dir: &Path, _lock: &ConfigLock) -> CliResult<()> {
         let bytes = serde_json::to_vec_pretty(self)
             .map_err(|e| CliError::other(format!("could not encode profiles: {e}")))?;
         write_private(&dir.join(PROFILES_FILE), &bytes)
@@ -107,32 +115,64 @@ impl Profiles {
     }
 }
 
-/// Writes a file only its owner can read (0600), through a temporary file and a rename so
-/// a crash never leaves half a file.
-pub fn write_private(path: &Path, bytes: &[u8]) -> CliResult<()> {
+/// The exclusive lock on the config directory's files: whoever holds it may read one,
+/// change it and write it back without another process's change in between. Released
+/// when dropped (and by the OS if the process dies, so a crash leaves no stale lock).
+#[derive(Debug)]
+pub struct ConfigLock {
+    _file: fs::File,
+}
+
+/// Waits for and takes `dir`'s [`ConfigLock`] (an advisory lock on `config.lock` in it).
+/// Take it before loading what is to be changed, and only around local work: never
+/// across a request to the server.
+pub fn lock(dir: &Path) -> CliResult<ConfigLock> {
+    let path = dir.join(LOCK_FILE);
     let fail =
-        |e: std::io::Error| CliError::other(format!("could not write {}: {e}", path.display()));
-    let dir = path.parent().unwrap_or(Path::new("."));
+        |e: std::io::Error| CliError::other(format!("could not lock {}: {e}", path.display()));
     create_private_dir(dir).map_err(fail)?;
-    let tmp = path.with_extension("tmp");
     let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(&tmp).map_err(fail)?;
+    let file = options.open(&path).map_err(fail)?;
+    file.lock().map_err(fail)?;
+    Ok(ConfigLock { _file: file })
+}
+
+/// Writes a file only its owner can read (0600): into a temporary file of its own in the
+/// same directory (a unique name, so two writers never share one), synced, renamed over
+/// `path` (so a crash never leaves half a file), and the directory synced (so the rename
+/// itself survives a power loss).
+pub fn write_private(path: &Path, bytes: &[u8]) -> CliResult<()> {
+    let fail =
+        |e: std::io::Error| CliError::other(format!("could not write {}: {e}", path.display()));
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    create_private_dir(dir).map_err(fail)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // Created with O_EXCL and mode 0600; removed again if anything below fails.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    tmp.write_all(bytes).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
     #[cfg(unix)]
-    {
-        // An existing temporary file keeps its old mode: set it again.
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(fs::Permissions::from_mode(0o600))
-            .map_err(fail)?;
-    }
-    file.write_all(bytes).map_err(fail)?;
-    file.sync_all().map_err(fail)?;
-    fs::rename(&tmp, path).map_err(fail)
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(fail)?;
+    Ok(())
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -186,7 +226,9 @@ impl SecretStore {
         }
     }
 
-    pub fn set(&self, profile: &str, secret: &str) -> CliResult<()> {
+    /// Keeps `secret` for `profile`; `_lock` is the config directory's, which the file
+    /// store's read-change-write needs (the keyring's entries are separate already).
+    pub fn set(&self, _lock: &ConfigLock, profile: &str, secret: &str) -> CliResult<()> {
         match self {
             SecretStore::Keyring => entry(profile)?.set_password(secret).map_err(keyring_error),
             SecretStore::File(path) => {
@@ -197,8 +239,8 @@ impl SecretStore {
         }
     }
 
-    /// Forgets the secret; forgetting one that is not there is fine.
-    pub fn delete(&self, profile: &str) -> CliResult<()> {
+    /// Forgets the secret; forgetting one that is not there is fine. `_lock` as for `set`.
+    pub fn delete(&self, _lock: &ConfigLock, profile: &str) -> CliResult<()> {
         match self {
             SecretStore::Keyring => match entry(profile)?.delete_credential() {
                 Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
@@ -307,9 +349,10 @@ mod tests {
         let (store, notice) = choose(dir.path(), None).unwrap();
         assert_eq!(store, SecretStore::Keyring);
         assert_eq!(notice, None);
+        let lock = lock(dir.path()).unwrap();
 
         assert_eq!(store.get("kr-test").unwrap(), None);
-        store.set("kr-test", "sk_live_secret").unwrap();
+        store.set(&lock, "kr-test", "sk_live_secret").unwrap();
         assert_eq!(
             store.get("kr-test").unwrap().as_deref(),
             Some("sk_live_secret")
@@ -322,9 +365,9 @@ mod tests {
                 .unwrap(),
             "sk_live_secret"
         );
-        store.delete("kr-test").unwrap();
+        store.delete(&lock, "kr-test").unwrap();
         assert_eq!(store.get("kr-test").unwrap(), None);
-        store.delete("kr-test").unwrap();
+        store.delete(&lock, "kr-test").unwrap();
         // Nothing was written to disk.
         assert!(!dir.path().join(CREDENTIALS_FILE).exists());
     }
@@ -338,8 +381,9 @@ mod tests {
         let (store, notice) = choose(&config, Some("file")).unwrap();
         assert_eq!(store.kind(), StoreKind::File);
         assert_eq!(notice, None);
-        store.set("ci", "sk_live_one").unwrap();
-        store.set("other", "mk_two").unwrap();
+        let lock = lock(&config).unwrap();
+        store.set(&lock, "ci", "sk_live_one").unwrap();
+        store.set(&lock, "other", "mk_two").unwrap();
 
         let path = config.join(CREDENTIALS_FILE);
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
@@ -348,13 +392,13 @@ mod tests {
         assert_eq!(dir_mode, 0o700, "config dir mode {dir_mode:o}");
 
         assert_eq!(store.get("ci").unwrap().as_deref(), Some("sk_live_one"));
-        store.delete("ci").unwrap();
+        store.delete(&lock, "ci").unwrap();
         assert_eq!(store.get("ci").unwrap(), None);
         assert_eq!(store.get("other").unwrap().as_deref(), Some("mk_two"));
 
         // A file loosened by hand is private again after the next write.
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        store.set("ci", "sk_live_three").unwrap();
+        store.set(&lock, "ci", "sk_live_three").unwrap();
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
     }

@@ -44,8 +44,7 @@ pub enum ProfilesCmd {
 
 pub async fn login(ctx: &Context, args: LoginArgs) -> CliResult<View> {
     let dir = ctx.config_dir()?;
-    let mut profiles = Profiles::load(&dir)?;
-    let name = ctx.profile_name(&profiles);
+    let name = ctx.profile_name(&Profiles::load(&dir)?);
     let kind = if args.master {
         CredentialKind::MasterKey
     } else {
@@ -94,9 +93,13 @@ pub async fn login(ctx: &Context, args: LoginArgs) -> CliResult<View> {
         }
     };
 
+    // From here on, only local work: under the lock, on the profiles as they are now
+    // (another login may have saved since they were read above).
+    let lock = store::lock(&dir)?;
+    let mut profiles = Profiles::load(&dir)?;
     let preference = std::env::var("CHALK_CREDENTIAL_STORE").ok();
     let (mut secrets, mut notice) = store::choose(&dir, preference.as_deref())?;
-    if let Err(e) = secrets.set(&name, &secret) {
+    if let Err(e) = secrets.set(&lock, &name, &secret) {
         if secrets != SecretStore::Keyring || preference.as_deref() == Some("keyring") {
             return Err(e);
         }
@@ -107,7 +110,7 @@ pub async fn login(ctx: &Context, args: LoginArgs) -> CliResult<View> {
             e.message(),
             file.describe()
         ));
-        file.set(&name, &secret)?;
+        file.set(&lock, &name, &secret)?;
         secrets = file;
     }
     if let Some(notice) = notice {
@@ -116,7 +119,7 @@ pub async fn login(ctx: &Context, args: LoginArgs) -> CliResult<View> {
     if let Some(old) = profiles.profiles.get(&name)
         && old.store != secrets.kind()
     {
-        SecretStore::of(old.store, &dir).delete(&name)?;
+        SecretStore::of(old.store, &dir).delete(&lock, &name)?;
     }
     profiles.profiles.insert(
         name.clone(),
@@ -131,7 +134,8 @@ pub async fn login(ctx: &Context, args: LoginArgs) -> CliResult<View> {
         profiles.current = Some(name.clone());
     }
     let current = profiles.current.as_deref() == Some(name.as_str());
-    profiles.save(&dir)?;
+    profiles.save(&dir, &lock)?;
+    drop(lock);
 
     let json = json!({
         "profile": name,
@@ -157,6 +161,7 @@ pub async fn login(ctx: &Context, args: LoginArgs) -> CliResult<View> {
 
 pub fn logout(ctx: &Context) -> CliResult<View> {
     let dir = ctx.config_dir()?;
+    let lock = store::lock(&dir)?;
     let mut profiles = Profiles::load(&dir)?;
     let name = ctx.profile_name(&profiles);
     let Some(profile) = profiles.profiles.remove(&name) else {
@@ -164,11 +169,12 @@ pub fn logout(ctx: &Context) -> CliResult<View> {
             "no profile `{name}` to log out of; see `chalk profiles list`"
         )));
     };
-    SecretStore::of(profile.store, &dir).delete(&name)?;
+    SecretStore::of(profile.store, &dir).delete(&lock, &name)?;
     if profiles.current.as_deref() == Some(name.as_str()) {
         profiles.current = None;
     }
-    profiles.save(&dir)?;
+    profiles.save(&dir, &lock)?;
+    drop(lock);
     View::new(
         json!({"profile": name, "logged_out": true}),
         vec![Block::Line(format!(
@@ -218,9 +224,9 @@ pub async fn whoami(ctx: &Context) -> CliResult<View> {
 
 pub fn profiles(ctx: &Context, cmd: ProfilesCmd) -> CliResult<View> {
     let dir = ctx.config_dir()?;
-    let mut profiles = Profiles::load(&dir)?;
     match cmd {
         ProfilesCmd::List => {
+            let profiles = Profiles::load(&dir)?;
             let items: Vec<_> = profiles
                 .profiles
                 .iter()
@@ -263,13 +269,16 @@ pub fn profiles(ctx: &Context, cmd: ProfilesCmd) -> CliResult<View> {
         }
         ProfilesCmd::Use { name } => {
             let name = ctx.require(name, "profile name", "pass the profile name as an argument")?;
+            let lock = store::lock(&dir)?;
+            let mut profiles = Profiles::load(&dir)?;
             if !profiles.profiles.contains_key(&name) {
                 return Err(CliError::NotFound(format!(
                     "no profile `{name}`; run `chalk login --profile {name}` first"
                 )));
             }
             profiles.current = Some(name.clone());
-            profiles.save(&dir)?;
+            profiles.save(&dir, &lock)?;
+            drop(lock);
             View::new(
                 json!({"current": name}),
                 vec![Block::Line(format!("Now using profile `{name}`."))],

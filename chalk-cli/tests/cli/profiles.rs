@@ -102,3 +102,73 @@ fn login_without_a_terminal_or_key_never_waits() {
     let out = fails(env.chalk().args(["login", "--api-key-stdin"]), 2);
     assert!(out.stderr.contains("stdin"), "{}", out.stderr);
 }
+
+/// Issue 25: many `chalk login` at once into one config directory (parallel CI jobs) keep
+/// every profile and every secret: each change is made under the directory's lock,
+/// through a temporary file of its own.
+#[test]
+fn concurrent_logins_keep_every_profile() {
+    const LOGINS: usize = 16;
+    let env = Env::new();
+    let tenants: Vec<(String, String)> = (0..LOGINS)
+        .map(|i| env.create_tenant(&format!("Parallel {i}")))
+        .collect();
+    std::thread::scope(|scope| {
+        for (i, (_, key)) in tenants.iter().enumerate() {
+            let env = &env;
+            scope.spawn(move || {
+                let profile = format!("job-{i}");
+                json_ok(
+                    env.chalk()
+                        .args(["login", "--api-key-stdin", "--profile", &profile])
+                        .write_stdin(key.as_str()),
+                );
+            });
+        }
+    });
+
+    let listed = json_ok(env.chalk().args(["profiles", "list"]));
+    let mut names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> = (0..LOGINS).map(|i| format!("job-{i}")).collect();
+    expected.sort();
+    assert_eq!(names, expected, "every profile survives");
+
+    let credentials = env.config.path().join("credentials.json");
+    let held: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&credentials).unwrap()).unwrap();
+    assert_eq!(held["profiles"].as_object().unwrap().len(), LOGINS);
+    for (i, (id, key)) in tenants.iter().enumerate() {
+        let profile = format!("job-{i}");
+        assert_eq!(
+            held["profiles"][&profile],
+            key.as_str(),
+            "{profile}'s own key"
+        );
+        let me = json_ok(env.chalk().args(["--profile", &profile, "whoami"]));
+        assert_eq!(me["tenant"]["id"], id.as_str(), "{profile}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&credentials)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // No temporary file is left behind.
+    let mut files: Vec<String> = std::fs::read_dir(env.config.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "config.lock")
+        .collect();
+    files.sort();
+    assert_eq!(files, ["credentials.json", "profiles.json"]);
+}
