@@ -6,26 +6,24 @@
 //! every instance), applies the tenant's rate limit and adds the `RateLimit-*` headers.
 //! Handlers then take a [`Caller`] and state which access they need.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, MatchedPath, Request};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chalk_sdk::model::{Actor, ActorType, ParticipantRole, Scope, TenantStatus};
 
-use crate::client_ip::ClientIp;
 use crate::clock::now;
-use crate::context::RequestId;
-use crate::crypto::{API_KEY_PREFIX, OPERATOR_KEY_PREFIX, hash_secret, secrets_equal};
-use crate::domain::audit::{self, AuditContext};
-use crate::error::ApiError;
-use crate::rate_limit::Decision;
-use crate::state::AppState;
-use crate::store::{KeyAuth, keys, operator_keys, rooms};
-use crate::throttle::Throttled;
+use crate::crypto::{OPERATOR_KEY_PREFIX, hash_secret, secrets_equal};
+use crate::denials::{Refusal, denied_credential};
+pub use crate::denials::{RequestFacts, record_refused_api_key};
+use crate::domain::audit::AuditContext;
+use crate::error::{ApiError, RenderedError};
+use crate::rate_limit::{Budget, Decision};
+use crate::state::{AppState, Policy};
+use crate::store::{KeyAuth, StoreError, keys, operator_keys, rooms};
 use crate::tokens::{PARTICIPANT_ACCESS, TokenError};
 
 pub const MASTER_KEY_HEADER: &str = "x-master-key";
@@ -94,6 +92,39 @@ pub fn participant_token_refused() -> ApiError {
 /// Marks a response refused because of its `Origin`, so CORS headers are not added to it.
 #[derive(Debug, Clone, Copy)]
 pub struct OriginRefused;
+
+/// A credential refused by [`resolve`]. `holder` is set when the credential verified but
+/// may not act now (its tenant is suspended): the refusal still counts against its limit
+/// (docs/api.md Hardening rules) and the audit log names it.
+#[derive(Debug)]
+pub struct Refused {
+    pub error: ApiError,
+    pub holder: Option<Caller>,
+}
+
+impl Refused {
+    fn suspended(holder: Caller) -> Self {
+        Refused {
+            error: ApiError::tenant_suspended(),
+            holder: Some(holder),
+        }
+    }
+}
+
+impl From<ApiError> for Refused {
+    fn from(error: ApiError) -> Self {
+        Refused {
+            error,
+            holder: None,
+        }
+    }
+}
+
+impl From<StoreError> for Refused {
+    fn from(error: StoreError) -> Self {
+        ApiError::from(error).into()
+    }
+}
 
 fn missing_credentials() -> ApiError {
     ApiError::unauthorized(
@@ -180,6 +211,17 @@ impl Caller {
         }
     }
 
+    /// The limit this caller's requests count against: its tenant's, or a participant
+    /// token's own (docs/api.md Hardening rules: one browser looping on its room must not
+    /// spend the tenant's limit). The operator is not limited.
+    pub fn budget(&self, policy: &Policy) -> Option<Budget<'_>> {
+        match self {
+            Caller::Tenant(t) => Some(Budget::tenant(&t.tenant_id, t.rate_limit_per_minute)),
+            Caller::Participant(p) => Some(Budget::participant(&p.participant_id, policy)),
+            _ => None,
+        }
+    }
+
     pub fn tenant_id(&self) -> Option<&str> {
         match self {
             Caller::Tenant(t) => Some(&t.tenant_id),
@@ -226,7 +268,8 @@ impl<S: Send + Sync> FromRequestParts<S> for AuditContext {
     }
 }
 
-/// The middleware: resolves the credential, rate-limits tenants, stamps the headers.
+/// The middleware: resolves the credential, counts the request against its limit (every
+/// request, whatever its outcome), checks its origin, stamps the headers.
 pub async fn authenticate(mut req: Request, next: Next) -> Response {
     // `request_context`, the outermost layer, puts the state there.
     let Some(state) = req.extensions().get::<AppState>().cloned() else {
@@ -236,59 +279,37 @@ pub async fn authenticate(mut req: Request, next: Next) -> Response {
     let request = RequestFacts::of(&req);
     let caller = match resolve(&state, req.headers()).await {
         Ok(caller) => caller,
-        Err(error) => {
-            if request.records(&error)
-                && let Some((actor, tenant_id)) =
-                    denied_credential(&state, req.headers(), &error).await
-            {
-                let ctx = request.context(actor);
-                request
-                    .record_denied(&state, &ctx, tenant_id.as_deref())
-                    .await;
-            }
-            return error.into_response();
-        }
+        Err(refused) => return refuse(&state, &request, req.headers(), refused).await,
     };
-    if let Err(error) = check_origin(&state, &caller, req.headers()).await {
-        request
-            .record_denied(&state, &request.context(caller.actor()), caller.tenant_id())
-            .await;
-        let mut response = error.into_response();
-        response.extensions_mut().insert(OriginRefused);
-        return response;
-    }
-    let decision = match &caller {
-        Caller::Tenant(t) => Some(
-            state
-                .rate_limiter
-                .check(&t.tenant_id, t.rate_limit_per_minute, now())
-                .await,
-        ),
-        // A participant token has its own budget (docs/api.md Hardening rules): one browser
-        // looping on its room must not spend the tenant's limit.
-        Caller::Participant(p) => Some(
-            state
-                .rate_limiter
-                .check(
-                    &format!("participant:{}", p.participant_id),
-                    state.policy.participant_rate_limit,
-                    now(),
-                )
-                .await,
-        ),
-        _ => None,
+    let decision = match admit(
+        &state,
+        &request,
+        req.headers(),
+        caller.budget(&state.policy),
+        caller.tenant_id(),
+        || caller.actor(),
+    )
+    .await
+    {
+        Ok(decision) => decision,
+        Err(response) => return response,
     };
-    if let Some(d) = decision.filter(|d| !d.allowed) {
-        let mut response = ApiError::rate_limited(d.reset.max(1) as u64).into_response();
-        stamp(response.headers_mut(), d);
-        return response;
-    }
     let caller = Arc::new(caller);
     req.extensions_mut().insert(Arc::clone(&caller));
     let mut response = next.run(req).await;
-    if response.status() == axum::http::StatusCode::FORBIDDEN {
+    if response.status() == StatusCode::FORBIDDEN {
+        let forbidden = response
+            .extensions()
+            .get::<RenderedError>()
+            .map(|RenderedError(e)| Arc::clone(e))
+            .unwrap_or_else(|| Arc::new(ApiError::forbidden("Forbidden")));
         request
-            .record_denied(&state, &request.context(caller.actor()), caller.tenant_id())
+            .record_denied(
+                &state,
+                &request.context(caller.actor()),
+                caller.tenant_id(),
+                Refusal::Error(&forbidden),
+            )
             .await;
     }
     if let Some(d) = decision {
@@ -297,192 +318,111 @@ pub async fn authenticate(mut req: Request, next: Next) -> Response {
     response
 }
 
-/// What the audit log needs of a request, taken before the request moves on (an
-/// extractor too, for the routes that carry their credential in the body). Every
-/// authenticated request takes it, so it holds the request's own cheap handles; the
-/// strings of an entry are made only when one is written.
-pub struct RequestFacts {
-    method: axum::http::Method,
-    route: Option<MatchedPath>,
-    uri: axum::http::Uri,
-    request_id: Option<RequestId>,
-    client: Option<IpAddr>,
-    user_agent: Option<HeaderValue>,
-    /// The client address is over its failed-authentication limit (see `throttle.rs`).
-    throttled: bool,
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for RequestFacts {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(RequestFacts::from_parts(
-            &parts.method,
-            &parts.uri,
-            &parts.headers,
-            &parts.extensions,
-        ))
-    }
-}
-
-impl RequestFacts {
-    fn of(req: &Request) -> Self {
-        Self::from_parts(req.method(), req.uri(), req.headers(), req.extensions())
-    }
-
-    fn from_parts(
-        method: &axum::http::Method,
-        uri: &axum::http::Uri,
-        headers: &HeaderMap,
-        extensions: &axum::http::Extensions,
-    ) -> Self {
-        Self {
-            method: method.clone(),
-            route: extensions.get::<MatchedPath>().cloned(),
-            uri: uri.clone(),
-            request_id: extensions.get::<RequestId>().cloned(),
-            client: extensions.get::<ClientIp>().and_then(|ClientIp(ip)| *ip),
-            user_agent: headers.get(header::USER_AGENT).cloned(),
-            throttled: extensions.get::<Throttled>().is_some(),
-        }
-    }
-
-    fn context(&self, actor: Actor) -> AuditContext {
-        AuditContext {
-            actor,
-            request_id: self
-                .request_id
-                .as_ref()
-                .map(|r| r.0.clone())
-                .unwrap_or_default(),
-            client_ip: self
-                .client
-                .map(|ip| ip.to_string())
-                .unwrap_or_else(|| "unknown".to_owned()),
-            // Bounded: a header is the client's to fill.
-            user_agent: self
-                .user_agent
-                .as_ref()
-                .and_then(|v| v.to_str().ok())
-                .map(|ua| ua.chars().take(256).collect()),
-        }
-    }
-
-    /// Whether a refusal with `error` is recorded: an unverified credential (a 401) from a
-    /// throttled address costs no entry — it is answered 429, and a flood of guesses must
-    /// not become a flood of rows.
-    fn records(&self, error: &ApiError) -> bool {
-        !(self.throttled && error.status() == axum::http::StatusCode::UNAUTHORIZED)
-    }
-
-    /// The tenant a `/tenants/{id}/…` path names, so that an operator reading a tenant's
-    /// log sees the attempts on it.
-    fn path_tenant(&self) -> Option<String> {
-        let rest = self.uri.path().strip_prefix("/api/v1/tenants/")?;
-        let id = rest.split('/').next().filter(|id| !id.is_empty())?;
-        Some(id.to_owned())
-    }
-
-    async fn record_denied(&self, state: &AppState, ctx: &AuditContext, tenant_id: Option<&str>) {
-        let tenant_id = tenant_id.map(str::to_owned).or_else(|| self.path_tenant());
-        audit::record_denied(
-            &state.store,
-            ctx,
-            self.method.as_str(),
-            self.route.as_ref().map(MatchedPath::as_str),
-            self.uri.path(),
-            tenant_id.as_deref(),
-        )
-        .await;
-    }
-}
-
-/// For a request refused before it had a caller: the actor and tenant to record, when the
-/// refusal is one the audit log keeps (docs/api.md: a 401 for a credential with a known key
-/// prefix, or a 403). Guesses without a known prefix are only throttled.
-/// The actor a refused `sk_live_` key names: its id and name when the store still has it.
-async fn api_key_actor(state: &AppState, key: &str) -> (Actor, Option<String>) {
-    let found = match state.store.read().await {
-        Ok(mut db) => keys::by_hash(&mut db, &hash_secret(key))
-            .await
-            .ok()
-            .flatten(),
-        Err(_) => None,
-    };
-    let actor = Actor {
-        kind: ActorType::ApiKey,
-        id: found.as_ref().map(|a| a.key.id.clone()),
-        name: found.as_ref().map(|a| a.key.name.clone()),
-    };
-    (actor, found.map(|a| a.key.tenant_id))
-}
-
-/// For `/auth/token`, whose API key is in the body: records the refusal of a key with the
-/// known prefix (401) or of a suspended tenant's key (403), as the middleware does for
-/// credential headers.
-pub async fn record_refused_api_key(
+/// The two checks every tenant request passes once its credential verified: it is
+/// counted against `budget`, then its `Origin` is held against `tenant_id`'s
+/// `allowed_origins`. In that order, so that a refused origin spends the budget too and
+/// refusals are never free (docs/api.md Hardening rules). `Err` is the answer: 429 past the
+/// limit, 403 for a refused origin (recorded, within the bound of `denials.rs`), both
+/// marked [`OriginRefused`] when the origin is, so CORS never names it.
+pub async fn admit(
     state: &AppState,
-    facts: &RequestFacts,
-    key: &str,
-    error: &ApiError,
-) {
-    let status = error.status();
-    let refused = status == axum::http::StatusCode::UNAUTHORIZED
-        || status == axum::http::StatusCode::FORBIDDEN;
-    if !refused || !key.starts_with(API_KEY_PREFIX) || !facts.records(error) {
-        return;
-    }
-    let (actor, tenant_id) = api_key_actor(state, key).await;
-    facts
-        .record_denied(state, &facts.context(actor), tenant_id.as_deref())
-        .await;
-}
-
-async fn denied_credential(
-    state: &AppState,
+    request: &RequestFacts,
     headers: &HeaderMap,
-    error: &ApiError,
-) -> Option<(Actor, Option<String>)> {
-    let status = error.status();
-    if status != axum::http::StatusCode::UNAUTHORIZED && status != axum::http::StatusCode::FORBIDDEN
+    budget: Option<Budget<'_>>,
+    tenant_id: Option<&str>,
+    actor: impl FnOnce() -> Actor,
+) -> Result<Option<Decision>, Response> {
+    let origin = match tenant_id {
+        Some(tenant_id) => check_origin_for(state, tenant_id, headers).await,
+        None => Ok(()),
+    };
+    if let Err(error) = &origin
+        && error.status() != StatusCode::FORBIDDEN
     {
-        return None;
+        // The store could not say: not a refusal of the origin.
+        return Err(error.clone().into_response());
     }
-    let header_text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(key) = header_text(API_KEY_HEADER).filter(|k| k.starts_with(API_KEY_PREFIX)) {
-        return Some(api_key_actor(state, key).await);
+    let decision = match budget {
+        Some(budget) => Some(budget.spend(&state.rate_limiter).await),
+        None => None,
+    };
+    let mut response = match (decision, origin) {
+        (Some(d), origin) if !d.allowed => {
+            let mut response = rate_limited(d);
+            if origin.is_err() {
+                response.extensions_mut().insert(OriginRefused);
+            }
+            return Err(response);
+        }
+        (_, Ok(())) => return Ok(decision),
+        (_, Err(error)) => error.into_response(),
+    };
+    request
+        .record_denied(state, &request.context(actor()), tenant_id, Refusal::Origin)
+        .await;
+    response.extensions_mut().insert(OriginRefused);
+    if let Some(d) = decision {
+        stamp(response.headers_mut(), d);
     }
-    let mut db = state.store.read().await.ok()?;
-    if let Some(key) = header_text(MASTER_KEY_HEADER).filter(|k| k.starts_with(OPERATOR_KEY_PREFIX))
-    {
-        let found = operator_keys::by_hash(&mut db, &hash_secret(key))
-            .await
-            .ok()
-            .flatten();
-        let actor = Actor {
-            kind: ActorType::Operator,
-            id: found.as_ref().map(|k| k.id.clone()),
-            name: found.map(|k| k.name),
-        };
-        return Some((actor, None));
+    Err(response)
+}
+
+/// Counts a refused credential that verified (`holder`: a suspended tenant's) against its
+/// limit. `Err` is the 429 past it; otherwise the decision, for the refusal's headers.
+pub async fn count_refusal(
+    state: &AppState,
+    holder: Option<&Caller>,
+) -> Result<Option<Decision>, Response> {
+    let Some(budget) = holder.and_then(|c| c.budget(&state.policy)) else {
+        return Ok(None);
+    };
+    let decision = budget.spend(&state.rate_limiter).await;
+    if decision.allowed {
+        Ok(Some(decision))
+    } else {
+        Err(rate_limited(decision))
     }
-    // A 403 before a caller exists is a suspended tenant's credential.
-    if status == axum::http::StatusCode::FORBIDDEN {
-        let kind = if headers.contains_key(header::AUTHORIZATION) {
-            ActorType::AccessToken
-        } else {
-            ActorType::ApiKey
-        };
-        return Some((
-            Actor {
-                kind,
-                id: None,
-                name: None,
-            },
-            None,
-        ));
+}
+
+/// The answer to a refused credential, recorded when the audit log keeps it.
+async fn refuse(
+    state: &AppState,
+    request: &RequestFacts,
+    headers: &HeaderMap,
+    refused: Refused,
+) -> Response {
+    let Refused { error, holder } = refused;
+    let decision = match count_refusal(state, holder.as_ref()).await {
+        Ok(decision) => decision,
+        Err(limited) => return limited,
+    };
+    let named = match &holder {
+        Some(caller) => Some((caller.actor(), caller.tenant_id().map(str::to_owned))),
+        None => denied_credential(state, headers, &error).await,
+    };
+    if let Some((actor, tenant_id)) = named {
+        request
+            .record_denied(
+                state,
+                &request.context(actor),
+                tenant_id.as_deref(),
+                Refusal::Error(&error),
+            )
+            .await;
     }
-    None
+    let mut response = error.into_response();
+    if let Some(d) = decision {
+        stamp(response.headers_mut(), d);
+    }
+    response
+}
+
+/// 429 `RATE_LIMITED` for a decision past its limit, with `Retry-After` and the
+/// `RateLimit-*` headers.
+pub fn rate_limited(d: Decision) -> Response {
+    let mut response = ApiError::rate_limited(d.reset.max(1) as u64).into_response();
+    stamp(response.headers_mut(), d);
+    response
 }
 
 /// The `RateLimit-*` headers of a decision.
@@ -496,7 +436,7 @@ pub fn stamp(headers: &mut HeaderMap, d: Decision) {
     }
 }
 
-async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, Refused> {
     let master = headers.get(MASTER_KEY_HEADER);
     let api_key = headers.get(API_KEY_HEADER);
     let bearer = headers.get(header::AUTHORIZATION);
@@ -512,17 +452,18 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErr
     if count > 1 {
         return Err(ApiError::invalid_request(
             "Send exactly one credential: X-Master-Key, X-API-Key or Authorization",
-        ));
+        )
+        .into());
     }
     if let Some(value) = master {
         let given = value.to_str().unwrap_or("");
         if given.starts_with(OPERATOR_KEY_PREFIX) {
-            return operator_key_caller(state, given).await;
+            return Ok(operator_key_caller(state, given).await?);
         }
         return if secrets_equal(given, state.master_key.expose()) {
             Ok(Caller::Master)
         } else {
-            Err(ApiError::unauthorized("Invalid master key"))
+            Err(ApiError::unauthorized("Invalid master key").into())
         };
     }
     if let Some(value) = api_key {
@@ -546,10 +487,10 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiErr
 }
 
 /// Looks up an API key and checks that it, and its tenant, may act now.
-pub async fn check_api_key(state: &AppState, key: &str) -> Result<Arc<KeyAuth>, ApiError> {
+pub async fn check_api_key(state: &AppState, key: &str) -> Result<Arc<KeyAuth>, Refused> {
     let invalid = || ApiError::unauthorized("Invalid API key");
     if !key.starts_with(crate::crypto::API_KEY_PREFIX) {
-        return Err(invalid());
+        return Err(invalid().into());
     }
     let hash = hash_secret(key);
     let cache = state.store.cache();
@@ -564,10 +505,13 @@ pub async fn check_api_key(state: &AppState, key: &str) -> Result<Arc<KeyAuth>, 
         }
     };
     if !auth.key.is_valid_at(now()) {
-        return Err(invalid());
+        return Err(invalid().into());
     }
     if auth.tenant_status == TenantStatus::Suspended {
-        return Err(ApiError::tenant_suspended());
+        return Err(Refused::suspended(tenant_caller(
+            &auth,
+            TenantCredential::ApiKey,
+        )));
     }
     Ok(auth)
 }
@@ -597,7 +541,7 @@ async fn operator_key_caller(state: &AppState, key: &str) -> Result<Caller, ApiE
     }))
 }
 
-async fn api_key_caller(state: &AppState, key: &str) -> Result<Caller, ApiError> {
+async fn api_key_caller(state: &AppState, key: &str) -> Result<Caller, Refused> {
     let auth = check_api_key(state, key).await?;
     record_key_use(state, &auth.key.id).await;
     Ok(tenant_caller(&auth, TenantCredential::ApiKey))
@@ -636,10 +580,10 @@ fn first_use_this_minute(state: &AppState, id: &str) -> bool {
     true
 }
 
-async fn access_token_caller(state: &AppState, token: &str) -> Result<Caller, ApiError> {
+async fn access_token_caller(state: &AppState, token: &str) -> Result<Caller, Refused> {
     let claims = match state.signer.verify_access(token).await {
         Ok(claims) => claims,
-        Err(TokenError::Expired) => return Err(ApiError::token_expired()),
+        Err(TokenError::Expired) => return Err(ApiError::token_expired().into()),
         // Not a tenant access token: perhaps a participant's.
         Err(TokenError::Invalid) => return participant_token_caller(state, token).await,
     };
@@ -660,15 +604,17 @@ async fn access_token_caller(state: &AppState, token: &str) -> Result<Caller, Ap
         }
     };
     if auth.key.tenant_id != claims.sub || !auth.key.is_valid_at(now()) {
-        return Err(revoked());
+        return Err(revoked().into());
     }
+    let caller = tenant_caller(&auth, TenantCredential::AccessToken);
     if auth.tenant_status == TenantStatus::Suspended {
-        return Err(ApiError::tenant_suspended());
+        return Err(Refused::suspended(caller));
     }
-    Ok(tenant_caller(&auth, TenantCredential::AccessToken))
+    Ok(caller)
 }
 
-fn tenant_caller(auth: &KeyAuth, credential: TenantCredential) -> Caller {
+/// The caller a checked key (or a token minted from it) acts as.
+pub fn tenant_caller(auth: &KeyAuth, credential: TenantCredential) -> Caller {
     Caller::Tenant(TenantCaller {
         tenant_id: auth.key.tenant_id.clone(),
         key_id: auth.key.id.clone(),
@@ -679,7 +625,7 @@ fn tenant_caller(auth: &KeyAuth, credential: TenantCredential) -> Caller {
     })
 }
 
-async fn participant_token_caller(state: &AppState, token: &str) -> Result<Caller, ApiError> {
+async fn participant_token_caller(state: &AppState, token: &str) -> Result<Caller, Refused> {
     let claims = state
         .signer
         .verify_participant(token, PARTICIPANT_ACCESS)
@@ -710,37 +656,26 @@ async fn participant_token_caller(state: &AppState, token: &str) -> Result<Calle
         }
     };
     if !auth.accepts(&claims.tid, &claims.rid, claims.r#gen) {
-        return Err(dead());
+        return Err(dead().into());
     }
-    if auth.tenant_status == TenantStatus::Suspended {
-        return Err(ApiError::tenant_suspended());
-    }
-    Ok(Caller::Participant(ParticipantCaller {
+    let caller = Caller::Participant(ParticipantCaller {
         tenant_id: auth.participant.tenant_id.clone(),
         room_id: auth.participant.room_id.clone(),
         participant_id: auth.participant.id.clone(),
         role: auth.participant.role,
         rate_limit_per_minute: auth.rate_limit_per_minute,
-    }))
+    });
+    if auth.tenant_status == TenantStatus::Suspended {
+        return Err(Refused::suspended(caller));
+    }
+    Ok(caller)
 }
 
 /// `allowed_origins`: a request whose `Origin` header is not in its tenant's (non-empty)
 /// list is refused with 403 `FORBIDDEN`, naming the origin. Requests without `Origin`
-/// (servers, CLIs) and master-key requests are not subject to it.
-async fn check_origin(
-    state: &AppState,
-    caller: &Caller,
-    headers: &HeaderMap,
-) -> Result<(), ApiError> {
-    match caller.tenant_id() {
-        Some(tenant_id) => check_origin_for(state, tenant_id, headers).await,
-        None => Ok(()),
-    }
-}
-
-/// The `allowed_origins` check for a tenant known only inside a handler (a participant
-/// renewing its tokens with a refresh token and no credential header).
-pub async fn check_origin_for(
+/// (servers, CLIs) and master-key requests are not subject to it. Called by [`admit`],
+/// for credential headers and for the credentials that arrive in a body alike.
+async fn check_origin_for(
     state: &AppState,
     tenant_id: &str,
     headers: &HeaderMap,

@@ -24,7 +24,7 @@
 //! | Signing keys (EdDSA, `kid`, JWKS, rotation) | `tokens.rs` (`KeyRing`); `domain/signing_keys.rs`, `routes/signing_keys.rs`, `store/signing_keys.rs` |
 //! | API keys | `domain/keys.rs` |
 //! | Operator keys | `domain/operator_keys.rs` (accepted in `auth.rs`); `store/operator_keys.rs` |
-//! | Audit log (what an entry holds, secrets as "changed", denials) | `domain/audit.rs`; context built in `auth.rs`; reads `routes/audit.rs`; rows `store/audit.rs`; retention `housekeeping.rs` |
+//! | Audit log (what an entry holds, secrets as "changed", denials) | `domain/audit.rs`; context built in `auth.rs`; which refusals are recorded and their bound `denials.rs`; reads `routes/audit.rs`; rows `store/audit.rs`; retention `housekeeping.rs` |
 //! | Rooms and participants, quotas | `domain/rooms.rs`; invariants in `store/rooms.rs` |
 //! | Hardening: timeouts, connection cap, shutdown | `server.rs` |
 //! | Operations: health, metrics | `routes/ops.rs`, `metrics.rs`; empty-room sweeper `room_sweeper.rs` |
@@ -37,6 +37,7 @@ pub mod clock;
 pub mod context;
 pub mod cors;
 pub mod crypto;
+pub mod denials;
 pub mod domain;
 pub mod error;
 pub mod extract;
@@ -126,6 +127,9 @@ pub async fn serve(
     let purger = housekeeping::spawn(state.clone(), housekeeping::DEFAULT_INTERVAL);
     let deliverer = webhook_delivery::spawn(state.clone());
     let upkeep = metrics::spawn_upkeep(state.clone(), metrics::UPKEEP_INTERVAL);
+    // Refusals held back from the audit log are written once their minute is over.
+    let denial_writer = denials::spawn(state.clone(), std::time::Duration::from_secs(5));
+    let final_denials = state.clone();
     // Another instance's rotation is picked up for signing within this interval.
     let key_refresher = state
         .signer
@@ -139,6 +143,9 @@ pub async fn serve(
     sweeper.abort();
     purger.abort();
     upkeep.abort();
+    denial_writer.abort();
+    // What the last minute held back is not lost with the process.
+    final_denials.denials.write_all(&final_denials.store).await;
     // In-flight webhook sends are cancelled and their claims released for the next start
     // (or another instance) to send.
     deliverer.stop().await;

@@ -20,12 +20,15 @@ use crate::state::AppState;
             carries `X-Request-Id`. Request bodies reject unknown fields (422). Tenant credentials are \
             rate-limited per tenant (`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`; 429 with `Retry-After`); \
             participant tokens per participant (`CHALK_PARTICIPANT_RATE_LIMIT`, default 120 a minute), apart from their tenant. \
+            Every request counts against a limit whatever its outcome (a refused `Origin` or a suspended tenant's \
+            credential against its tenant's; `/auth/refresh` too), so every `/api/v1` operation may answer 429. \
             Failed authentication is throttled per client address (IPv6: per /64): after 20 `401 UNAUTHORIZED` answers \
             in a minute (`CHALK_AUTH_FAILURE_LIMIT`), a request from that address whose credential does not verify is \
             answered 429 `RATE_LIMITED` with `Retry-After` instead of 401 until the minute ends; a credential that \
             verifies is served as usual. Public documents (JWKS, this document, health, readiness) are never throttled. \
             The client address is the TCP peer, or behind a proxy in `CHALK_TRUSTED_PROXIES` the right-most \
             `X-Forwarded-For` entry that is not a trusted proxy. \
+            Denied attempts are audited at most once per credential and reason a minute, with a `count`. \
             A credential header sent twice is 400 like two credentials; the `Bearer` scheme is case-insensitive. \
             Page cursors are opaque and sealed: an altered one is 400."
     ),

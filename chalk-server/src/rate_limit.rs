@@ -11,6 +11,7 @@
 //! most N per instance) and logs a warning, retrying Redis at most once a second. An
 //! outage of the limiter's store must not become an outage of the API.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -127,6 +128,40 @@ impl FailureThrottle {
             *entry = (window_start, 0);
         }
         entry.1 += 1;
+    }
+}
+
+/// The limit a request is counted in (docs/api.md Hardening rules: every request counts
+/// against a limit, whatever its outcome): its tenant's, or a participant's own. Borrows
+/// the tenant's id, so counting a request allocates nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Budget<'a> {
+    key: Cow<'a, str>,
+    limit: i64,
+}
+
+impl<'a> Budget<'a> {
+    /// The tenant's `rate_limit_per_minute`, shared by every credential of the tenant.
+    pub fn tenant(tenant_id: &'a str, limit: i64) -> Self {
+        Budget {
+            key: Cow::Borrowed(tenant_id),
+            limit,
+        }
+    }
+
+    /// A participant's own `CHALK_PARTICIPANT_RATE_LIMIT`, apart from its tenant's.
+    pub fn participant(participant_id: &str, policy: &crate::state::Policy) -> Self {
+        Budget {
+            key: Cow::Owned(format!("participant:{participant_id}")),
+            limit: policy.participant_rate_limit,
+        }
+    }
+
+    /// Counts one request against this budget.
+    pub async fn spend(&self, limiter: &RateLimit) -> Decision {
+        limiter
+            .check(&self.key, self.limit, crate::clock::now())
+            .await
     }
 }
 

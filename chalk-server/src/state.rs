@@ -108,6 +108,8 @@ pub struct App {
     pub limits: Limits,
     /// Failed authentications per client address (see `auth::throttle_failures`).
     pub auth_failures: FailureThrottle,
+    /// Refusals held back from the audit log (see `denials.rs`).
+    pub denials: crate::denials::DenialLog,
     /// Set when shutdown begins: `/readyz` turns 503 so a load balancer drains us.
     pub shutting_down: AtomicBool,
     /// When this process last recorded each API key's use (see `auth::record_key_use`).
@@ -152,6 +154,7 @@ impl AppState {
             policy,
             limits: Limits::default(),
             auth_failures: FailureThrottle::default(),
+            denials: Default::default(),
             shutting_down: AtomicBool::new(false),
             key_uses: Mutex::new(HashMap::new()),
         }))

@@ -114,6 +114,10 @@ pub struct AuditEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub changes: Option<Map<String, Value>>,
+    /// On a denied entry, how many refusals it stands for: the server writes at most one
+    /// denial entry per credential and reason a minute, counting the refusals it held back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
     /// The client's address as the server saw it (`unknown` without one).
     pub client_ip: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

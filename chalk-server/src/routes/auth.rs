@@ -3,17 +3,21 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use chalk_sdk::model::{
     Data, ErrorEnvelope, RefreshRequest, RevokeRequest, Revoked, TokenPair, TokenRequest,
 };
 
-use axum::response::{IntoResponse, Response};
-
-use crate::auth::{RequestFacts, check_api_key, record_refused_api_key, stamp};
+use crate::auth::{
+    Refused, RequestFacts, TenantCredential, admit, check_api_key, count_refusal,
+    record_refused_api_key, stamp, tenant_caller,
+};
 use crate::clock::now;
 use crate::domain::tokens::{self, Refreshed};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{JsonBody, parse};
+use crate::rate_limit::Decision;
 use crate::state::AppState;
 use crate::throttle::Unverified;
 
@@ -22,45 +26,63 @@ pub const TAG: &str = "auth";
 /// Exchange an API key for an access token and a refresh token.
 #[utoipa::path(post, path = "/api/v1/auth/token", tag = TAG,
     description = "Each exchange counts against the key's tenant's rate limit, like a request \
-        made with the key (`RateLimit-*` headers; 429 with `Retry-After` past it).",
+        made with the key (`RateLimit-*` headers; 429 with `Retry-After` past it), refused or not. \
+        The tenant's `allowed_origins` applies: a browser `Origin` not in a non-empty list is 403 `FORBIDDEN`.",
     request_body = TokenRequest,
     responses((status = 200, body = Data<TokenPair>), (status = 400, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
         (status = 401, description = "Invalid API key", body = ErrorEnvelope),
-        (status = 403, description = "Tenant suspended", body = ErrorEnvelope),
+        (status = 403, description = "Tenant suspended, or an Origin not in allowed_origins", body = ErrorEnvelope),
         (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
         (status = 429, description = "The tenant's rate limit, or too many failed authentications; see Retry-After", body = ErrorEnvelope)))]
 pub async fn token(
     State(state): State<AppState>,
     facts: RequestFacts,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let request: TokenRequest = parse(body)?;
-    let auth = match check_api_key(&state, request.api_key.expose()).await {
+    let key = request.api_key.expose();
+    let auth = match check_api_key(&state, key).await {
         Ok(auth) => auth,
-        Err(error) => {
-            record_refused_api_key(&state, &facts, request.api_key.expose(), &error).await;
+        Err(Refused { error, holder }) => {
+            // A suspended tenant's key verified: its refusal counts against the tenant.
+            if let Err(limited) = count_refusal(&state, holder.as_ref()).await {
+                return Ok(limited);
+            }
+            record_refused_api_key(&state, &facts, key, &error).await;
             return Err(error);
         }
     };
     // The key arrives in the body, so the credential middleware saw an anonymous caller:
-    // the tenant's limit is applied here (each exchange writes a refresh token).
-    let decision = state
-        .rate_limiter
-        .check(&auth.key.tenant_id, auth.rate_limit_per_minute, now())
-        .await;
-    if !decision.allowed {
-        let mut response = ApiError::rate_limited(decision.reset.max(1) as u64).into_response();
-        stamp(response.headers_mut(), decision);
-        return Ok(response);
-    }
+    // the tenant's limit and its allowed_origins are applied here (each exchange writes a
+    // refresh token).
+    let caller = tenant_caller(&auth, TenantCredential::ApiKey);
+    let decision = match admit(
+        &state,
+        &facts,
+        &headers,
+        caller.budget(&state.policy),
+        caller.tenant_id(),
+        || caller.actor(),
+    )
+    .await
+    {
+        Ok(decision) => decision,
+        Err(refused) => return Ok(refused),
+    };
     let at = now();
     let mut db = state.store.begin().await?;
     let pair = tokens::exchange(&state, &mut db, &auth, at).await?;
     db.commit().await?;
     crate::auth::record_key_use(&state, &auth.key.id).await;
-    let mut response = Json(Data { data: pair }).into_response();
-    stamp(response.headers_mut(), decision);
-    Ok(response)
+    Ok(stamped(Json(Data { data: pair }).into_response(), decision))
+}
+
+fn stamped(mut response: Response, decision: Option<Decision>) -> Response {
+    if let Some(d) = decision {
+        stamp(response.headers_mut(), d);
+    }
+    response
 }
 
 /// Trade a refresh token for a new pair. Each refresh token works once; presenting a
@@ -68,24 +90,59 @@ pub async fn token(
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = TAG,
     description = "If the key behind the chain no longer works the answer is 401 `INVALID_REFRESH_TOKEN`; \
         while its tenant is suspended it is 403 `TENANT_SUSPENDED` and the refresh token is not spent, \
-        so the chain goes on once the tenant is resumed.",
+        so the chain goes on once the tenant is resumed. A refresh counts against its tenant's rate limit \
+        (`RateLimit-*` headers), refused or not; past it the answer is 429 and the token is not spent. \
+        The tenant's `allowed_origins` applies (403 `FORBIDDEN`, the token not spent).",
     request_body = RefreshRequest,
     responses((status = 200, body = Data<TokenPair>), (status = 400, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
         (status = 401, description = "Invalid, expired, revoked or reused refresh token", body = ErrorEnvelope),
-        (status = 403, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
-        (status = 429, description = "A token that does not verify, from an address with too many failed authentications; see Retry-After", body = ErrorEnvelope)))]
+        (status = 403, description = "Tenant suspended, or an Origin not in allowed_origins", body = ErrorEnvelope),
+        (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
+        (status = 429, description = "The tenant's rate limit, or a token that does not verify from an address with too many failed authentications; see Retry-After", body = ErrorEnvelope)))]
 pub async fn refresh(
     State(state): State<AppState>,
+    facts: RequestFacts,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
-) -> ApiResult<Json<Data<TokenPair>>> {
+) -> ApiResult<Response> {
     let request: RefreshRequest = parse(body)?;
+    let presented = request.refresh_token.expose();
+    // The chain's key, read without spending the token (and before the write transaction,
+    // which the checks below must not hold: a refused origin writes an audit entry).
+    let holder = {
+        let mut db = state.store.read().await?;
+        tokens::holder(&mut db, presented, now()).await?
+    };
+    let decision = match holder {
+        Some(auth) => {
+            let caller = tenant_caller(&auth, TenantCredential::AccessToken);
+            match admit(
+                &state,
+                &facts,
+                &headers,
+                caller.budget(&state.policy),
+                caller.tenant_id(),
+                || caller.actor(),
+            )
+            .await
+            {
+                Ok(decision) => decision,
+                Err(refused) => return Ok(refused),
+            }
+        }
+        None => None,
+    };
     let mut db = state.store.begin().await?;
-    let refreshed = tokens::refresh(&state, &mut db, request.refresh_token.expose(), now()).await?;
+    let refreshed = match tokens::refresh(&state, &mut db, presented, now()).await {
+        Ok(refreshed) => refreshed,
+        Err(error) => return Ok(stamped(error.into_response(), decision)),
+    };
     db.commit().await?;
-    match refreshed {
-        Refreshed::Pair(pair) => Ok(Json(Data { data: pair })),
-        Refreshed::Refused(error) => Err(error),
-    }
+    let response = match refreshed {
+        Refreshed::Pair(pair) => Json(Data { data: pair }).into_response(),
+        Refreshed::Refused(error) => error.into_response(),
+    };
+    Ok(stamped(response, decision))
 }
 
 /// Revoke a refresh token and its chain. Always 200 for a well-formed body, so the answer

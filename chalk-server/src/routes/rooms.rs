@@ -11,7 +11,7 @@ use chalk_sdk::model::{
     ParticipantTokensResponse, Room, Scope,
 };
 
-use crate::auth::{Caller, OriginRefused, check_origin_for};
+use crate::auth::{Caller, RequestFacts, admit, stamp};
 use crate::clock::now;
 use crate::domain::audit::AuditContext;
 use crate::domain::rooms::{self, room_actor, room_path_id, room_tenant};
@@ -20,6 +20,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiQuery, JsonBody, OptionalJsonBody, parse};
 use crate::idempotency::{self, Produced};
 use crate::pagination::{next_cursor, page_request};
+use crate::rate_limit::Budget;
 use crate::state::AppState;
 use crate::store::Db;
 
@@ -205,7 +206,9 @@ pub async fn add_participant(
         of the participant: (1) your backend, with a `rooms:write` credential and no body (the \
         authentication guide's flow); (2) the participant's browser, with no credential and \
         `{\"refresh_token\": \"…\"}` — single use: of concurrent presentations exactly one succeeds, \
-        and a used, expired or foreign refresh token is 401 `INVALID_REFRESH_TOKEN`. 404 when the \
+        and a used, expired or foreign refresh token is 401 `INVALID_REFRESH_TOKEN`; such a renewal counts \
+        against the participant's own rate limit (`CHALK_PARTICIPANT_RATE_LIMIT`, 429 past it) and answers to \
+        the tenant's `allowed_origins`. 404 when the \
         participant has left or the room has ended. Like the join, the answer repeats `data`'s fields at \
         the top level for the guide's code.",
     params(("id" = String, Path, description = "Room id"), ("pid" = String, Path, description = "Participant id")),
@@ -220,6 +223,7 @@ pub async fn token(
     State(state): State<AppState>,
     caller: Caller,
     audit: AuditContext,
+    facts: RequestFacts,
     Path((id, pid)): Path<(String, String)>,
     headers: HeaderMap,
     OptionalJsonBody(body): OptionalJsonBody,
@@ -231,23 +235,33 @@ pub async fn token(
         Some(value) if !value.is_null() => parse(value)?,
         _ => ParticipantTokenRequest::default(),
     };
+    let mut decision = None;
     let participant = match request.refresh_token {
         Some(refresh) => {
             let claims =
                 rooms::refresh_claims(&state, &caller, refresh.expose(), &room_id, &pid).await?;
-            // No credential header: the middleware could not check the origin.
-            if let Err(error) = check_origin_for(&state, &claims.tid, &headers).await {
-                let mut response = error.into_response();
-                response.extensions_mut().insert(OriginRefused);
-                return Ok(response);
-            }
-            let mut db = state.store.begin().await?;
             // No credential header: the refresh token names the participant acting.
             let actor = Actor {
                 kind: ActorType::Participant,
                 id: Some(claims.sub.clone()),
                 name: None,
             };
+            // The middleware saw no credential either, so the participant's own limit and
+            // its tenant's allowed_origins are applied here, before the renewal writes.
+            decision = match admit(
+                &state,
+                &facts,
+                &headers,
+                Some(Budget::participant(&claims.sub, &state.policy)),
+                Some(&claims.tid),
+                || actor.clone(),
+            )
+            .await
+            {
+                Ok(decision) => decision,
+                Err(refused) => return Ok(refused),
+            };
+            let mut db = state.store.begin().await?;
             let audit = audit.acting_as(actor);
             let row = rooms::renew_with_refresh_token(&mut db, &audit, &claims).await?;
             db.commit().await?;
@@ -281,11 +295,15 @@ pub async fn token(
         token_type: "Bearer".to_owned(),
         expires_in,
     };
-    Ok(Json(ParticipantTokensResponse {
+    let mut response = Json(ParticipantTokensResponse {
         data: tokens.clone(),
         mirrored: tokens,
     })
-    .into_response())
+    .into_response();
+    if let Some(d) = decision {
+        stamp(response.headers_mut(), d);
+    }
+    Ok(response)
 }
 
 /// Remove (kick) a participant.

@@ -21,6 +21,7 @@ mod crash_window;
 mod group_commit;
 mod hardening;
 mod idempotency;
+mod limits;
 mod openapi;
 mod ops;
 mod rate_limit;

@@ -165,7 +165,11 @@ async fn a_refused_attempt_from_a_throttled_address_writes_no_audit_entry() {
                 .await,
         );
     }
-    // Nothing was written.
+    // Nothing was written, nor held back to be written later.
+    app.state
+        .denials
+        .write_due(&app.state.store, chrono::Utc::now().timestamp() + 3600)
+        .await;
     assert_eq!(audit_entries(&app, "").await.len(), before);
     // The same refusal from an address in good standing is recorded.
     app.get("/api/v1/tenant")
@@ -181,4 +185,5 @@ async fn a_refused_attempt_from_a_throttled_address_writes_no_audit_entry() {
         .collect();
     assert_eq!(denied.len(), 1, "{denied:?}");
     assert_eq!(denied[0]["client_ip"], "198.51.100.77");
+    assert_eq!(denied[0]["count"], 1);
 }
