@@ -314,7 +314,7 @@ pub async fn record_refused_api_key(
 }
 
 /// For a credential header refused without a holder (one that did not verify: a 401), the
-/// actor and tenant to record, when the audit log keeps the refusal (API.md: a credential
+/// actor and tenant to record, when the audit log keeps the refusal (docs/api.md: a credential
 /// with a known key prefix). Guesses without a known prefix are only throttled. (A
 /// credential that verified and was refused — a suspended tenant's — names its holder
 /// itself: see `auth::Refused`.)
