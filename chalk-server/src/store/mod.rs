@@ -393,7 +393,16 @@ impl Store {
     pub async fn begin(&self) -> StoreResult<Db> {
         let inner = match &self.batches {
             Some(batches) => Inner::Batched(batches.begin().await?),
-            None => Inner::Write(self.writer.begin().await.map_err(store_error)?),
+            None => {
+                // In a task of its own, like SQLite's (see `group_commit::Writer::begin`):
+                // a caller that goes away while BEGIN is on the wire leaves a transaction
+                // that the task drops, which rolls it back.
+                let writer = self.writer.clone();
+                let begun = tokio::spawn(async move { writer.begin().await })
+                    .await
+                    .map_err(|e| StoreError::Internal(format!("starting a transaction: {e}")))?;
+                Inner::Write(begun.map_err(store_error)?)
+            }
         };
         Ok(Db {
             inner,
@@ -556,7 +565,7 @@ impl Db {
             }
             Inner::Batched(member) => {
                 faults.step()?;
-                let committing = member.release().await?;
+                let committing = member.release()?;
                 faults.handoff().await;
                 committing.outcome().await
             }
