@@ -319,10 +319,16 @@ impl Store {
         let (writer, reader) = match dialect {
             Dialect::Sqlite => {
                 let writer = sqlite_pool(url, "rwc", 1).await?;
+                // Migrations commit without an fsync each (a first start runs a dozen):
+                // in WAL mode, `NORMAL` can lose the last commits on power loss but never
+                // corrupts, and a migration lost that way is applied again at the next
+                // start. The first `FULL` commit after them syncs the WAL they are in.
+                set_synchronous(&writer, false).await?;
                 sqlx::migrate!("./migrations/sqlite")
                     .run(&writer)
                     .await
                     .map_err(|e| format!("cannot apply SQLite migrations: {e}"))?;
+                set_synchronous(&writer, true).await?;
                 let reader = sqlite_pool(url, "ro", SQLITE_READERS).await?;
                 (writer, reader)
             }
@@ -433,6 +439,21 @@ impl Store {
         }
         self.reader.close().await;
     }
+}
+
+/// `PRAGMA synchronous` on the writer pool's one connection: `FULL` (every commit synced,
+/// how it serves) or `NORMAL`.
+async fn set_synchronous(writer: &AnyPool, full: bool) -> Result<(), String> {
+    let sql = if full {
+        "PRAGMA synchronous = FULL"
+    } else {
+        "PRAGMA synchronous = NORMAL"
+    };
+    writer
+        .execute(sql)
+        .await
+        .map(drop)
+        .map_err(|e| format!("cannot prepare the SQLite database: {e}"))
 }
 
 async fn sqlite_pool(url: &str, mode: &str, connections: u32) -> Result<AnyPool, String> {
