@@ -725,6 +725,78 @@ async fn concurrent_joins_across_instances_never_overfill_a_room() {
     assert_eq!(room["data"]["participant_count"], 5, "{room}");
 }
 
+/// The quotas of issue 24's write path, across instances: 100 joins at once, half through
+/// each instance, to a room of 25 admit exactly 25; and 100 joins at once to 100 unknown
+/// rooms (each created by its join) under `max_concurrent_rooms` 10 create exactly 10.
+/// The tenant's usage counts exactly what was admitted.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hundred_concurrent_joins_across_instances_keep_both_quotas_exact() {
+    let Some((_schema, a, b)) = two_instances(None).await else {
+        return;
+    };
+    let client = reqwest::Client::new();
+    let (tenant_id, key) = create_tenant(
+        &client,
+        &a,
+        json!({"name": "Crowd", "max_participants_per_room": 25, "max_concurrent_rooms": 11}),
+    )
+    .await;
+    let joins = |room: fn(usize) -> String| {
+        (0..100)
+            .map(|i| {
+                let base = if i % 2 == 0 { &a.base } else { &b.base };
+                let url = format!("{base}/rooms/{}/participants", room(i));
+                let (client, key) = (client.clone(), key.clone());
+                tokio::spawn(async move {
+                    call(
+                        &client,
+                        Method::POST,
+                        url,
+                        &[("X-API-Key", &key)],
+                        Some(json!({"display_name": format!("Student {i}")})),
+                    )
+                    .await
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    let count = async |requests: Vec<tokio::task::JoinHandle<(u16, Value)>>| {
+        let mut admitted = 0;
+        for request in requests {
+            let (status, body) = request.await.unwrap();
+            match status {
+                201 => admitted += 1,
+                409 => assert_eq!(body["error"]["code"], "QUOTA_EXCEEDED", "{body}"),
+                other => panic!("unexpected {other}: {body}"),
+            }
+        }
+        admitted
+    };
+    assert_eq!(
+        count(joins(|_| "crowd".to_owned())).await,
+        25,
+        "one room of 25"
+    );
+    assert_eq!(
+        count(joins(|i| format!("room-{i}"))).await,
+        10,
+        "10 more rooms: max_concurrent_rooms 11 with the crowd's room open"
+    );
+    let (status, tenant) = call(
+        &client,
+        Method::GET,
+        format!("{}/tenants/{tenant_id}", b.base),
+        &[MK],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{tenant}");
+    let usage = &tenant["data"]["usage"];
+    assert_eq!(usage["active_rooms"], 11, "{tenant}");
+    assert_eq!(usage["total_rooms"], 11, "{tenant}");
+    assert_eq!(usage["active_participants"], 35, "{tenant}");
+}
+
 /// With the credential cache (cache.rs), an instance learns of another's writes by
 /// `NOTIFY`. A key revoked through B, after A has cached it by serving it many times, is
 /// refused by A: polled here up to a generous bound, so the test proves refusal and never

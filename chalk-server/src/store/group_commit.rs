@@ -4,7 +4,7 @@
 //! A *batch* is one SQLite transaction on the writer connection. Each [`Store::begin`]
 //! (`super::Store::begin`) waits its turn for the connection (a fair mutex: first come,
 //! first served), opens the batch if none is open, and runs inside its own
-//! `SAVEPOINT`. Its [`Member::commit`] releases the savepoint and hands the connection on;
+//! `SAVEPOINT`. Its [`Member::release`] keeps its work and hands the connection on;
 //! a member dropped without committing rolls back to its savepoint, so a failing request
 //! (a quota refusal, a conflict, a validation error, a fault) leaves its neighbours' work
 //! alone. When a batch opens, a committer task queues for the connection behind everyone
@@ -22,8 +22,11 @@
 //! work entered the batch therefore cannot leave a committed change unenforced.
 //!
 //! Every member's savepoint has the same name ([`savepoint`]): members hold the connection
-//! one at a time and each releases (or rolls back and releases) its savepoint before the
-//! next begins, so one name is never ambiguous. It also keeps the statements few: sqlx
+//! one at a time and each savepoint is released (or rolled back and released) before the
+//! next begins, so one name is never ambiguous. A member that keeps its work does not pay
+//! a round trip to the writer for its `RELEASE`: whoever takes the connection next sends
+//! it in front of its own statement (`RELEASE member; SAVEPOINT member`, or `RELEASE
+//! member; COMMIT`), which saves every write one of the few statements it runs. It also keeps the statements few: sqlx
 //! caches every statement text it runs, in a small per-connection LRU, and a name per
 //! member (`s1`, `s2`, … up to the batch's size) evicted the real queries from it, so each
 //! was prepared again on every request.
@@ -40,8 +43,10 @@ use crate::cache::{Cache, Invalidation};
 /// The one savepoint name every member uses (see the module's documentation).
 mod savepoint {
     pub(super) const BEGIN: &str = "SAVEPOINT member";
-    pub(super) const RELEASE: &str = "RELEASE member";
+    pub(super) const RELEASE_AND_BEGIN: &str = "RELEASE member; SAVEPOINT member";
     pub(super) const UNDO: &str = "ROLLBACK TO member; RELEASE member";
+    pub(super) const COMMIT: &str = "COMMIT";
+    pub(super) const RELEASE_AND_COMMIT: &str = "RELEASE member; COMMIT";
 }
 
 /// What a batch's COMMIT said; `None` until it ran.
@@ -63,6 +68,9 @@ struct Slot {
     /// member that later rolls back: a needless invalidation costs one cache miss, a lost
     /// one would serve a revoked credential.
     registered: Vec<Invalidation>,
+    /// The last member kept its work and left its savepoint for the next statement on the
+    /// connection to release (see the module's documentation).
+    unreleased: bool,
 }
 
 impl Writer {
@@ -72,6 +80,7 @@ impl Writer {
                 conn: None,
                 batch: None,
                 registered: Vec::new(),
+                unreleased: false,
             })),
             pool,
             cache,
@@ -79,34 +88,16 @@ impl Writer {
     }
 
     /// Waits for the writer connection and starts a member of the open (or a new) batch.
+    ///
+    /// The work runs in a task of its own: a caller that goes away mid-way (its client
+    /// disconnected) must not leave a `BEGIN` or `SAVEPOINT` sent but unaccounted for — a
+    /// batch opened with no committer, or a savepoint nobody releases. The task finishes
+    /// the step; a member that nobody receives is dropped there, which rolls it back.
     pub(super) async fn begin(&self) -> StoreResult<Member> {
-        let mut slot = self.slot.clone().lock_owned().await;
-        if slot.conn.is_none() {
-            slot.conn = Some(self.pool.acquire().await.map_err(store_error)?);
-        }
-        if slot.batch.is_none() {
-            connection(&mut slot)?
-                .execute("BEGIN")
-                .await
-                .map_err(store_error)?;
-            slot.batch = Some(watch::channel(None).0);
-            tokio::spawn(commit_batch(self.slot.clone(), self.cache.clone()));
-        }
-        let outcome = slot
-            .batch
-            .as_ref()
-            .map(watch::Sender::subscribe)
-            .ok_or_else(|| StoreError::Internal("no open batch".into()))?;
-        // A failed SAVEPOINT drops the slot, freeing the connection; the batch's committer
-        // still commits the others.
-        connection(&mut slot)?
-            .execute(savepoint::BEGIN)
+        let (slot, pool, cache) = (self.slot.clone(), self.pool.clone(), self.cache.clone());
+        tokio::spawn(start_member(slot, pool, cache))
             .await
-            .map_err(store_error)?;
-        Ok(Member {
-            slot: Some(slot),
-            outcome,
-        })
+            .map_err(|e| StoreError::Internal(format!("starting a write transaction: {e}")))?
     }
 
     /// Closes the writer connection (at shutdown, once requests are done).
@@ -117,6 +108,46 @@ impl Writer {
         }
         self.pool.close().await;
     }
+}
+
+/// [`Writer::begin`]'s work, in its own task.
+async fn start_member(
+    shared: Arc<Mutex<Slot>>,
+    pool: AnyPool,
+    cache: Arc<Cache>,
+) -> StoreResult<Member> {
+    let mut slot = shared.clone().lock_owned().await;
+    if slot.conn.is_none() {
+        slot.conn = Some(pool.acquire().await.map_err(store_error)?);
+    }
+    if slot.batch.is_none() {
+        connection(&mut slot)?
+            .execute("BEGIN")
+            .await
+            .map_err(store_error)?;
+        slot.batch = Some(watch::channel(None).0);
+        tokio::spawn(commit_batch(shared, cache));
+    }
+    let outcome = slot
+        .batch
+        .as_ref()
+        .map(watch::Sender::subscribe)
+        .ok_or_else(|| StoreError::Internal("no open batch".into()))?;
+    // A failed SAVEPOINT drops the slot, freeing the connection; the batch's committer
+    // still commits the others.
+    let begin = if std::mem::take(&mut slot.unreleased) {
+        savepoint::RELEASE_AND_BEGIN
+    } else {
+        savepoint::BEGIN
+    };
+    connection(&mut slot)?
+        .execute(begin)
+        .await
+        .map_err(store_error)?;
+    Ok(Member {
+        slot: Some(slot),
+        outcome,
+    })
 }
 
 fn connection(slot: &mut Slot) -> StoreResult<&mut AnyConnection> {
@@ -132,12 +163,13 @@ async fn commit_batch(slot: Arc<Mutex<Slot>>, cache: Arc<Cache>) {
     let Some(batch) = slot.batch.take() else {
         return;
     };
+    let commit = if std::mem::take(&mut slot.unreleased) {
+        savepoint::RELEASE_AND_COMMIT
+    } else {
+        savepoint::COMMIT
+    };
     let result = match connection(&mut slot) {
-        Ok(conn) => conn
-            .execute("COMMIT")
-            .await
-            .map(|_| ())
-            .map_err(store_error),
+        Ok(conn) => conn.execute(commit).await.map(|_| ()).map_err(store_error),
         Err(e) => Err(e),
     };
     if result.is_err()
@@ -188,14 +220,16 @@ impl Member {
     }
 
     /// Keeps this member's work in the batch and hands the connection on; the batch's
-    /// COMMIT follows without this member ([`Committing::outcome`] waits for it).
-    pub(super) async fn release(mut self) -> StoreResult<Committing> {
-        self.conn()?
-            .execute(savepoint::RELEASE)
-            .await
-            .map_err(store_error)?;
+    /// COMMIT follows without this member ([`Committing::outcome`] waits for it). Its
+    /// savepoint is released by the next statement on the connection.
+    pub(super) fn release(mut self) -> StoreResult<Committing> {
+        let mut slot = self
+            .slot
+            .take()
+            .ok_or_else(|| StoreError::Internal("write transaction already ended".into()))?;
+        slot.unreleased = true;
         // The work is in the batch now: free the connection for the next member.
-        drop(self.slot.take());
+        drop(slot);
         Ok(Committing(self.outcome.clone()))
     }
 }

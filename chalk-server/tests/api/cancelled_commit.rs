@@ -169,3 +169,40 @@ async fn a_rotation_whose_client_left_retires_the_old_key() {
         .await
         .assert_error(401, "UNAUTHORIZED");
 }
+
+/// A request that goes away while its transaction is starting (waiting for the writer,
+/// or with its `BEGIN`/`SAVEPOINT` sent but not answered) leaves the writer as it found
+/// it: every later write works and commits. Dropped at many different moments, since the
+/// window that matters is a few microseconds wide.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_dropped_while_it_begins_leaves_the_writer_usable() {
+    let app = test_app().await;
+    let tenant = app.tenant("Acme").await;
+    for round in 0..150u64 {
+        let store = app.state.store.clone();
+        let started = tokio::time::timeout(Duration::from_micros(round % 50), async move {
+            store.begin().await.map(drop)
+        })
+        .await;
+        if let Ok(result) = started {
+            result.expect("begin");
+        }
+        let path = format!("/api/v1/tenants/{}/api-keys", tenant.id);
+        app.post(&path)
+            .master()
+            .json(json!({"name": format!("k{round}"), "scopes": ["tenant:read"]}))
+            .send()
+            .await
+            .assert_status(201);
+    }
+    let listed = app
+        .get(&format!("/api/v1/tenants/{}/api-keys?limit=200", tenant.id))
+        .master()
+        .send()
+        .await;
+    assert_eq!(
+        listed.body["data"].as_array().unwrap().len(),
+        151,
+        "every acknowledged key, and the primary"
+    );
+}
