@@ -249,8 +249,14 @@ pub async fn create(
         Some(changes),
     )
     .await?;
+    // A tenant created a moment ago holds its primary key and nothing else: no read of
+    // the writer needed to say so.
+    let usage = TenantUsage {
+        api_keys: 1,
+        ..TenantUsage::default()
+    };
     Ok(CreatedTenant {
-        tenant: view(db, &row).await?,
+        tenant: view_of(&row, usage),
         api_key: secret.into(),
         key_id: key.id,
     })
