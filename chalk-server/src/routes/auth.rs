@@ -17,7 +17,7 @@ use crate::clock::now;
 use crate::domain::tokens::{self, Refreshed};
 use crate::error::ApiResult;
 use crate::extract::{JsonBody, parse};
-use crate::rate_limit::Decision;
+use crate::rate_limit::{Budget, Decision};
 use crate::state::AppState;
 use crate::throttle::{FailedAuthentication, Unverified};
 
@@ -161,7 +161,9 @@ pub async fn refresh(
 /// tells nobody whether the token existed.
 #[utoipa::path(post, path = "/api/v1/auth/revoke", tag = TAG,
     description = "From an address with too many failed authentications, a token that is not live \
-        (unknown, used, revoked or expired) is answered 429 with `Retry-After`; a live one is always revoked.",
+        (unknown, used, revoked or expired) is answered 429 with `Retry-After`; a live one is always revoked. \
+        A live token's revocation counts against its tenant's rate limit (`RateLimit-*` headers) but is never \
+        refused for it: a tenant over its limit can still end a session.",
     request_body = RevokeRequest,
     responses((status = 200, body = Data<Revoked>), (status = 400, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
         (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
@@ -174,17 +176,28 @@ pub async fn revoke(
     let presented = request.token.expose();
     let at = now();
     let mut db = state.store.begin().await?;
-    let live = tokens::holder(&mut db, presented, at).await?.is_some();
+    let holder = tokens::holder(&mut db, presented, at).await?;
     tokens::revoke(&mut db, presented, at).await?;
     db.commit().await?;
     let mut response = Json(Data {
         data: Revoked { revoked: true },
     })
     .into_response();
-    if !live {
+    match holder {
+        // Counted against the tenant like every request, but never refused for it: a
+        // tenant over its limit must still be able to end a session.
+        Some(auth) => {
+            let budget = Budget::tenant(&auth.key.tenant_id, auth.rate_limit_per_minute);
+            stamp(
+                response.headers_mut(),
+                budget.spend(&state.rate_limiter).await,
+            );
+        }
         // Still 200, but a throttled address gets 429 for it like for any token that
         // does not verify (see `throttle.rs`).
-        response.extensions_mut().insert(Unverified);
+        None => {
+            response.extensions_mut().insert(Unverified);
+        }
     }
     Ok(response)
 }
