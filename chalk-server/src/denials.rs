@@ -125,10 +125,11 @@ impl RequestFacts {
             self.uri.path(),
             tenant_id.as_deref(),
         );
+        // What other keys hold back is written by the task `serve` runs (`spawn`): a
+        // refusal costs one map lookup, never a scan.
         if let Some(entry) = state.denials.admit(entry, refusal.reason(), now()) {
             audit::write_denied(&state.store, &entry).await;
         }
-        state.denials.write_due(&state.store, now()).await;
     }
 }
 
