@@ -125,10 +125,11 @@ impl RequestFacts {
             self.uri.path(),
             tenant_id.as_deref(),
         );
+        // What other keys hold back is written by the task `serve` runs (`spawn`): a
+        // refusal costs one map lookup, never a scan.
         if let Some(entry) = state.denials.admit(entry, refusal.reason(), now()) {
             audit::write_denied(&state.store, &entry).await;
         }
-        state.denials.write_due(&state.store, now()).await;
     }
 }
 
@@ -189,6 +190,9 @@ pub struct DenialLog {
 /// The least time between two denial entries of one key.
 const DENIAL_INTERVAL: i64 = 60;
 
+/// The most keys remembered at once.
+const MAX_KEYS: usize = 10_000;
+
 impl DenialLog {
     /// The entry to write now for this refusal, if any (with its count); otherwise the
     /// refusal is held back and counted.
@@ -201,6 +205,7 @@ impl DenialLog {
             reason: reason.to_owned(),
         };
         let mut slots = self.slots.lock().expect("denial log lock poisoned");
+        let full = slots.len() >= MAX_KEYS;
         match slots.get_mut(&key) {
             Some(slot) if at - slot.written_at < DENIAL_INTERVAL => {
                 let held = slot.held.take().map_or(0, |(_, n)| n);
@@ -212,6 +217,10 @@ impl DenialLog {
                 slot.written_at = at;
                 Some(audit::with_refusal_count(entry, held + 1))
             }
+            // Keys are remembered for a minute at most; past this many at once (a spread
+            // attack), refusals are written one by one instead, so memory stays bounded
+            // (the failure throttle bounds what unverified credentials can write).
+            None if full => Some(audit::with_refusal_count(entry, 1)),
             None => {
                 slots.insert(
                     key,
@@ -401,5 +410,34 @@ mod tests {
         assert_eq!(due.iter().map(count).collect::<Vec<_>>(), [1]);
         assert!(log.take_due(t0 + 200).is_empty());
         assert!(log.slots.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn past_its_capacity_the_log_writes_refusals_one_by_one_and_remembers_no_more() {
+        let log = DenialLog::default();
+        let t0 = 1_800_000_000;
+        for n in 0..MAX_KEYS {
+            assert!(
+                log.admit(entry(&format!("key_{n}"), "/x"), "FORBIDDEN", t0)
+                    .is_some()
+            );
+        }
+        for _ in 0..3 {
+            let written = log
+                .admit(entry("key_new", "/x"), "FORBIDDEN", t0 + 1)
+                .unwrap();
+            assert_eq!(count(&written), 1);
+        }
+        assert_eq!(log.slots.lock().unwrap().len(), MAX_KEYS);
+        // Once their minute is over the keys are forgotten and the log bounds again.
+        assert!(log.take_due(t0 + 60).is_empty());
+        assert!(
+            log.admit(entry("key_new", "/x"), "FORBIDDEN", t0 + 61)
+                .is_some()
+        );
+        assert!(
+            log.admit(entry("key_new", "/x"), "FORBIDDEN", t0 + 62)
+                .is_none()
+        );
     }
 }

@@ -69,15 +69,27 @@ fn exempt(path: &str) -> bool {
     )
 }
 
+/// Set on a refusal that counts as a failed authentication although its code is not
+/// `UNAUTHORIZED`: a refresh token that was never live (unknown, expired or revoked).
+#[derive(Debug, Clone, Copy)]
+pub struct FailedAuthentication;
+
 /// A 401 `UNAUTHORIZED`: somebody presented a credential that is not valid. An expired
 /// access token or a spent refresh token is no guess (concurrent refreshes of one token
-/// legitimately lose), so `TOKEN_EXPIRED` and `INVALID_REFRESH_TOKEN` do not count.
+/// legitimately lose), so `TOKEN_EXPIRED` and a spent token's `INVALID_REFRESH_TOKEN` do
+/// not count; a refresh token that was not live at all does ([`FailedAuthentication`]),
+/// or guessing them would be free.
 fn is_failed_authentication(response: &Response) -> bool {
-    response.status() == StatusCode::UNAUTHORIZED
+    let unauthorized = response.status() == StatusCode::UNAUTHORIZED
         && response
             .extensions()
             .get::<RenderedError>()
-            .is_none_or(|RenderedError(e)| e.code == ErrorCode::Unauthorized)
+            .is_none_or(|RenderedError(e)| e.code == ErrorCode::Unauthorized);
+    unauthorized
+        || response
+            .extensions()
+            .get::<FailedAuthentication>()
+            .is_some()
 }
 
 /// Whether the response refuses the request's credential (any 401: a throttled address

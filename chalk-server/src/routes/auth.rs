@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chalk_sdk::model::{
-    Data, ErrorEnvelope, RefreshRequest, RevokeRequest, Revoked, TokenPair, TokenRequest,
+    Data, ErrorCode, ErrorEnvelope, RefreshRequest, RevokeRequest, Revoked, TokenPair, TokenRequest,
 };
 
 use crate::auth::{
@@ -17,9 +17,9 @@ use crate::clock::now;
 use crate::domain::tokens::{self, Refreshed};
 use crate::error::ApiResult;
 use crate::extract::{JsonBody, parse};
-use crate::rate_limit::Decision;
+use crate::rate_limit::{Budget, Decision};
 use crate::state::AppState;
-use crate::throttle::Unverified;
+use crate::throttle::{FailedAuthentication, Unverified};
 
 pub const TAG: &str = "auth";
 
@@ -92,7 +92,9 @@ fn stamped(mut response: Response, decision: Option<Decision>) -> Response {
         while its tenant is suspended it is 403 `TENANT_SUSPENDED` and the refresh token is not spent, \
         so the chain goes on once the tenant is resumed. A refresh counts against its tenant's rate limit \
         (`RateLimit-*` headers), refused or not; past it the answer is 429 and the token is not spent. \
-        The tenant's `allowed_origins` applies (403 `FORBIDDEN`, the token not spent).",
+        The tenant's `allowed_origins` applies (403 `FORBIDDEN`, the token not spent). A token that was never \
+        live (unknown, expired or revoked, as opposed to spent) counts as a failed authentication of the client \
+        address (`CHALK_AUTH_FAILURE_LIMIT`).",
     request_body = RefreshRequest,
     responses((status = 200, body = Data<TokenPair>), (status = 400, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
         (status = 401, description = "Invalid, expired, revoked or reused refresh token", body = ErrorEnvelope),
@@ -113,6 +115,7 @@ pub async fn refresh(
         let mut db = state.store.read().await?;
         tokens::holder(&mut db, presented, now()).await?
     };
+    let live = holder.is_some();
     let decision = match holder {
         Some(auth) => {
             let caller = tenant_caller(&auth, TenantCredential::AccessToken);
@@ -135,7 +138,16 @@ pub async fn refresh(
     let mut db = state.store.begin().await?;
     let refreshed = match tokens::refresh(&state, &mut db, presented, now()).await {
         Ok(refreshed) => refreshed,
-        Err(error) => return Ok(stamped(error.into_response(), decision)),
+        Err(error) => {
+            let never_live = !live && error.code == ErrorCode::InvalidRefreshToken;
+            let mut response = stamped(error.into_response(), decision);
+            if never_live {
+                // Not a spent token (that is `Refreshed::Refused`): a guess, or a token
+                // long dead. It counts against the address like a wrong key.
+                response.extensions_mut().insert(FailedAuthentication);
+            }
+            return Ok(response);
+        }
     };
     db.commit().await?;
     let response = match refreshed {
@@ -149,7 +161,9 @@ pub async fn refresh(
 /// tells nobody whether the token existed.
 #[utoipa::path(post, path = "/api/v1/auth/revoke", tag = TAG,
     description = "From an address with too many failed authentications, a token that is not live \
-        (unknown, used, revoked or expired) is answered 429 with `Retry-After`; a live one is always revoked.",
+        (unknown, used, revoked or expired) is answered 429 with `Retry-After`; a live one is always revoked. \
+        A live token's revocation counts against its tenant's rate limit (`RateLimit-*` headers) but is never \
+        refused for it: a tenant over its limit can still end a session.",
     request_body = RevokeRequest,
     responses((status = 200, body = Data<Revoked>), (status = 400, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
         (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
@@ -162,17 +176,28 @@ pub async fn revoke(
     let presented = request.token.expose();
     let at = now();
     let mut db = state.store.begin().await?;
-    let live = tokens::holder(&mut db, presented, at).await?.is_some();
+    let holder = tokens::holder(&mut db, presented, at).await?;
     tokens::revoke(&mut db, presented, at).await?;
     db.commit().await?;
     let mut response = Json(Data {
         data: Revoked { revoked: true },
     })
     .into_response();
-    if !live {
+    match holder {
+        // Counted against the tenant like every request, but never refused for it: a
+        // tenant over its limit must still be able to end a session.
+        Some(auth) => {
+            let budget = Budget::tenant(&auth.key.tenant_id, auth.rate_limit_per_minute);
+            stamp(
+                response.headers_mut(),
+                budget.spend(&state.rate_limiter).await,
+            );
+        }
         // Still 200, but a throttled address gets 429 for it like for any token that
         // does not verify (see `throttle.rs`).
-        response.extensions_mut().insert(Unverified);
+        None => {
+            response.extensions_mut().insert(Unverified);
+        }
     }
     Ok(response)
 }

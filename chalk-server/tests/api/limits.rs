@@ -335,3 +335,48 @@ async fn allowed_origins_apply_to_the_token_endpoints() {
             .all(|e| e["actor"]["id"] == acme.key_id.as_str() && e["count"] == 1)
     );
 }
+
+#[tokio::test]
+async fn a_revocation_counts_against_its_tenant_but_is_never_refused_for_it() {
+    let app = test_app().await;
+    let acme = app
+        .create_tenant(json!({"name": "Acme", "rate_limit_per_minute": 3}))
+        .await;
+    fresh_window(15).await;
+    let first = app.token(&acme.key).await;
+    let second = app.token(&acme.key).await;
+    let revoked = app
+        .post("/api/v1/auth/revoke")
+        .json(json!({"token": first.refresh}))
+        .send()
+        .await;
+    revoked.assert_status(200);
+    assert_eq!(revoked.header("ratelimit-remaining"), Some("0"));
+    app.get("/api/v1/tenant")
+        .key(&acme.key)
+        .send()
+        .await
+        .assert_error(429, "RATE_LIMITED");
+    // Past the limit, a session can still be ended.
+    let past = app
+        .post("/api/v1/auth/revoke")
+        .json(json!({"token": second.refresh}))
+        .send()
+        .await;
+    past.assert_status(200);
+    assert_eq!(past.body["data"]["revoked"], true);
+    assert_eq!(past.header("ratelimit-remaining"), Some("0"));
+    app.patch(&format!("/api/v1/tenants/{}", acme.id))
+        .master()
+        .json(json!({"rate_limit_per_minute": 10}))
+        .send()
+        .await
+        .assert_status(200);
+    for pair in [&first, &second] {
+        app.post("/api/v1/auth/refresh")
+            .json(json!({"refresh_token": pair.refresh}))
+            .send()
+            .await
+            .assert_error(401, "INVALID_REFRESH_TOKEN");
+    }
+}

@@ -187,3 +187,48 @@ async fn a_refused_attempt_from_a_throttled_address_writes_no_audit_entry() {
     assert_eq!(denied[0]["client_ip"], "198.51.100.77");
     assert_eq!(denied[0]["count"], 1);
 }
+
+/// Refresh tokens that were never live count as failed authentications (guessing them
+/// must not be free); a spent one does not (concurrent refreshes of one token lose
+/// legitimately).
+#[tokio::test]
+async fn unknown_refresh_tokens_count_as_failures_and_spent_ones_do_not() {
+    let app = test_app_with(Policy {
+        auth_failure_limit: 3,
+        ..Policy::default()
+    })
+    .await;
+    let tenant = app.tenant("Acme").await;
+    fresh_window(20).await;
+    let pair = app.token(&tenant.key).await;
+    app.post("/api/v1/auth/refresh")
+        .json(json!({"refresh_token": pair.refresh}))
+        .send()
+        .await
+        .assert_status(200);
+    // The spent token, presented again and again from one address: 401 every time.
+    for _ in 0..5 {
+        app.post("/api/v1/auth/refresh")
+            .peer("198.51.100.8:1000")
+            .json(json!({"refresh_token": pair.refresh}))
+            .send()
+            .await
+            .assert_error(401, "INVALID_REFRESH_TOKEN");
+    }
+    // Tokens that never existed: three failures, then 429.
+    for n in 0..3 {
+        app.post("/api/v1/auth/refresh")
+            .peer(ATTACKER)
+            .json(json!({"refresh_token": format!("rt_guess_{n}")}))
+            .send()
+            .await
+            .assert_error(401, "INVALID_REFRESH_TOKEN");
+    }
+    assert_throttled(
+        &app.post("/api/v1/auth/refresh")
+            .peer(ATTACKER)
+            .json(json!({"refresh_token": "rt_guess_4"}))
+            .send()
+            .await,
+    );
+}
