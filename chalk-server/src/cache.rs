@@ -107,6 +107,7 @@ pub async fn tenant_snapshot(store: &Store, id: &str) -> StoreResult<Option<Arc<
         row,
         usage,
         valid_until,
+        body: std::sync::OnceLock::new(),
     });
     cache.put_tenant(ticket, &snapshot);
     Ok(Some(snapshot))
@@ -123,6 +124,9 @@ pub struct TenantSnapshot {
     pub usage: TenantUsage,
     /// The tenant's next key expiry: `usage.api_keys` changes then without a write.
     pub valid_until: Option<Timestamp>,
+    /// The body `GET /tenants/{id}` answers for this snapshot, rendered by the first read
+    /// that serves it: every later read of the same snapshot sends the same bytes.
+    pub body: std::sync::OnceLock<axum::body::Bytes>,
 }
 
 /// Shared, so a hit costs a reference count, not a copy of the row.

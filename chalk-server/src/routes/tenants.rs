@@ -153,13 +153,23 @@ async fn respond_snapshot(state: &AppState, id: &str) -> ApiResult<Response> {
     let snapshot = crate::cache::tenant_snapshot(&state.store, id)
         .await?
         .ok_or_else(|| ApiError::not_found("Tenant"))?;
-    let body = Data {
-        data: tenants::view_of(&snapshot.row, snapshot.usage.clone()),
+    let body = match snapshot.body.get() {
+        Some(body) => body.clone(),
+        None => {
+            let data = Data {
+                data: tenants::view_of(&snapshot.row, snapshot.usage.clone()),
+            };
+            let rendered = serde_json::to_vec(&data).map_err(ApiError::internal)?;
+            snapshot.body.get_or_init(|| rendered.into()).clone()
+        }
     };
-    let mut response = (StatusCode::OK, Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::ETAG, etag(snapshot.row.revision));
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::ETAG, etag(snapshot.row.revision));
     Ok(response)
 }
 
