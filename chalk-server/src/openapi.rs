@@ -33,6 +33,9 @@ use crate::state::AppState;
             Page cursors are opaque and sealed: an altered one is 400."
     ),
     modifiers(&Security),
+    // Schemas named only by a query parameter (`IntoParams`) are not collected from the
+    // handlers: each is registered here so that its `$ref` resolves.
+    components(schemas(chalk_sdk::model::EventType)),
     tags(
         (name = "tenants", description = "Tenants and their config"),
         (name = "api-keys", description = "Scoped API keys"),

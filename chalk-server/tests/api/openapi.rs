@@ -210,3 +210,177 @@ fn mentions(text: &str, path: &str) -> bool {
         !before.is_some_and(part_of_path) && !after.is_some_and(part_of_path)
     })
 }
+
+/// Every `$ref` of the served document names a schema it defines: a schema named only by
+/// a query parameter (`IntoParams`) is not collected from the handlers, and an unresolvable
+/// reference makes a client generator or a fuzzer (schemathesis) skip that parameter.
+#[tokio::test]
+async fn every_reference_of_the_served_document_resolves() {
+    fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    out.push(target);
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let app = test_app().await;
+    let served = app.get("/api/v1/openapi.json").send().await;
+    served.assert_status(200);
+    let mut found = Vec::new();
+    refs(&served.body, &mut found);
+    assert!(found.len() > 100, "{}", found.len());
+    let schemas = served.body["components"]["schemas"].as_object().unwrap();
+    let unresolved: Vec<&str> = found
+        .into_iter()
+        .filter(|target| {
+            target
+                .strip_prefix("#/components/schemas/")
+                .is_none_or(|name| !schemas.contains_key(name))
+        })
+        .collect();
+    assert!(unresolved.is_empty(), "unresolvable: {unresolved:?}");
+    // The one that was missing: `GET /tenants/{id}/events?type=`.
+    assert!(
+        schemas["EventType"]["enum"]
+            .as_array()
+            .is_some_and(|types| types.contains(&Value::from("room.ended")))
+    );
+}
+
+/// The cheap form of a schemathesis run: every documented operation is called in the
+/// situations any client can produce (no credential, an unknown key, two credentials, a
+/// suspended tenant's key, the master key and a tenant key on ids that exist or not, an
+/// empty, malformed, unknown-field or non-JSON body, a bad page size, a stale `If-Match`),
+/// and whatever status the server answers must be one the operation documents.
+#[tokio::test]
+async fn every_status_the_server_answers_is_documented_for_its_operation() {
+    let app = test_app().await;
+    let own = app.tenant("documented statuses").await;
+    let suspended = app.tenant("documented statuses, suspended").await;
+    app.post(&format!("/api/v1/tenants/{}/suspend", suspended.id))
+        .master()
+        .send()
+        .await
+        .assert_status(200);
+    let served = app.get("/api/v1/openapi.json").send().await;
+    served.assert_status(200);
+
+    #[derive(Clone, Copy, Debug)]
+    enum Credential {
+        None,
+        Master,
+        Own,
+        Unknown,
+        Suspended,
+        Two,
+    }
+    #[derive(Clone, Copy, Debug)]
+    enum Body {
+        Empty,
+        Object,
+        UnknownField,
+        Malformed,
+        NotJson,
+    }
+    let mut undocumented = Vec::new();
+    let mut calls = 0;
+    for (template, item) in served.body["paths"].as_object().unwrap() {
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let responses = op["responses"].as_object().unwrap();
+            let takes_body = op.get("requestBody").is_some();
+            let http_method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            // Ids that exist (the tenant's own) and ids that do not.
+            let paths = [
+                template
+                    .replace("{id}", &own.id)
+                    .replace("{key_id}", &own.key_id),
+                concrete(template),
+            ];
+            for (n, path) in paths.into_iter().enumerate() {
+                // The tenant's own id is kept alive and usable for the paths after this one.
+                let destructive = (method == "delete" && template == "/api/v1/tenants/{id}")
+                    || template.ends_with("/rotate-key")
+                    || template.ends_with("/suspend");
+                if n == 0 && destructive {
+                    continue;
+                }
+                let path = path
+                    .replace("{pid}", "part_nope")
+                    .replace("{eid}", "we_nope")
+                    .replace("{did}", "whd_nope");
+                for credential in [
+                    Credential::None,
+                    Credential::Unknown,
+                    Credential::Two,
+                    Credential::Suspended,
+                    Credential::Master,
+                    Credential::Own,
+                ] {
+                    let bodies: &[Body] = if takes_body {
+                        &[
+                            Body::Object,
+                            Body::Empty,
+                            Body::UnknownField,
+                            Body::Malformed,
+                            Body::NotJson,
+                        ]
+                    } else {
+                        &[Body::Empty]
+                    };
+                    for &body in bodies {
+                        for query in ["", "?limit=0"] {
+                            let mut call = app.call(http_method.clone(), &format!("{path}{query}"));
+                            call = match credential {
+                                Credential::None => call,
+                                Credential::Master => call.master(),
+                                Credential::Own => call.key(&own.key),
+                                Credential::Unknown => {
+                                    call.key("sk_live_not_a_real_key_0000000000")
+                                }
+                                Credential::Suspended => call.key(&suspended.key),
+                                Credential::Two => call.master().key(&own.key),
+                            };
+                            if method == "patch" {
+                                call = call.header("If-Match", "\"999999\"");
+                            }
+                            call = match body {
+                                Body::Empty => call,
+                                Body::Object => call.json(serde_json::json!({})),
+                                Body::UnknownField => call.json(serde_json::json!({"zzz": 1})),
+                                Body::Malformed => call
+                                    .header("Content-Type", "application/json")
+                                    .raw("{\"name\":"),
+                                Body::NotJson => {
+                                    call.header("Content-Type", "text/plain").raw("name")
+                                }
+                            };
+                            let response = call.send().await;
+                            calls += 1;
+                            let status = response.status.to_string();
+                            if !responses.contains_key(&status) {
+                                undocumented.push(format!(
+                                    "{method} {template} answered {status} to {path}{query} \
+                                     ({credential:?}, {body:?}): {}",
+                                    response.text
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(calls >= 1000, "{calls}");
+    assert!(
+        undocumented.is_empty(),
+        "{} undocumented statuses:\n{}",
+        undocumented.len(),
+        undocumented.join("\n")
+    );
+}
