@@ -60,6 +60,29 @@ macro_rules! batches {
     }};
 }
 
+/// A member as the store runs it today: a round trip per statement, on connection type `$c`.
+macro_rules! one_call_per_statement {
+    ($c:ty) => {
+        async |c: &mut $c, m: usize| {
+            c.execute("SAVEPOINT member").await.unwrap();
+            sqlx::query("UPDATE counters SET n = n + 1 WHERE id = $1")
+                .bind(1_i64)
+                .execute(&mut *c)
+                .await
+                .unwrap();
+            for s in 1..STATEMENTS {
+                sqlx::query("INSERT INTO rows (member, v) VALUES ($1, $2)")
+                    .bind(m as i64)
+                    .bind(format!("statement {s}"))
+                    .execute(&mut *c)
+                    .await
+                    .unwrap();
+            }
+            c.execute("RELEASE member").await.unwrap();
+        }
+    };
+}
+
 fn file(dir: &std::path::Path, name: &str) -> String {
     format!("sqlite://{}?mode=rwc", dir.join(name).display())
 }
@@ -91,23 +114,7 @@ async fn main() {
             .await
             .unwrap();
         let started = Instant::now();
-        batches!(&mut conn, async |c: &mut AnyConnection, m: usize| {
-            c.execute("SAVEPOINT member").await.unwrap();
-            sqlx::query("UPDATE counters SET n = n + 1 WHERE id = $1")
-                .bind(1_i64)
-                .execute(&mut *c)
-                .await
-                .unwrap();
-            for s in 1..STATEMENTS {
-                sqlx::query("INSERT INTO rows (member, v) VALUES ($1, $2)")
-                    .bind(m as i64)
-                    .bind(format!("statement {s}"))
-                    .execute(&mut *c)
-                    .await
-                    .unwrap();
-            }
-            c.execute("RELEASE member").await.unwrap();
-        });
+        batches!(&mut conn, one_call_per_statement!(AnyConnection));
         report("sqlx Any, one call per statement", started);
     }
 
@@ -115,23 +122,7 @@ async fn main() {
     {
         let mut conn = native(&file(dir.path(), "native.db")).await;
         let started = Instant::now();
-        batches!(&mut conn, async |c: &mut SqliteConnection, m: usize| {
-            c.execute("SAVEPOINT member").await.unwrap();
-            sqlx::query("UPDATE counters SET n = n + 1 WHERE id = $1")
-                .bind(1_i64)
-                .execute(&mut *c)
-                .await
-                .unwrap();
-            for s in 1..STATEMENTS {
-                sqlx::query("INSERT INTO rows (member, v) VALUES ($1, $2)")
-                    .bind(m as i64)
-                    .bind(format!("statement {s}"))
-                    .execute(&mut *c)
-                    .await
-                    .unwrap();
-            }
-            c.execute("RELEASE member").await.unwrap();
-        });
+        batches!(&mut conn, one_call_per_statement!(SqliteConnection));
         report("sqlx Sqlite, one call per statement", started);
     }
 
