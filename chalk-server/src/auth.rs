@@ -281,16 +281,7 @@ pub async fn authenticate(mut req: Request, next: Next) -> Response {
         Ok(caller) => caller,
         Err(refused) => return refuse(&state, &request, req.headers(), refused).await,
     };
-    let decision = match admit(
-        &state,
-        &request,
-        req.headers(),
-        caller.budget(&state.policy),
-        caller.tenant_id(),
-        || caller.actor(),
-    )
-    .await
-    {
+    let decision = match admit_caller(&state, &request, req.headers(), &caller).await {
         Ok(decision) => decision,
         Err(response) => return response,
     };
@@ -316,6 +307,24 @@ pub async fn authenticate(mut req: Request, next: Next) -> Response {
         stamp(response.headers_mut(), d);
     }
     response
+}
+
+/// [`admit`] for a verified caller: its own budget, tenant and actor.
+pub async fn admit_caller(
+    state: &AppState,
+    request: &RequestFacts,
+    headers: &HeaderMap,
+    caller: &Caller,
+) -> Result<Option<Decision>, Response> {
+    admit(
+        state,
+        request,
+        headers,
+        caller.budget(&state.policy),
+        caller.tenant_id(),
+        || caller.actor(),
+    )
+    .await
 }
 
 /// The two checks every tenant request passes once its credential verified: it is

@@ -10,7 +10,7 @@ use chalk_sdk::model::{
 };
 
 use crate::auth::{
-    Refused, RequestFacts, TenantCredential, admit, check_api_key, count_refusal,
+    Refused, RequestFacts, TenantCredential, admit_caller, check_api_key, count_refusal,
     record_refused_api_key, stamp, tenant_caller,
 };
 use crate::clock::now;
@@ -57,16 +57,7 @@ pub async fn token(
     // the tenant's limit and its allowed_origins are applied here (each exchange writes a
     // refresh token).
     let caller = tenant_caller(&auth, TenantCredential::ApiKey);
-    let decision = match admit(
-        &state,
-        &facts,
-        &headers,
-        caller.budget(&state.policy),
-        caller.tenant_id(),
-        || caller.actor(),
-    )
-    .await
-    {
+    let decision = match admit_caller(&state, &facts, &headers, &caller).await {
         Ok(decision) => decision,
         Err(refused) => return Ok(refused),
     };
@@ -119,16 +110,7 @@ pub async fn refresh(
     let decision = match holder {
         Some(auth) => {
             let caller = tenant_caller(&auth, TenantCredential::AccessToken);
-            match admit(
-                &state,
-                &facts,
-                &headers,
-                caller.budget(&state.policy),
-                caller.tenant_id(),
-                || caller.actor(),
-            )
-            .await
-            {
+            match admit_caller(&state, &facts, &headers, &caller).await {
                 Ok(decision) => decision,
                 Err(refused) => return Ok(refused),
             }
