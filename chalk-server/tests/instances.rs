@@ -46,6 +46,29 @@ async fn create_tenant(
     )
 }
 
+/// A `tenant:read` key named `name` of tenant `id`, made through `instance` with the master
+/// key; returns (key id, api key).
+async fn create_read_key(
+    client: &reqwest::Client,
+    instance: &Instance,
+    id: &str,
+    name: &str,
+) -> (String, String) {
+    let (status, extra) = call(
+        client,
+        Method::POST,
+        format!("{}/tenants/{id}/api-keys", instance.base),
+        &[MK],
+        Some(json!({"name": name, "scopes": ["tenant:read"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{extra}");
+    (
+        extra["data"]["key_id"].as_str().unwrap().to_owned(),
+        extra["data"]["api_key"].as_str().unwrap().to_owned(),
+    )
+}
+
 async fn tokens(client: &reqwest::Client, instance: &Instance, api_key: &str) -> (String, String) {
     let (status, pair) = call(
         client,
@@ -152,17 +175,7 @@ async fn what_one_instance_does_the_other_honours_once_notified() {
 
     // A key revoked through B is refused by A as soon as B's NOTIFY arrives, as is a token
     // minted from it.
-    let (status, extra) = call(
-        &client,
-        Method::POST,
-        format!("{}/tenants/{id}/api-keys", b.base),
-        &[MK],
-        Some(json!({"name": "ci", "scopes": ["tenant:read"]})),
-    )
-    .await;
-    assert_eq!(status, 201, "{extra}");
-    let extra_key = extra["data"]["api_key"].as_str().unwrap().to_owned();
-    let extra_id = extra["data"]["key_id"].as_str().unwrap().to_owned();
+    let (extra_id, extra_key) = create_read_key(&client, &b, &id, "ci").await;
     let (extra_access, _) = tokens(&client, &a, &extra_key).await;
     let extra_bearer = format!("Bearer {extra_access}");
     assert_eq!(
@@ -848,17 +861,7 @@ async fn a_key_revoked_on_one_instance_is_refused_by_the_others_cache() {
     let client = reqwest::Client::new();
     let (id, _) = create_tenant(&client, &a, json!({"name": "Acme"})).await;
     for round in 0..5 {
-        let (status, extra) = call(
-            &client,
-            Method::POST,
-            format!("{}/tenants/{id}/api-keys", b.base),
-            &[MK],
-            Some(json!({"name": format!("ci-{round}"), "scopes": ["tenant:read"]})),
-        )
-        .await;
-        assert_eq!(status, 201, "{extra}");
-        let key = extra["data"]["api_key"].as_str().unwrap().to_owned();
-        let key_id = extra["data"]["key_id"].as_str().unwrap().to_owned();
+        let (key_id, key) = create_read_key(&client, &b, &id, &format!("ci-{round}")).await;
         // Served (and cached) by A.
         for _ in 0..5 {
             assert_eq!(read_self(&client, &a, ("X-API-Key", &key)).await.0, 200);
@@ -981,17 +984,7 @@ async fn a_stalled_listener_cannot_extend_a_revoked_keys_life() {
     let b = Instance::spawn(&[("CHALK_DATABASE_URL", url_b.as_str())]).ready();
     let client = reqwest::Client::new();
     let (id, _) = create_tenant(&client, &a, json!({"name": "Acme"})).await;
-    let (status, extra) = call(
-        &client,
-        Method::POST,
-        format!("{}/tenants/{id}/api-keys", a.base),
-        &[MK],
-        Some(json!({"name": "ci", "scopes": ["tenant:read"]})),
-    )
-    .await;
-    assert_eq!(status, 201, "{extra}");
-    let key = extra["data"]["api_key"].as_str().unwrap().to_owned();
-    let key_id = extra["data"]["key_id"].as_str().unwrap().to_owned();
+    let (key_id, key) = create_read_key(&client, &a, &id, "ci").await;
     for _ in 0..5 {
         assert_eq!(read_self(&client, &b, ("X-API-Key", &key)).await.0, 200);
     }
