@@ -1,7 +1,7 @@
 //! `chalk-server`: parses settings and runs the server (or a command). Everything else is
 //! in the library.
 
-use chalk_server::settings::{Command, Settings};
+use chalk_server::app::settings::{Command, Settings};
 use clap::Parser;
 
 #[tokio::main]
@@ -9,9 +9,9 @@ async fn main() -> std::process::ExitCode {
     let settings = Settings::parse();
     let result = match &settings.command {
         Some(Command::MigrateStore(args)) => {
-            chalk_server::migrate_store::run(&args.from, &args.to).await
+            chalk_server::app::migrate_store::run(&args.from, &args.to).await
         }
-        None => chalk_server::startup::run(settings).await,
+        None => chalk_server::app::startup::run(settings).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -20,7 +20,7 @@ use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
 
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 pub const REQUESTS_TOTAL: &str = "chalk_http_requests_total";
 pub const REQUEST_DURATION: &str = "chalk_http_request_duration_seconds";

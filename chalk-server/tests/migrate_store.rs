@@ -776,7 +776,7 @@ async fn dump(store: &chalk_server::store::Store) -> Vec<Vec<Option<String>>> {
 /// and the next `seq` follows the largest copied one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_rows_are_copied_in_batches_column_for_column() {
-    use chalk_server::migrate_store::copy_store;
+    use chalk_server::app::migrate_store::copy_store;
     use chalk_server::store::Store;
     const ROWS: i64 = 450;
     let dir = tempfile::tempdir().unwrap();

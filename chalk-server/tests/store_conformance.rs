@@ -773,7 +773,7 @@ async fn all_signing_keys(store: &Arc<StoreOps>) -> Vec<signing_keys::SigningKey
 /// Instances starting together on an empty store create exactly one current key, and all
 /// sign with it; its private half is stored sealed.
 async fn the_first_signing_key_is_created_once(store: Arc<StoreOps>) {
-    use chalk_server::tokens::TokenSigner;
+    use chalk_server::domain::signing::TokenSigner;
     let sealer = sealer();
     let tasks: Vec<_> = (0..8)
         .map(|_| {
@@ -808,7 +808,7 @@ async fn the_first_signing_key_is_created_once(store: Arc<StoreOps>) {
 /// their time, then a later rotation marks them retired.
 async fn signing_key_rotations_leave_one_current_key(store: Arc<StoreOps>) {
     let sealer = sealer();
-    let first = chalk_server::tokens::generate_key(&sealer, NOW);
+    let first = chalk_server::domain::signing::generate_key(&sealer, NOW);
     {
         let mut db = store.begin().await.unwrap();
         assert!(
@@ -818,7 +818,7 @@ async fn signing_key_rotations_leave_one_current_key(store: Arc<StoreOps>) {
         );
         db.commit().await.unwrap();
         let mut db = store.begin().await.unwrap();
-        let second = chalk_server::tokens::generate_key(&sealer, NOW);
+        let second = chalk_server::domain::signing::generate_key(&sealer, NOW);
         assert!(
             !signing_keys::insert_current_if_none(&mut db, &second)
                 .await
@@ -830,7 +830,7 @@ async fn signing_key_rotations_leave_one_current_key(store: Arc<StoreOps>) {
         .map(|_| {
             let (store, key) = (
                 store.clone(),
-                chalk_server::tokens::generate_key(&sealer, NOW),
+                chalk_server::domain::signing::generate_key(&sealer, NOW),
             );
             tokio::spawn(async move {
                 // As KeyRing::rotate does: a rotation that lost the race tries again.
@@ -882,7 +882,7 @@ async fn signing_key_rotations_leave_one_current_key(store: Arc<StoreOps>) {
     );
     // The next rotation marks them retired.
     let mut db = store.begin().await.unwrap();
-    let next = chalk_server::tokens::generate_key(&sealer, NOW + 200);
+    let next = chalk_server::domain::signing::generate_key(&sealer, NOW + 200);
     signing_keys::rotate(&mut db, &next, NOW + 300, NOW + 200)
         .await
         .unwrap();

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use chalk_server::settings::Settings;
+use chalk_server::app::settings::Settings;
 use clap::Parser;
 use tokio::sync::oneshot;
 
@@ -33,7 +33,7 @@ impl TestServer {
         ];
         argv.extend(args.iter().map(|a| (*a).to_owned()));
         let settings = Settings::parse_from(argv);
-        let (state, _) = chalk_server::startup::build_state(&settings)
+        let (state, _) = chalk_server::app::startup::build_state(&settings)
             .await
             .expect("server state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -5,7 +5,7 @@ use std::sync::mpsc;
 use std::thread;
 
 use assert_cmd::Command;
-use chalk_server::settings::Settings;
+use chalk_server::app::settings::Settings;
 use clap::Parser;
 use serde_json::Value;
 
@@ -39,7 +39,7 @@ impl Server {
                 .build()
                 .expect("runtime");
             runtime.block_on(async move {
-                let (state, _) = chalk_server::startup::build_state(&settings)
+                let (state, _) = chalk_server::app::startup::build_state(&settings)
                     .await
                     .expect("server state");
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

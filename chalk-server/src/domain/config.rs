@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::clock::to_datetime;
 
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::http::state::AppState;
 use crate::store::{Db, TenantChange, TenantRow, tenants};
 
 use super::audit::AuditContext;
@@ -35,7 +35,7 @@ pub async fn update(
     if expected_revision.is_some_and(|r| r != row.revision) {
         return Err(ApiError::precondition_failed());
     }
-    let merged = crate::tenant_config::apply_patch(
+    let merged = crate::domain::tenant_config::apply_patch(
         &row.config,
         patch,
         "",

@@ -5,15 +5,15 @@ use chalk_sdk::model::{CreateApiKeyRequest, CreatedApiKey, EventType};
 use serde_json::{Value, json};
 
 use super::audit::{self, AuditContext};
-use crate::auth::Caller;
 use crate::clock::{now, to_datetime};
 use crate::crypto::{hash_secret, key_prefix, new_api_key, new_id};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::parse;
+use crate::http::auth::Caller;
+use crate::http::extract::parse;
 use crate::store::{ApiKeyRow, Db, NewApiKey, RevokeKeyOutcome, keys};
 
 use super::views;
-use crate::validate::Problems;
+use crate::domain::validate::Problems;
 
 pub async fn create(
     db: &mut Db,

@@ -6,14 +6,14 @@ use chalk_sdk::model::{CreateOperatorKeyRequest, CreatedOperatorKey, OperatorKey
 use serde_json::{Value, json};
 
 use super::audit::{self, AuditContext};
-use crate::auth::Caller;
 use crate::clock::{now, to_datetime};
 use crate::crypto::{hash_secret, key_prefix, new_id, new_operator_key};
+use crate::domain::validate::Problems;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::parse;
+use crate::http::auth::Caller;
+use crate::http::extract::parse;
 use crate::store::Db;
 use crate::store::operator_keys::{self, NewOperatorKey, OperatorKeyRow};
-use crate::validate::Problems;
 
 pub fn view(row: &OperatorKeyRow) -> OperatorKey {
     OperatorKey {

@@ -12,18 +12,18 @@ use serde_json::{Value, json};
 
 use super::audit::{self, AuditContext};
 
-use crate::auth::{Caller, TenantCaller, participant_token_refused};
 use crate::clock::{now, to_datetime};
 use crate::crypto::new_id;
+use crate::domain::signing::{ISSUER, PARTICIPANT_ACCESS, PARTICIPANT_REFRESH, ParticipantClaims};
+use crate::domain::validate::Problems;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::parse;
-use crate::state::AppState;
+use crate::http::auth::{Caller, TenantCaller, participant_token_refused};
+use crate::http::extract::parse;
+use crate::http::state::AppState;
 use crate::store::{
     CreateRoomOutcome, Db, EndRoomOutcome, JoinOutcome, JoinRules, NewParticipant, NewRoom,
     ParticipantRow, RoomRow, RotateParticipantOutcome, rooms,
 };
-use crate::tokens::{ISSUER, PARTICIPANT_ACCESS, PARTICIPANT_REFRESH, ParticipantClaims};
-use crate::validate::Problems;
 
 use super::{events, views};
 
@@ -266,7 +266,7 @@ pub async fn prepare_join(
         .map(|u| problems.text("user_id", u, 1, 200));
     problems.finish()?;
     // The rules are the config as this request found it (the cache is exact).
-    let tenant = crate::cache::tenant_snapshot(&state.store, tenant_id)
+    let tenant = crate::store::cache::tenant_snapshot(&state.store, tenant_id)
         .await?
         .ok_or_else(|| ApiError::not_found("Tenant"))?;
     let config = &tenant.row.config;

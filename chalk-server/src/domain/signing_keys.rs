@@ -5,7 +5,7 @@ use chalk_sdk::model::{Jwks, SigningKey, SigningKeyStatus};
 use super::audit::{self, AuditContext};
 use crate::clock::{now, to_datetime};
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::http::state::AppState;
 use crate::store::signing_keys::{self, SigningKeyRow};
 
 /// The wire view of a key: never its private half. A previous key past `retires_at` is

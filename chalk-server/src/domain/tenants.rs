@@ -7,18 +7,18 @@ use chalk_sdk::model::{
 use serde_json::{Value, json};
 
 use super::audit::{self, AuditContext, Changes};
-use crate::auth::Caller;
 use crate::clock::{now, to_datetime};
 use crate::crypto::{hash_secret, key_prefix, new_api_key, new_id};
+use crate::domain::tenant_config::{StoredConfig, apply_patch};
+use crate::domain::validate::{EXTERNAL_ID_RULE, Problems, is_external_id};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::parse;
-use crate::state::AppState;
+use crate::http::auth::Caller;
+use crate::http::extract::parse;
+use crate::http::state::AppState;
 use crate::store::{
     CreateTenantOutcome, Db, NewApiKey, TenantChange, TenantFilter, TenantRow, UpdateOutcome, keys,
     tenants,
 };
-use crate::tenant_config::{StoredConfig, apply_patch};
-use crate::validate::{EXTERNAL_ID_RULE, Problems, is_external_id};
 
 /// Quota fields: settable only with the master key.
 const QUOTAS: [&str; 4] = [

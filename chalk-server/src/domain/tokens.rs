@@ -4,10 +4,10 @@
 use chalk_sdk::model::{TenantStatus, TokenPair};
 
 use crate::crypto::{hash_secret, new_id};
+use crate::domain::signing::new_refresh_token;
 use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::http::state::AppState;
 use crate::store::{Db, KeyAuth, NewRefreshToken, RefreshOutcome, keys, refresh};
-use crate::tokens::new_refresh_token;
 
 fn scope_text(auth: &KeyAuth) -> String {
     crate::store::scopes_to_text(&auth.key.scopes)

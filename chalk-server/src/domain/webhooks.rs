@@ -16,12 +16,12 @@ use serde_json::{Value, json};
 use super::audit::{self, AuditContext};
 use crate::clock::{now, to_datetime};
 use crate::crypto::{Sealer, new_id};
+use crate::domain::validate::Problems;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::parse;
-use crate::state::AppState;
+use crate::http::extract::parse;
+use crate::http::state::AppState;
 use crate::store::Db;
 use crate::store::webhooks::{self, CreateEndpointOutcome, EndpointRow, MAX_ENDPOINTS};
-use crate::validate::Problems;
 
 /// Standard Webhooks: `whsec_` + base64 of the key bytes.
 pub const SECRET_PREFIX: &str = "whsec_";
@@ -97,12 +97,11 @@ fn events(problems: &mut Problems, field: &str, events: &[String]) -> Vec<String
 }
 
 fn url(problems: &mut Problems, state: &AppState, raw: &str) -> String {
-    crate::tenant_config::webhook_url(raw.to_owned(), state.policy.webhook_targets).unwrap_or_else(
-        |message| {
+    crate::domain::tenant_config::webhook_url(raw.to_owned(), state.policy.webhook_targets)
+        .unwrap_or_else(|message| {
             problems.push("url", message);
             String::new()
-        },
-    )
+        })
 }
 
 pub async fn create(

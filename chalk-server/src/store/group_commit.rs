@@ -38,7 +38,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Executor};
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
 use super::{StoreError, StoreResult, store_error};
-use crate::cache::{Cache, Invalidation};
+use crate::store::cache::{Cache, Invalidation};
 
 /// The one savepoint name every member uses (see the module's documentation).
 mod savepoint {

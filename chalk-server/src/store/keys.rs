@@ -249,9 +249,9 @@ pub async fn rotate_primary(
     {
         return Ok(false);
     }
-    crate::cache::invalidate(
+    crate::store::cache::invalidate(
         db,
-        crate::cache::Invalidation::Tenant(new_key.tenant_id.clone()),
+        crate::store::cache::Invalidation::Tenant(new_key.tenant_id.clone()),
     )
     .await?;
     // Demote the current primary first: the partial unique index allows one primary.

@@ -8,7 +8,7 @@
 //! black-holed, and no error ever comes. So the listener proves itself alive: every
 //! [`PROOF_INTERVAL`] this instance sends, through its ordinary pool, a notification on a
 //! channel only it listens on, and hearing it is the proof ([`Cache::proven`]). While the
-//! last proof is older than [`crate::cache::PROOF_MAX_AGE`] the cache bypasses itself;
+//! last proof is older than [`crate::store::cache::PROOF_MAX_AGE`] the cache bypasses itself;
 //! past [`RECONNECT_AFTER`] the connection is dropped and made anew. A proof travels the
 //! same queue as the invalidations, in commit order, so hearing it means every
 //! invalidation committed before it was heard too.
@@ -19,7 +19,7 @@ use std::time::Duration;
 use sqlx::AnyPool;
 use sqlx::postgres::PgListener;
 
-use crate::cache::{CHANNEL, Cache, Invalidation};
+use crate::store::cache::{CHANNEL, Cache, Invalidation};
 
 /// Wait between reconnection attempts.
 const RETRY: Duration = Duration::from_millis(250);

@@ -28,9 +28,10 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 
-use crate::cache::{Cache, Invalidation};
+use crate::store::cache::{Cache, Invalidation};
 
 pub mod audit;
+pub mod cache;
 pub mod deliveries;
 pub mod events;
 mod group_commit;
@@ -530,7 +531,7 @@ impl Db {
     }
 
     /// Records that this transaction changes what the cache may hold: see
-    /// [`crate::cache::invalidate`], the one way to call it. The commit applies it to this
+    /// [`crate::store::cache::invalidate`], the one way to call it. The commit applies it to this
     /// instance's cache; on PostgreSQL the `NOTIFY` is part of the transaction, delivered
     /// to every instance only if it commits.
     pub(crate) async fn invalidate(&mut self, what: Invalidation) -> StoreResult<()> {
@@ -541,7 +542,7 @@ impl Db {
             (Inner::Write(tx), Dialect::Postgres) => {
                 // Not a step of the change for the fault hook: it only carries news of it.
                 sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(crate::cache::CHANNEL)
+                    .bind(crate::store::cache::CHANNEL)
                     .bind(what.payload())
                     .execute(&mut **tx)
                     .await

@@ -632,7 +632,11 @@ pub async fn rotate_participant(
     participant_id: &str,
     expected_generation: Option<i64>,
 ) -> StoreResult<RotateParticipantOutcome> {
-    crate::cache::invalidate(db, crate::cache::Invalidation::Tenant(tenant_id.to_owned())).await?;
+    crate::store::cache::invalidate(
+        db,
+        crate::store::cache::Invalidation::Tenant(tenant_id.to_owned()),
+    )
+    .await?;
     let rotated = sqlx::query(
         "UPDATE participants SET token_generation = token_generation + 1 \
              WHERE id = $1 AND tenant_id = $2 AND room_id = $3 AND left_at IS NULL \

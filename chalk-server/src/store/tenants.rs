@@ -3,10 +3,10 @@
 use chalk_sdk::model::{TenantStatus, TenantUsage};
 use sqlx::any::AnyRow;
 
-use crate::tenant_config::StoredConfig;
+use crate::domain::tenant_config::StoredConfig;
 
 use super::{Db, StoreError, StoreResult, Timestamp, col, parse_tenant_status, store_error};
-use crate::cache::{Invalidation, invalidate};
+use crate::store::cache::{Invalidation, invalidate};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TenantRow {

@@ -582,11 +582,11 @@ async fn the_retention_purge_deletes_only_old_entries() {
     assert_eq!(count, 2);
     let now = chalk_server::clock::now();
     let day = 24 * 60 * 60;
-    chalk_server::housekeeping::purge(&app.state, now + 364 * day)
+    chalk_server::workers::housekeeping::purge(&app.state, now + 364 * day)
         .await
         .unwrap();
     assert_eq!(audit_count(&app).await, 2, "within the 365 days");
-    let purged = chalk_server::housekeeping::purge(&app.state, now + 366 * day)
+    let purged = chalk_server::workers::housekeeping::purge(&app.state, now + 366 * day)
         .await
         .unwrap();
     assert_eq!(purged.audit_events, 2);

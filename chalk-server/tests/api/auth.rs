@@ -4,7 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chalk_server::Policy;
-use chalk_server::tokens::AccessClaims;
+use chalk_server::domain::signing::AccessClaims;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 

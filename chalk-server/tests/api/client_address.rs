@@ -5,7 +5,7 @@
 //! in the audit log.
 
 use chalk_server::Policy;
-use chalk_server::client_ip::TrustedProxies;
+use chalk_server::net::client_ip::TrustedProxies;
 use serde_json::json;
 
 use crate::common::*;

@@ -988,7 +988,7 @@ async fn the_purge_removes_expired_records_and_keeps_live_ones() {
     assert_eq!(column(&app, idem_keys).await, ["live", "old"]);
     assert_eq!(column(&app, families).await.len(), 3);
 
-    let purged = chalk_server::housekeeping::purge(&app.state, t)
+    let purged = chalk_server::workers::housekeeping::purge(&app.state, t)
         .await
         .unwrap();
     assert_eq!(purged.idempotency_records, 1);
@@ -1010,7 +1010,7 @@ async fn the_purge_removes_expired_records_and_keeps_live_ones() {
 
     // A purge past the refresh tokens' lifetime (30 days) leaves nothing.
     let later = t + app.state.policy.refresh_token_ttl + 1;
-    let purged = chalk_server::housekeeping::purge(&app.state, later)
+    let purged = chalk_server::workers::housekeeping::purge(&app.state, later)
         .await
         .unwrap();
     assert_eq!(purged.idempotency_records, 1);
@@ -1047,8 +1047,10 @@ async fn the_housekeeping_task_purges_periodically() {
     db.commit().await.unwrap();
     let families = "SELECT family_id FROM refresh_tokens";
     assert_eq!(column(&app, families).await, ["fam_old"]);
-    let task =
-        chalk_server::housekeeping::spawn(app.state.clone(), std::time::Duration::from_millis(50));
+    let task = chalk_server::workers::housekeeping::spawn(
+        app.state.clone(),
+        std::time::Duration::from_millis(50),
+    );
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     while !column(&app, families).await.is_empty() {
         assert!(

@@ -303,7 +303,7 @@ async fn replayed_secrets_are_sealed_at_rest() {
         .await
         .unwrap();
     assert_eq!(begin, chalk_server::store::IdempotencyBegin::Mismatch);
-    let fingerprint = chalk_server::idempotency::fingerprint(
+    let fingerprint = chalk_server::http::idempotency::fingerprint(
         "POST",
         "/api/v1/tenants",
         Some(&json!({"name": "Acme"})),

@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::common::*;
 
 fn document() -> Value {
-    serde_json::to_value(chalk_server::openapi::document()).unwrap()
+    serde_json::to_value(chalk_server::http::openapi::document()).unwrap()
 }
 
 #[test]

@@ -59,7 +59,7 @@ async fn the_openapi_document_is_served_as_json() {
     );
     assert_eq!(
         response.body,
-        serde_json::to_value(chalk_server::openapi::document()).unwrap()
+        serde_json::to_value(chalk_server::http::openapi::document()).unwrap()
     );
 }
 

@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chalk_server::Policy;
 use chalk_server::crypto::Sealer;
-use chalk_server::tokens::{AccessClaims, TokenSigner};
+use chalk_server::domain::signing::{AccessClaims, TokenSigner};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
@@ -308,7 +308,7 @@ async fn tokens_signed_by_an_unknown_key_or_with_another_algorithm_are_refused()
     let cases = [
         (
             "unknown key, its own kid",
-            eddsa(&chalk_server::tokens::thumbprint(&x), &stranger),
+            eddsa(&chalk_server::domain::signing::thumbprint(&x), &stranger),
         ),
         (
             "unknown key claiming the real kid",

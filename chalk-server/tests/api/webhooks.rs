@@ -3,7 +3,7 @@
 //! (tests/webhooks.rs); nothing sends here, so every delivery stays `pending`.
 
 use chalk_server::Policy;
-use chalk_server::webhook_target::TargetPolicy;
+use chalk_server::net::webhook_target::TargetPolicy;
 use serde_json::{Value, json};
 
 use crate::common::*;
@@ -610,10 +610,12 @@ async fn post_meeting_webhook_gets_meeting_ended_with_the_chosen_sections() {
         .await
         .assert_status(201);
     // An empty room ended by the sweeper (its timeout, 30 minutes, long past).
-    let ended =
-        chalk_server::room_sweeper::sweep(&app.state, chrono::Utc::now().timestamp() + 3600)
-            .await
-            .unwrap();
+    let ended = chalk_server::workers::room_sweeper::sweep(
+        &app.state,
+        chrono::Utc::now().timestamp() + 3600,
+    )
+    .await
+    .unwrap();
     assert_eq!(ended, 1);
     let types = event_types(&app, &acme).await;
     assert_eq!(types[types.len() - 2..], ["room.ended", "meeting.ended"]);

@@ -43,7 +43,7 @@ pub enum Cred {
 pub async fn app() -> App {
     let (store, guard) = crate::support::store::fresh_store().await;
     let sealer = Sealer::from_base64(&Sealer::generate_key_base64()).unwrap();
-    let signer = chalk_server::tokens::TokenSigner::ed_dsa(store.clone(), sealer.clone())
+    let signer = chalk_server::domain::signing::TokenSigner::ed_dsa(store.clone(), sealer.clone())
         .await
         .unwrap();
     let state = AppState::new(

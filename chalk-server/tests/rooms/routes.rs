@@ -1004,7 +1004,7 @@ async fn empty_rooms_end_after_their_tenants_timeout() {
         .await;
     assert_eq!(later.status, StatusCode::CREATED);
 
-    let sweep = chalk_server::room_sweeper::sweep;
+    let sweep = chalk_server::workers::room_sweeper::sweep;
     assert_eq!(sweep(&app.state, created_at + 59).await.unwrap(), 0);
     assert_eq!(sweep(&app.state, created_at + 61).await.unwrap(), 1);
     assert_eq!(
@@ -1077,8 +1077,10 @@ async fn the_background_sweeper_ends_a_room_empty_past_its_timeout() {
         chalk_server::store::CreateRoomOutcome::Created(_)
     ));
     db.commit().await.unwrap();
-    let task =
-        chalk_server::room_sweeper::spawn(app.state.clone(), std::time::Duration::from_millis(20));
+    let task = chalk_server::workers::room_sweeper::spawn(
+        app.state.clone(),
+        std::time::Duration::from_millis(20),
+    );
     let key = Cred::Key(key);
     let mut status = Value::Null;
     for _ in 0..250 {
@@ -1125,7 +1127,9 @@ async fn the_openapi_document_covers_every_room_operation() {
 
 #[tokio::test]
 async fn an_expired_participant_token_says_so_and_a_forged_one_is_refused() {
-    use chalk_server::tokens::{ISSUER, PARTICIPANT_ACCESS, ParticipantClaims, TokenSigner};
+    use chalk_server::domain::signing::{
+        ISSUER, PARTICIPANT_ACCESS, ParticipantClaims, TokenSigner,
+    };
     let app = app().await;
     let (tenant_id, key) = app.tenant(json!({}), json!({})).await;
     let joined = app

@@ -256,7 +256,7 @@ async fn usage_counters_stay_exact_under_concurrent_joins_leaves_ends_and_the_sw
 
     // The sweeper ends every empty room (room0, room1 and the idle ones); its counts and the
     // rows agree afterwards.
-    let swept = chalk_server::room_sweeper::sweep(&app.state, now() + 120)
+    let swept = chalk_server::workers::room_sweeper::sweep(&app.state, now() + 120)
         .await
         .unwrap();
     assert!(swept >= 2, "swept {swept}");

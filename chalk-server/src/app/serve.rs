@@ -1,0 +1,49 @@
+//! Running the server: the listener, and beside it every worker of the process, started
+//! and stopped together.
+
+use crate::domain::signing;
+use crate::http::{AppState, build_router, denials, server};
+use crate::metrics;
+use crate::workers::{housekeeping, room_sweeper, webhook_delivery};
+
+/// Serves until `shutdown` resolves; in-flight requests then get the shutdown grace
+/// (`state.limits`) to finish. Connections are capped and timed out as docs/api.md's
+/// Hardening rules say (see [`server`]).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let draining = state.clone();
+    let limits = state.limits.clone();
+    let sweeper = room_sweeper::spawn(state.clone(), room_sweeper::DEFAULT_INTERVAL);
+    let purger = housekeeping::spawn(state.clone(), housekeeping::DEFAULT_INTERVAL);
+    let deliverer = webhook_delivery::spawn(state.clone());
+    let upkeep = metrics::spawn_upkeep(state.clone(), metrics::UPKEEP_INTERVAL);
+    // Refusals held back from the audit log are written once their minute is over.
+    let denial_writer = denials::spawn(state.clone(), std::time::Duration::from_secs(5));
+    let final_denials = state.clone();
+    // Another instance's rotation is picked up for signing within this interval.
+    let key_refresher = state
+        .signer
+        .key_ring()
+        .map(|ring| ring.spawn_refresher(signing::KEY_REFRESH_INTERVAL));
+    let served = server::run(listener, build_router(state), limits, shutdown, move || {
+        draining.begin_shutdown();
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
+    .await;
+    sweeper.abort();
+    purger.abort();
+    upkeep.abort();
+    denial_writer.abort();
+    // What the last minute held back is not lost with the process.
+    final_denials.denials.write_all(&final_denials.store).await;
+    // In-flight webhook sends are cancelled and their claims released for the next start
+    // (or another instance) to send.
+    deliverer.stop().await;
+    if let Some(refresher) = key_refresher {
+        refresher.abort();
+    }
+    served
+}

@@ -1,0 +1,167 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use axum::middleware;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
+
+use crate::http::routes::{
+    api_keys, audit, auth, config, operator_keys, ops, rooms, signing_keys, tenants, webhooks,
+};
+use crate::http::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Chalk tenant API",
+        description = "Tenants, config, scoped API keys, key rotation and API-key → JWT exchange. \
+            Every error is `{\"error\": {\"code\", \"message\", \"details\"?, \"request_id\"}}`; every response \
+            carries `X-Request-Id`. Request bodies reject unknown fields (422). Tenant credentials are \
+            rate-limited per tenant (`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`; 429 with `Retry-After`); \
+            participant tokens per participant (`CHALK_PARTICIPANT_RATE_LIMIT`, default 120 a minute), apart from their tenant. \
+            Every request counts against a limit whatever its outcome (a refused `Origin` or a suspended tenant's \
+            credential against its tenant's; `/auth/refresh` too), so every `/api/v1` operation may answer 429. \
+            Failed authentication is throttled per client address (IPv6: per /64): after 20 `401 UNAUTHORIZED` answers \
+            in a minute (`CHALK_AUTH_FAILURE_LIMIT`), a request from that address whose credential does not verify is \
+            answered 429 `RATE_LIMITED` with `Retry-After` instead of 401 until the minute ends; a credential that \
+            verifies is served as usual. Public documents (JWKS, this document, health, readiness) are never throttled. \
+            The client address is the TCP peer, or behind a proxy in `CHALK_TRUSTED_PROXIES` the right-most \
+            `X-Forwarded-For` entry that is not a trusted proxy. \
+            Denied attempts are audited at most once per credential and reason a minute, with a `count`. \
+            A credential header sent twice is 400 like two credentials; the `Bearer` scheme is case-insensitive. \
+            Page cursors are opaque and sealed: an altered one is 400."
+    ),
+    modifiers(&Security),
+    // Schemas named only by a query parameter (`IntoParams`) are not collected from the
+    // handlers: each is registered here so that its `$ref` resolves.
+    components(schemas(chalk_sdk::model::EventType)),
+    tags(
+        (name = "tenants", description = "Tenants and their config"),
+        (name = "api-keys", description = "Scoped API keys"),
+        (name = "auth", description = "API key → JWT exchange"),
+        (name = "rooms", description = "Rooms and participants. Participant tokens (from adding a participant) \
+            are Bearer JWTs valid only for their own room; they die when the participant is removed or replaced, \
+            its tokens are refreshed, or the room ends. Browser requests carrying an `Origin` not in the tenant's \
+            non-empty `allowed_origins` are refused with 403 `FORBIDDEN` naming the origin. CORS preflights carry \
+            no credential, so they are answered for any http(s) origin (methods GET, POST, PATCH, DELETE; headers \
+            Authorization, Content-Type, Idempotency-Key, If-Match, X-Request-Id — never X-API-Key) and the origin \
+            is enforced on the real request, which only gets `Access-Control-Allow-Origin` when allowed."),
+        (name = "signing-keys", description = "Token signing keys. Tokens are signed with Ed25519 (`EdDSA`) by the \
+            current key and name it in their `kid` header; any service verifies them from `/.well-known/jwks.json` \
+            without a secret. `CHALK_JWT_ALGORITHM=HS256` signs with `CHALK_JWT_SECRET` instead (no keys, empty JWKS)."),
+        (name = "operator-keys", description = "Operator keys: named credentials with the master key's powers, \
+            sent as `X-Master-Key`, that can expire and are revoked one by one (at once, on every instance)."),
+        (name = "audit", description = "The append-only audit log: every change made through the API, and every \
+            refused attempt that carried a credential. Nothing changes or deletes an entry through the API."),
+        (name = "webhooks", description = "Signed HTTP callbacks of a tenant's events (Standard Webhooks:             `webhook-id`, `webhook-timestamp`, `webhook-signature` = `v1,` + base64 HMAC-SHA256 over             `{id}.{timestamp}.{body}`). Events are written in the transaction of the change that caused them;             each is delivered at least once to every subscribed endpoint, retried on the schedule             (`CHALK_WEBHOOK_RETRY_SCHEDULE`), then `exhausted`. `room.started` is the first participant's join;             a room's end produces `room.ended` and `meeting.ended` (participants let go by the end are in             its `attendance`, not in `participant.left` events)."),
+        (name = "operations", description = "Health, readiness, metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "master_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Master-Key"))),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every documented route, registered with axum and with the document at once.
+///
+/// Authentication is explicit: the routes that take a credential are registered in one
+/// router that carries the credential middleware, the rest (health, metrics, the token
+/// exchange, which carries its key in the body) in another. A handler that extracts a
+/// [`Caller`](crate::http::auth::Caller) outside the protected router answers 500, and
+/// `tests/api/openapi.rs` calls every documented operation to prove none does.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    let (public, protected) = routers();
+    public.merge(protected)
+}
+
+/// The credential middleware on one protected route's handlers. `MethodRouter::route_layer`
+/// wraps only the methods the route serves, so a wrong method is a plain 405, whatever
+/// headers it carries (a router-wide layer would also wrap the 405 fallback).
+fn authenticated(routes: UtoipaMethodRouter<AppState>) -> UtoipaMethodRouter<AppState> {
+    routes
+        .map(|handlers| handlers.route_layer(middleware::from_fn(crate::http::auth::authenticate)))
+}
+
+/// (public, protected): the documented routes, split by whether they take a credential.
+fn routers() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
+    let protected = OpenApiRouter::new()
+        .routes(authenticated(routes!(tenants::create, tenants::list)))
+        .routes(authenticated(routes!(
+            tenants::get,
+            tenants::update,
+            tenants::delete
+        )))
+        .routes(authenticated(routes!(tenants::current)))
+        .routes(authenticated(routes!(tenants::rotate_key)))
+        .routes(authenticated(routes!(tenants::suspend)))
+        .routes(authenticated(routes!(tenants::resume)))
+        .routes(authenticated(routes!(config::get, config::update)))
+        .routes(authenticated(routes!(api_keys::create, api_keys::list)))
+        .routes(authenticated(routes!(api_keys::revoke)))
+        .routes(authenticated(routes!(rooms::create, rooms::list)))
+        .routes(authenticated(routes!(rooms::get)))
+        .routes(authenticated(routes!(rooms::end)))
+        .routes(authenticated(routes!(rooms::add_participant)))
+        .routes(authenticated(routes!(rooms::token)))
+        .routes(authenticated(routes!(rooms::remove_participant)))
+        .routes(authenticated(routes!(signing_keys::list)))
+        .routes(authenticated(routes!(signing_keys::rotate)))
+        .routes(authenticated(routes!(
+            webhooks::create_endpoint,
+            webhooks::list_endpoints
+        )))
+        .routes(authenticated(routes!(
+            webhooks::get_endpoint,
+            webhooks::update_endpoint,
+            webhooks::delete_endpoint
+        )))
+        .routes(authenticated(routes!(webhooks::rotate_secret)))
+        .routes(authenticated(routes!(webhooks::test_endpoint)))
+        .routes(authenticated(routes!(webhooks::list_events)))
+        .routes(authenticated(routes!(webhooks::list_deliveries)))
+        .routes(authenticated(routes!(webhooks::retry_delivery)))
+        .routes(authenticated(routes!(
+            operator_keys::create,
+            operator_keys::list
+        )))
+        .routes(authenticated(routes!(operator_keys::revoke)))
+        .routes(authenticated(routes!(audit::list)))
+        .routes(authenticated(routes!(audit::list_for_tenant)));
+    let public = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(auth::token))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::revoke))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+        .routes(routes!(signing_keys::jwks));
+    (public, protected)
+}
+
+/// The document as served at `/api/v1/openapi.json`.
+pub fn document() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
