@@ -42,5 +42,6 @@ pub mod store;
 pub mod workers;
 
 pub use app::serve::serve;
+pub use domain::policy::Policy;
 pub use http::build_router;
-pub use http::state::{AppState, Policy};
+pub use http::state::AppState;

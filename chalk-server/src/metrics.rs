@@ -10,7 +10,7 @@
 //!
 //! A recorder built this way (rather than installed with the builder's own exporter) keeps
 //! each histogram's new samples in a buffer until someone drains it: rendering does, and so
-//! does [`Metrics::upkeep`]. `serve` runs [`spawn_upkeep`] so that memory stays bounded on
+//! does [`Metrics::upkeep`]. `serve` runs `workers::upkeep` so that memory stays bounded on
 //! an instance nobody scrapes.
 
 use std::time::Duration;
@@ -19,8 +19,6 @@ use axum::http::Method;
 use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
-
-use crate::http::state::AppState;
 
 pub const REQUESTS_TOTAL: &str = "chalk_http_requests_total";
 pub const REQUEST_DURATION: &str = "chalk_http_request_duration_seconds";
@@ -35,9 +33,6 @@ const WEBHOOK_BUCKETS: [f64; 9] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 /// The method label of a request whose method is not one of the standard ones.
 pub const OTHER_METHOD: &str = "OTHER";
-
-/// How often `serve` drains the histograms' buffered samples; the exporter's own default.
-pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 11] = [
@@ -134,18 +129,6 @@ impl Metrics {
     pub fn upkeep(&self) {
         self.handle.run_upkeep();
     }
-}
-
-/// Runs [`Metrics::upkeep`] every `interval`, until the returned handle is aborted.
-pub fn spawn_upkeep(state: AppState, interval: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            state.metrics.upkeep();
-        }
-    })
 }
 
 #[cfg(test)]

@@ -3,8 +3,7 @@
 
 use crate::domain::signing;
 use crate::http::{AppState, build_router, denials, server};
-use crate::metrics;
-use crate::workers::{housekeeping, room_sweeper, webhook_delivery};
+use crate::workers::{housekeeping, room_sweeper, upkeep, webhook_delivery};
 
 /// Serves until `shutdown` resolves; in-flight requests then get the shutdown grace
 /// (`state.limits`) to finish. Connections are capped and timed out as docs/api.md's
@@ -16,10 +15,10 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let draining = state.clone();
     let limits = state.limits.clone();
-    let sweeper = room_sweeper::spawn(state.clone(), room_sweeper::DEFAULT_INTERVAL);
-    let purger = housekeeping::spawn(state.clone(), housekeeping::DEFAULT_INTERVAL);
-    let deliverer = webhook_delivery::spawn(state.clone());
-    let upkeep = metrics::spawn_upkeep(state.clone(), metrics::UPKEEP_INTERVAL);
+    let sweeper = room_sweeper::spawn(state.core.clone(), room_sweeper::DEFAULT_INTERVAL);
+    let purger = housekeeping::spawn(state.core.clone(), housekeeping::DEFAULT_INTERVAL);
+    let deliverer = webhook_delivery::spawn(state.core.clone());
+    let upkeep = upkeep::spawn(state.core.clone(), upkeep::DEFAULT_INTERVAL);
     // Refusals held back from the audit log are written once their minute is over.
     let denial_writer = denials::spawn(state.clone(), std::time::Duration::from_secs(5));
     let final_denials = state.clone();

@@ -116,7 +116,7 @@ pub struct Settings {
     pub registration_rate_limit: i64,
 
     /// Days audit log entries are kept before the background purge deletes them.
-    #[arg(long, env = "CHALK_AUDIT_RETENTION_DAYS", default_value_t = crate::http::state::DEFAULT_AUDIT_RETENTION_DAYS, value_parser = clap::value_parser!(i64).range(1..=36_500))]
+    #[arg(long, env = "CHALK_AUDIT_RETENTION_DAYS", default_value_t = crate::domain::policy::DEFAULT_AUDIT_RETENTION_DAYS, value_parser = clap::value_parser!(i64).range(1..=36_500))]
     pub audit_retention_days: i64,
 
     /// Failed authentications per minute from one client address before its requests are

@@ -7,9 +7,10 @@ use tracing_subscriber::EnvFilter;
 
 use crate::app::settings::{LogFormat, Secrets, Settings};
 use crate::crypto::Sealer;
+use crate::domain::policy::Policy;
 use crate::domain::signing::TokenSigner;
 use crate::http::rate_limit::RateLimit;
-use crate::http::state::{AppState, Limits, Policy};
+use crate::http::state::{AppState, Limits};
 use crate::store::Store;
 
 /// Installs the global tracing subscriber (text or JSON, filtered by `CHALK_LOG`).

@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use crate::clock::to_datetime;
 
+use crate::domain::core::Core;
 use crate::error::{ApiError, ApiResult};
-use crate::http::state::AppState;
 use crate::store::{Db, TenantChange, TenantRow, tenants};
 
 use super::audit::AuditContext;
@@ -22,7 +22,7 @@ pub async fn get(db: &mut Db, id: &str) -> ApiResult<TenantRow> {
 /// patches without `If-Match` queue and each merges onto the one before (none is lost,
 /// none fails); with `If-Match`, a revision that is no longer current is 412.
 pub async fn update(
-    state: &AppState,
+    core: &Core,
     db: &mut Db,
     ctx: &AuditContext,
     id: &str,
@@ -39,8 +39,8 @@ pub async fn update(
         &row.config,
         patch,
         "",
-        &state.sealer,
-        state.policy.webhook_targets,
+        &core.sealer,
+        core.policy.webhook_targets,
     )
     .map_err(ApiError::validation)?;
     let change = TenantChange {

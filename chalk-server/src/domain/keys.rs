@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 use super::audit::{self, AuditContext};
 use crate::clock::{now, to_datetime};
 use crate::crypto::{hash_secret, key_prefix, new_api_key, new_id};
+use crate::domain::caller::Caller;
+use crate::domain::validate::parse;
 use crate::error::{ApiError, ApiResult};
-use crate::http::auth::Caller;
-use crate::http::extract::parse;
 use crate::store::{ApiKeyRow, Db, NewApiKey, RevokeKeyOutcome, keys};
 
 use super::views;

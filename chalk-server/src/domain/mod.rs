@@ -5,11 +5,14 @@
 //! audit entry and events). Nothing here imports from `routes/`.
 
 pub mod audit;
+pub mod caller;
 pub mod config;
+pub mod core;
 pub mod deliveries;
 pub mod events;
 pub mod keys;
 pub mod operator_keys;
+pub mod policy;
 pub mod rooms;
 pub mod signing;
 pub mod signing_keys;

@@ -8,10 +8,10 @@ use serde_json::{Value, json};
 use super::audit::{self, AuditContext};
 use crate::clock::{now, to_datetime};
 use crate::crypto::{hash_secret, key_prefix, new_id, new_operator_key};
+use crate::domain::caller::Caller;
 use crate::domain::validate::Problems;
+use crate::domain::validate::parse;
 use crate::error::{ApiError, ApiResult};
-use crate::http::auth::Caller;
-use crate::http::extract::parse;
 use crate::store::Db;
 use crate::store::operator_keys::{self, NewOperatorKey, OperatorKeyRow};
 

@@ -14,12 +14,12 @@ use super::audit::{self, AuditContext};
 
 use crate::clock::{now, to_datetime};
 use crate::crypto::new_id;
+use crate::domain::caller::{Caller, TenantCaller, participant_token_refused};
+use crate::domain::core::Core;
 use crate::domain::signing::{ISSUER, PARTICIPANT_ACCESS, PARTICIPANT_REFRESH, ParticipantClaims};
 use crate::domain::validate::Problems;
+use crate::domain::validate::parse;
 use crate::error::{ApiError, ApiResult};
-use crate::http::auth::{Caller, TenantCaller, participant_token_refused};
-use crate::http::extract::parse;
-use crate::http::state::AppState;
 use crate::store::{
     CreateRoomOutcome, Db, EndRoomOutcome, JoinOutcome, JoinRules, NewParticipant, NewRoom,
     ParticipantRow, RoomRow, RotateParticipantOutcome, rooms,
@@ -90,7 +90,7 @@ fn quota_exceeded(message: String) -> ApiError {
 }
 
 /// Access and refresh tokens for a participant at its current token generation.
-pub fn mint_tokens(state: &AppState, row: &ParticipantRow) -> (String, String, i64) {
+pub fn mint_tokens(core: &Core, row: &ParticipantRow) -> (String, String, i64) {
     let at = now();
     let claims = |typ: &str, ttl: i64| ParticipantClaims {
         iss: ISSUER.to_owned(),
@@ -104,13 +104,13 @@ pub fn mint_tokens(state: &AppState, row: &ParticipantRow) -> (String, String, i
         exp: at + ttl,
         typ: typ.to_owned(),
     };
-    let access_ttl = state.policy.access_token_ttl;
-    let access = state
+    let access_ttl = core.policy.access_token_ttl;
+    let access = core
         .signer
         .mint_participant(claims(PARTICIPANT_ACCESS, access_ttl));
-    let refresh = state
+    let refresh = core
         .signer
-        .mint_participant(claims(PARTICIPANT_REFRESH, state.policy.refresh_token_ttl));
+        .mint_participant(claims(PARTICIPANT_REFRESH, core.policy.refresh_token_ttl));
     (access, refresh, access_ttl)
 }
 
@@ -190,16 +190,16 @@ pub async fn list(
 /// A room read on its own (`GET /rooms/{id}`): from the cache when it holds the room
 /// (see `cache.rs`).
 pub async fn get_cached(
-    state: &AppState,
+    core: &Core,
     tenant_id: &str,
     room_id: &str,
 ) -> ApiResult<std::sync::Arc<RoomRow>> {
-    let cache = state.store.cache();
+    let cache = core.store.cache();
     if let Some(row) = cache.room(tenant_id, room_id) {
         return Ok(row);
     }
     let ticket = cache.ticket();
-    let mut db = state.store.read().await?;
+    let mut db = core.store.read().await?;
     let row = std::sync::Arc::new(get(&mut db, tenant_id, room_id).await?);
     cache.put_room(ticket, &row);
     Ok(row)
@@ -252,7 +252,7 @@ pub struct PreparedJoin {
 /// beginning the transaction: on PostgreSQL a read while holding a transaction's
 /// connection could wait for a connection that only finishing transactions free.
 pub async fn prepare_join(
-    state: &AppState,
+    core: &Core,
     tenant_id: &str,
     room_id: &str,
     body: Value,
@@ -266,7 +266,7 @@ pub async fn prepare_join(
         .map(|u| problems.text("user_id", u, 1, 200));
     problems.finish()?;
     // The rules are the config as this request found it (the cache is exact).
-    let tenant = crate::store::cache::tenant_snapshot(&state.store, tenant_id)
+    let tenant = crate::store::cache::tenant_snapshot(&core.store, tenant_id)
         .await?
         .ok_or_else(|| ApiError::not_found("Tenant"))?;
     let config = &tenant.row.config;
@@ -306,7 +306,7 @@ pub async fn prepare_join(
         left_at: None,
         token_generation: 0,
     };
-    let (access_token, refresh_token, expires_in) = mint_tokens(state, &draft);
+    let (access_token, refresh_token, expires_in) = mint_tokens(core, &draft);
     Ok(PreparedJoin {
         new,
         rules,
@@ -429,14 +429,14 @@ pub async fn join(
 /// The claims of a participant's refresh token for this room and participant, presented
 /// by `caller` (no credential, or one of the same tenant).
 pub async fn refresh_claims(
-    state: &AppState,
+    core: &Core,
     caller: &Caller,
     refresh_token: &str,
     room_id: &str,
     pid: &str,
 ) -> ApiResult<ParticipantClaims> {
     let invalid = ApiError::invalid_refresh_token;
-    let claims = state
+    let claims = core
         .signer
         .verify_participant(refresh_token, PARTICIPANT_REFRESH)
         .await

@@ -4,8 +4,8 @@ use chalk_sdk::model::{Jwks, SigningKey, SigningKeyStatus};
 
 use super::audit::{self, AuditContext};
 use crate::clock::{now, to_datetime};
+use crate::domain::core::Core;
 use crate::error::{ApiError, ApiResult};
-use crate::http::state::AppState;
 use crate::store::signing_keys::{self, SigningKeyRow};
 
 /// The wire view of a key: never its private half. A previous key past `retires_at` is
@@ -26,11 +26,11 @@ pub fn view(row: &SigningKeyRow, at: i64) -> SigningKey {
 }
 
 /// Every key, newest first (none in HS256 mode).
-pub async fn list(state: &AppState) -> ApiResult<Vec<SigningKey>> {
-    if state.signer.key_ring().is_none() {
+pub async fn list(core: &Core) -> ApiResult<Vec<SigningKey>> {
+    if core.signer.key_ring().is_none() {
         return Ok(Vec::new());
     }
-    let mut db = state.store.read().await?;
+    let mut db = core.store.read().await?;
     let at = now();
     Ok(signing_keys::list(&mut db)
         .await?
@@ -40,15 +40,15 @@ pub async fn list(state: &AppState) -> ApiResult<Vec<SigningKey>> {
 }
 
 /// A new current key; the old one verifies until every token it signed has expired.
-pub async fn rotate(state: &AppState, ctx: &AuditContext) -> ApiResult<SigningKey> {
-    let ring = state.signer.key_ring().ok_or_else(|| {
+pub async fn rotate(core: &Core, ctx: &AuditContext) -> ApiResult<SigningKey> {
+    let ring = core.signer.key_ring().ok_or_else(|| {
         ApiError::conflict(
             "Signing keys are used only with CHALK_JWT_ALGORITHM=EdDSA; this server signs with \
              HS256 and CHALK_JWT_SECRET",
         )
     })?;
     let row = ring
-        .rotate(state.policy.signing_key_overlap(), |key: &SigningKeyRow| {
+        .rotate(core.policy.signing_key_overlap(), |key: &SigningKeyRow| {
             let target = ("signing_key", key.kid.as_str());
             audit::entry(ctx, "signing_key.rotate", target, None, None)
         })
@@ -57,6 +57,6 @@ pub async fn rotate(state: &AppState, ctx: &AuditContext) -> ApiResult<SigningKe
 }
 
 /// The public keys still verifying.
-pub fn jwks(state: &AppState) -> Jwks {
-    state.signer.jwks()
+pub fn jwks(core: &Core) -> Jwks {
+    core.signer.jwks()
 }

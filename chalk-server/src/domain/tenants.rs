@@ -9,12 +9,12 @@ use serde_json::{Value, json};
 use super::audit::{self, AuditContext, Changes};
 use crate::clock::{now, to_datetime};
 use crate::crypto::{hash_secret, key_prefix, new_api_key, new_id};
+use crate::domain::caller::Caller;
+use crate::domain::core::Core;
 use crate::domain::tenant_config::{StoredConfig, apply_patch};
+use crate::domain::validate::parse;
 use crate::domain::validate::{EXTERNAL_ID_RULE, Problems, is_external_id};
 use crate::error::{ApiError, ApiResult};
-use crate::http::auth::Caller;
-use crate::http::extract::parse;
-use crate::http::state::AppState;
 use crate::store::{
     CreateTenantOutcome, Db, NewApiKey, TenantChange, TenantFilter, TenantRow, UpdateOutcome, keys,
     tenants,
@@ -162,7 +162,7 @@ pub fn list_filter(
 /// `POST /tenants`. The caller may create tenants (checked by the route); quota fields
 /// need the master key.
 pub async fn create(
-    state: &AppState,
+    core: &Core,
     db: &mut Db,
     caller: &Caller,
     ctx: &AuditContext,
@@ -199,8 +199,8 @@ pub async fn create(
                 &StoredConfig::default(),
                 &patch,
                 "config.",
-                &state.sealer,
-                state.policy.webhook_targets,
+                &core.sealer,
+                core.policy.webhook_targets,
             ) {
                 Ok(config) => config,
                 Err(errors) => {
@@ -227,7 +227,7 @@ pub async fn create(
         max_recording_duration_minutes: request.max_recording_duration_minutes.unwrap_or(120),
         rate_limit_per_minute: request
             .rate_limit_per_minute
-            .unwrap_or(state.policy.default_rate_limit),
+            .unwrap_or(core.policy.default_rate_limit),
         config,
         revision: 1,
         created_at: at,

@@ -4,19 +4,19 @@
 use chalk_sdk::model::{TenantStatus, TokenPair};
 
 use crate::crypto::{hash_secret, new_id};
+use crate::domain::core::Core;
 use crate::domain::signing::new_refresh_token;
 use crate::error::{ApiError, ApiResult};
-use crate::http::state::AppState;
 use crate::store::{Db, KeyAuth, NewRefreshToken, RefreshOutcome, keys, refresh};
 
 fn scope_text(auth: &KeyAuth) -> String {
     crate::store::scopes_to_text(&auth.key.scopes)
 }
 
-fn pair(state: &AppState, auth: &KeyAuth, refresh_token: String, at: i64) -> TokenPair {
-    let ttl = state.policy.access_token_ttl;
+fn pair(core: &Core, auth: &KeyAuth, refresh_token: String, at: i64) -> TokenPair {
+    let ttl = core.policy.access_token_ttl;
     TokenPair {
-        access_token: state
+        access_token: core
             .signer
             .mint_access(
                 &auth.key.tenant_id,
@@ -33,12 +33,7 @@ fn pair(state: &AppState, auth: &KeyAuth, refresh_token: String, at: i64) -> Tok
 }
 
 /// A new token pair for a checked API key, starting a new refresh chain.
-pub async fn exchange(
-    state: &AppState,
-    db: &mut Db,
-    auth: &KeyAuth,
-    at: i64,
-) -> ApiResult<TokenPair> {
+pub async fn exchange(core: &Core, db: &mut Db, auth: &KeyAuth, at: i64) -> ApiResult<TokenPair> {
     let token = new_refresh_token();
     refresh::insert(
         db,
@@ -48,11 +43,11 @@ pub async fn exchange(
             tenant_id: auth.key.tenant_id.clone(),
             key_id: auth.key.id.clone(),
             created_at: at,
-            expires_at: at + state.policy.refresh_token_ttl,
+            expires_at: at + core.policy.refresh_token_ttl,
         },
     )
     .await?;
-    Ok(pair(state, auth, token, at))
+    Ok(pair(core, auth, token, at))
 }
 
 /// What a refresh ends in. Either way the transaction commits: a refused reuse has just
@@ -65,14 +60,9 @@ pub enum Refreshed {
 /// Spends `presented` once for a new pair. A refresh for a suspended tenant, or for a key
 /// that no longer works, is refused *without* spending the token (the error rolls the
 /// transaction back), so resuming the tenant lets the chain go on.
-pub async fn refresh(
-    state: &AppState,
-    db: &mut Db,
-    presented: &str,
-    at: i64,
-) -> ApiResult<Refreshed> {
+pub async fn refresh(core: &Core, db: &mut Db, presented: &str, at: i64) -> ApiResult<Refreshed> {
     let successor = new_refresh_token();
-    let expires_at = at + state.policy.refresh_token_ttl;
+    let expires_at = at + core.policy.refresh_token_ttl;
     let outcome = refresh::use_once(
         db,
         &hash_secret(presented),
@@ -96,7 +86,7 @@ pub async fn refresh(
     if auth.tenant_status == TenantStatus::Suspended {
         return Err(ApiError::tenant_suspended());
     }
-    Ok(Refreshed::Pair(pair(state, &auth, successor, at)))
+    Ok(Refreshed::Pair(pair(core, &auth, successor, at)))
 }
 
 /// The key behind a live refresh token, without spending it. `None` for a token that is

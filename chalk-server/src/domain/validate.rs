@@ -2,6 +2,8 @@
 //! them all (a CI script fixes its input in one go, not one field per run).
 
 use chalk_sdk::model::FieldError;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::error::ApiError;
 
@@ -139,9 +141,53 @@ fn is_format(c: char) -> bool {
     )
 }
 
+/// Types a JSON value, naming the offending field on failure (422).
+pub fn parse<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::validation_field("body", "must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        ApiError::validation(vec![field_error(&path, &inner)])
+    })
+}
+
+/// serde names a missing field only in its message; put it in the path.
+fn field_error(path: &str, message: &str) -> FieldError {
+    let quoted = message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"));
+    let parent = if path == "." { "" } else { path };
+    match quoted {
+        // serde_path_to_error already ends the path with the unknown key.
+        Some(name) if message.starts_with("unknown field") => FieldError::new(
+            if parent.is_empty() { name } else { parent },
+            "unknown field; check its spelling against the API reference",
+        ),
+        Some(name) => FieldError::new(join_path(parent, name), "is required"),
+        None => FieldError::new(
+            if parent.is_empty() { "body" } else { parent },
+            message.to_owned(),
+        ),
+    }
+}
+
+/// `parent.name`, or `name` at the top.
+pub fn join_path(parent: &str, name: &str) -> String {
+    if parent.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{parent}.{name}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chalk_sdk::model::CreateTenantRequest;
+    use serde_json::json;
 
     #[test]
     fn collects_everything() {
@@ -204,5 +250,18 @@ mod tests {
         let err = p.finish().unwrap_err();
         assert_eq!(err.details[0].field, "external_id");
         assert_eq!(err.details[0].message, EXTERNAL_ID_RULE);
+    }
+
+    #[test]
+    fn unknown_missing_and_mistyped_fields_are_named() {
+        let err = parse::<CreateTenantRequest>(json!({"name": "a", "nmae": "b"})).unwrap_err();
+        assert_eq!(err.details[0].field, "nmae");
+        let err = parse::<CreateTenantRequest>(json!({})).unwrap_err();
+        assert_eq!(err.details[0].field, "name");
+        assert_eq!(err.details[0].message, "is required");
+        let err = parse::<CreateTenantRequest>(json!({"name": 5})).unwrap_err();
+        assert_eq!(err.details[0].field, "name");
+        let err = parse::<CreateTenantRequest>(json!([1])).unwrap_err();
+        assert_eq!(err.details[0].field, "body");
     }
 }

@@ -16,10 +16,10 @@ use serde_json::{Value, json};
 use super::audit::{self, AuditContext};
 use crate::clock::{now, to_datetime};
 use crate::crypto::{Sealer, new_id};
+use crate::domain::core::Core;
 use crate::domain::validate::Problems;
+use crate::domain::validate::parse;
 use crate::error::{ApiError, ApiResult};
-use crate::http::extract::parse;
-use crate::http::state::AppState;
 use crate::store::Db;
 use crate::store::webhooks::{self, CreateEndpointOutcome, EndpointRow, MAX_ENDPOINTS};
 
@@ -96,8 +96,8 @@ fn events(problems: &mut Problems, field: &str, events: &[String]) -> Vec<String
     out
 }
 
-fn url(problems: &mut Problems, state: &AppState, raw: &str) -> String {
-    crate::domain::tenant_config::webhook_url(raw.to_owned(), state.policy.webhook_targets)
+fn url(problems: &mut Problems, core: &Core, raw: &str) -> String {
+    crate::domain::tenant_config::webhook_url(raw.to_owned(), core.policy.webhook_targets)
         .unwrap_or_else(|message| {
             problems.push("url", message);
             String::new()
@@ -105,7 +105,7 @@ fn url(problems: &mut Problems, state: &AppState, raw: &str) -> String {
 }
 
 pub async fn create(
-    state: &AppState,
+    core: &Core,
     db: &mut Db,
     ctx: &AuditContext,
     tenant_id: &str,
@@ -113,7 +113,7 @@ pub async fn create(
 ) -> ApiResult<CreatedWebhookEndpoint> {
     let request: CreateWebhookEndpointRequest = parse(body)?;
     let mut problems = Problems::default();
-    let url = url(&mut problems, state, &request.url);
+    let url = url(&mut problems, core, &request.url);
     let events = events(&mut problems, "events", &request.events);
     let description = request
         .description
@@ -130,7 +130,7 @@ pub async fn create(
         events,
         description,
         enabled: request.enabled.unwrap_or(true),
-        secret: state.sealer.seal_str(&secret),
+        secret: core.sealer.seal_str(&secret),
         previous_secret: None,
         previous_secret_expires_at: None,
         created_at: at,
@@ -150,7 +150,7 @@ pub async fn create(
             )
             .await?;
             Ok(CreatedWebhookEndpoint {
-                endpoint: view(&row, &state.sealer),
+                endpoint: view(&row, &core.sealer),
                 secret: secret.into(),
             })
         }
@@ -180,7 +180,7 @@ pub async fn get(db: &mut Db, tenant_id: &str, id: &str) -> ApiResult<EndpointRo
 
 /// Changes the fields present in the body; the rest stay.
 pub async fn update(
-    state: &AppState,
+    core: &Core,
     db: &mut Db,
     ctx: &AuditContext,
     tenant_id: &str,
@@ -189,7 +189,7 @@ pub async fn update(
 ) -> ApiResult<EndpointRow> {
     let request: UpdateWebhookEndpointRequest = parse(body)?;
     let mut problems = Problems::default();
-    let url = request.url.as_deref().map(|u| url(&mut problems, state, u));
+    let url = request.url.as_deref().map(|u| url(&mut problems, core, u));
     let events = request
         .events
         .as_deref()
@@ -259,7 +259,7 @@ pub async fn delete(db: &mut Db, ctx: &AuditContext, tenant_id: &str, id: &str) 
 /// A new secret. The previous one keeps signing for `expire_previous_in_seconds` (default
 /// a day; 0 stops it at once), so a receiver can switch without dropping a delivery.
 pub async fn rotate_secret(
-    state: &AppState,
+    core: &Core,
     db: &mut Db,
     ctx: &AuditContext,
     tenant_id: &str,
@@ -286,7 +286,7 @@ pub async fn rotate_secret(
         .ok_or_else(|| ApiError::not_found("Webhook endpoint"))?;
     let at = now();
     let secret = new_secret();
-    let previous = std::mem::replace(&mut row.secret, state.sealer.seal_str(&secret));
+    let previous = std::mem::replace(&mut row.secret, core.sealer.seal_str(&secret));
     if overlap > 0 {
         row.previous_secret = Some(previous);
         row.previous_secret_expires_at = Some(at + overlap);

@@ -11,6 +11,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chalk_sdk::model::FieldError;
 use serde::de::DeserializeOwned;
+
+use crate::domain::validate::join_path;
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -199,47 +201,6 @@ fn integral_numbers(value: Value) -> Value {
     }
 }
 
-/// Types a JSON value, naming the offending field on failure (422).
-pub fn parse<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
-    if !value.is_object() {
-        return Err(ApiError::validation_field("body", "must be a JSON object"));
-    }
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner().to_string();
-        ApiError::validation(vec![field_error(&path, &inner)])
-    })
-}
-
-/// serde names a missing field only in its message; put it in the path.
-fn field_error(path: &str, message: &str) -> FieldError {
-    let quoted = message
-        .split('`')
-        .nth(1)
-        .filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"));
-    let parent = if path == "." { "" } else { path };
-    match quoted {
-        // serde_path_to_error already ends the path with the unknown key.
-        Some(name) if message.starts_with("unknown field") => FieldError::new(
-            if parent.is_empty() { name } else { parent },
-            "unknown field; check its spelling against the API reference",
-        ),
-        Some(name) => FieldError::new(join_path(parent, name), "is required"),
-        None => FieldError::new(
-            if parent.is_empty() { "body" } else { parent },
-            message.to_owned(),
-        ),
-    }
-}
-
-fn join_path(parent: &str, name: &str) -> String {
-    if parent.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{parent}.{name}")
-    }
-}
-
 /// A query string typed into `T`; failures are 400 `INVALID_REQUEST`.
 #[derive(Debug, Clone)]
 pub struct ApiQuery<T>(pub T);
@@ -281,7 +242,6 @@ pub fn if_match(headers: &axum::http::HeaderMap) -> Result<Option<i64>, ApiError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chalk_sdk::model::CreateTenantRequest;
     use serde_json::json;
 
     #[test]
@@ -301,18 +261,5 @@ mod tests {
             ["config.transcription_keywords[2]", "k\\u0000", "name"]
         );
         refuse_nul_in_json(&json!({"name": "no nul", "list": ["a", 1, null]})).unwrap();
-    }
-
-    #[test]
-    fn unknown_missing_and_mistyped_fields_are_named() {
-        let err = parse::<CreateTenantRequest>(json!({"name": "a", "nmae": "b"})).unwrap_err();
-        assert_eq!(err.details[0].field, "nmae");
-        let err = parse::<CreateTenantRequest>(json!({})).unwrap_err();
-        assert_eq!(err.details[0].field, "name");
-        assert_eq!(err.details[0].message, "is required");
-        let err = parse::<CreateTenantRequest>(json!({"name": 5})).unwrap_err();
-        assert_eq!(err.details[0].field, "name");
-        let err = parse::<CreateTenantRequest>(json!([1])).unwrap_err();
-        assert_eq!(err.details[0].field, "body");
     }
 }

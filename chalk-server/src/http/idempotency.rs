@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::clock::now;
+use crate::domain::caller::Caller;
 use crate::error::ApiError;
-use crate::http::auth::Caller;
 use crate::http::state::AppState;
 use crate::store::{Db, IdempotencyBegin, IdempotencyReservation, idempotency};
 

@@ -90,7 +90,7 @@ impl Modify for Security {
 /// Authentication is explicit: the routes that take a credential are registered in one
 /// router that carries the credential middleware, the rest (health, metrics, the token
 /// exchange, which carries its key in the body) in another. A handler that extracts a
-/// [`Caller`](crate::http::auth::Caller) outside the protected router answers 500, and
+/// [`Caller`](crate::domain::caller::Caller) outside the protected router answers 500, and
 /// `tests/api/openapi.rs` calls every documented operation to prove none does.
 pub fn api_router() -> OpenApiRouter<AppState> {
     let (public, protected) = routers();

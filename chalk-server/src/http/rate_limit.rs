@@ -17,6 +17,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use crate::domain::caller::Caller;
+
 const WINDOW: i64 = 60;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,10 +152,21 @@ impl<'a> Budget<'a> {
     }
 
     /// A participant's own `CHALK_PARTICIPANT_RATE_LIMIT`, apart from its tenant's.
-    pub fn participant(participant_id: &str, policy: &crate::http::state::Policy) -> Self {
+    pub fn participant(participant_id: &str, policy: &crate::domain::policy::Policy) -> Self {
         Budget {
             key: Cow::Owned(format!("participant:{participant_id}")),
             limit: policy.participant_rate_limit,
+        }
+    }
+
+    /// The limit `caller`'s requests count against: its tenant's, or a participant
+    /// token's own (docs/api.md Hardening rules: one browser looping on its room must not
+    /// spend the tenant's limit). The operator is not limited.
+    pub fn of(caller: &'a Caller, policy: &crate::domain::policy::Policy) -> Option<Self> {
+        match caller {
+            Caller::Tenant(t) => Some(Budget::tenant(&t.tenant_id, t.rate_limit_per_minute)),
+            Caller::Participant(p) => Some(Budget::participant(&p.participant_id, policy)),
+            _ => None,
         }
     }
 

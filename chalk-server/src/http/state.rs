@@ -6,9 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::crypto::Sealer;
+use crate::domain::core::Core;
+use crate::domain::policy::Policy;
 use crate::domain::signing::TokenSigner;
 use crate::http::rate_limit::{FailureThrottle, RateLimit};
-use crate::metrics::Metrics;
 use crate::store::Store;
 use chalk_sdk::SecretString;
 
@@ -19,60 +20,6 @@ impl std::ops::Deref for AppState {
     type Target = App;
     fn deref(&self) -> &App {
         &self.0
-    }
-}
-
-/// Behaviour settings the handlers need (the rest of `Settings` is start-up only).
-#[derive(Debug, Clone)]
-pub struct Policy {
-    pub open_registration: bool,
-    pub default_rate_limit: i64,
-    pub access_token_ttl: i64,
-    pub refresh_token_ttl: i64,
-    /// Requests per minute for each participant token, counted apart from its tenant.
-    pub participant_rate_limit: i64,
-    /// Tenants an anonymous caller may create per hour from one client address, with open
-    /// registration (`CHALK_REGISTRATION_RATE_LIMIT`).
-    pub registration_rate_limit: i64,
-    /// Days audit entries are kept (`CHALK_AUDIT_RETENTION_DAYS`).
-    pub audit_retention_days: i64,
-    /// Failed authentications per minute from one client address before it is throttled.
-    pub auth_failure_limit: i64,
-    /// Peers whose `X-Forwarded-For` names the client (`CHALK_TRUSTED_PROXIES`).
-    pub trusted_proxies: crate::net::client_ip::TrustedProxies,
-    /// Which webhook targets are allowed (`CHALK_WEBHOOK_ALLOW_PRIVATE`).
-    pub webhook_targets: crate::net::webhook_target::TargetPolicy,
-    /// How the delivery worker sends (`CHALK_WEBHOOK_RETRY_SCHEDULE`, `…_TIMEOUT`, …).
-    pub webhook_delivery: crate::domain::webhook_schedule::DeliveryConfig,
-}
-
-impl Policy {
-    /// How long a rotated-away signing key keeps verifying: until every token it signed
-    /// has expired, plus a margin for instances that signed with it a little longer.
-    pub fn signing_key_overlap(&self) -> i64 {
-        self.access_token_ttl.max(self.refresh_token_ttl)
-            + crate::domain::signing::ROTATION_MARGIN_SECONDS
-    }
-}
-
-/// Days audit entries are kept by default (`CHALK_AUDIT_RETENTION_DAYS`).
-pub const DEFAULT_AUDIT_RETENTION_DAYS: i64 = 365;
-
-impl Default for Policy {
-    fn default() -> Self {
-        Self {
-            open_registration: false,
-            default_rate_limit: 1000,
-            access_token_ttl: 3600,
-            refresh_token_ttl: 2_592_000,
-            participant_rate_limit: 120,
-            registration_rate_limit: 10,
-            audit_retention_days: DEFAULT_AUDIT_RETENTION_DAYS,
-            auth_failure_limit: 20,
-            trusted_proxies: Default::default(),
-            webhook_targets: Default::default(),
-            webhook_delivery: Default::default(),
-        }
     }
 }
 
@@ -98,14 +45,11 @@ impl Default for Limits {
     }
 }
 
+/// The [`Core`] the rules share, and what only the HTTP layer needs beside it.
 pub struct App {
-    pub store: Arc<Store>,
+    pub core: Core,
     pub master_key: SecretString,
-    pub signer: TokenSigner,
-    pub sealer: Sealer,
     pub rate_limiter: RateLimit,
-    pub metrics: Metrics,
-    pub policy: Policy,
     pub limits: Limits,
     /// Failed authentications per client address (see `auth::throttle_failures`).
     pub auth_failures: FailureThrottle,
@@ -115,6 +59,13 @@ pub struct App {
     pub shutting_down: AtomicBool,
     /// When this process last recorded each API key's use (see `auth::record_key_use`).
     pub key_uses: Mutex<HashMap<String, i64>>,
+}
+
+impl std::ops::Deref for App {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        &self.core
+    }
 }
 
 impl AppState {
@@ -146,13 +97,9 @@ impl AppState {
     ) -> Self {
         crate::http::pagination::use_sealer(&sealer);
         AppState(Arc::new(App {
-            store,
+            core: Core::new(store, signer, sealer, policy),
             master_key,
-            signer,
-            sealer,
             rate_limiter,
-            metrics: Metrics::default(),
-            policy,
             limits: Limits::default(),
             auth_failures: FailureThrottle::default(),
             denials: Default::default(),

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use crate::clock::now;
-use crate::http::state::AppState;
+use crate::domain::core::Core;
 use crate::store::{StoreResult, audit, deliveries, events, idempotency, refresh};
 
 /// How often `serve` purges. Rows outlive their retention by at most this long.
@@ -29,8 +29,8 @@ pub struct Purged {
 
 /// Deletes, as of `at` (Unix seconds), every idempotency record older than its retention
 /// and every refresh token past its expiry, in one transaction.
-pub async fn purge(state: &AppState, at: i64) -> StoreResult<Purged> {
-    let mut db = state.store.begin().await?;
+pub async fn purge(core: &Core, at: i64) -> StoreResult<Purged> {
+    let mut db = core.store.begin().await?;
     let idempotency_records =
         idempotency::purge_expired(&mut db, at - crate::http::idempotency::RETENTION_SECONDS)
             .await?;
@@ -38,7 +38,7 @@ pub async fn purge(state: &AppState, at: i64) -> StoreResult<Purged> {
     let cutoff = at - crate::domain::events::RETENTION_SECONDS;
     deliveries::purge_expired(&mut db, cutoff).await?;
     let events = events::purge_expired(&mut db, cutoff).await?;
-    let retention = state.policy.audit_retention_days * 24 * 60 * 60;
+    let retention = core.policy.audit_retention_days * 24 * 60 * 60;
     let audit_events = audit::purge_older_than(&mut db, at - retention).await?;
     db.commit().await?;
     Ok(Purged {
@@ -50,7 +50,7 @@ pub async fn purge(state: &AppState, at: i64) -> StoreResult<Purged> {
 }
 
 /// Purges at once and then every `interval`, until the returned handle is aborted.
-pub fn spawn(state: AppState, interval: Duration) -> tokio::task::JoinHandle<()> {
+pub fn spawn(core: Core, interval: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -58,10 +58,10 @@ pub fn spawn(state: AppState, interval: Duration) -> tokio::task::JoinHandle<()>
             ticks.tick().await;
             // `api_key.expiring` notices ride on the same tick: a key's notice comes at most
             // one interval late.
-            if let Err(e) = crate::domain::events::record_expiring_keys(&state.store, now()).await {
+            if let Err(e) = crate::domain::events::record_expiring_keys(&core.store, now()).await {
                 tracing::warn!(error = ?e, "api_key.expiring scan failed; retrying at the next tick");
             }
-            match purge(&state, now()).await {
+            match purge(&core, now()).await {
                 Ok(purged) if purged != Purged::default() => {
                     tracing::info!(
                         idempotency_records = purged.idempotency_records,

@@ -4,4 +4,5 @@
 
 pub mod housekeeping;
 pub mod room_sweeper;
+pub mod upkeep;
 pub mod webhook_delivery;

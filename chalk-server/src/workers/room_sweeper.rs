@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use crate::clock::now;
-use crate::http::state::AppState;
+use crate::domain::core::Core;
 use crate::store::{StoreResult, rooms};
 
 /// How often `serve` sweeps: a room ends at most this long after its timeout.
@@ -21,12 +21,12 @@ const MIN_TIMEOUT_SECONDS: i64 = 60;
 
 /// Ends every room that, at `at` (Unix seconds), has been empty for at least its tenant's
 /// timeout. Returns how many ended.
-pub async fn sweep(state: &AppState, at: i64) -> StoreResult<usize> {
+pub async fn sweep(core: &Core, at: i64) -> StoreResult<usize> {
     let mut after_seq = 0;
     let mut ended = 0;
     loop {
         let batch = {
-            let mut db = state.store.read().await?;
+            let mut db = core.store.read().await?;
             rooms::empty(&mut db, at - MIN_TIMEOUT_SECONDS, after_seq, BATCH).await?
         };
         for room in &batch {
@@ -35,7 +35,7 @@ pub async fn sweep(state: &AppState, at: i64) -> StoreResult<usize> {
             if room.empty_since > at - timeout_minutes * 60 {
                 continue;
             }
-            let mut db = state.store.begin().await?;
+            let mut db = core.store.begin().await?;
             let ended_now = rooms::end_if_empty_since(
                 &mut db,
                 &room.tenant_id,
@@ -67,13 +67,13 @@ pub async fn sweep(state: &AppState, at: i64) -> StoreResult<usize> {
 }
 
 /// Sweeps every `interval` until the returned handle is aborted.
-pub fn spawn(state: AppState, interval: Duration) -> tokio::task::JoinHandle<()> {
+pub fn spawn(core: Core, interval: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            if let Err(e) = sweep(&state, now()).await {
+            if let Err(e) = sweep(&core, now()).await {
                 tracing::warn!(error = %e, "empty-room sweep failed; retrying at the next tick");
             }
         }

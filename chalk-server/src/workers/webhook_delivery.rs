@@ -26,8 +26,8 @@ use tokio::task::JoinSet;
 use url::{Host, Url};
 
 use crate::clock::{now, to_datetime};
+use crate::domain::core::Core;
 use crate::domain::webhook_schedule::{DeliveryConfig, next_delay};
-use crate::http::state::AppState;
 use crate::net::webhook_target::{self, TargetPolicy};
 use crate::store::deliveries::{self, DeliveryRow, Outcome};
 use crate::store::{StoreResult, events, webhooks};
@@ -54,16 +54,16 @@ impl Worker {
 }
 
 /// Starts the worker of this instance.
-pub fn spawn(state: AppState) -> Worker {
+pub fn spawn(core: Core) -> Worker {
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(run(state, stopped));
+    let task = tokio::spawn(run(core, stopped));
     Worker { stop, task }
 }
 
-async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
+async fn run(core: Core, mut stopped: watch::Receiver<bool>) {
     // Every claim of this process starts with its id, so stopping releases them all.
     let instance = format!("{}/", crate::crypto::random_base62(16));
-    let config = state.policy.webhook_delivery.clone();
+    let config = core.policy.webhook_delivery.clone();
     let mut in_flight: JoinSet<()> = JoinSet::new();
     let mut ticks = tokio::time::interval(config.poll_interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -78,7 +78,7 @@ async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
             continue;
         }
         let owner = format!("{instance}{}", crate::crypto::random_base62(8));
-        let claimed = match claim(&state, &config, &owner, room).await {
+        let claimed = match claim(&core, &config, &owner, room).await {
             Ok(claimed) => claimed,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot claim webhook deliveries; retrying at the next poll");
@@ -86,21 +86,21 @@ async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
             }
         };
         for delivery in claimed {
-            let state = state.clone();
+            let core = core.clone();
             let owner = owner.clone();
             let config = config.clone();
             in_flight.spawn(async move {
-                if let Err(e) = deliver(&state, &config, &owner, delivery).await {
+                if let Err(e) = deliver(&core, &config, &owner, delivery).await {
                     tracing::warn!(error = %e, "cannot record a webhook attempt; its claim lapses and it is sent again");
                 }
             });
         }
-        if let Ok(depth) = queue_depth(&state).await {
-            state.metrics.webhook_queue_depth(depth);
+        if let Ok(depth) = queue_depth(&core).await {
+            core.metrics.webhook_queue_depth(depth);
         }
     }
     in_flight.shutdown().await;
-    match release(&state, &instance).await {
+    match release(&core, &instance).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(deliveries = n, "released in-flight webhook deliveries"),
         Err(e) => tracing::warn!(error = %e, "cannot release webhook claims; their leases lapse"),
@@ -108,17 +108,17 @@ async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
 }
 
 async fn claim(
-    state: &AppState,
+    core: &Core,
     config: &DeliveryConfig,
     owner: &str,
     limit: usize,
 ) -> StoreResult<Vec<DeliveryRow>> {
     let at = now();
     let lease = at + config.timeout.as_secs() as i64 + LEASE_MARGIN_SECONDS;
-    let mut db = state.store.begin().await?;
+    let mut db = core.store.begin().await?;
     let claimed = deliveries::claim(
         &mut db,
-        state.store.dialect(),
+        core.store.dialect(),
         owner,
         at,
         lease,
@@ -129,15 +129,15 @@ async fn claim(
     Ok(claimed)
 }
 
-async fn release(state: &AppState, instance: &str) -> StoreResult<u64> {
-    let mut db = state.store.begin().await?;
+async fn release(core: &Core, instance: &str) -> StoreResult<u64> {
+    let mut db = core.store.begin().await?;
     let released = deliveries::release(&mut db, instance).await?;
     db.commit().await?;
     Ok(released)
 }
 
-async fn queue_depth(state: &AppState) -> StoreResult<i64> {
-    let mut db = state.store.read().await?;
+async fn queue_depth(core: &Core) -> StoreResult<i64> {
+    let mut db = core.store.read().await?;
     deliveries::queue_depth(&mut db).await
 }
 
@@ -148,10 +148,10 @@ struct Target {
 }
 
 /// `None`: the endpoint is gone (its deliveries went with it).
-async fn target(state: &AppState, delivery: &DeliveryRow) -> Result<Option<Target>, String> {
+async fn target(core: &Core, delivery: &DeliveryRow) -> Result<Option<Target>, String> {
     let (url, sealed) = match &delivery.endpoint_id {
         Some(endpoint_id) => {
-            let mut db = state.store.read().await.map_err(|e| e.to_string())?;
+            let mut db = core.store.read().await.map_err(|e| e.to_string())?;
             let Some(endpoint) = webhooks::get(&mut db, &delivery.tenant_id, endpoint_id)
                 .await
                 .map_err(|e| e.to_string())?
@@ -172,19 +172,19 @@ async fn target(state: &AppState, delivery: &DeliveryRow) -> Result<Option<Targe
     };
     let secrets = sealed
         .iter()
-        .map(|s| state.sealer.open_str(s).map_err(|e| e.to_string()))
+        .map(|s| core.sealer.open_str(s).map_err(|e| e.to_string()))
         .collect::<Result<_, _>>()?;
     Ok(Some(Target { url, secrets }))
 }
 
 async fn deliver(
-    state: &AppState,
+    core: &Core,
     config: &DeliveryConfig,
     owner: &str,
     delivery: DeliveryRow,
 ) -> StoreResult<()> {
     let body = {
-        let mut db = state.store.read().await?;
+        let mut db = core.store.read().await?;
         match events::get(&mut db, &delivery.event_id).await? {
             Some(row) => crate::domain::events::view(&row)
                 .ok()
@@ -194,7 +194,7 @@ async fn deliver(
     };
     let started = Instant::now();
     let at = now();
-    let result = match (body, target(state, &delivery).await) {
+    let result = match (body, target(core, &delivery).await) {
         (_, Ok(None)) => return Ok(()),
         (None, _) => Err(Failure::error("the event cannot be read")),
         (_, Err(e)) => Err(Failure::error(e)),
@@ -203,7 +203,7 @@ async fn deliver(
                 &target,
                 &delivery.event_id,
                 &body,
-                state.policy.webhook_targets,
+                core.policy.webhook_targets,
                 config.timeout,
             )
             .await
@@ -236,7 +236,7 @@ async fn deliver(
     };
     let attempts = serde_json::to_string(&attempts)
         .map_err(|e| crate::store::StoreError::Internal(e.to_string()))?;
-    let mut db = state.store.begin().await?;
+    let mut db = core.store.begin().await?;
     let recorded = deliveries::finish(
         &mut db,
         &delivery.id,
@@ -252,7 +252,7 @@ async fn deliver(
     .await?;
     db.commit().await?;
     if recorded {
-        state.metrics.webhook_delivery(status, elapsed);
+        core.metrics.webhook_delivery(status, elapsed);
     }
     tracing::debug!(delivery = %delivery.id, event = %delivery.event_id, status, ?status_code, "webhook attempt");
     Ok(())

@@ -1048,7 +1048,7 @@ async fn the_housekeeping_task_purges_periodically() {
     let families = "SELECT family_id FROM refresh_tokens";
     assert_eq!(column(&app, families).await, ["fam_old"]);
     let task = chalk_server::workers::housekeeping::spawn(
-        app.state.clone(),
+        app.state.core.clone(),
         std::time::Duration::from_millis(50),
     );
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);

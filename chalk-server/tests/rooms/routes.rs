@@ -1078,7 +1078,7 @@ async fn the_background_sweeper_ends_a_room_empty_past_its_timeout() {
     ));
     db.commit().await.unwrap();
     let task = chalk_server::workers::room_sweeper::spawn(
-        app.state.clone(),
+        app.state.core.clone(),
         std::time::Duration::from_millis(20),
     );
     let key = Cred::Key(key);

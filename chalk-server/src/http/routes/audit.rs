@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use chalk_sdk::model::{AuditEvent, ErrorEnvelope, ListAuditEventsQuery, Page, Scope};
 
 use crate::domain::audit;
+use crate::domain::caller::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::http::auth::Caller;
 use crate::http::extract::ApiQuery;
 use crate::http::pagination::{next_cursor, page_request};
 use crate::http::state::AppState;

@@ -10,13 +10,15 @@ use chalk_sdk::model::{
 };
 
 use crate::clock::now;
+use crate::domain::caller::{TenantCredential, tenant_caller};
 use crate::domain::tokens::{self, Refreshed};
+use crate::domain::validate::parse;
 use crate::error::ApiResult;
 use crate::http::auth::{
-    Refused, RequestFacts, TenantCredential, admit_caller, check_api_key, count_refusal,
-    record_refused_api_key, stamp, tenant_caller,
+    Refused, RequestFacts, admit_caller, check_api_key, count_refusal, record_refused_api_key,
+    stamp,
 };
-use crate::http::extract::{JsonBody, parse};
+use crate::http::extract::JsonBody;
 use crate::http::rate_limit::{Budget, Decision};
 use crate::http::state::AppState;
 use crate::http::throttle::{FailedAuthentication, Unverified};

@@ -9,9 +9,9 @@ use chalk_sdk::model::{ConfigPatch, Data, ErrorEnvelope, Scope, TenantConfigResp
 use super::tenants::TAG;
 use crate::clock::to_datetime;
 use crate::domain::audit::AuditContext;
+use crate::domain::caller::Caller;
 use crate::domain::config;
 use crate::error::ApiResult;
-use crate::http::auth::Caller;
 use crate::http::extract::{JsonBody, etag, if_match};
 use crate::http::state::AppState;
 use crate::store::TenantRow;

@@ -10,9 +10,9 @@ use chalk_sdk::model::{
 };
 
 use crate::domain::audit::AuditContext;
+use crate::domain::caller::Caller;
 use crate::domain::operator_keys;
 use crate::error::ApiResult;
-use crate::http::auth::Caller;
 use crate::http::extract::{ApiQuery, JsonBody};
 use crate::http::idempotency::{self, Produced};
 use crate::http::pagination::{next_cursor, page_request};

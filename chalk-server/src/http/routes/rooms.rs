@@ -13,11 +13,13 @@ use chalk_sdk::model::{
 
 use crate::clock::now;
 use crate::domain::audit::AuditContext;
+use crate::domain::caller::Caller;
 use crate::domain::rooms::{self, room_actor, room_path_id, room_tenant};
+use crate::domain::validate::parse;
 use crate::domain::views;
 use crate::error::{ApiError, ApiResult};
-use crate::http::auth::{Caller, RequestFacts, admit, stamp};
-use crate::http::extract::{ApiQuery, JsonBody, OptionalJsonBody, parse};
+use crate::http::auth::{RequestFacts, admit, stamp};
+use crate::http::extract::{ApiQuery, JsonBody, OptionalJsonBody};
 use crate::http::idempotency::{self, Produced};
 use crate::http::pagination::{next_cursor, page_request};
 use crate::http::rate_limit::Budget;

@@ -7,9 +7,9 @@ use axum::response::{IntoResponse, Response};
 use chalk_sdk::model::{Data, ErrorEnvelope, Jwks, Page, SigningKey};
 
 use crate::domain::audit::AuditContext;
+use crate::domain::caller::Caller;
 use crate::domain::signing_keys;
 use crate::error::ApiResult;
-use crate::http::auth::Caller;
 use crate::http::state::AppState;
 
 pub const TAG: &str = "signing-keys";

@@ -11,9 +11,9 @@ use chalk_sdk::model::{
 
 use crate::clock::now;
 use crate::domain::audit::AuditContext;
+use crate::domain::caller::Caller;
 use crate::domain::tenants;
 use crate::error::{ApiError, ApiResult};
-use crate::http::auth::Caller;
 use crate::http::extract::{ApiQuery, JsonBody, OptionalJsonBody, etag, if_match};
 use crate::http::idempotency::{self, Produced};
 use crate::http::pagination::{next_cursor, page_request};
