@@ -87,7 +87,7 @@ pub async fn record_room_ended(db: &mut Db, room: &RoomRow) -> ApiResult<()> {
 async fn record_meeting_ended(db: &mut Db, room: &RoomRow, view: Room) -> ApiResult<()> {
     let tenant = super::views::tenant_row(db, &room.tenant_id).await?;
     let hook = tenant.config.post_meeting_webhook.as_ref();
-    let include = |flag: fn(&crate::domain::tenant_config::StoredWebhook) -> bool| {
+    let include = |flag: fn(&crate::store::stored_config::StoredWebhook) -> bool| {
         hook.is_some_and(flag).then_some(serde_json::Value::Null)
     };
     let attendance = rooms::participants_of(db, &room.tenant_id, &room.id)

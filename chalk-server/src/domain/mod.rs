@@ -16,7 +16,6 @@ pub mod policy;
 pub mod rooms;
 pub mod signing;
 pub mod signing_keys;
-pub mod tenant_config;
 pub mod tenants;
 pub mod tokens;
 pub mod validate;

@@ -10,11 +10,12 @@ use super::audit::{self, AuditContext, Changes};
 use crate::clock::{now, to_datetime};
 use crate::crypto::{hash_secret, key_prefix, new_api_key, new_id};
 use crate::domain::caller::Caller;
+use crate::domain::config::patch::apply_patch;
 use crate::domain::core::Core;
-use crate::domain::tenant_config::{StoredConfig, apply_patch};
 use crate::domain::validate::parse;
 use crate::domain::validate::{EXTERNAL_ID_RULE, Problems, is_external_id};
 use crate::error::{ApiError, ApiResult};
+use crate::store::stored_config::StoredConfig;
 use crate::store::{
     CreateTenantOutcome, Db, NewApiKey, TenantChange, TenantFilter, TenantRow, UpdateOutcome, keys,
     tenants,

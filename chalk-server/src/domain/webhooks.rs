@@ -97,7 +97,7 @@ fn events(problems: &mut Problems, field: &str, events: &[String]) -> Vec<String
 }
 
 fn url(problems: &mut Problems, core: &Core, raw: &str) -> String {
-    crate::domain::tenant_config::webhook_url(raw.to_owned(), core.policy.webhook_targets)
+    crate::domain::config::fields::webhook_url(raw.to_owned(), core.policy.webhook_targets)
         .unwrap_or_else(|message| {
             problems.push("url", message);
             String::new()

@@ -522,7 +522,7 @@ async fn check_origin_for(
         return Ok(());
     };
     let origin = origin.to_str().unwrap_or("");
-    if crate::domain::tenant_config::origin_allowed(&tenant.row.config.allowed_origins, origin) {
+    if crate::domain::config::origins::origin_allowed(&tenant.row.config.allowed_origins, origin) {
         Ok(())
     } else {
         Err(ApiError::forbidden(format!(

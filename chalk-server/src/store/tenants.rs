@@ -3,7 +3,7 @@
 use chalk_sdk::model::{TenantStatus, TenantUsage};
 use sqlx::any::AnyRow;
 
-use crate::domain::tenant_config::StoredConfig;
+use crate::store::stored_config::StoredConfig;
 
 use super::{Db, StoreError, StoreResult, Timestamp, col, parse_tenant_status, store_error};
 use crate::store::cache::{Invalidation, invalidate};

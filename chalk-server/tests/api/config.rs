@@ -158,7 +158,7 @@ async fn secrets_are_masked_everywhere_and_encrypted_at_rest() {
     assert!(!raw.contains(provider_key));
     assert!(!raw.contains("PlaintextMustNotLeak"));
     // Sealed, not lost: the stored form opens back to the secret.
-    let stored: chalk_server::domain::tenant_config::StoredConfig =
+    let stored: chalk_server::store::stored_config::StoredConfig =
         serde_json::from_str(&raw).unwrap();
     let hook = stored.post_meeting_webhook.unwrap();
     assert_eq!(

@@ -1,5 +1,11 @@
-//! A tenant's config: read, and change by JSON merge patch (RFC 7396). The patch's rules
-//! live in `tenant_config`; this module applies them to the stored config.
+//! A tenant's config: read, and change by JSON merge patch (RFC 7396). The patch is typed
+//! and merged in `patch.rs`, each field's rule is in `fields.rs`, origins in `origins.rs`;
+//! the stored form (secrets sealed) is `store::stored_config`. This module applies a
+//! patch to a tenant's stored config, audited.
+
+pub mod fields;
+pub mod origins;
+pub mod patch;
 
 use chalk_sdk::model::{EventType, TenantConfigResponse};
 use serde_json::Value;
@@ -35,7 +41,7 @@ pub async fn update(
     if expected_revision.is_some_and(|r| r != row.revision) {
         return Err(ApiError::precondition_failed());
     }
-    let merged = crate::domain::tenant_config::apply_patch(
+    let merged = patch::apply_patch(
         &row.config,
         patch,
         "",
