@@ -17,10 +17,10 @@ use reqwest::{Method, Request, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::SecretString;
 use crate::error::{Error, Result};
 use crate::model::ErrorCode;
 use crate::retry::RetryPolicy;
+use crate::secret::SecretString;
 use crate::token_mode::TokenManager;
 use crate::transport::{Raw, Transport, bearer, json_body, secret_header};
 

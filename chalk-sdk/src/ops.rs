@@ -6,7 +6,7 @@
 
 use reqwest::Method;
 
-use crate::Client;
+use crate::client::Client;
 use crate::error::Result;
 use crate::model::Health;
 use crate::transport::Raw;

@@ -4,9 +4,9 @@
 //! above both the client and the handlers, instead of in `client.rs`, which the handlers
 //! import.
 
-use crate::Client;
 use crate::audit::Audit;
 use crate::auth::Auth;
+use crate::client::Client;
 use crate::operator_keys::OperatorKeys;
 use crate::ops::Ops;
 use crate::rooms::Rooms;

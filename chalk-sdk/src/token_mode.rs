@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
-use crate::SecretString;
 use crate::error::{Error, Result};
 use crate::model::{ErrorCode, TokenPair};
+use crate::secret::SecretString;
 use crate::transport::Transport;
 
 /// Renew at most this long before the access token expires.

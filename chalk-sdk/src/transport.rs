@@ -12,10 +12,10 @@ use reqwest::{Method, Request, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::SecretString;
 use crate::error::{Error, Result};
 use crate::model::{Data, RefreshRequest, TokenPair, TokenRequest};
 use crate::retry::RetryPolicy;
+use crate::secret::SecretString;
 
 const REQUEST_ID: &str = "x-request-id";
 

@@ -9,8 +9,9 @@
 use super::ProvisionError;
 use super::plan::{Plan, SecretKind, TenantPlan};
 
+use crate::client::Client;
 use crate::model::{RotateWebhookSecretRequest, TenantStatus};
-use crate::{Client, SecretString};
+use crate::secret::SecretString;
 
 /// A secret `apply` created, handed to the caller once, as soon as it exists.
 #[derive(Debug, Clone)]

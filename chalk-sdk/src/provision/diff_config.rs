@@ -8,11 +8,11 @@ use serde_json::{Value, json};
 
 use super::file::{ConfigSpec, SecretRef, WebhookSpec};
 use super::plan::{Action, Change};
-use crate::SecretString;
 use crate::model::{
     AiProviderPatch, ConfigPatch, Patch, ProviderPatch, TenantConfig, WebhookConfig, WebhookPatch,
     fingerprint,
 };
+use crate::secret::SecretString;
 
 /// Compares the declared config with the server's; returns the merge patch that makes it
 /// so (`None` when nothing differs). Secrets are read here, and compared by fingerprint

@@ -35,7 +35,7 @@ pub use plan::{Action, Change, Plan, SecretKind, TenantPlan, verify};
 pub use planner::plan;
 pub use secrets_out::SecretsFile;
 
-use crate::Error;
+use crate::error::Error;
 
 /// Why provisioning stopped.
 #[derive(Debug, thiserror::Error)]

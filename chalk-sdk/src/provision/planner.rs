@@ -13,7 +13,7 @@ use super::diff_endpoints::{diff_endpoints, endpoint_change, endpoint_request};
 use super::diff_keys::{diff_keys, key_change, key_request};
 use super::file::{Declared, Desired, TenantSpec};
 use super::plan::{Action, Change, Ops, Plan, SecretKind, TenantPlan, digest};
-use crate::Client;
+use crate::client::Client;
 use crate::model::{
     ApiKey, CreateTenantRequest, ListQuery, Patch, Tenant, TenantConfig, TenantStatus,
     UpdateTenantRequest, WebhookEndpoint,
