@@ -3,7 +3,7 @@
 use futures_util::Stream;
 use reqwest::Method;
 
-use crate::Client;
+use crate::client::Client;
 use crate::error::Result;
 use crate::model::{ApiKey, CreateApiKeyRequest, CreatedApiKey, Deleted, ListQuery, Page};
 use crate::pagination::walk;

@@ -4,7 +4,7 @@
 use futures_util::Stream;
 use reqwest::Method;
 
-use crate::Client;
+use crate::client::Client;
 use crate::error::Result;
 use crate::model::{AuditEvent, ListAuditEventsQuery, Page};
 use crate::pagination::walk;

@@ -5,9 +5,10 @@
 
 use reqwest::Method;
 
+use crate::client::Client;
 use crate::error::Result;
 use crate::model::{RefreshRequest, RevokeRequest, Revoked, TokenPair, TokenRequest};
-use crate::{Client, SecretString};
+use crate::secret::SecretString;
 
 /// Token exchange. Get one with [`Client::auth`]. For a client that obtains and renews
 /// tokens by itself, see [`ClientBuilder::token_mode`](crate::ClientBuilder::token_mode).

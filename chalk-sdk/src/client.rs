@@ -1,24 +1,28 @@
-//! [`Client`] and [`ClientBuilder`]: configuration, credentials and the one place every
-//! request goes through (headers, retries, token refresh, error mapping).
+//! [`Client`] and [`ClientBuilder`]: configuration, the credential, and [`Call`], the one
+//! place every request of a resource handler goes through (headers, idempotency keys,
+//! token refresh).
+//!
+//! The HTTP itself (URLs, retries, reading responses) is `transport.rs`, below this module
+//! and token mode alike. The resource accessors (`client.tenants()`, ...) are in
+//! `resources.rs`, above both this module and the handlers: the handlers hold a `Client`,
+//! so this module cannot name them without a circle.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::Rng;
-use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{self, HeaderName, HeaderValue};
 use reqwest::{Method, Request, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::SecretString;
-use crate::auth::Auth;
 use crate::error::{Error, Result};
-use crate::model::{Data, ErrorCode, RefreshRequest, TokenPair, TokenRequest};
-use crate::ops::Ops;
+use crate::model::ErrorCode;
 use crate::retry::RetryPolicy;
-use crate::tenants::Tenants;
+use crate::secret::SecretString;
 use crate::token_mode::TokenManager;
+use crate::transport::{Raw, Transport, bearer, json_body, secret_header};
 
 /// Where the client points when no base URL is given.
 pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:8080";
@@ -28,7 +32,6 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 const MASTER_KEY: &str = "x-master-key";
 const API_KEY: &str = "x-api-key";
-const REQUEST_ID: &str = "x-request-id";
 
 /// A client of the Chalk tenant API.
 ///
@@ -56,12 +59,8 @@ pub struct Client {
 }
 
 pub(crate) struct Inner {
-    http: reqwest::Client,
-    base_url: Url,
+    transport: Transport,
     credential: Credential,
-    retry: RetryPolicy,
-    timeout: Duration,
-    user_agent: HeaderValue,
 }
 
 /// The credential every authenticated request carries.
@@ -89,14 +88,51 @@ impl Credential {
     }
 }
 
+impl Inner {
+    /// Sends with the client's credential (if `authenticated`), renewing tokens as needed.
+    async fn send(&self, request: Request, safe: bool, authenticated: bool) -> Result<Raw> {
+        let credential = if authenticated {
+            &self.credential
+        } else {
+            &Credential::None
+        };
+        match credential {
+            Credential::None => self.transport.send(&request, None, safe).await,
+            Credential::Header { name, value, .. } => {
+                self.transport
+                    .send(&request, Some((name, value)), safe)
+                    .await
+            }
+            Credential::Tokens(manager) => {
+                let authorization = HeaderName::from_static("authorization");
+                let token = manager.access_token(&self.transport).await?;
+                let result = self
+                    .transport
+                    .send(&request, Some((&authorization, &bearer(&token)?)), safe)
+                    .await;
+                match result {
+                    // Refused before anything happened: renew once and send again.
+                    Err(e) if e.code() == Some(&ErrorCode::TokenExpired) => {
+                        let token = manager.renew_expired(&self.transport, &token).await?;
+                        self.transport
+                            .send(&request, Some((&authorization, &bearer(&token)?)), safe)
+                            .await
+                    }
+                    other => other,
+                }
+            }
+        }
+    }
+}
+
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.inner.base_url.as_str())
+            .field("base_url", &self.inner.transport.base_url.as_str())
             .field("credential", &self.inner.credential.describe())
-            .field("timeout", &self.inner.timeout)
-            .field("retry_policy", &self.inner.retry)
-            .field("user_agent", &self.inner.user_agent)
+            .field("timeout", &self.inner.transport.timeout)
+            .field("retry_policy", &self.inner.transport.retry)
+            .field("user_agent", &self.inner.transport.user_agent)
             .finish()
     }
 }
@@ -139,88 +175,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn base_url(&self) -> &str {
-        self.inner.base_url.as_str()
-    }
-
-    /// Tenants: create, list, get, update, delete, rotate keys, suspend, resume; and,
-    /// through [`Tenants::config`] and [`Tenants::api_keys`], a tenant's config and keys.
-    ///
-    /// ```no_run
-    /// # async fn run(client: chalk_sdk::Client) -> chalk_sdk::Result<()> {
-    /// let tenant = client.tenants().get("tenant_abc123").await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn tenants(&self) -> Tenants<'_> {
-        Tenants::new(self)
-    }
-
-    /// Liveness, readiness, metrics and the OpenAPI document, for probes and dashboards.
-    ///
-    /// ```no_run
-    /// # async fn run(client: chalk_sdk::Client) -> chalk_sdk::Result<()> {
-    /// let ready = client.ops().ready().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn ops(&self) -> Ops<'_> {
-        Ops::new(self)
-    }
-
-    /// Token exchange, refresh and revocation (`/auth/...`). These calls carry their
-    /// credential in the body and send no credential header.
-    ///
-    /// ```no_run
-    /// # async fn run(client: chalk_sdk::Client) -> chalk_sdk::Result<()> {
-    /// let pair = client.auth().token("sk_live_...").await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn auth(&self) -> Auth<'_> {
-        Auth::new(self)
-    }
-
-    /// Rooms (create, list, get, end) and, through [`Rooms::participants`], a room's
-    /// participants and their tokens.
-    ///
-    /// ```no_run
-    /// # async fn run(client: chalk_sdk::Client) -> chalk_sdk::Result<()> {
-    /// let room = client.rooms().get("room_cs101").await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn rooms(&self) -> crate::Rooms<'_> {
-        crate::Rooms::new(self)
-    }
-
-    /// The server's token signing keys: list and rotate them (master key), or read the
-    /// public JWKS. To verify tokens offline, see [`Verifier`](crate::tokens::Verifier).
-    ///
-    /// ```no_run
-    /// # async fn run(client: chalk_sdk::Client) -> chalk_sdk::Result<()> {
-    /// let rotated = client.signing_keys().rotate().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn signing_keys(&self) -> crate::SigningKeys<'_> {
-        crate::SigningKeys::new(self)
-    }
-
-    /// Operator keys (master key or an operator key).
-    ///
-    /// ```no_run
-    /// # async fn run(client: chalk_sdk::Client) -> chalk_sdk::Result<()> {
-    /// let keys = client.operator_keys().list(&Default::default()).await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn operator_keys(&self) -> crate::OperatorKeys<'_> {
-        crate::OperatorKeys::new(self)
-    }
-
-    /// The audit log (master or operator key; a tenant's own with `tenant:admin`).
-    ///
-    /// ```no_run
-    /// # async fn run(client: chalk_sdk::Client) -> chalk_sdk::Result<()> {
-    /// let page = client.audit().list(&Default::default()).await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn audit(&self) -> crate::Audit<'_> {
-        crate::Audit::new(self)
+        self.inner.transport.base_url.as_str()
     }
 
     /// A request to `/api/v1/{segments...}`; each segment is percent-encoded.
@@ -239,7 +194,7 @@ impl Client {
         let safe = method == Method::GET;
         Call {
             inner: &self.inner,
-            builder: self.inner.prepare_under(prefix, method, segments),
+            builder: self.inner.transport.prepare_under(prefix, method, segments),
             safe,
             authenticated: true,
         }
@@ -521,12 +476,14 @@ impl ClientBuilder {
 
         Ok(Client {
             inner: Arc::new(Inner {
-                http,
-                base_url,
+                transport: Transport {
+                    http,
+                    base_url,
+                    retry: self.retry,
+                    timeout: self.timeout,
+                    user_agent,
+                },
                 credential,
-                retry: self.retry,
-                timeout: self.timeout,
-                user_agent,
             }),
         })
     }
@@ -553,20 +510,6 @@ fn parse_base_url(text: &str) -> Result<Url> {
     Ok(url)
 }
 
-fn secret_header(secret: &str, what: &str) -> Result<HeaderValue> {
-    let mut value = HeaderValue::from_str(secret).map_err(|_| {
-        Error::Config(format!(
-            "the {what} contains characters that cannot be sent in a header"
-        ))
-    })?;
-    value.set_sensitive(true);
-    Ok(value)
-}
-
-pub(crate) fn bearer(token: &SecretString) -> Result<HeaderValue> {
-    secret_header(&format!("Bearer {}", token.expose()), "access token")
-}
-
 /// A new idempotency key: 32 random base62 characters.
 pub(crate) fn new_idempotency_key() -> String {
     rand::rng()
@@ -583,50 +526,6 @@ fn check_idempotency_key(key: &str) -> Result<()> {
         Err(Error::Config(
             "an idempotency key must be 1..=255 printable ASCII characters".into(),
         ))
-    }
-}
-
-/// A successful response, body read.
-pub(crate) struct Raw {
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Raw {
-    /// The whole body as `T`; a mismatch names the JSON path that failed.
-    pub(crate) fn decode<T: DeserializeOwned>(&self) -> Result<T> {
-        let mut de = serde_json::Deserializer::from_slice(&self.body);
-        let value: T =
-            serde_path_to_error::deserialize(&mut de).map_err(|e| Error::decode(e, &self.body))?;
-        de.end().map_err(|e| Error::Decode {
-            path: ".".into(),
-            message: e.to_string(),
-            body: String::from_utf8_lossy(&self.body).into_owned(),
-        })?;
-        Ok(value)
-    }
-
-    /// The body as text (lossy UTF-8), for the endpoints that do not answer JSON.
-    pub(crate) fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    /// The `data` of a `{"data": ...}` body.
-    pub(crate) fn data<T: DeserializeOwned>(&self) -> Result<T> {
-        Ok(self.decode::<Data<T>>()?.data)
-    }
-
-    /// The `ETag` header, as sent (quotes included), for `If-Match`.
-    pub(crate) fn etag(&self) -> Result<String> {
-        self.headers
-            .get(header::ETAG)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .ok_or_else(|| Error::Decode {
-                path: "<ETag header>".into(),
-                message: "the response has no ETag header".into(),
-                body: String::from_utf8_lossy(&self.body).into_owned(),
-            })
     }
 }
 
@@ -699,161 +598,6 @@ impl Call<'_> {
     }
 }
 
-fn json_body<B: Serialize + ?Sized>(
-    builder: reqwest::RequestBuilder,
-    body: &B,
-) -> Result<reqwest::RequestBuilder> {
-    let bytes = serde_json::to_vec(body)
-        .map_err(|e| Error::Config(format!("could not serialize the request body: {e}")))?;
-    Ok(builder
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(bytes))
-}
-
-impl Inner {
-    fn url_under(&self, prefix: &[&str], segments: &[&str]) -> Result<Url> {
-        let mut url = self.base_url.clone();
-        {
-            let mut path = url
-                .path_segments_mut()
-                .map_err(|()| Error::Config("the base URL cannot take a path".into()))?;
-            path.pop_if_empty().extend(prefix);
-            for segment in segments {
-                if segment.is_empty() {
-                    return Err(Error::Config("an id in the request path is empty".into()));
-                }
-                path.push(segment);
-            }
-        }
-        Ok(url)
-    }
-
-    fn prepare(&self, method: Method, segments: &[&str]) -> Result<reqwest::RequestBuilder> {
-        self.prepare_under(&["api", "v1"], method, segments)
-    }
-
-    fn prepare_under(
-        &self,
-        prefix: &[&str],
-        method: Method,
-        segments: &[&str],
-    ) -> Result<reqwest::RequestBuilder> {
-        Ok(self
-            .http
-            .request(method, self.url_under(prefix, segments)?)
-            .timeout(self.timeout)
-            .header(header::USER_AGENT, self.user_agent.clone())
-            .header(header::ACCEPT, "application/json"))
-    }
-
-    /// Sends with the client's credential (if `authenticated`), renewing tokens as needed.
-    async fn send(&self, request: Request, safe: bool, authenticated: bool) -> Result<Raw> {
-        let credential = if authenticated {
-            &self.credential
-        } else {
-            &Credential::None
-        };
-        match credential {
-            Credential::None => self.send_plain(&request, None, safe).await,
-            Credential::Header { name, value, .. } => {
-                self.send_plain(&request, Some((name, value)), safe).await
-            }
-            Credential::Tokens(manager) => {
-                let authorization = HeaderName::from_static("authorization");
-                let token = manager.access_token(self).await?;
-                let result = self
-                    .send_plain(&request, Some((&authorization, &bearer(&token)?)), safe)
-                    .await;
-                match result {
-                    // Refused before anything happened: renew once and send again.
-                    Err(e) if e.code() == Some(&ErrorCode::TokenExpired) => {
-                        let token = manager.renew_expired(self, &token).await?;
-                        self.send_plain(&request, Some((&authorization, &bearer(&token)?)), safe)
-                            .await
-                    }
-                    other => other,
-                }
-            }
-        }
-    }
-
-    /// Sends with the given credential header, retrying safe requests on retryable failures.
-    async fn send_plain(
-        &self,
-        request: &Request,
-        credential: Option<(&HeaderName, &HeaderValue)>,
-        safe: bool,
-    ) -> Result<Raw> {
-        let mut attempt = 0;
-        loop {
-            let mut attempt_request = request
-                .try_clone()
-                .ok_or_else(|| Error::Config("the request body cannot be sent twice".into()))?;
-            if let Some((name, value)) = credential {
-                attempt_request
-                    .headers_mut()
-                    .insert(name.clone(), value.clone());
-            }
-            let outcome = match self.http.execute(attempt_request).await {
-                Ok(response) => read_response(response).await,
-                Err(e) => Err(Error::from_reqwest(e)),
-            };
-            match outcome {
-                Err(e) if safe && e.is_retryable() && attempt < self.retry.max_retries => {
-                    tokio::time::sleep(self.retry.delay(attempt, e.retry_after())).await;
-                    attempt += 1;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    /// `POST /auth/token`, without credential header or retries.
-    pub(crate) async fn exchange_api_key(&self, api_key: &SecretString) -> Result<TokenPair> {
-        let body = TokenRequest {
-            api_key: api_key.clone(),
-        };
-        let request = json_body(self.prepare(Method::POST, &["auth", "token"])?, &body)?
-            .build()
-            .map_err(|e| Error::Config(format!("could not build the request: {e}")))?;
-        self.send_plain(&request, None, false).await?.data()
-    }
-
-    /// `POST /auth/refresh`, without credential header or retries (a refresh token works once).
-    pub(crate) async fn refresh_tokens(&self, refresh_token: &SecretString) -> Result<TokenPair> {
-        let body = RefreshRequest {
-            refresh_token: refresh_token.clone(),
-        };
-        let request = json_body(self.prepare(Method::POST, &["auth", "refresh"])?, &body)?
-            .build()
-            .map_err(|e| Error::Config(format!("could not build the request: {e}")))?;
-        self.send_plain(&request, None, false).await?.data()
-    }
-}
-
-async fn read_response(response: reqwest::Response) -> Result<Raw> {
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response
-        .bytes()
-        .await
-        .map_err(Error::from_reqwest)?
-        .to_vec();
-    if (200..300).contains(&status) {
-        return Ok(Raw { headers, body });
-    }
-    let request_id = headers
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let retry_after = headers
-        .get(header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    Err(Error::from_response(status, request_id, retry_after, &body))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -917,12 +661,14 @@ mod tests {
             .unwrap();
         let url = client
             .inner
+            .transport
             .url_under(&["api", "v1"], &["tenants", "a/b?c"])
             .unwrap();
         assert_eq!(url.as_str(), "http://h/prefix/api/v1/tenants/a%2Fb%3Fc");
         assert!(
             client
                 .inner
+                .transport
                 .url_under(&["api", "v1"], &["tenants", ""])
                 .is_err()
         );

@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 
-use crate::Client;
+use crate::client::Client;
 use crate::error::Result;
 use crate::model::{ConfigPatch, TenantConfigResponse};
 

@@ -47,6 +47,8 @@ mod pagination;
 #[cfg(feature = "provision")]
 pub mod provision;
 #[cfg(feature = "client")]
+mod resources;
+#[cfg(feature = "client")]
 mod retry;
 #[cfg(feature = "client")]
 pub mod rooms;
@@ -58,6 +60,8 @@ pub mod tenants;
 mod token_mode;
 #[cfg(feature = "client")]
 pub mod tokens;
+#[cfg(feature = "client")]
+mod transport;
 #[cfg(feature = "client")]
 pub mod webhooks_api;
 

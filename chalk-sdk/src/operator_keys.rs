@@ -3,7 +3,7 @@
 use futures_util::Stream;
 use reqwest::Method;
 
-use crate::Client;
+use crate::client::Client;
 use crate::error::Result;
 use crate::model::{
     CreateOperatorKeyRequest, CreatedOperatorKey, Deleted, ListQuery, OperatorKey, Page,

@@ -6,9 +6,10 @@
 
 use reqwest::Method;
 
-use crate::Client;
+use crate::client::Client;
 use crate::error::Result;
 use crate::model::Health;
+use crate::transport::Raw;
 
 /// Operations endpoints. Get one with [`Client::ops`].
 #[derive(Debug, Clone, Copy)]
@@ -81,7 +82,7 @@ impl<'c> Ops<'c> {
             .decode()
     }
 
-    async fn get(&self, segments: &[&str]) -> Result<crate::client::Raw> {
+    async fn get(&self, segments: &[&str]) -> Result<Raw> {
         self.client
             .call_under(&[], Method::GET, segments)
             .unauthenticated()

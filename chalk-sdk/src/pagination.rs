@@ -8,7 +8,7 @@ use reqwest::Method;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::Client;
+use crate::client::Client;
 use crate::error::Result;
 use crate::model::{ListAuditEventsQuery, ListQuery, ListRoomsQuery, ListTenantsQuery, Page};
 

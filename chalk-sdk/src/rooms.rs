@@ -4,14 +4,14 @@
 use futures_util::Stream;
 use reqwest::Method;
 
-use crate::Client;
-use crate::SecretString;
+use crate::client::Client;
 use crate::error::Result;
 use crate::model::{
     AddParticipantRequest, CreateRoomRequest, Deleted, JoinedParticipant, ListRoomsQuery, Page,
     ParticipantTokenRequest, ParticipantTokens, Room,
 };
 use crate::pagination::walk;
+use crate::secret::SecretString;
 
 /// The calling tenant's rooms (a `rooms:read` / `rooms:write` credential). Get one with
 /// [`Client::rooms`].

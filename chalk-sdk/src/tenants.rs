@@ -3,8 +3,8 @@
 use futures_util::Stream;
 use reqwest::Method;
 
-use crate::Client;
 use crate::api_keys::ApiKeys;
+use crate::client::Client;
 use crate::config::ConfigApi;
 use crate::error::Result;
 use crate::model::{
@@ -12,6 +12,7 @@ use crate::model::{
     RotatedKey, Tenant, UpdateTenantRequest,
 };
 use crate::pagination::walk;
+use crate::webhooks_api::{Events, WebhookDeliveries, WebhookEndpoints};
 
 /// Tenants. Get one with [`Client::tenants`].
 #[derive(Debug, Clone, Copy)]
@@ -47,18 +48,18 @@ impl<'c> Tenants<'c> {
     }
 
     /// A tenant's webhook endpoints: `/api/v1/tenants/{id}/webhook-endpoints`.
-    pub fn webhook_endpoints(&self, tenant_id: impl Into<String>) -> crate::WebhookEndpoints<'c> {
-        crate::WebhookEndpoints::new(self.client, tenant_id.into())
+    pub fn webhook_endpoints(&self, tenant_id: impl Into<String>) -> WebhookEndpoints<'c> {
+        WebhookEndpoints::new(self.client, tenant_id.into())
     }
 
     /// A tenant's webhook delivery log: `/api/v1/tenants/{id}/webhook-deliveries`.
-    pub fn webhook_deliveries(&self, tenant_id: impl Into<String>) -> crate::WebhookDeliveries<'c> {
-        crate::WebhookDeliveries::new(self.client, tenant_id.into())
+    pub fn webhook_deliveries(&self, tenant_id: impl Into<String>) -> WebhookDeliveries<'c> {
+        WebhookDeliveries::new(self.client, tenant_id.into())
     }
 
     /// A tenant's events: `/api/v1/tenants/{id}/events`.
-    pub fn events(&self, tenant_id: impl Into<String>) -> crate::Events<'c> {
-        crate::Events::new(self.client, tenant_id.into())
+    pub fn events(&self, tenant_id: impl Into<String>) -> Events<'c> {
+        Events::new(self.client, tenant_id.into())
     }
 
     /// Creates a tenant (`POST /tenants`): with the master key, or with no credential when

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
-use crate::SecretString;
-use crate::client::Inner;
 use crate::error::{Error, Result};
 use crate::model::{ErrorCode, TokenPair};
+use crate::secret::SecretString;
+use crate::transport::Transport;
 
 /// Renew at most this long before the access token expires.
 const MAX_MARGIN: Duration = Duration::from_secs(60);
@@ -72,13 +72,13 @@ impl TokenManager {
 
     /// The access token to send: the current one, or a renewed one when there is none
     /// yet or it is about to expire.
-    pub(crate) async fn access_token(&self, inner: &Inner) -> Result<SecretString> {
+    pub(crate) async fn access_token(&self, transport: &Transport) -> Result<SecretString> {
         let mut current = self.current.lock().await;
         let now = Instant::now();
         if let Some(tokens) = current.as_ref().filter(|t| !t.is_due(now)) {
             return Ok(tokens.access.clone());
         }
-        let renewed = self.renew(inner, current.as_ref()).await?;
+        let renewed = self.renew(transport, current.as_ref()).await?;
         let access = renewed.access.clone();
         *current = Some(renewed);
         Ok(access)
@@ -88,14 +88,14 @@ impl TokenManager {
     /// while this one waited for the lock.
     pub(crate) async fn renew_expired(
         &self,
-        inner: &Inner,
+        transport: &Transport,
         stale: &SecretString,
     ) -> Result<SecretString> {
         let mut current = self.current.lock().await;
         if let Some(tokens) = current.as_ref().filter(|t| t.access != *stale) {
             return Ok(tokens.access.clone());
         }
-        let renewed = self.renew(inner, current.as_ref()).await?;
+        let renewed = self.renew(transport, current.as_ref()).await?;
         let access = renewed.access.clone();
         *current = Some(renewed);
         Ok(access)
@@ -103,9 +103,9 @@ impl TokenManager {
 
     /// Refresh when there is a refresh token; exchange the API key when there is none, or
     /// when the refresh token is refused (`INVALID_REFRESH_TOKEN`: used, expired, revoked).
-    async fn renew(&self, inner: &Inner, current: Option<&Current>) -> Result<Current> {
+    async fn renew(&self, transport: &Transport, current: Option<&Current>) -> Result<Current> {
         if let Some(tokens) = current {
-            match inner.refresh_tokens(&tokens.refresh).await {
+            match transport.refresh_tokens(&tokens.refresh).await {
                 Ok(pair) => return Ok(Current::from_pair(pair, Instant::now())),
                 Err(e)
                     if self.api_key.is_some()
@@ -117,7 +117,7 @@ impl TokenManager {
             .api_key
             .as_ref()
             .ok_or_else(|| Error::Config("no tokens and no API key to obtain them with".into()))?;
-        let pair = inner.exchange_api_key(api_key).await?;
+        let pair = transport.exchange_api_key(api_key).await?;
         Ok(Current::from_pair(pair, Instant::now()))
     }
 }

@@ -29,7 +29,7 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
-use crate::Client;
+use crate::client::Client;
 use crate::model::{Jwks, ParticipantRole, Scope};
 
 /// The `iss` of every Chalk token.
@@ -91,7 +91,7 @@ pub enum VerifyError {
     Invalid(String),
     /// The server's keys could not be fetched.
     #[error("could not fetch the signing keys: {0}")]
-    Jwks(#[from] crate::Error),
+    Jwks(#[from] crate::error::Error),
 }
 
 /// The claims of every Chalk JWT kind, as signed.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-use crate::SecretString;
+use crate::secret::SecretString;
 
 /// What a key (and the tokens it mints) may do. `tenant:admin` implies `tenant:read`;
 /// `rooms:write` implies `rooms:read`.

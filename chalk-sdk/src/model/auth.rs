@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::SecretString;
+use crate::secret::SecretString;
 
 /// `POST /auth/token`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -175,7 +175,7 @@ pub struct WebhookPatch {
     /// `whsec_` + base64 of 24 to 64 bytes, as Standard Webhooks secrets are.
     #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
-    pub secret: Patch<crate::SecretString>,
+    pub secret: Patch<crate::secret::SecretString>,
     #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<bool>))]
     pub include_recording: Patch<bool>,
@@ -206,7 +206,7 @@ pub struct ProviderPatch {
     pub provider: Patch<String>,
     #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
-    pub api_key: Patch<crate::SecretString>,
+    pub api_key: Patch<crate::secret::SecretString>,
 }
 
 /// A merge patch of an AI provider.
@@ -219,7 +219,7 @@ pub struct AiProviderPatch {
     pub provider: Patch<String>,
     #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
-    pub api_key: Patch<crate::SecretString>,
+    pub api_key: Patch<crate::secret::SecretString>,
     #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub model: Patch<String>,

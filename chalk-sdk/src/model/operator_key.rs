@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::SecretString;
+use crate::secret::SecretString;
 
 /// `POST /operator-keys`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

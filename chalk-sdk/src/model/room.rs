@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::SecretString;
+use crate::secret::SecretString;
 
 /// Where a room is in its life.
 ///

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{ConfigPatch, TenantConfig};
 use super::patch::Patch;
-use crate::SecretString;
+use crate::secret::SecretString;
 
 /// Whether a tenant's credentials work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

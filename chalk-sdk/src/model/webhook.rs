@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::SecretString;
+use crate::secret::SecretString;
 
 /// What happened: the `type` of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

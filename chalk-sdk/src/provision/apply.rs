@@ -7,10 +7,11 @@
 //! someone else since the plan is refused (412), not overwritten.
 
 use super::ProvisionError;
-use super::plan::{Plan, TenantPlan};
+use super::plan::{Plan, SecretKind, TenantPlan};
 
+use crate::client::Client;
 use crate::model::{RotateWebhookSecretRequest, TenantStatus};
-use crate::{Client, SecretString};
+use crate::secret::SecretString;
 
 /// A secret `apply` created, handed to the caller once, as soon as it exists.
 #[derive(Debug, Clone)]
@@ -18,16 +19,6 @@ pub struct NewSecret {
     pub external_id: String,
     pub kind: SecretKind,
     pub value: SecretString,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretKind {
-    /// The tenant's primary API key, made with the tenant.
-    PrimaryKey,
-    /// A scoped API key, by name.
-    ApiKey(String),
-    /// A webhook endpoint's signing secret, by the endpoint's URL.
-    EndpointSecret(String),
 }
 
 /// Where new secrets go (a file, in the CLI). `keep` is called after each create, before

@@ -10,7 +10,7 @@ use super::file::{
     AiProviderSpec, ApiKeySpec, ConfigSpec, Document, EndpointSpec, ProviderSpec, SecretRef,
     TenantSpec, WebhookSpec,
 };
-use crate::Client;
+use crate::client::Client;
 use crate::model::{ApiKey, ListQuery, ListTenantsQuery, Tenant, TenantConfig, WebhookEndpoint};
 
 /// The tenants with these external ids, or every tenant that has one (master key).

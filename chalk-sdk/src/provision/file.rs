@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::SecretString;
 use crate::model::{DuplicateParticipantPolicy, Scope, TenantStatus};
+use crate::secret::SecretString;
 
 /// A file (or several) that could not be used; the message names file, line and column.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -13,19 +13,29 @@
 //! # Ok(()) }
 //! ```
 
+// Bottom up: `file` (the declarations) and `plan` (the plan as data); the `diff_*`
+// modules, one per kind of object compared, and `planner`, which makes a plan with them;
+// `apply`, which carries a plan out, taking it from `plan` alone; `export` (the server's
+// tenants as files) and `secrets_out` (where `apply` keeps the secrets it makes). Each
+// imports only modules before it in this list, and `ProvisionError` from here.
 mod apply;
+mod diff_config;
+mod diff_endpoints;
+mod diff_keys;
 mod export;
 pub mod file;
 mod plan;
+mod planner;
 mod secrets_out;
 
-pub use apply::{NewSecret, SecretKind, SecretSink, apply};
+pub use apply::{NewSecret, SecretSink, apply};
 pub use export::{env_name, export, to_toml};
 pub use file::{Desired, Document, FileError, TenantSpec, load};
-pub use plan::{Action, Change, Plan, TenantPlan, plan};
+pub use plan::{Action, Change, Plan, SecretKind, TenantPlan, verify};
+pub use planner::plan;
 pub use secrets_out::SecretsFile;
 
-use crate::Error;
+use crate::error::Error;
 
 /// Why provisioning stopped.
 #[derive(Debug, thiserror::Error)]
@@ -80,48 +90,4 @@ impl ProvisionError {
             other => other,
         }
     }
-}
-
-/// Checks that a plan saved earlier (its JSON) is still what `apply` would do now: same
-/// tenants, same `ETag`s, same changes. A difference means someone changed a tenant (or
-/// the files changed) since: [`ProvisionError::Stale`], and nothing is written.
-pub fn verify(saved: &Plan, fresh: &Plan) -> Result<(), ProvisionError> {
-    if saved.prune != fresh.prune {
-        return Err(ProvisionError::Stale(format!(
-            "the saved plan was made {} --prune; plan again with the same options",
-            if saved.prune { "with" } else { "without" }
-        )));
-    }
-    let ids = |plan: &Plan| {
-        plan.tenants
-            .iter()
-            .map(|t| t.external_id.clone())
-            .collect::<Vec<_>>()
-    };
-    if ids(saved) != ids(fresh) {
-        return Err(ProvisionError::Stale(
-            "the files declare other tenants than the saved plan; plan again".into(),
-        ));
-    }
-    for (old, new) in saved.tenants.iter().zip(&fresh.tenants) {
-        let id = &old.external_id;
-        if old.tenant_id != new.tenant_id {
-            return Err(ProvisionError::Stale(format!(
-                "tenant `{id}` was created or deleted since the plan; plan again"
-            )));
-        }
-        if old.etag != new.etag {
-            return Err(ProvisionError::Stale(format!(
-                "tenant `{id}` was changed since the plan (ETag {} is now {}); nothing was overwritten: plan again",
-                old.etag.as_deref().unwrap_or("-"),
-                new.etag.as_deref().unwrap_or("-")
-            )));
-        }
-        if old.changes != new.changes || old.needs_prune != new.needs_prune {
-            return Err(ProvisionError::Stale(format!(
-                "tenant `{id}`: the changes differ from the saved plan (its API keys or the files changed); plan again"
-            )));
-        }
-    }
-    Ok(())
 }

@@ -16,9 +16,9 @@ use std::path::PathBuf;
 use serde_json::{Map, Value};
 
 use super::ProvisionError;
-use super::apply::{NewSecret, SecretKind, SecretSink};
+use super::apply::{NewSecret, SecretSink};
 use super::export::{endpoint_env_name, env_name, upper};
-use super::plan::Plan;
+use super::plan::{Plan, SecretKind};
 
 /// Writes each secret as it arrives (the file is rewritten whole, through a 0600
 /// temporary file renamed over it, so it is never half-written nor readable by others).
