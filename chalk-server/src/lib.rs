@@ -1,34 +1,45 @@
 //! The Chalk tenant API server.
 //!
 //! [`build_router`] assembles the application for a given [`AppState`] (tests drive it
-//! in-process); [`serve`] runs it on a listener until a shutdown signal.
+//! in-process); [`serve`] runs it on a listener, with its workers, until a shutdown signal.
 //!
-//! Data flows one way: `routes/` (HTTP: extract, call, render) → `domain/` (the rules, one
-//! module per resource) → `store/` (one SQL text for SQLite and PostgreSQL, and the unit
-//! of work `Db`). Where each section of the contract, `docs/api.md`, lives:
+//! The folders are the layers, and imports run one way, downwards:
+//!
+//! | folder | holds | imports |
+//! | --- | --- | --- |
+//! | `app/` | settings, start-up, `serve` (the listener and the workers together), `migrate-store` | everything below |
+//! | `http/` | the router and middleware, credentials, limits, throttle, CORS, request context, idempotency, pagination, OpenAPI, handlers (`routes/`) | `domain/`, `store/`, `net/` |
+//! | `workers/` | webhook delivery, housekeeping, the empty-room sweeper, metrics upkeep | `domain/`, `store/`, `net/` |
+//! | `domain/` | the rules, one module per resource; the [`Caller`](domain::caller::Caller) and its checks; [`Core`](domain::core::Core) (what the rules and workers share); the signing key ring | `store/`, `net/` |
+//! | `store/` | one SQL text for SQLite and PostgreSQL, the unit of work `Db` whose commit applies what a transaction registered, the cache and its `LISTEN` | — |
+//! | `net/` | addresses: the client's (trusted proxies), webhook targets' (SSRF) | — |
+//!
+//! Beside them, files every layer uses: `error.rs` (the envelope), `crypto.rs` (hashing,
+//! sealing, ids), `clock.rs`, `metrics.rs`. Where each section of the contract,
+//! `docs/api.md`, lives:
 //!
 //! | docs/api.md | file |
 //! | --- | --- |
-//! | Conventions: envelope, error codes | `error.rs`; bodies and queries `extract.rs`; pages `pagination.rs` |
-//! | Conventions: idempotency | `idempotency.rs` (records: `store/idempotency.rs`) |
-//! | Conventions: `ETag` / `If-Match` | `extract.rs` (`etag`, `if_match`) |
-//! | Credentials, scopes, origins | `auth.rs`; failed-auth throttle `throttle.rs`; client address (`CHALK_TRUSTED_PROXIES`) `client_ip.rs`; limits `rate_limit.rs` |
-//! | (none: performance) credential/tenant cache, invalidation, `LISTEN` | `cache.rs`; `store/listener.rs`; usage counters `store/tenants.rs` |
-//! | Tenants (fields, quotas, who may set what) | `domain/tenants.rs`; field rules `validate.rs` |
-//! | Config (every field's rule, merge patch) | `tenant_config.rs`; applied in `domain/config.rs` |
-//! | Config and Webhooks: secret fingerprints (drift without the secret) | `chalk_sdk::model::fingerprint`; computed in `tenant_config.rs` (`SealedSecret::seal_fingerprinted`) and `domain/webhooks.rs` (`view`) |
-//! | Webhook targets (SSRF) | `webhook_target.rs` |
-//! | Webhooks: endpoints, events, delivery log | `domain/webhooks.rs`, `domain/events.rs` (`events::record`, the one way to emit), `domain/deliveries.rs`; routes `routes/webhooks.rs`; store `store/{webhooks,events,deliveries}.rs` |
-//! | Webhooks: sending, signing, retries | `webhook_delivery.rs` (the worker); retry schedule, jitter, `Retry-After` `webhook_schedule.rs`; signatures `chalk_sdk::webhooks` |
-//! | Auth (token exchange, refresh, reuse) | `domain/tokens.rs`; JWTs `tokens.rs` |
-//! | Signing keys (EdDSA, `kid`, JWKS, rotation) | `tokens.rs` (`KeyRing`); `domain/signing_keys.rs`, `routes/signing_keys.rs`, `store/signing_keys.rs` |
-//! | API keys | `domain/keys.rs` |
-//! | Operator keys | `domain/operator_keys.rs` (accepted in `auth.rs`); `store/operator_keys.rs` |
-//! | Audit log (what an entry holds, secrets as "changed", denials) | `domain/audit.rs`; context built in `auth.rs`; which refusals are recorded and their bound `denials.rs`; reads `routes/audit.rs`; rows `store/audit.rs`; retention `housekeeping.rs` |
+//! | Conventions: envelope, error codes | `error.rs`; bodies and queries `http/extract.rs`, typed with `domain/validate.rs` (`parse`); pages `http/pagination.rs` |
+//! | Conventions: idempotency | `http/idempotency.rs` (records: `store/idempotency.rs`) |
+//! | Conventions: `ETag` / `If-Match` | `http/extract.rs` (`etag`, `if_match`) |
+//! | Credentials, scopes, origins | resolved in `http/credentials.rs`, checked by `domain/caller.rs`; origins `domain/config/origins.rs`; failed-auth throttle `http/throttle.rs`; client address (`CHALK_TRUSTED_PROXIES`) `net/client_ip.rs`; limits `http/rate_limit.rs` |
+//! | (none: performance) credential/tenant cache, invalidation, `LISTEN` | `store/cache.rs`; `store/listener.rs`; usage counters `store/tenants.rs` |
+//! | Tenants (fields, quotas, who may set what) | `domain/tenants.rs`; field rules `domain/validate.rs` |
+//! | Config (every field's rule, merge patch) | rules `domain/config/fields.rs`, merge `domain/config/patch.rs`, applied in `domain/config/mod.rs`; stored form `store/stored_config.rs` |
+//! | Config and Webhooks: secret fingerprints (drift without the secret) | `chalk_sdk::model::fingerprint`; computed in `store/stored_config.rs` (`SealedSecret::seal_fingerprinted`) and `domain/webhooks.rs` (`view`) |
+//! | Webhook targets (SSRF) | `net/webhook_target.rs` |
+//! | Webhooks: endpoints, events, delivery log | `domain/webhooks.rs`, `domain/events.rs` (`events::record`, the one way to emit), `domain/deliveries.rs`; routes `http/routes/webhooks.rs`; store `store/{webhooks,events,deliveries}.rs` |
+//! | Webhooks: sending, signing, retries | `workers/webhook_delivery.rs`; retry schedule, jitter, `Retry-After` `domain/webhook_schedule.rs`; signatures `chalk_sdk::webhooks` |
+//! | Auth (token exchange, refresh, reuse) | `domain/tokens.rs`; routes `http/routes/auth.rs`; JWTs `domain/signing.rs` |
+//! | Signing keys (EdDSA, `kid`, JWKS, rotation) | `domain/signing.rs` (`KeyRing`); `domain/signing_keys.rs`, `http/routes/signing_keys.rs`, `store/signing_keys.rs` |
+//! | API keys | `domain/keys.rs`; `store/keys.rs` |
+//! | Operator keys | `domain/operator_keys.rs` (accepted in `http/credentials.rs`); `store/operator_keys.rs` |
+//! | Audit log (what an entry holds, secrets as "changed", denials) | `domain/audit.rs`; context built in `http/credentials.rs`; which refusals are recorded and their bound `http/denials.rs`; reads `http/routes/audit.rs`; rows `store/audit.rs`; retention `workers/housekeeping.rs` |
 //! | Rooms and participants, quotas | `domain/rooms.rs`; invariants in `store/rooms.rs` |
-//! | Hardening: timeouts, connection cap, shutdown | `server.rs` |
-//! | Operations: health, metrics | `routes/ops.rs`, `metrics.rs`; empty-room sweeper `room_sweeper.rs` |
-//! | Server configuration | `settings.rs`, wired in `startup.rs` |
+//! | Hardening: timeouts, connection cap, shutdown | `http/server.rs`; shutdown order `app/serve.rs` |
+//! | Operations: health, metrics | `http/routes/ops.rs`, `metrics.rs`; empty-room sweeper `workers/room_sweeper.rs` |
+//! | Server configuration | `app/settings.rs`, wired in `app/startup.rs`; what requests see of it `domain/policy.rs` |
 
 pub mod app;
 pub mod clock;

@@ -40,7 +40,7 @@ const SECRET_FIELDS: [&str; 11] = [
 ];
 
 /// Who made the request and from where: taken by handlers as an extractor (built in
-/// `auth.rs` from the caller and the request) and handed to the domain functions that
+/// `http/credentials.rs` from the caller and the request) and handed to the domain functions that
 /// change something.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditContext {

@@ -1,6 +1,6 @@
 //! Who is calling, as the rules see it: the master key, an operator key, a tenant's
 //! credential with its scopes, a participant token, or no one — and the checks each
-//! operation makes of it. `http/auth.rs` resolves a request's credential into a
+//! operation makes of it. `http/credentials.rs` resolves a request's credential into a
 //! [`Caller`]; the rules here never look at HTTP.
 
 use chalk_sdk::model::{Actor, ActorType, ParticipantRole, Scope};

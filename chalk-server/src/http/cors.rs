@@ -18,7 +18,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
-use crate::http::auth::OriginRefused;
+use crate::http::credentials::OriginRefused;
 
 const ALLOW_METHODS: &str = "GET, POST, PATCH, DELETE";
 const ALLOW_HEADERS: &str = "authorization, content-type, idempotency-key, if-match, x-request-id";

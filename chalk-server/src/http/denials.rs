@@ -16,8 +16,8 @@ use crate::clock::now;
 use crate::crypto::{API_KEY_PREFIX, OPERATOR_KEY_PREFIX, hash_secret};
 use crate::domain::audit::{self, AuditContext};
 use crate::error::ApiError;
-use crate::http::auth::{API_KEY_HEADER, MASTER_KEY_HEADER};
 use crate::http::context::RequestId;
+use crate::http::credentials::{API_KEY_HEADER, MASTER_KEY_HEADER};
 use crate::http::state::AppState;
 use crate::http::throttle::Throttled;
 use crate::net::client_ip::ClientIp;
@@ -326,7 +326,7 @@ pub async fn record_refused_api_key(
 /// actor and tenant to record, when the audit log keeps the refusal (docs/api.md: a credential
 /// with a known key prefix). Guesses without a known prefix are only throttled. (A
 /// credential that verified and was refused — a suspended tenant's — names its holder
-/// itself: see `auth::Refused`.)
+/// itself: see `credentials::Refused`.)
 pub(crate) async fn denied_credential(
     state: &AppState,
     headers: &HeaderMap,

@@ -2,9 +2,9 @@
 //! context, idempotency, pagination, the OpenAPI document and the handlers (`routes/`).
 //! Handlers extract, call `domain/`, and render; nothing below this layer imports it.
 
-pub mod auth;
 pub mod context;
 pub mod cors;
+pub mod credentials;
 pub mod denials;
 pub mod extract;
 pub mod idempotency;

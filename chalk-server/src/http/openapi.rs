@@ -101,8 +101,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 /// wraps only the methods the route serves, so a wrong method is a plain 405, whatever
 /// headers it carries (a router-wide layer would also wrap the 405 fallback).
 fn authenticated(routes: UtoipaMethodRouter<AppState>) -> UtoipaMethodRouter<AppState> {
-    routes
-        .map(|handlers| handlers.route_layer(middleware::from_fn(crate::http::auth::authenticate)))
+    routes.map(|handlers| {
+        handlers.route_layer(middleware::from_fn(crate::http::credentials::authenticate))
+    })
 }
 
 /// (public, protected): the documented routes, split by whether they take a credential.

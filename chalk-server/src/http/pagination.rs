@@ -5,13 +5,8 @@
 //! number or count (docs/api.md Hardening rules), and a cursor altered by a client is refused
 //! with 400. Instances sharing `CHALK_ENCRYPTION_KEY` accept each other's cursors.
 //!
-//! The key is process-wide (the route functions take no state): the first [`AppState`]
-//! built installs its sealer. A server process builds exactly one; a test process that
-//! builds many shares the first one's key, which keeps every cursor valid within it.
-//!
-//! [`AppState`]: crate::AppState
-
-use std::sync::OnceLock;
+//! The handler passes the sealer in (`state.sealer`): the same key seals stored secrets,
+//! so a cursor is valid wherever that key is.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,20 +17,6 @@ use crate::error::ApiError;
 /// Marks a sealed value as a cursor, so no other sealed value is taken for one.
 const CURSOR_TAG: &[u8] = b"cursor:";
 
-static CURSOR_SEALER: OnceLock<Sealer> = OnceLock::new();
-
-/// Installs the key cursors are sealed with, unless one already is.
-pub fn use_sealer(sealer: &Sealer) {
-    let _ = CURSOR_SEALER.set(sealer.clone());
-}
-
-fn sealer() -> &'static Sealer {
-    // Without a state (a unit test), a random key: cursors stay opaque, for this process.
-    CURSOR_SEALER.get_or_init(|| {
-        Sealer::from_base64(&Sealer::generate_key_base64()).expect("a generated key is valid")
-    })
-}
-
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 
@@ -44,7 +25,11 @@ pub struct PageRequest {
     pub limit: i64,
 }
 
-pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
+pub fn page_request(
+    sealer: &Sealer,
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<PageRequest, ApiError> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::invalid_field(
@@ -55,7 +40,7 @@ pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequ
     // An empty `?cursor=` is how many clients spell "no cursor": the first page.
     let after_seq = match cursor.filter(|c| !c.is_empty()) {
         None => 0,
-        Some(text) => decode_cursor(text).ok_or_else(|| {
+        Some(text) => decode_cursor(sealer, text).ok_or_else(|| {
             ApiError::invalid_field("cursor", "is not a cursor this server issued")
         })?,
     };
@@ -65,25 +50,30 @@ pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequ
     })
 }
 
-fn decode_cursor(text: &str) -> Option<i64> {
+fn decode_cursor(sealer: &Sealer, text: &str) -> Option<i64> {
     let sealed = String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()?;
-    let plain = sealer().open(&sealed).ok()?;
+    let plain = sealer.open(&sealed).ok()?;
     let seq = plain.strip_prefix(CURSOR_TAG)?;
     Some(i64::from_be_bytes(seq.try_into().ok()?)).filter(|n| *n >= 0)
 }
 
-fn encode_cursor(seq: i64) -> String {
+fn encode_cursor(sealer: &Sealer, seq: i64) -> String {
     let mut plain = CURSOR_TAG.to_vec();
     plain.extend_from_slice(&seq.to_be_bytes());
-    URL_SAFE_NO_PAD.encode(sealer().seal(&plain))
+    URL_SAFE_NO_PAD.encode(sealer.seal(&plain))
 }
 
 /// Fetches one more row than asked so that the last page says so (`next_cursor: null`).
-pub fn next_cursor<T>(rows: &mut Vec<T>, limit: i64, seq: impl Fn(&T) -> i64) -> Option<String> {
+pub fn next_cursor<T>(
+    sealer: &Sealer,
+    rows: &mut Vec<T>,
+    limit: i64,
+    seq: impl Fn(&T) -> i64,
+) -> Option<String> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     if rows.len() > limit {
         rows.truncate(limit);
-        rows.last().map(|row| encode_cursor(seq(row)))
+        rows.last().map(|row| encode_cursor(sealer, seq(row)))
     } else {
         None
     }
@@ -95,18 +85,31 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
-        let cursor = encode_cursor(42);
-        assert_eq!(page_request(Some(10), Some(&cursor)).unwrap().after_seq, 42);
-        assert!(page_request(None, Some("not-a-cursor")).is_err());
-        assert!(page_request(Some(0), None).is_err());
-        assert!(page_request(Some(201), None).is_err());
+        let key = Sealer::from_base64(&Sealer::generate_key_base64()).unwrap();
+        let sealer = &key;
+        let cursor = encode_cursor(sealer, 42);
+        assert_eq!(
+            page_request(sealer, Some(10), Some(&cursor))
+                .unwrap()
+                .after_seq,
+            42
+        );
+        assert!(page_request(sealer, None, Some("not-a-cursor")).is_err());
+        assert!(page_request(sealer, Some(0), None).is_err());
+        assert!(page_request(sealer, Some(201), None).is_err());
         // The old, readable form of a cursor is no longer accepted.
-        assert!(page_request(None, Some(&URL_SAFE_NO_PAD.encode("s:42"))).is_err());
+        assert!(page_request(sealer, None, Some(&URL_SAFE_NO_PAD.encode("s:42"))).is_err());
         let mut rows = vec![1, 2, 3];
-        let cursor = next_cursor(&mut rows, 2, |r| *r).unwrap();
-        assert_eq!(page_request(None, Some(&cursor)).unwrap().after_seq, 2);
+        let cursor = next_cursor(sealer, &mut rows, 2, |r| *r).unwrap();
+        assert_eq!(
+            page_request(sealer, None, Some(&cursor)).unwrap().after_seq,
+            2
+        );
         assert_eq!(rows, vec![1, 2]);
         let mut rows = vec![1, 2];
-        assert_eq!(next_cursor(&mut rows, 2, |r| *r), None);
+        assert_eq!(next_cursor(sealer, &mut rows, 2, |r| *r), None);
+        // A cursor is valid only under the key that sealed it.
+        let other = Sealer::from_base64(&Sealer::generate_key_base64()).unwrap();
+        assert!(page_request(&other, None, Some(&cursor)).is_err());
     }
 }

@@ -51,13 +51,13 @@ pub struct App {
     pub master_key: SecretString,
     pub rate_limiter: RateLimit,
     pub limits: Limits,
-    /// Failed authentications per client address (see `auth::throttle_failures`).
+    /// Failed authentications per client address (see `throttle::throttle_failures`).
     pub auth_failures: FailureThrottle,
     /// Refusals held back from the audit log (see `denials.rs`).
     pub denials: crate::http::denials::DenialLog,
     /// Set when shutdown begins: `/readyz` turns 503 so a load balancer drains us.
     pub shutting_down: AtomicBool,
-    /// When this process last recorded each API key's use (see `auth::record_key_use`).
+    /// When this process last recorded each API key's use (see `credentials::record_key_use`).
     pub key_uses: Mutex<HashMap<String, i64>>,
 }
 
@@ -95,7 +95,6 @@ impl AppState {
         policy: Policy,
         rate_limiter: RateLimit,
     ) -> Self {
-        crate::http::pagination::use_sealer(&sealer);
         AppState(Arc::new(App {
             core: Core::new(store, signer, sealer, policy),
             master_key,

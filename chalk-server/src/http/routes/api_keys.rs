@@ -72,10 +72,10 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<ApiKey>>> {
     caller.require_tenant(&id, Scope::TenantAdmin)?;
-    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = page_request(&state.sealer, query.limit, query.cursor.as_deref())?;
     let mut db = state.store.read().await?;
     let mut rows = keys::list(&mut db, &id, page.after_seq, page.limit + 1).await?;
-    let next_cursor = next_cursor(&mut rows, page.limit, |r| r.seq);
+    let next_cursor = next_cursor(&state.sealer, &mut rows, page.limit, |r| r.seq);
     Ok(Json(Page {
         data: rows.iter().map(views::api_key).collect(),
         next_cursor,

@@ -30,10 +30,10 @@ async fn page(
     query: &ListAuditEventsQuery,
     filter: &AuditFilter,
 ) -> ApiResult<Page<AuditEvent>> {
-    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = page_request(&state.sealer, query.limit, query.cursor.as_deref())?;
     let mut db = state.store.read().await?;
     let mut rows = audit::list(&mut db, filter, page.after_seq, page.limit + 1).await?;
-    let next_cursor = next_cursor(&mut rows, page.limit, |r| r.seq);
+    let next_cursor = next_cursor(&state.sealer, &mut rows, page.limit, |r| r.seq);
     let data = rows.iter().map(audit::view).collect::<ApiResult<_>>()?;
     Ok(Page { data, next_cursor })
 }

@@ -14,7 +14,7 @@ use crate::domain::caller::{TenantCredential, tenant_caller};
 use crate::domain::tokens::{self, Refreshed};
 use crate::domain::validate::parse;
 use crate::error::ApiResult;
-use crate::http::auth::{
+use crate::http::credentials::{
     Refused, RequestFacts, admit_caller, check_api_key, count_refusal, record_refused_api_key,
     stamp,
 };
@@ -67,7 +67,7 @@ pub async fn token(
     let mut db = state.store.begin().await?;
     let pair = tokens::exchange(&state, &mut db, &auth, at).await?;
     db.commit().await?;
-    crate::http::auth::record_key_use(&state, &auth.key.id).await;
+    crate::http::credentials::record_key_use(&state, &auth.key.id).await;
     Ok(stamped(Json(Data { data: pair }).into_response(), decision))
 }
 

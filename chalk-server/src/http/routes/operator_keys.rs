@@ -68,10 +68,10 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<OperatorKey>>> {
     caller.require_master()?;
-    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = page_request(&state.sealer, query.limit, query.cursor.as_deref())?;
     let mut db = state.store.read().await?;
     let mut rows = operator_keys::list(&mut db, page.after_seq, page.limit + 1).await?;
-    let next_cursor = next_cursor(&mut rows, page.limit, |r| r.seq);
+    let next_cursor = next_cursor(&state.sealer, &mut rows, page.limit, |r| r.seq);
     Ok(Json(Page {
         data: rows.iter().map(operator_keys::view).collect(),
         next_cursor,

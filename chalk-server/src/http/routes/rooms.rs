@@ -18,7 +18,7 @@ use crate::domain::rooms::{self, room_actor, room_path_id, room_tenant};
 use crate::domain::validate::parse;
 use crate::domain::views;
 use crate::error::{ApiError, ApiResult};
-use crate::http::auth::{RequestFacts, admit, stamp};
+use crate::http::credentials::{RequestFacts, admit, stamp};
 use crate::http::extract::{ApiQuery, JsonBody, OptionalJsonBody};
 use crate::http::idempotency::{self, Produced};
 use crate::http::pagination::{next_cursor, page_request};
@@ -80,7 +80,7 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ListRoomsQuery>,
 ) -> ApiResult<Json<Page<Room>>> {
     let tenant = room_tenant(&caller, Scope::RoomsRead)?;
-    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = page_request(&state.sealer, query.limit, query.cursor.as_deref())?;
     let mut db = state.store.read().await?;
     let mut rows = rooms::list(
         &mut db,
@@ -90,7 +90,7 @@ pub async fn list(
         page.limit + 1,
     )
     .await?;
-    let next_cursor = next_cursor(&mut rows, page.limit, |r| r.seq);
+    let next_cursor = next_cursor(&state.sealer, &mut rows, page.limit, |r| r.seq);
     let at = now();
     Ok(Json(Page {
         data: rows.iter().map(|r| views::room(r, at)).collect(),

@@ -119,12 +119,12 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ListTenantsQuery>,
 ) -> ApiResult<Json<Page<Tenant>>> {
     caller.require_master()?;
-    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = page_request(&state.sealer, query.limit, query.cursor.as_deref())?;
     let filter = tenants::list_filter(query.status, query.external_id)?;
     let mut db = state.store.read().await?;
     let mut rows =
         crate::store::tenants::list(&mut db, &filter, page.after_seq, page.limit + 1).await?;
-    let next_cursor = next_cursor(&mut rows, page.limit, |r| r.seq);
+    let next_cursor = next_cursor(&state.sealer, &mut rows, page.limit, |r| r.seq);
     let mut data = Vec::with_capacity(rows.len());
     for row in &rows {
         data.push(tenants::view(&mut db, row).await?);

@@ -77,10 +77,10 @@ pub async fn list_endpoints(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<WebhookEndpoint>>> {
     caller.require_tenant(&id, Scope::TenantAdmin)?;
-    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = page_request(&state.sealer, query.limit, query.cursor.as_deref())?;
     let mut db = state.store.read().await?;
     let mut rows = webhooks::list(&mut db, &id, page.after_seq, page.limit + 1).await?;
-    let next_cursor = next_cursor(&mut rows, page.limit, |r| r.seq);
+    let next_cursor = next_cursor(&state.sealer, &mut rows, page.limit, |r| r.seq);
     Ok(Json(Page {
         data: rows
             .iter()
@@ -234,7 +234,7 @@ pub async fn list_events(
     ApiQuery(query): ApiQuery<ListEventsQuery>,
 ) -> ApiResult<Json<Page<EventRecord>>> {
     caller.require_tenant(&id, Scope::TenantAdmin)?;
-    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = page_request(&state.sealer, query.limit, query.cursor.as_deref())?;
     let mut db = state.store.read().await?;
     let mut rows = events::list(
         &mut db,
@@ -244,7 +244,7 @@ pub async fn list_events(
         page.limit + 1,
     )
     .await?;
-    let next_cursor = next_cursor(&mut rows, page.limit, |r| r.seq);
+    let next_cursor = next_cursor(&state.sealer, &mut rows, page.limit, |r| r.seq);
     Ok(Json(Page {
         data: rows.iter().map(events::view).collect::<ApiResult<_>>()?,
         next_cursor,
@@ -265,7 +265,7 @@ pub async fn list_deliveries(
     ApiQuery(query): ApiQuery<ListDeliveriesQuery>,
 ) -> ApiResult<Json<Page<WebhookDelivery>>> {
     caller.require_tenant(&id, Scope::TenantAdmin)?;
-    let page = page_request(query.limit, query.cursor.as_deref())?;
+    let page = page_request(&state.sealer, query.limit, query.cursor.as_deref())?;
     let filter = DeliveryFilter {
         status: query.status.map(|s| s.as_str()),
         endpoint_id: query.endpoint_id.as_deref(),
@@ -273,7 +273,7 @@ pub async fn list_deliveries(
     };
     let mut db = state.store.read().await?;
     let mut rows = deliveries::list(&mut db, &id, &filter, page.after_seq, page.limit + 1).await?;
-    let next_cursor = next_cursor(&mut rows, page.limit, |r| r.seq);
+    let next_cursor = next_cursor(&state.sealer, &mut rows, page.limit, |r| r.seq);
     Ok(Json(Page {
         data: rows
             .iter()
