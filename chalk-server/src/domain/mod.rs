@@ -1,8 +1,19 @@
-//! The rules of the API, one module per resource, between `routes/` (HTTP: extract, call,
-//! render) and the store. A domain function validates its input, checks what the caller
-//! may do, and makes its change through the [`Db`](crate::store::Db) it is given, so the
-//! caller decides what commits together (the change and its idempotency record, later its
-//! audit entry and events). Nothing here imports from `routes/`.
+//! The rules of the API, one module per resource, between `http/` (extract, call, render)
+//! and the store. A domain function validates its input, checks what the [`Caller`]
+//! may do, and makes its change through the [`Db`](crate::store::Db) it is given. Nothing
+//! here imports from `http/`, `workers/` or `app/`.
+//!
+//! **Who commits: whoever began.** A handler begins the write, calls the rules with its
+//! `Db`, and commits, so it decides what commits together: the change, its audit entry,
+//! its events and, for a request that may carry `Idempotency-Key`, its idempotency record
+//! (`http::idempotency::run` is then the handler's begin and commit). Workers do the same
+//! for their own work. A rule never commits the `Db` it was handed; the few functions here
+//! that begin their own transaction are whole operations with no caller's change to join
+//! (a denial's audit entry, the expiry notices, the key ring's first key). What a
+//! transaction registers for after its commit (cache invalidations) is applied by the
+//! commit itself (`store::Db::commit`), never by the code that called it.
+//!
+//! [`Caller`]: caller::Caller
 
 pub mod audit;
 pub mod caller;

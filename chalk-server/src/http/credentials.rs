@@ -13,17 +13,17 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use chalk_sdk::model::{Actor, TenantStatus};
+use chalk_sdk::model::{Actor, ActorType, TenantStatus};
 
 use crate::clock::now;
-use crate::crypto::{OPERATOR_KEY_PREFIX, hash_secret, secrets_equal};
+use crate::crypto::{API_KEY_PREFIX, OPERATOR_KEY_PREFIX, hash_secret, secrets_equal};
 use crate::domain::audit::AuditContext;
 use crate::domain::caller::{
     Caller, OperatorCaller, ParticipantCaller, TenantCredential, tenant_caller,
 };
 use crate::domain::signing::{PARTICIPANT_ACCESS, TokenError};
 use crate::error::{ApiError, RenderedError};
-use crate::http::denials::{Refusal, denied_credential};
+use crate::http::denials::{Refusal, api_key_actor};
 pub use crate::http::denials::{RequestFacts, record_refused_api_key};
 use crate::http::rate_limit::{Budget, Decision};
 use crate::http::state::AppState;
@@ -529,4 +529,35 @@ async fn check_origin_for(
             "Origin {origin:?} is not in this tenant's allowed_origins"
         )))
     }
+}
+
+/// For a credential header refused without a holder (one that did not verify: a 401), the
+/// actor and tenant to record, when the audit log keeps the refusal (docs/api.md: a credential
+/// with a known key prefix). Guesses without a known prefix are only throttled. (A
+/// credential that verified and was refused — a suspended tenant's — names its holder
+/// itself: see `credentials::Refused`.)
+async fn denied_credential(
+    state: &AppState,
+    headers: &HeaderMap,
+    error: &ApiError,
+) -> Option<(Actor, Option<String>)> {
+    if error.status() != StatusCode::UNAUTHORIZED {
+        return None;
+    }
+    let header_text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(key) = header_text(API_KEY_HEADER).filter(|k| k.starts_with(API_KEY_PREFIX)) {
+        return Some(api_key_actor(state, key).await);
+    }
+    let key = header_text(MASTER_KEY_HEADER).filter(|k| k.starts_with(OPERATOR_KEY_PREFIX))?;
+    let mut db = state.store.read().await.ok()?;
+    let found = operator_keys::by_hash(&mut db, &hash_secret(key))
+        .await
+        .ok()
+        .flatten();
+    let actor = Actor {
+        kind: ActorType::Operator,
+        id: found.as_ref().map(|k| k.id.clone()),
+        name: found.map(|k| k.name),
+    };
+    Some((actor, None))
 }

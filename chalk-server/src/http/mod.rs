@@ -5,6 +5,7 @@
 pub mod context;
 pub mod cors;
 pub mod credentials;
+pub mod denial_log;
 pub mod denials;
 pub mod extract;
 pub mod idempotency;

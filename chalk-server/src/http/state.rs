@@ -54,7 +54,7 @@ pub struct App {
     /// Failed authentications per client address (see `throttle::throttle_failures`).
     pub auth_failures: FailureThrottle,
     /// Refusals held back from the audit log (see `denials.rs`).
-    pub denials: crate::http::denials::DenialLog,
+    pub denials: crate::http::denial_log::DenialLog,
     /// Set when shutdown begins: `/readyz` turns 503 so a load balancer drains us.
     pub shutting_down: AtomicBool,
     /// When this process last recorded each API key's use (see `credentials::record_key_use`).
