@@ -266,7 +266,7 @@ pub async fn prepare_join(
         .map(|u| problems.text("user_id", u, 1, 200));
     problems.finish()?;
     // The rules are the config as this request found it (the cache is exact).
-    let tenant = crate::store::cache::tenant_snapshot(&core.store, tenant_id)
+    let tenant = crate::store::tenants::snapshot(&core.store, tenant_id)
         .await?
         .ok_or_else(|| ApiError::not_found("Tenant"))?;
     let config = &tenant.row.config;

@@ -518,7 +518,7 @@ async fn check_origin_for(
     let Some(origin) = headers.get(header::ORIGIN) else {
         return Ok(());
     };
-    let Some(tenant) = crate::store::cache::tenant_snapshot(&state.store, tenant_id).await? else {
+    let Some(tenant) = crate::store::tenants::snapshot(&state.store, tenant_id).await? else {
         return Ok(());
     };
     let origin = origin.to_str().unwrap_or("");

@@ -41,21 +41,23 @@ mod listener;
 pub mod operator_keys;
 pub mod refresh;
 pub mod rooms;
+pub mod rows;
 pub mod signing_keys;
 pub mod tenants;
 pub mod webhooks;
 
 pub use idempotency::{IdempotencyBegin, IdempotencyReservation};
-pub use keys::{ApiKeyRow, KeyAuth, NewApiKey, RevokeKeyOutcome};
+pub use keys::{NewApiKey, RevokeKeyOutcome};
 pub use refresh::{NewRefreshToken, RefreshOutcome};
 pub use rooms::{
     CreateRoomOutcome, EmptyRoom, EndRoomOutcome, JoinOutcome, JoinRules, NewParticipant, NewRoom,
-    ParticipantAuth, ParticipantRow, RoomRow, RotateParticipantOutcome,
+    RotateParticipantOutcome,
 };
-pub use tenants::{CreateTenantOutcome, TenantChange, TenantFilter, TenantRow, UpdateOutcome};
-
-/// Unix seconds.
-pub type Timestamp = i64;
+pub use rows::{
+    ApiKeyRow, KeyAuth, ParticipantAuth, ParticipantRow, RoomRow, TenantRow, TenantSnapshot,
+    Timestamp,
+};
+pub use tenants::{CreateTenantOutcome, TenantChange, TenantFilter, UpdateOutcome};
 
 /// Connections per PostgreSQL instance; several instances share the server's
 /// `max_connections`.
@@ -530,10 +532,10 @@ impl Db {
         }
     }
 
-    /// Records that this transaction changes what the cache may hold: see
-    /// [`crate::store::cache::invalidate`], the one way to call it. The commit applies it to this
-    /// instance's cache; on PostgreSQL the `NOTIFY` is part of the transaction, delivered
-    /// to every instance only if it commits.
+    /// Registers that this transaction changes what the cache may hold: the one way a
+    /// write says so, called with the transaction before committing. The commit applies it
+    /// to this instance's cache once the COMMIT returns; on PostgreSQL the `NOTIFY` is part
+    /// of the transaction, delivered to every instance only if it commits.
     pub(crate) async fn invalidate(&mut self, what: Invalidation) -> StoreResult<()> {
         if self.invalidations.contains(&what) {
             return Ok(());

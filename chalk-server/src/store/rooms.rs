@@ -15,44 +15,14 @@
 //!   the `scheduled_start`, when later). Joining clears it. The empty-room sweeper ends rooms
 //!   whose `empty_since` is older than their tenant's `empty_room_timeout_minutes`.
 
-use chalk_sdk::model::{DuplicateParticipantPolicy, ParticipantRole, RoomStatus, TenantStatus};
+use chalk_sdk::model::{DuplicateParticipantPolicy, ParticipantRole, RoomStatus};
 
 use sqlx::any::AnyRow;
 
+use super::cache::Invalidation;
+use super::rows::{ParticipantAuth, ParticipantRow, RoomRow, Timestamp};
 use super::tenants::{UsageDelta, adjust_usage};
-use super::{Db, StoreError, StoreResult, Timestamp, col, parse_tenant_status, store_error};
-
-/// The status column as stored: `scheduled`, `active` or `ended`. A `scheduled` room whose
-/// start has passed reads as `active` (see [`RoomRow::status_at`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomRow {
-    pub seq: i64,
-    pub id: String,
-    pub tenant_id: String,
-    pub name: Option<String>,
-    pub status: RoomStatus,
-    pub scheduled_start: Option<Timestamp>,
-    pub max_participants: Option<i64>,
-    pub created_at: Timestamp,
-    pub ended_at: Option<Timestamp>,
-    pub empty_since: Option<Timestamp>,
-    /// Present participants, counted when the row is read.
-    pub participant_count: i64,
-}
-
-impl RoomRow {
-    /// The status the API shows at `now`.
-    pub fn status_at(&self, now: Timestamp) -> RoomStatus {
-        match self.status {
-            RoomStatus::Ended => RoomStatus::Ended,
-            _ if self.ended_at.is_some() => RoomStatus::Ended,
-            RoomStatus::Scheduled if self.scheduled_start.is_some_and(|s| s > now) => {
-                RoomStatus::Scheduled
-            }
-            _ => RoomStatus::Active,
-        }
-    }
-}
+use super::{Db, StoreError, StoreResult, col, parse_tenant_status, store_error};
 
 /// A room to insert. `status` is `scheduled` when `scheduled_start` is in the future, else
 /// `active`; `empty_since` is `max(created_at, scheduled_start)`.
@@ -91,20 +61,6 @@ pub enum CreateRoomOutcome {
         limit: i64,
     },
     TenantNotFound,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParticipantRow {
-    pub seq: i64,
-    pub id: String,
-    pub tenant_id: String,
-    pub room_id: String,
-    pub user_id: Option<String>,
-    pub display_name: String,
-    pub role: ParticipantRole,
-    pub joined_at: Timestamp,
-    pub left_at: Option<Timestamp>,
-    pub token_generation: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,27 +133,6 @@ pub enum RotateParticipantOutcome {
     NotFound,
     /// `expected_generation` was given and is no longer current (a stale refresh token).
     Stale,
-}
-
-/// What participant-token authentication needs, read in one query.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParticipantAuth {
-    pub participant: ParticipantRow,
-    pub room_ended: bool,
-    pub tenant_status: TenantStatus,
-    pub rate_limit_per_minute: i64,
-}
-
-impl ParticipantAuth {
-    /// Whether a token of `generation` for `tenant_id`/`room_id` may act now (suspension is
-    /// reported separately, as 403).
-    pub fn accepts(&self, tenant_id: &str, room_id: &str, generation: i64) -> bool {
-        self.participant.tenant_id == tenant_id
-            && self.participant.room_id == room_id
-            && self.participant.left_at.is_none()
-            && self.participant.token_generation == generation
-            && !self.room_ended
-    }
 }
 
 /// An open, empty room, with its tenant's timeout.
@@ -632,11 +567,8 @@ pub async fn rotate_participant(
     participant_id: &str,
     expected_generation: Option<i64>,
 ) -> StoreResult<RotateParticipantOutcome> {
-    crate::store::cache::invalidate(
-        db,
-        crate::store::cache::Invalidation::Tenant(tenant_id.to_owned()),
-    )
-    .await?;
+    db.invalidate(Invalidation::Tenant(tenant_id.to_owned()))
+        .await?;
     let rotated = sqlx::query(
         "UPDATE participants SET token_generation = token_generation + 1 \
              WHERE id = $1 AND tenant_id = $2 AND room_id = $3 AND left_at IS NULL \
