@@ -183,6 +183,10 @@ pub async fn revoke(
         None => Ok(RevokeKeyOutcome::NotFound),
         Some(row) if flag(&row, "is_primary")? => Ok(RevokeKeyOutcome::IsPrimary),
         Some(_) => {
+            // The key may be cached (by hash and by id): it must be refused from the
+            // commit on.
+            db.invalidate(Invalidation::Tenant(tenant_id.to_owned()))
+                .await?;
             sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1")
                 .bind(key_id)
                 .bind(now)
@@ -221,6 +225,7 @@ pub async fn rotate_primary(
     {
         return Ok(false);
     }
+    // The previous primary, cached, is demoted (and revoked or given an expiry).
     db.invalidate(Invalidation::Tenant(new_key.tenant_id.clone()))
         .await?;
     // Demote the current primary first: the partial unique index allows one primary.

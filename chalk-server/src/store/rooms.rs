@@ -307,6 +307,11 @@ async fn disconnect(
     .await
     .map_err(store_error)?;
     let left = left.rows_affected() as i64;
+    if left > 0 {
+        // The participant may be cached: its tokens must be refused from the commit on.
+        db.invalidate(Invalidation::Tenant(tenant_id.to_owned()))
+            .await?;
+    }
     adjust_usage(db, tenant_id, present_delta(-left)).await?;
     Ok(left)
 }
@@ -637,6 +642,9 @@ pub async fn remove_participant(
     if removed.rows_affected() == 0 {
         return Ok(false);
     }
+    // The participant may be cached: its tokens must be refused from the commit on.
+    db.invalidate(Invalidation::Tenant(tenant_id.to_owned()))
+        .await?;
     adjust_usage(db, tenant_id, present_delta(-1)).await?;
     sqlx::query(
         "UPDATE rooms SET empty_since = \
@@ -742,6 +750,12 @@ async fn end_open_room(
     .execute(db.conn()?)
     .await
     .map_err(store_error)?;
+    if ended.rows_affected() + left.rows_affected() > 0 {
+        // The room and its participants may be cached: their tokens must be refused from
+        // the commit on.
+        db.invalidate(Invalidation::Tenant(tenant_id.to_owned()))
+            .await?;
+    }
     adjust_usage(
         db,
         tenant_id,

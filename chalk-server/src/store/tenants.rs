@@ -337,6 +337,10 @@ pub struct UsageDelta {
 /// change, after taking the tenant's row lock ([`lock`], or [`lock_adjusting`]) before any
 /// other row lock: on PostgreSQL every counter-changing transaction then takes its locks in
 /// the same order (tenant first), so two of them never wait on each other in a cycle.
+///
+/// The counters are the usage of the tenant's cached snapshot, so a change to them
+/// registers the tenant's invalidation; whatever else the change ends or alters in the
+/// cache (a key, a participant, a room) its caller registers itself.
 pub async fn adjust_usage(db: &mut Db, id: &str, delta: UsageDelta) -> StoreResult<()> {
     if delta == UsageDelta::default() {
         return Ok(());
