@@ -39,6 +39,7 @@ pub mod idempotency;
 pub mod keys;
 mod listener;
 pub mod operator_keys;
+pub mod participants;
 pub mod refresh;
 pub mod rooms;
 pub mod rows;
@@ -48,11 +49,9 @@ pub mod webhooks;
 
 pub use idempotency::{IdempotencyBegin, IdempotencyReservation};
 pub use keys::{NewApiKey, RevokeKeyOutcome};
+pub use participants::{JoinOutcome, JoinRules, NewParticipant, RotateParticipantOutcome};
 pub use refresh::{NewRefreshToken, RefreshOutcome};
-pub use rooms::{
-    CreateRoomOutcome, EmptyRoom, EndRoomOutcome, JoinOutcome, JoinRules, NewParticipant, NewRoom,
-    RotateParticipantOutcome,
-};
+pub use rooms::{CreateRoomOutcome, EmptyRoom, EndRoomOutcome, NewRoom};
 pub use rows::{
     ApiKeyRow, KeyAuth, ParticipantAuth, ParticipantRow, RoomRow, TenantRow, TenantSnapshot,
     Timestamp,
