@@ -1,4 +1,4 @@
-//! API keys: rows and their queries. A key's secret never reaches the store: only its
+//! API keys: their queries (the rows: `rows.rs`). A key's secret never reaches the store: only its
 //! SHA-256 hash.
 
 use chalk_sdk::model::Scope;

@@ -1,5 +1,5 @@
-//! Participants: joining a room, their tokens' generations, leaving; rows, outcomes and
-//! their queries (the rooms they join: `rooms.rs`).
+//! Participants: joining a room, their tokens' generations, leaving; outcomes and their
+//! queries (the rows: `rows.rs`; the rooms they join: `rooms.rs`).
 //!
 //! Vocabulary shared by every backend:
 //! - A participant is *present* while `left_at` is null (it leaves when removed, replaced

@@ -1,4 +1,5 @@
-//! Rooms: rows, outcomes and their queries (joining and the participants: `participants.rs`).
+//! Rooms: outcomes and their queries (the row: `rows.rs`; joining and the participants:
+//! `participants.rs`).
 //!
 //! Vocabulary shared by every backend:
 //! - A room is *ended* when `ended_at` is set; otherwise it is *open* and counts against the

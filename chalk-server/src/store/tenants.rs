@@ -1,4 +1,4 @@
-//! Tenants: rows, changes and their queries.
+//! Tenants: changes, usage counters and their queries (the row: `rows.rs`).
 
 use std::sync::Arc;
 
