@@ -17,7 +17,7 @@ use crate::crypto::new_id;
 use crate::error::{ApiError, ApiResult};
 use crate::store::deliveries::{self, NewDelivery};
 use crate::store::events::{self, EventRow};
-use crate::store::{Db, ParticipantRow, RoomRow, rooms, webhooks};
+use crate::store::{Db, ParticipantRow, RoomRow, participants, webhooks};
 
 /// How long events (and their deliveries) are kept.
 pub const RETENTION_SECONDS: i64 = 30 * 86_400;
@@ -90,7 +90,7 @@ async fn record_meeting_ended(db: &mut Db, room: &RoomRow, view: Room) -> ApiRes
     let include = |flag: fn(&crate::store::stored_config::StoredWebhook) -> bool| {
         hook.is_some_and(flag).then_some(serde_json::Value::Null)
     };
-    let attendance = rooms::participants_of(db, &room.tenant_id, &room.id)
+    let attendance = participants::participants_of(db, &room.tenant_id, &room.id)
         .await?
         .iter()
         .map(attendee)

@@ -22,7 +22,7 @@ use crate::domain::validate::parse;
 use crate::error::{ApiError, ApiResult};
 use crate::store::{
     CreateRoomOutcome, Db, EndRoomOutcome, JoinOutcome, JoinRules, NewParticipant, NewRoom,
-    ParticipantRow, RoomRow, RotateParticipantOutcome, rooms,
+    ParticipantRow, RoomRow, RotateParticipantOutcome, participants, rooms,
 };
 
 use super::{events, views};
@@ -266,7 +266,7 @@ pub async fn prepare_join(
         .map(|u| problems.text("user_id", u, 1, 200));
     problems.finish()?;
     // The rules are the config as this request found it (the cache is exact).
-    let tenant = crate::store::cache::tenant_snapshot(&core.store, tenant_id)
+    let tenant = crate::store::tenants::snapshot(&core.store, tenant_id)
         .await?
         .ok_or_else(|| ApiError::not_found("Tenant"))?;
     let config = &tenant.row.config;
@@ -332,7 +332,7 @@ pub async fn join(
     } = prepared;
     let (tenant_id, room_id) = (new.tenant_id.as_str(), new.room_id.as_str());
     let at = new.joined_at;
-    let (participant, room, replaced) = match rooms::join(db, &new, rules).await? {
+    let (participant, room, replaced) = match participants::join(db, &new, rules).await? {
         JoinOutcome::Joined {
             participant,
             room,
@@ -351,7 +351,7 @@ pub async fn join(
             }
             if let Some(old) = &replaced {
                 tracing::info!(room = %room_id, replaced = %old, "duplicate user: earlier participant disconnected");
-                if let Some(old) = rooms::participant(db, old).await? {
+                if let Some(old) = participants::participant(db, old).await? {
                     events::record_participant(db, EventType::ParticipantLeft, &old).await?;
                 }
             }
@@ -458,13 +458,13 @@ pub async fn renew_with_refresh_token(
     claims: &ParticipantClaims,
 ) -> ApiResult<ParticipantRow> {
     let invalid = ApiError::invalid_refresh_token;
-    let auth = rooms::participant_auth(db, &claims.sub)
+    let auth = participants::participant_auth(db, &claims.sub)
         .await?
         .ok_or_else(invalid)?;
     if auth.tenant_status == TenantStatus::Suspended {
         return Err(ApiError::tenant_suspended());
     }
-    match rooms::rotate_participant(
+    match participants::rotate_participant(
         db,
         &claims.tid,
         &claims.rid,
@@ -504,7 +504,7 @@ pub async fn renew_for_tenant(
     room_id: &str,
     pid: &str,
 ) -> ApiResult<ParticipantRow> {
-    match rooms::rotate_participant(db, tenant_id, room_id, pid, None).await? {
+    match participants::rotate_participant(db, tenant_id, room_id, pid, None).await? {
         RotateParticipantOutcome::Rotated(row) => {
             renewed(db, ctx, &row).await?;
             Ok(*row)
@@ -520,7 +520,7 @@ pub async fn remove(
     room_id: &str,
     pid: &str,
 ) -> ApiResult<()> {
-    if rooms::remove_participant(db, tenant_id, room_id, pid, now()).await? {
+    if participants::remove_participant(db, tenant_id, room_id, pid, now()).await? {
         let changes = audit::created(&json!({"room_id": room_id}));
         let target = ("participant", pid);
         audit::record(
@@ -532,7 +532,7 @@ pub async fn remove(
             Some(changes),
         )
         .await?;
-        if let Some(gone) = rooms::participant(db, pid).await? {
+        if let Some(gone) = participants::participant(db, pid).await? {
             events::record_participant(db, EventType::ParticipantLeft, &gone).await?;
         }
         Ok(())

@@ -27,7 +27,7 @@ use crate::http::denials::{Refusal, api_key_actor};
 pub use crate::http::denials::{RequestFacts, record_refused_api_key};
 use crate::http::rate_limit::{Budget, Decision};
 use crate::http::state::AppState;
-use crate::store::{KeyAuth, StoreError, keys, operator_keys, rooms};
+use crate::store::{KeyAuth, StoreError, keys, operator_keys, participants};
 
 pub const MASTER_KEY_HEADER: &str = "x-master-key";
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -482,7 +482,7 @@ async fn participant_token_caller(state: &AppState, token: &str) -> Result<Calle
             let ticket = cache.ticket();
             let mut db = state.store.read().await?;
             let auth = Arc::new(
-                rooms::participant_auth(&mut db, &claims.sub)
+                participants::participant_auth(&mut db, &claims.sub)
                     .await?
                     .ok_or_else(dead)?,
             );
@@ -518,7 +518,7 @@ async fn check_origin_for(
     let Some(origin) = headers.get(header::ORIGIN) else {
         return Ok(());
     };
-    let Some(tenant) = crate::store::cache::tenant_snapshot(&state.store, tenant_id).await? else {
+    let Some(tenant) = crate::store::tenants::snapshot(&state.store, tenant_id).await? else {
         return Ok(());
     };
     let origin = origin.to_str().unwrap_or("");

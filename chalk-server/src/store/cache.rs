@@ -5,11 +5,12 @@
 //! Exact means a write is seen by the very next request, so a revoked key, a suspended
 //! tenant or a removed participant is refused at once, as without the cache:
 //!
-//! - Every store write that changes something cached names its tenant with
-//!   [`invalidate`] inside its transaction. The [`Db`] remembers it; right after the
-//!   transaction's COMMIT returns (before the request answers) the tenant's entries are
-//!   dropped here. On PostgreSQL the same call runs `pg_notify` in the transaction, which
-//!   the database delivers only on commit, to every instance's `LISTEN` task
+//! - Every store write that changes something cached registers an [`Invalidation`] of its
+//!   tenant on its unit of work (`Db::invalidate`, in `store/mod.rs`) inside its
+//!   transaction; right after the transaction's COMMIT returns (before the request
+//!   answers) the commit applies it here ([`Cache::apply`]) and the tenant's entries are
+//!   dropped. On PostgreSQL the same registration runs `pg_notify` in the transaction,
+//!   which the database delivers only on commit, to every instance's `LISTEN` task
 //!   (`store::listener`), which drops them there.
 //! - A read that fills the cache takes a [`Ticket`] *before* it reads the store. Each
 //!   invalidation stamps its tenant with a later number; an entry is used only while its
@@ -28,17 +29,17 @@
 //!
 //! Bounded: each map holds at most [`CAPACITY`] entries; reaching it clears the map
 //! (a refill costs one store read per credential in use).
+//!
+//! It holds rows (`rows.rs`) and knows nothing else of the store: the reads that fill it
+//! on a miss live with the queries of those rows (`tenants::snapshot`) and with their
+//! callers (authentication, `GET /rooms/{id}`), each taking its ticket first.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chalk_sdk::model::TenantUsage;
-
-use crate::store::{
-    Db, KeyAuth, ParticipantAuth, RoomRow, Store, StoreResult, TenantRow, Timestamp, tenants,
-};
+use super::rows::{KeyAuth, ParticipantAuth, RoomRow, TenantSnapshot, Timestamp};
 
 /// Entries per map. An entry is a few hundred bytes: the whole cache stays within a few
 /// tens of MiB whatever the number of tenants and keys in the store.
@@ -80,54 +81,9 @@ impl Invalidation {
     }
 }
 
-/// The one way to say "this transaction changes what the cache may hold": call it with the
-/// transaction's `Db` before committing. The local cache forgets the tenant once the
-/// COMMIT returns; other instances hear it by `NOTIFY` when it commits.
-pub async fn invalidate(db: &mut Db, what: Invalidation) -> StoreResult<()> {
-    db.invalidate(what).await
-}
-
-/// The tenant's row and usage as one read sees them, from the cache when it holds them
-/// (filling it otherwise); `None` when there is no such tenant. Authentication and
-/// `GET /tenants/{id}` read tenants through it.
-pub async fn tenant_snapshot(store: &Store, id: &str) -> StoreResult<Option<Arc<TenantSnapshot>>> {
-    let cache = store.cache();
-    let at = crate::clock::now();
-    if let Some(snapshot) = cache.tenant(id, at) {
-        return Ok(Some(snapshot));
-    }
-    let ticket = cache.ticket();
-    let mut db = store.read().await?;
-    let Some(row) = tenants::get(&mut db, id).await? else {
-        return Ok(None);
-    };
-    let usage = tenants::usage(&mut db, id, at).await?;
-    let valid_until = tenants::next_key_expiry(&mut db, id, at).await?;
-    let snapshot = Arc::new(TenantSnapshot {
-        row,
-        usage,
-        valid_until,
-        body: std::sync::OnceLock::new(),
-    });
-    cache.put_tenant(ticket, &snapshot);
-    Ok(Some(snapshot))
-}
-
 /// Taken before a store read whose result may fill the cache; `None` while bypassing.
 #[derive(Debug, Clone, Copy)]
 pub struct Ticket(u64);
-
-/// A tenant as `GET /tenants/{id}` shows it, and until when the usage holds.
-#[derive(Debug, Clone)]
-pub struct TenantSnapshot {
-    pub row: TenantRow,
-    pub usage: TenantUsage,
-    /// The tenant's next key expiry: `usage.api_keys` changes then without a write.
-    pub valid_until: Option<Timestamp>,
-    /// The body `GET /tenants/{id}` answers for this snapshot, rendered by the first read
-    /// that serves it: every later read of the same snapshot sends the same bytes.
-    pub body: std::sync::OnceLock<axum::body::Bytes>,
-}
 
 /// Shared, so a hit costs a reference count, not a copy of the row.
 struct Entry<T> {
@@ -397,7 +353,7 @@ mod tests {
 
     fn key(tenant: &str) -> Arc<KeyAuth> {
         Arc::new(KeyAuth {
-            key: crate::store::ApiKeyRow {
+            key: crate::store::rows::ApiKeyRow {
                 seq: 1,
                 id: format!("key_{tenant}"),
                 tenant_id: tenant.to_owned(),

@@ -1,12 +1,13 @@
-//! API keys: rows and their queries. A key's secret never reaches the store: only its
+//! API keys: their queries (the rows: `rows.rs`). A key's secret never reaches the store: only its
 //! SHA-256 hash.
 
-use chalk_sdk::model::{Scope, TenantStatus};
+use chalk_sdk::model::Scope;
 use sqlx::any::AnyRow;
 
+use super::cache::Invalidation;
+use super::rows::{ApiKeyRow, KeyAuth, Timestamp};
 use super::{
-    Db, StoreResult, Timestamp, col, flag, parse_tenant_status, scopes_from_text, scopes_to_text,
-    store_error,
+    Db, StoreResult, col, flag, parse_tenant_status, scopes_from_text, scopes_to_text, store_error,
 };
 
 /// A key to insert. `key_hash` is the SHA-256 of the secret.
@@ -21,35 +22,6 @@ pub struct NewApiKey {
     pub primary: bool,
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ApiKeyRow {
-    pub seq: i64,
-    pub id: String,
-    pub tenant_id: String,
-    pub name: String,
-    pub prefix: String,
-    pub scopes: Vec<Scope>,
-    pub primary: bool,
-    pub created_at: Timestamp,
-    pub last_used_at: Option<Timestamp>,
-    pub expires_at: Option<Timestamp>,
-    pub revoked_at: Option<Timestamp>,
-}
-
-impl ApiKeyRow {
-    pub fn is_valid_at(&self, now: Timestamp) -> bool {
-        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
-    }
-}
-
-/// A key found by its hash or id, with what authentication needs of its tenant.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeyAuth {
-    pub key: ApiKeyRow,
-    pub tenant_status: TenantStatus,
-    pub rate_limit_per_minute: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,6 +183,10 @@ pub async fn revoke(
         None => Ok(RevokeKeyOutcome::NotFound),
         Some(row) if flag(&row, "is_primary")? => Ok(RevokeKeyOutcome::IsPrimary),
         Some(_) => {
+            // The key may be cached (by hash and by id): it must be refused from the
+            // commit on.
+            db.invalidate(Invalidation::Tenant(tenant_id.to_owned()))
+                .await?;
             sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1")
                 .bind(key_id)
                 .bind(now)
@@ -249,11 +225,9 @@ pub async fn rotate_primary(
     {
         return Ok(false);
     }
-    crate::store::cache::invalidate(
-        db,
-        crate::store::cache::Invalidation::Tenant(new_key.tenant_id.clone()),
-    )
-    .await?;
+    // The previous primary, cached, is demoted (and revoked or given an expiry).
+    db.invalidate(Invalidation::Tenant(new_key.tenant_id.clone()))
+        .await?;
     // Demote the current primary first: the partial unique index allows one primary.
     match previous_expires_at {
         Some(expires_at) => {

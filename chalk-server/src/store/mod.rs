@@ -1,4 +1,5 @@
-//! The store: one SQL implementation for SQLite and PostgreSQL, and a unit of work.
+//! The store: one SQL implementation for SQLite and PostgreSQL, a unit of work, and the
+//! cache of what the hot paths read.
 //!
 //! Every query is written once, in portable SQL (`$n` parameters, `RETURNING`,
 //! `INSERT … ON CONFLICT`, `COALESCE`/`CASE`), and runs through sqlx's `Any` driver on either
@@ -6,12 +7,35 @@
 //! up (SQLite: one writer connection and a read-only pool; PostgreSQL: one shared pool),
 //! which migrations apply, how a boolean column reads back and which errors mean "try again".
 //!
-//! Domain code works through a [`Db`]: [`Store::begin`] hands out a write transaction that
-//! the domain passes to every query of one change (the change, its idempotency record and,
-//! later, its audit entry and events), then commits — or drops it, which rolls everything
-//! back. [`Store::read`] hands out a read connection for requests that change nothing.
-//! The query functions live in one module per resource (`tenants`, `keys`, `refresh`,
-//! `idempotency`, `rooms`) and take `&mut Db`, so each is usable in either.
+//! The unit of work is a [`Db`]: [`Store::begin`] hands out a write transaction that the
+//! domain passes to every query of one change (the change, its idempotency record, its audit
+//! entry and its events), then commits — or drops it, which rolls everything back.
+//! [`Store::read`] hands out a read connection for requests that change nothing. A write
+//! that changes what the cache may hold registers it on its `Db` ([`Db::invalidate`]);
+//! [`Db::commit`] is the one place that applies what was registered, to this instance's
+//! cache once the COMMIT returns (and, on PostgreSQL, to the others' through a `NOTIFY`
+//! sent only if it commits).
+//!
+//! Its modules, the queries per resource taking `&mut Db` (usable in either):
+//! - `tenants`: tenants, their usage counters and the tenant lock; the cached snapshot read.
+//! - `keys`: API keys (hashes only), revoke and primary rotation.
+//! - `operator_keys`: operator (master) keys.
+//! - `refresh`: refresh tokens, single use, in families.
+//! - `signing_keys`: the token signing keys, sealed.
+//! - `rooms`: rooms — create, read, list, end, the empty-room sweep.
+//! - `participants`: joining a room, participants' token generations, leaving.
+//! - `idempotency`: idempotency records, committed with the change they answer for.
+//! - `audit`: the audit log, append-only.
+//! - `events`: a tenant's events, written with the change that caused them.
+//! - `webhooks`: webhook endpoints.
+//! - `deliveries`: webhook deliveries, the delivery worker's queue.
+//!
+//! and what they stand on:
+//! - `rows`: the rows the cache holds (tenants, keys, rooms, participants), plain data.
+//! - `cache`: the cache — its maps, tickets against stale fills, invalidations, and the
+//!   listener's proof of life; it imports only `rows`.
+//! - `listener`: PostgreSQL, hears other instances' invalidations.
+//! - `group_commit`: SQLite, write transactions that arrive together share one COMMIT.
 //!
 //! Invariants that concurrent requests could break (one primary key, single-use refresh
 //! tokens, idempotency reservations, revision checks, quotas) are enforced inside the
@@ -39,24 +63,25 @@ pub mod idempotency;
 pub mod keys;
 mod listener;
 pub mod operator_keys;
+pub mod participants;
 pub mod refresh;
 pub mod rooms;
+pub mod rows;
 pub mod signing_keys;
 pub mod stored_config;
 pub mod tenants;
 pub mod webhooks;
 
 pub use idempotency::{IdempotencyBegin, IdempotencyReservation};
-pub use keys::{ApiKeyRow, KeyAuth, NewApiKey, RevokeKeyOutcome};
+pub use keys::{NewApiKey, RevokeKeyOutcome};
+pub use participants::{JoinOutcome, JoinRules, NewParticipant, RotateParticipantOutcome};
 pub use refresh::{NewRefreshToken, RefreshOutcome};
-pub use rooms::{
-    CreateRoomOutcome, EmptyRoom, EndRoomOutcome, JoinOutcome, JoinRules, NewParticipant, NewRoom,
-    ParticipantAuth, ParticipantRow, RoomRow, RotateParticipantOutcome,
+pub use rooms::{CreateRoomOutcome, EmptyRoom, EndRoomOutcome, NewRoom};
+pub use rows::{
+    ApiKeyRow, KeyAuth, ParticipantAuth, ParticipantRow, RoomRow, TenantRow, TenantSnapshot,
+    Timestamp,
 };
-pub use tenants::{CreateTenantOutcome, TenantChange, TenantFilter, TenantRow, UpdateOutcome};
-
-/// Unix seconds.
-pub type Timestamp = i64;
+pub use tenants::{CreateTenantOutcome, TenantChange, TenantFilter, UpdateOutcome};
 
 /// Connections per PostgreSQL instance; several instances share the server's
 /// `max_connections`.
@@ -531,10 +556,10 @@ impl Db {
         }
     }
 
-    /// Records that this transaction changes what the cache may hold: see
-    /// [`crate::store::cache::invalidate`], the one way to call it. The commit applies it to this
-    /// instance's cache; on PostgreSQL the `NOTIFY` is part of the transaction, delivered
-    /// to every instance only if it commits.
+    /// Registers that this transaction changes what the cache may hold: the one way a
+    /// write says so, called with the transaction before committing. The commit applies it
+    /// to this instance's cache once the COMMIT returns; on PostgreSQL the `NOTIFY` is part
+    /// of the transaction, delivered to every instance only if it commits.
     pub(crate) async fn invalidate(&mut self, what: Invalidation) -> StoreResult<()> {
         if self.invalidations.contains(&what) {
             return Ok(());

@@ -1,33 +1,15 @@
-//! Tenants: rows, changes and their queries.
+//! Tenants: changes, usage counters and their queries (the row: `rows.rs`).
+
+use std::sync::Arc;
 
 use chalk_sdk::model::{TenantStatus, TenantUsage};
 use sqlx::any::AnyRow;
 
 use crate::store::stored_config::StoredConfig;
 
-use super::{Db, StoreError, StoreResult, Timestamp, col, parse_tenant_status, store_error};
-use crate::store::cache::{Invalidation, invalidate};
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct TenantRow {
-    pub seq: i64,
-    pub id: String,
-    pub name: String,
-    pub email: Option<String>,
-    /// The operator's stable name for the tenant; unique when set.
-    pub external_id: Option<String>,
-    pub status: TenantStatus,
-    pub max_concurrent_rooms: i64,
-    pub max_participants_per_room: i64,
-    pub max_recording_duration_minutes: i64,
-    pub rate_limit_per_minute: i64,
-    /// Secrets sealed; stored as JSON.
-    pub config: StoredConfig,
-    /// Bumped by every change; the ETag.
-    pub revision: i64,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
+use super::cache::Invalidation;
+use super::rows::{TenantRow, TenantSnapshot, Timestamp};
+use super::{Db, Store, StoreError, StoreResult, col, parse_tenant_status, store_error};
 
 /// Fields of a tenant to change; `None` leaves a field alone.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -152,6 +134,35 @@ pub async fn get(db: &mut Db, id: &str) -> StoreResult<Option<TenantRow>> {
         .transpose()
 }
 
+/// The tenant's row and usage as one read sees them, from the cache when it holds them
+/// (filling it otherwise); `None` when there is no such tenant. Authentication and
+/// `GET /tenants/{id}` read tenants through it.
+///
+/// The ticket is taken before the store is read, so a fill that raced a write's
+/// invalidation is not kept (see `cache.rs`).
+pub async fn snapshot(store: &Store, id: &str) -> StoreResult<Option<Arc<TenantSnapshot>>> {
+    let cache = store.cache();
+    let at = crate::clock::now();
+    if let Some(snapshot) = cache.tenant(id, at) {
+        return Ok(Some(snapshot));
+    }
+    let ticket = cache.ticket();
+    let mut db = store.read().await?;
+    let Some(row) = get(&mut db, id).await? else {
+        return Ok(None);
+    };
+    let usage = usage(&mut db, id, at).await?;
+    let valid_until = next_key_expiry(&mut db, id, at).await?;
+    let snapshot = Arc::new(TenantSnapshot {
+        row,
+        usage,
+        valid_until,
+        body: std::sync::OnceLock::new(),
+    });
+    cache.put_tenant(ticket, &snapshot);
+    Ok(Some(snapshot))
+}
+
 /// The tenant, read after taking its row's write lock: changes of one tenant that must
 /// see each other (rotations, quota checks, config merges) queue here until the holder
 /// commits. A no-op `UPDATE` is the one lock statement both databases share; on
@@ -197,7 +208,7 @@ pub async fn update(
     change: TenantChange,
     now: Timestamp,
 ) -> StoreResult<UpdateOutcome> {
-    invalidate(db, Invalidation::Tenant(id.to_owned())).await?;
+    db.invalidate(Invalidation::Tenant(id.to_owned())).await?;
     let (email_set, email) = match change.email {
         Some(email) => (1i64, email),
         None => (0, None),
@@ -261,7 +272,7 @@ pub async fn update(
 /// Deletes the tenant and everything it owns (foreign keys cascade to keys, refresh
 /// tokens, rooms, participants and idempotency records); false when there was none.
 pub async fn delete(db: &mut Db, id: &str) -> StoreResult<bool> {
-    invalidate(db, Invalidation::Tenant(id.to_owned())).await?;
+    db.invalidate(Invalidation::Tenant(id.to_owned())).await?;
     let result = sqlx::query("DELETE FROM tenants WHERE id = $1")
         .bind(id)
         .execute(db.conn()?)
@@ -326,6 +337,10 @@ pub struct UsageDelta {
 /// change, after taking the tenant's row lock ([`lock`], or [`lock_adjusting`]) before any
 /// other row lock: on PostgreSQL every counter-changing transaction then takes its locks in
 /// the same order (tenant first), so two of them never wait on each other in a cycle.
+///
+/// The counters are the usage of the tenant's cached snapshot, so a change to them
+/// registers the tenant's invalidation; whatever else the change ends or alters in the
+/// cache (a key, a participant, a room) its caller registers itself.
 pub async fn adjust_usage(db: &mut Db, id: &str, delta: UsageDelta) -> StoreResult<()> {
     if delta == UsageDelta::default() {
         return Ok(());
@@ -341,7 +356,7 @@ pub async fn lock_adjusting(
     id: &str,
     delta: UsageDelta,
 ) -> StoreResult<Option<TenantRow>> {
-    invalidate(db, Invalidation::Tenant(id.to_owned())).await?;
+    db.invalidate(Invalidation::Tenant(id.to_owned())).await?;
     sqlx::query(
         "UPDATE tenants SET active_rooms = active_rooms + $2, total_rooms = total_rooms + $3, \
          active_participants = active_participants + $4, live_keys = live_keys + $5 \

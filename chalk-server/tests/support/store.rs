@@ -222,12 +222,12 @@ impl StoreOps {
     ) -> StoreResult<JoinOutcome> {
         write!(
             self,
-            |db| rooms::join(&mut db, &p, rules),
+            |db| participants::join(&mut db, &p, rules),
             |o: &JoinOutcome| matches!(o, JoinOutcome::Joined { .. })
         )
     }
     pub async fn participant_auth(&self, id: &str) -> StoreResult<Option<ParticipantAuth>> {
-        read!(self, |db| rooms::participant_auth(&mut db, id))
+        read!(self, |db| participants::participant_auth(&mut db, id))
     }
     pub async fn rotate_participant_tokens(
         &self,
@@ -238,7 +238,7 @@ impl StoreOps {
     ) -> StoreResult<RotateParticipantOutcome> {
         write!(
             self,
-            |db| rooms::rotate_participant(&mut db, tenant, room, id, generation),
+            |db| participants::rotate_participant(&mut db, tenant, room, id, generation),
             always
         )
     }
@@ -251,7 +251,7 @@ impl StoreOps {
     ) -> StoreResult<bool> {
         write!(
             self,
-            |db| rooms::remove_participant(&mut db, tenant, room, id, now),
+            |db| participants::remove_participant(&mut db, tenant, room, id, now),
             always
         )
     }

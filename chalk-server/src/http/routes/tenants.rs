@@ -150,7 +150,7 @@ pub async fn get(
 
 /// A tenant read: served from the cache when it holds the tenant (see `cache.rs`).
 async fn respond_snapshot(state: &AppState, id: &str) -> ApiResult<Response> {
-    let snapshot = crate::store::cache::tenant_snapshot(&state.store, id)
+    let snapshot = crate::store::tenants::snapshot(&state.store, id)
         .await?
         .ok_or_else(|| ApiError::not_found("Tenant"))?;
     let body = match snapshot.body.get() {

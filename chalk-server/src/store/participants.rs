@@ -1,0 +1,444 @@
+//! Participants: joining a room, their tokens' generations, leaving; outcomes and their
+//! queries (the rows: `rows.rs`; the rooms they join: `rooms.rs`).
+//!
+//! Vocabulary shared by every backend:
+//! - A participant is *present* while `left_at` is null (it leaves when removed, replaced
+//!   under `disconnect_existing`, or when its room ends). Present participants count against
+//!   `min(room.max_participants, tenant.max_participants_per_room)`.
+//! - `token_generation` is part of every participant token; the store bumps it whenever the
+//!   participant's tokens must stop working (refresh, removal, replacement), so a token is
+//!   live only while its generation is the participant's current one, the participant is
+//!   present and the room is open.
+
+use chalk_sdk::model::{DuplicateParticipantPolicy, ParticipantRole};
+
+use sqlx::any::AnyRow;
+
+use super::cache::Invalidation;
+use super::rooms::{
+    NewRoom, ROOM_SELECT, insert_room, open_rooms, parse_room_status, room_from_row,
+};
+use super::rows::{ParticipantAuth, ParticipantRow, RoomRow, Timestamp};
+use super::tenants::{UsageDelta, adjust_usage};
+use super::{Db, StoreError, StoreResult, col, parse_tenant_status, store_error};
+
+/// A participant to insert: what a join admits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewParticipant {
+    pub id: String,
+    pub tenant_id: String,
+    pub room_id: String,
+    pub user_id: Option<String>,
+    pub display_name: String,
+    pub role: ParticipantRole,
+    pub joined_at: Timestamp,
+}
+
+/// The tenant config that governs a join, read by the caller from the tenant's config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinRules {
+    /// Join before `scheduled_start`; and create the room when its id is unknown.
+    pub allow_early_join: bool,
+    pub duplicate_policy: DuplicateParticipantPolicy,
+    /// The room to create when the id is unknown and `allow_early_join` holds; `None` when
+    /// the id is not a valid room id (then an unknown room is simply not found).
+    pub create_if_missing: Option<NewRoom>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JoinOutcome {
+    Joined {
+        participant: Box<ParticipantRow>,
+        room: Box<RoomRow>,
+        /// The earlier participant with the same `user_id`, disconnected by this join.
+        replaced: Option<String>,
+        /// Whether this join created the room.
+        created_room: bool,
+        /// Whether this is the room's first participant ever (the room starts).
+        first_join: bool,
+    },
+    RoomNotFound,
+    RoomEnded,
+    /// Before `scheduled_start`, without `allow_early_join`.
+    NotStarted {
+        scheduled_start: Timestamp,
+    },
+    /// The room holds `limit` present participants.
+    RoomFull {
+        limit: i64,
+    },
+    /// Creating the unknown room would exceed `max_concurrent_rooms`.
+    RoomQuotaExceeded {
+        limit: i64,
+    },
+    /// Policy `reject`, and a present participant has this `user_id`.
+    DuplicateUser {
+        existing: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotateParticipantOutcome {
+    /// The generation was bumped; mint tokens with the returned row's `token_generation`.
+    Rotated(Box<ParticipantRow>),
+    /// No present participant with this id in this open room of this tenant.
+    NotFound,
+    /// `expected_generation` was given and is no longer current (a stale refresh token).
+    Stale,
+}
+
+fn parse_role(text: &str) -> StoreResult<ParticipantRole> {
+    match text {
+        "host" => Ok(ParticipantRole::Host),
+        "participant" => Ok(ParticipantRole::Participant),
+        other => Err(StoreError::Internal(format!(
+            "unknown participant role {other:?}"
+        ))),
+    }
+}
+
+fn participant_from_row(row: &AnyRow) -> StoreResult<ParticipantRow> {
+    Ok(ParticipantRow {
+        seq: col(row, "seq")?,
+        id: col(row, "id")?,
+        tenant_id: col(row, "tenant_id")?,
+        room_id: col(row, "room_id")?,
+        user_id: col(row, "user_id")?,
+        display_name: col(row, "display_name")?,
+        role: parse_role(col(row, "role")?)?,
+        joined_at: col(row, "joined_at")?,
+        left_at: col(row, "left_at")?,
+        token_generation: col(row, "token_generation")?,
+    })
+}
+
+/// Every participant a room has had, present or gone, in the order they joined (the
+/// attendance of `meeting.ended`).
+pub async fn participants_of(
+    db: &mut Db,
+    tenant_id: &str,
+    room_id: &str,
+) -> StoreResult<Vec<ParticipantRow>> {
+    let rows = sqlx::query(
+        "SELECT * FROM participants WHERE tenant_id = $1 AND room_id = $2 ORDER BY seq",
+    )
+    .bind(tenant_id)
+    .bind(room_id)
+    .fetch_all(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    rows.iter().map(participant_from_row).collect()
+}
+
+/// A participant by id, present or gone.
+pub async fn participant(db: &mut Db, participant_id: &str) -> StoreResult<Option<ParticipantRow>> {
+    sqlx::query("SELECT * FROM participants WHERE id = $1")
+        .bind(participant_id)
+        .fetch_optional(db.conn()?)
+        .await
+        .map_err(store_error)?
+        .as_ref()
+        .map(participant_from_row)
+        .transpose()
+}
+
+/// A present participant leaves and its tokens die; returns 1, or 0 when it had already
+/// left. The caller holds the tenant's lock.
+async fn disconnect(
+    db: &mut Db,
+    tenant_id: &str,
+    participant_id: &str,
+    now: Timestamp,
+) -> StoreResult<i64> {
+    let left = sqlx::query(
+        "UPDATE participants SET left_at = $2, token_generation = token_generation + 1 \
+         WHERE id = $1 AND left_at IS NULL",
+    )
+    .bind(participant_id)
+    .bind(now)
+    .execute(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    let left = left.rows_affected() as i64;
+    if left > 0 {
+        // The participant may be cached: its tokens must be refused from the commit on.
+        db.invalidate(Invalidation::Tenant(tenant_id.to_owned()))
+            .await?;
+    }
+    adjust_usage(db, tenant_id, present_delta(-left)).await?;
+    Ok(left)
+}
+
+fn present_delta(participants: i64) -> UsageDelta {
+    UsageDelta {
+        active_participants: participants,
+        ..UsageDelta::default()
+    }
+}
+
+/// A room as a join reads it: its row, and whether anyone ever joined it.
+async fn room_for_join(
+    db: &mut Db,
+    tenant_id: &str,
+    room_id: &str,
+) -> StoreResult<Option<(RoomRow, bool)>> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let columns = ROOM_SELECT
+            .strip_suffix(" FROM rooms r")
+            .expect("ROOM_SELECT ends with its FROM");
+        format!(
+            "{columns}, EXISTS (SELECT 1 FROM participants p WHERE p.tenant_id = r.tenant_id \
+             AND p.room_id = r.id) AS joined_before FROM rooms r \
+             WHERE r.tenant_id = $1 AND r.id = $2"
+        )
+    });
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
+        .bind(tenant_id)
+        .bind(room_id)
+        .fetch_optional(db.conn()?)
+        .await
+        .map_err(store_error)?
+    else {
+        return Ok(None);
+    };
+    Ok(Some((
+        room_from_row(&row)?,
+        super::flag(&row, "joined_before")?,
+    )))
+}
+
+/// Admits `new` to its room, within the room's and the tenant's quotas, as one change.
+///
+/// Its statements are few on purpose (issue 24's budget, `tests/api/statement_budget.rs`):
+/// the tenant's lock is also the participant's count in its usage, the room is read once
+/// (with its present count and whether anyone ever joined), the participant's row comes
+/// back from its `INSERT`, and the room's from its `UPDATE`. The lock makes the read
+/// count exact: no other join of this tenant runs until this one commits or rolls back,
+/// and a refusal rolls back the count with everything else.
+pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreResult<JoinOutcome> {
+    let now = new.joined_at;
+    let Some(limits) = super::tenants::lock_adjusting(db, &new.tenant_id, present_delta(1)).await?
+    else {
+        return Ok(JoinOutcome::RoomNotFound);
+    };
+    let mut created_room = false;
+    let (mut room, joined_before) = match room_for_join(db, &new.tenant_id, &new.room_id).await? {
+        Some(found) => found,
+        None => {
+            let Some(to_create) = rules.create_if_missing.filter(|_| rules.allow_early_join) else {
+                return Ok(JoinOutcome::RoomNotFound);
+            };
+            if open_rooms(db, &new.tenant_id).await? >= limits.max_concurrent_rooms {
+                return Ok(JoinOutcome::RoomQuotaExceeded {
+                    limit: limits.max_concurrent_rooms,
+                });
+            }
+            let room = insert_room(db, &to_create).await?;
+            created_room = true;
+            (room, false)
+        }
+    };
+    if room.ended_at.is_some() {
+        return Ok(JoinOutcome::RoomEnded);
+    }
+    if let Some(start) = room.scheduled_start
+        && start > now
+        && !rules.allow_early_join
+    {
+        return Ok(JoinOutcome::NotStarted {
+            scheduled_start: start,
+        });
+    }
+    let mut present = room.participant_count;
+    let mut replaced = None;
+    if let Some(user_id) = &new.user_id {
+        let existing: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM participants WHERE tenant_id = $1 AND room_id = $2 \
+                 AND user_id = $3 AND left_at IS NULL",
+        )
+        .bind(&new.tenant_id)
+        .bind(&new.room_id)
+        .bind(user_id)
+        .fetch_optional(db.conn()?)
+        .await
+        .map_err(store_error)?;
+        if let Some(existing) = existing {
+            match rules.duplicate_policy {
+                DuplicateParticipantPolicy::Reject => {
+                    return Ok(JoinOutcome::DuplicateUser { existing });
+                }
+                DuplicateParticipantPolicy::DisconnectExisting => {
+                    present -= disconnect(db, &new.tenant_id, &existing, now).await?;
+                    replaced = Some(existing);
+                }
+            }
+        }
+    }
+    let limit = room
+        .max_participants
+        .map_or(limits.max_participants_per_room, |m| {
+            m.min(limits.max_participants_per_room)
+        });
+    if present >= limit {
+        // Dropping the transaction rolls back the count and the replacement above.
+        return Ok(JoinOutcome::RoomFull { limit });
+    }
+    let participant = sqlx::query(
+        "INSERT INTO participants (id, tenant_id, room_id, user_id, display_name, role, \
+             joined_at, token_generation) VALUES ($1, $2, $3, $4, $5, $6, $7, 0) RETURNING *",
+    )
+    .bind(&new.id)
+    .bind(&new.tenant_id)
+    .bind(&new.room_id)
+    .bind(&new.user_id)
+    .bind(&new.display_name)
+    .bind(new.role.as_str())
+    .bind(now)
+    .fetch_one(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    let participant = participant_from_row(&participant)?;
+    let status: String = sqlx::query_scalar(
+        "UPDATE rooms SET empty_since = NULL, \
+             status = CASE WHEN status = 'scheduled' THEN 'active' ELSE status END \
+             WHERE tenant_id = $1 AND id = $2 RETURNING status",
+    )
+    .bind(&new.tenant_id)
+    .bind(&new.room_id)
+    .fetch_one(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    // The room as that UPDATE left it, with the participant just admitted counted.
+    room.status = parse_room_status(&status)?;
+    room.empty_since = None;
+    room.participant_count = present + 1;
+    Ok(JoinOutcome::Joined {
+        participant: Box::new(participant),
+        room: Box::new(room),
+        replaced,
+        created_room,
+        first_join: !joined_before,
+    })
+}
+
+pub async fn participant_auth(
+    db: &mut Db,
+    participant_id: &str,
+) -> StoreResult<Option<ParticipantAuth>> {
+    let row = sqlx::query(
+        "SELECT p.*, r.ended_at AS room_ended_at, t.status AS tenant_status, \
+             t.rate_limit_per_minute AS tenant_rate_limit \
+             FROM participants p \
+             JOIN rooms r ON r.tenant_id = p.tenant_id AND r.id = p.room_id \
+             JOIN tenants t ON t.id = p.tenant_id \
+             WHERE p.id = $1",
+    )
+    .bind(participant_id)
+    .fetch_optional(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(ParticipantAuth {
+        participant: participant_from_row(&row)?,
+        room_ended: col::<Option<i64>>(&row, "room_ended_at")?.is_some(),
+        tenant_status: parse_tenant_status(col(&row, "tenant_status")?)?,
+        rate_limit_per_minute: col(&row, "tenant_rate_limit")?,
+    }))
+}
+
+pub async fn rotate_participant(
+    db: &mut Db,
+    tenant_id: &str,
+    room_id: &str,
+    participant_id: &str,
+    expected_generation: Option<i64>,
+) -> StoreResult<RotateParticipantOutcome> {
+    db.invalidate(Invalidation::Tenant(tenant_id.to_owned()))
+        .await?;
+    let rotated = sqlx::query(
+        "UPDATE participants SET token_generation = token_generation + 1 \
+             WHERE id = $1 AND tenant_id = $2 AND room_id = $3 AND left_at IS NULL \
+             AND ($4 IS NULL OR token_generation = $4) \
+             AND EXISTS (SELECT 1 FROM rooms r WHERE r.tenant_id = $2 AND r.id = $3 \
+                         AND r.ended_at IS NULL) \
+             RETURNING *",
+    )
+    .bind(participant_id)
+    .bind(tenant_id)
+    .bind(room_id)
+    .bind(expected_generation)
+    .fetch_optional(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    let outcome = match rotated {
+        Some(row) => RotateParticipantOutcome::Rotated(Box::new(participant_from_row(&row)?)),
+        None if expected_generation.is_some() => {
+            let live = sqlx::query(
+                "SELECT 1 FROM participants p JOIN rooms r \
+                     ON r.tenant_id = p.tenant_id AND r.id = p.room_id \
+                     WHERE p.id = $1 AND p.tenant_id = $2 AND p.room_id = $3 \
+                     AND p.left_at IS NULL AND r.ended_at IS NULL",
+            )
+            .bind(participant_id)
+            .bind(tenant_id)
+            .bind(room_id)
+            .fetch_optional(db.conn()?)
+            .await
+            .map_err(store_error)?;
+            if live.is_some() {
+                RotateParticipantOutcome::Stale
+            } else {
+                RotateParticipantOutcome::NotFound
+            }
+        }
+        None => RotateParticipantOutcome::NotFound,
+    };
+    Ok(outcome)
+}
+
+pub async fn remove_participant(
+    db: &mut Db,
+    tenant_id: &str,
+    room_id: &str,
+    participant_id: &str,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    // The tenant's lock first, as every counter change takes it (see `adjust_usage`).
+    if super::tenants::lock(db, tenant_id).await?.is_none() {
+        return Ok(false);
+    }
+    let removed = sqlx::query(
+        "UPDATE participants SET left_at = $4, token_generation = token_generation + 1 \
+             WHERE id = $1 AND tenant_id = $2 AND room_id = $3 AND left_at IS NULL \
+             AND EXISTS (SELECT 1 FROM rooms r WHERE r.tenant_id = $2 AND r.id = $3 \
+                         AND r.ended_at IS NULL)",
+    )
+    .bind(participant_id)
+    .bind(tenant_id)
+    .bind(room_id)
+    .bind(now)
+    .execute(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    if removed.rows_affected() == 0 {
+        return Ok(false);
+    }
+    // The participant may be cached: its tokens must be refused from the commit on.
+    db.invalidate(Invalidation::Tenant(tenant_id.to_owned()))
+        .await?;
+    adjust_usage(db, tenant_id, present_delta(-1)).await?;
+    sqlx::query(
+        "UPDATE rooms SET empty_since = \
+               CASE WHEN scheduled_start > $3 THEN scheduled_start ELSE $3 END \
+             WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL AND NOT EXISTS \
+               (SELECT 1 FROM participants p WHERE p.tenant_id = $1 AND p.room_id = $2 \
+                AND p.left_at IS NULL)",
+    )
+    .bind(tenant_id)
+    .bind(room_id)
+    .bind(now)
+    .execute(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    Ok(true)
+}
