@@ -24,7 +24,7 @@
 //! | Conventions: idempotency | `http/idempotency.rs` (records: `store/idempotency.rs`) |
 //! | Conventions: `ETag` / `If-Match` | `http/extract.rs` (`etag`, `if_match`) |
 //! | Credentials, scopes, origins | resolved in `http/credentials.rs`, checked by `domain/caller.rs`; origins `domain/config/origins.rs`; failed-auth throttle `http/throttle.rs`; client address (`CHALK_TRUSTED_PROXIES`) `net/client_ip.rs`; limits `http/rate_limit.rs` |
-//! | (none: performance) credential/tenant cache, invalidation, `LISTEN` | `store/cache.rs`; `store/listener.rs`; usage counters `store/tenants.rs` |
+//! | (none: performance) credential/tenant cache, invalidation, `LISTEN` | `store/cache.rs` (rows in `store/rows.rs`); registered by writes on `store::Db`, applied by its commit; `store/listener.rs`; usage counters `store/tenants.rs` |
 //! | Tenants (fields, quotas, who may set what) | `domain/tenants.rs`; field rules `domain/validate.rs` |
 //! | Config (every field's rule, merge patch) | rules `domain/config/fields.rs`, merge `domain/config/patch.rs`, applied in `domain/config/mod.rs`; stored form `store/stored_config.rs` |
 //! | Config and Webhooks: secret fingerprints (drift without the secret) | `chalk_sdk::model::fingerprint`; computed in `store/stored_config.rs` (`SealedSecret::seal_fingerprinted`) and `domain/webhooks.rs` (`view`) |
@@ -36,7 +36,7 @@
 //! | API keys | `domain/keys.rs`; `store/keys.rs` |
 //! | Operator keys | `domain/operator_keys.rs` (accepted in `http/credentials.rs`); `store/operator_keys.rs` |
 //! | Audit log (what an entry holds, secrets as "changed", denials) | `domain/audit.rs`; context built in `http/credentials.rs`; which refusals are recorded and their bound `http/denials.rs`; reads `http/routes/audit.rs`; rows `store/audit.rs`; retention `workers/housekeeping.rs` |
-//! | Rooms and participants, quotas | `domain/rooms.rs`; invariants in `store/rooms.rs` |
+//! | Rooms and participants, quotas | `domain/rooms.rs`; invariants in `store/rooms.rs` and `store/participants.rs` |
 //! | Hardening: timeouts, connection cap, shutdown | `http/server.rs`; shutdown order `app/serve.rs` |
 //! | Operations: health, metrics | `http/routes/ops.rs`, `metrics.rs`; empty-room sweeper `workers/room_sweeper.rs` |
 //! | Server configuration | `app/settings.rs`, wired in `app/startup.rs`; what requests see of it `domain/policy.rs` |

@@ -32,6 +32,7 @@
 //!
 //! and what they stand on:
 //! - `rows`: the rows the cache holds (tenants, keys, rooms, participants), plain data.
+//! - `stored_config`: a tenant's config as stored (secrets sealed) and its masked wire form.
 //! - `cache`: the cache — its maps, tickets against stale fills, invalidations, and the
 //!   listener's proof of life; it imports only `rows`.
 //! - `listener`: PostgreSQL, hears other instances' invalidations.

@@ -4,7 +4,7 @@
 
 use chalk_sdk::model::{ParticipantRole, RoomStatus, Scope, TenantStatus, TenantUsage};
 
-use crate::domain::tenant_config::StoredConfig;
+use crate::store::stored_config::StoredConfig;
 
 /// Unix seconds.
 pub type Timestamp = i64;
