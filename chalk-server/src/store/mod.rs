@@ -42,6 +42,7 @@ pub mod operator_keys;
 pub mod refresh;
 pub mod rooms;
 pub mod signing_keys;
+pub mod snapshot;
 pub mod stored_config;
 pub mod tenants;
 pub mod webhooks;
