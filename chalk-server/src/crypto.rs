@@ -87,6 +87,24 @@ impl Sealer {
     }
 }
 
+/// A key for one purpose, derived from the base64 text of `CHALK_ENCRYPTION_KEY`:
+/// SHA-256 over a label naming the purpose and the key. Each purpose gets its own label, so
+/// no derived key (nor anything computed from one, like a fingerprint) is the raw key or
+/// tells anything about another purpose's key.
+pub fn derive_key(key_base64: &str, label: &str) -> Result<[u8; 32], CryptoError> {
+    let bytes = B64
+        .decode(key_base64.trim())
+        .map_err(|_| CryptoError::BadKey)?;
+    if bytes.len() != 32 {
+        return Err(CryptoError::BadKey);
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(label.as_bytes());
+    hasher.update([0u8]);
+    hasher.update(&bytes);
+    Ok(hasher.finalize().into())
+}
+
 /// Hex SHA-256 of a credential, as stored.
 pub fn hash_secret(secret: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -175,6 +193,18 @@ mod tests {
             Err(CryptoError::Open)
         ));
         assert!(matches!(one.open("v1:@@@"), Err(CryptoError::Open)));
+    }
+
+    #[test]
+    fn derived_keys_differ_by_label_and_from_the_key() {
+        let key = Sealer::generate_key_base64();
+        let raw = B64.decode(&key).unwrap();
+        let a = derive_key(&key, "a").unwrap();
+        let b = derive_key(&key, "b").unwrap();
+        assert_ne!(a, b);
+        assert_ne!(a.as_slice(), raw.as_slice());
+        assert_eq!(a, derive_key(&key, "a").unwrap(), "deterministic");
+        assert!(derive_key(&B64.encode([0u8; 16]), "a").is_err());
     }
 
     #[test]

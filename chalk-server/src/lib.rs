@@ -7,9 +7,9 @@
 //!
 //! | folder | holds | imports |
 //! | --- | --- | --- |
-//! | `app/` | settings, start-up, `serve` (the listener and the workers together), `migrate-store` | everything below |
+//! | `app/` | settings, start-up, `serve` (the listener and the workers together), `migrate-store`, `backup`/`restore` | everything below |
 //! | `http/` | the router and middleware, credentials, limits, throttle, CORS, request context, idempotency, pagination, OpenAPI, handlers (`routes/`) | `domain/`, `store/`, `net/` |
-//! | `workers/` | webhook delivery, housekeeping, the empty-room sweeper, metrics upkeep | `domain/`, `store/`, `net/` |
+//! | `workers/` | webhook delivery, housekeeping, the empty-room sweeper, metrics upkeep, scheduled backups | `domain/`, `store/`, `net/` |
 //! | `domain/` | the rules, one module per resource; the [`Caller`](domain::caller::Caller) and its checks; [`Core`](domain::core::Core) (what the rules and workers share); the signing key ring | `store/`, `net/` |
 //! | `store/` | one SQL text for SQLite and PostgreSQL, the unit of work `Db` whose commit applies what a transaction registered, the cache and its `LISTEN` | — |
 //! | `net/` | addresses: the client's (trusted proxies), webhook targets' (SSRF) | — |
@@ -40,6 +40,7 @@
 //! | Hardening: timeouts, connection cap, shutdown | `http/server.rs`; shutdown order `app/serve.rs` |
 //! | Operations: health, metrics | `http/routes/ops.rs`, `metrics.rs`; empty-room sweeper `workers/room_sweeper.rs` |
 //! | Server configuration | `app/settings.rs`, wired in `app/startup.rs`; what requests see of it `domain/policy.rs` |
+//! | Backup and restore (embedded SQLite) | commands `app/backup.rs`; taking, checking, restoring, retention `domain/backup/mod.rs`; the sealed file `domain/backup/sealed.rs`; the snapshot `store/snapshot.rs`; schedule `workers/backups.rs` |
 
 pub mod app;
 pub mod clock;

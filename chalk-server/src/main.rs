@@ -11,6 +11,12 @@ async fn main() -> std::process::ExitCode {
         Some(Command::MigrateStore(args)) => {
             chalk_server::app::migrate_store::run(&args.from, &args.to).await
         }
+        Some(Command::Backup(args)) => {
+            return exit(chalk_server::app::backup::backup(&settings, args).await);
+        }
+        Some(Command::Restore(args)) => {
+            return exit(chalk_server::app::backup::restore(&settings, args).await);
+        }
         None => chalk_server::app::startup::run(settings).await,
     };
     match result {
@@ -18,6 +24,17 @@ async fn main() -> std::process::ExitCode {
         Err(message) => {
             eprintln!("chalk-server: {message}");
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The backup commands' documented exit codes (see `app/backup.rs`).
+fn exit(result: Result<(), chalk_server::app::backup::Failure>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("chalk-server: {}", failure.message);
+            std::process::ExitCode::from(failure.code)
         }
     }
 }

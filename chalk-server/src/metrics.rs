@@ -25,6 +25,8 @@ pub const REQUEST_DURATION: &str = "chalk_http_request_duration_seconds";
 pub const WEBHOOK_DELIVERIES_TOTAL: &str = "chalk_webhook_deliveries_total";
 pub const WEBHOOK_DELIVERY_DURATION: &str = "chalk_webhook_delivery_duration_seconds";
 pub const WEBHOOK_QUEUE_DEPTH: &str = "chalk_webhook_queue_depth";
+pub const BACKUP_LAST_SUCCESS: &str = "chalk_backup_last_success_timestamp_seconds";
+pub const BACKUP_FAILURES_TOTAL: &str = "chalk_backup_failures_total";
 
 /// Upper bounds of the webhook latency histogram, in seconds (up to the 15 s timeout).
 const WEBHOOK_BUCKETS: [f64; 9] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0];
@@ -119,6 +121,33 @@ impl Metrics {
         });
     }
 
+    /// Scheduled backups are on: both backup series appear from now on (failures at 0), so
+    /// an alert on them works before the first backup.
+    pub fn backups_scheduled(&self) {
+        metrics::with_local_recorder(&self.recorder, || {
+            metrics::describe_gauge!(
+                BACKUP_LAST_SUCCESS,
+                metrics::Unit::Seconds,
+                "Unix time of the last scheduled backup written."
+            );
+            metrics::describe_counter!(BACKUP_FAILURES_TOTAL, "Scheduled backups that failed.");
+            metrics::counter!(BACKUP_FAILURES_TOTAL).increment(0);
+        });
+    }
+
+    /// A scheduled backup was written at `at` (Unix seconds).
+    pub fn backup_succeeded(&self, at: i64) {
+        metrics::with_local_recorder(&self.recorder, || {
+            metrics::gauge!(BACKUP_LAST_SUCCESS).set(at as f64);
+        });
+    }
+
+    pub fn backup_failed(&self) {
+        metrics::with_local_recorder(&self.recorder, || {
+            metrics::counter!(BACKUP_FAILURES_TOTAL).increment(1);
+        });
+    }
+
     /// The Prometheus text exposition format (version 0.0.4).
     pub fn render(&self) -> String {
         self.handle.render()
@@ -176,6 +205,26 @@ mod tests {
         assert!(text.contains("le=\"0.05\"} 2"), "{text}");
         assert!(
             text.contains("_count{route=\"/api/v1/tenants/{id}\"} 2"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn backup_series_appear_when_scheduled_and_count() {
+        let m = Metrics::default();
+        assert!(!m.render().contains(BACKUP_FAILURES_TOTAL));
+        m.backups_scheduled();
+        assert!(
+            m.render().contains("chalk_backup_failures_total 0"),
+            "{}",
+            m.render()
+        );
+        m.backup_failed();
+        m.backup_succeeded(1_700_000_000);
+        let text = m.render();
+        assert!(text.contains("chalk_backup_failures_total 1"), "{text}");
+        assert!(
+            text.contains("chalk_backup_last_success_timestamp_seconds 1700000000"),
             "{text}"
         );
     }

@@ -21,6 +21,7 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Row};
 
+use crate::store::snapshot::sqlite_file;
 use crate::store::{Db, Dialect, Store, column_error, store_error};
 
 /// Rows per `INSERT` (at most 15 columns: far below either database's parameter limit).
@@ -622,15 +623,6 @@ async fn reset_identity(table: &Table, to: &mut Db) -> Result<(), String> {
     Ok(())
 }
 
-/// A SQLite URL's file, when it names one (not `:memory:`).
-fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or("");
-    (!path.is_empty() && !path.starts_with(":memory:")).then(|| path.into())
-}
-
 /// What the command prints after a copy.
 pub fn summary(from: &str, to: &str, counts: &[TableCount]) -> String {
     use std::fmt::Write;
@@ -715,16 +707,5 @@ mod tests {
                 table.name
             );
         }
-    }
-
-    #[test]
-    fn sqlite_files_are_found_in_urls() {
-        assert_eq!(
-            sqlite_file("sqlite:///tmp/a/chalk.db?mode=rwc"),
-            Some("/tmp/a/chalk.db".into())
-        );
-        assert_eq!(sqlite_file("sqlite://chalk.db"), Some("chalk.db".into()));
-        assert_eq!(sqlite_file("sqlite::memory:"), None);
-        assert_eq!(sqlite_file("postgres://h/db"), None);
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::domain::signing;
 use crate::http::{AppState, build_router, denials, server};
-use crate::workers::{housekeeping, room_sweeper, upkeep, webhook_delivery};
+use crate::workers::{backups, housekeeping, room_sweeper, upkeep, webhook_delivery};
 
 /// Serves until `shutdown` resolves; in-flight requests then get the shutdown grace
 /// (`state.limits`) to finish. Connections are capped and timed out as docs/api.md's
@@ -13,6 +13,17 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with_backups(listener, state, None, shutdown).await
+}
+
+/// [`serve`], with scheduled backups when `backups` is set (`CHALK_BACKUP_DIR`).
+pub async fn serve_with_backups(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    backups: Option<backups::Schedule>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let backup_worker = backups.map(|schedule| backups::spawn(state.core.clone(), schedule));
     let draining = state.clone();
     let limits = state.limits.clone();
     let sweeper = room_sweeper::spawn(state.core.clone(), room_sweeper::DEFAULT_INTERVAL);
@@ -33,6 +44,10 @@ pub async fn serve(
     })
     .await;
     sweeper.abort();
+    if let Some(worker) = backup_worker {
+        // A backup cut short leaves only its temporary file, never one under a final name.
+        worker.abort();
+    }
     purger.abort();
     upkeep.abort();
     denial_writer.abort();

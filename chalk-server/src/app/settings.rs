@@ -150,6 +150,38 @@ pub struct Settings {
     /// A keep-alive connection with no request in progress is closed after this time.
     #[arg(long, env = "CHALK_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
+
+    /// Write a sealed backup of the embedded store into this directory every
+    /// CHALK_BACKUP_INTERVAL (unset: no scheduled backups). SQLite only.
+    #[arg(long, env = "CHALK_BACKUP_DIR")]
+    pub backup_dir: Option<PathBuf>,
+
+    /// Time between scheduled backups (`24h`, `30m`; at least 1s).
+    #[arg(long, env = "CHALK_BACKUP_INTERVAL", default_value = "24h", value_parser = parse_backup_interval)]
+    pub backup_interval: Duration,
+
+    /// Scheduled backups kept in CHALK_BACKUP_DIR: the newest ones; older ones are deleted.
+    #[arg(long, env = "CHALK_BACKUP_KEEP", default_value_t = 7, value_parser = parse_backup_keep)]
+    pub backup_keep: u32,
+}
+
+/// A backup interval: a duration of at least one second (a backup per millisecond would
+/// do nothing but back up).
+fn parse_backup_interval(text: &str) -> Result<Duration, String> {
+    let interval = parse_duration(text).map_err(|e| format!("CHALK_BACKUP_INTERVAL: {e}"))?;
+    if interval < Duration::from_secs(1) {
+        return Err("CHALK_BACKUP_INTERVAL must be at least 1s".into());
+    }
+    Ok(interval)
+}
+
+fn parse_backup_keep(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(keep @ 1..=10_000) => Ok(keep),
+        _ => Err(format!(
+            "CHALK_BACKUP_KEEP must be a number of backups from 1 to 10000, not {text:?}"
+        )),
+    }
 }
 
 /// What `chalk-server` does instead of serving.
@@ -160,6 +192,55 @@ pub enum Command {
     /// servers on the source first. Secrets are copied as stored: the new deployment needs
     /// the same CHALK_ENCRYPTION_KEY.
     MigrateStore(MigrateStore),
+    /// Write a consistent, sealed backup of the embedded SQLite store (`--to FILE`) while
+    /// the server runs, or check one (`--verify FILE`). Uses the server's settings
+    /// (CHALK_DATA_DIR or CHALK_DATABASE_URL, CHALK_ENCRYPTION_KEY). Exit codes: 0 done,
+    /// 1 refused or damaged, 2 usage or an unsupported store (PostgreSQL: use pg_dump).
+    Backup(BackupCommand),
+    /// Restore a backup into an empty or absent data directory. Needs the
+    /// CHALK_ENCRYPTION_KEY the backup was sealed with. Exit codes as for `backup`.
+    Restore(RestoreCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BackupCommand {
+    /// Write the backup to FILE (through a temporary name in its directory).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "verify",
+        conflicts_with = "verify"
+    )]
+    pub to: Option<PathBuf>,
+
+    /// Check FILE's seal, checksum and database integrity, and print its manifest.
+    #[arg(long, value_name = "FILE")]
+    pub verify: Option<PathBuf>,
+
+    /// `text` for people, `json` for scripts.
+    #[arg(short = 'o', long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RestoreCommand {
+    /// The backup file.
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+
+    /// The data directory to restore into: empty or absent.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
+
+    /// `text` for people, `json` for scripts.
+    #[arg(short = 'o', long, value_enum, default_value = "text")]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -468,7 +549,7 @@ mod tests {
                 assert_eq!(m.from, "sqlite://a.db");
                 assert_eq!(m.to, "postgres://db/chalk");
             }
-            None => panic!("no command"),
+            other => panic!("{other:?}"),
         }
         assert!(
             Settings::try_parse_from(["chalk-server", "migrate-store", "--from", "sqlite://a.db"])
@@ -478,6 +559,48 @@ mod tests {
         let s = Settings::parse_from(["chalk-server", "--listen", ":0"]);
         assert_eq!(s.listen, ":0");
         assert!(s.command.is_none());
+    }
+
+    #[test]
+    fn backup_commands_and_settings_parse_and_refuse_bad_values() {
+        let s = Settings::parse_from(["chalk-server", "backup", "--to", "b.backup"]);
+        match s.command {
+            Some(Command::Backup(b)) => {
+                assert_eq!(b.to, Some(PathBuf::from("b.backup")));
+                assert_eq!(b.output, OutputFormat::Text);
+            }
+            other => panic!("{other:?}"),
+        }
+        let s = Settings::parse_from(["chalk-server", "backup", "--verify", "b", "-o", "json"]);
+        assert!(
+            matches!(s.command, Some(Command::Backup(ref b)) if b.output == OutputFormat::Json && b.verify.is_some())
+        );
+        assert!(Settings::try_parse_from(["chalk-server", "backup"]).is_err());
+        assert!(
+            Settings::try_parse_from(["chalk-server", "backup", "--to", "a", "--verify", "b"])
+                .is_err()
+        );
+        let s = Settings::parse_from(["chalk-server", "restore", "--from", "b", "--data-dir", "d"]);
+        assert!(matches!(s.command, Some(Command::Restore(ref r)) if r.data_dir == Path::new("d")));
+        assert!(Settings::try_parse_from(["chalk-server", "restore", "--from", "b"]).is_err());
+
+        let s = Settings::parse_from(["chalk-server"]);
+        assert_eq!(s.backup_dir, None);
+        assert_eq!(s.backup_interval, Duration::from_secs(24 * 3600));
+        assert_eq!(s.backup_keep, 7);
+        for bad in [
+            ["--backup-interval", "500ms"],
+            ["--backup-interval", "soon"],
+            ["--backup-keep", "0"],
+        ] {
+            let error = Settings::try_parse_from(["chalk-server", bad[0], bad[1]])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains(bad[0]) && error.contains("CHALK_BACKUP_"),
+                "{error}"
+            );
+        }
     }
 
     #[test]

@@ -157,7 +157,11 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     #[cfg(unix)]
     rustix::process::umask(rustix::fs::Mode::from_bits_truncate(0o077));
     init_logging(&settings)?;
+    let planned_backups = crate::app::backup::plan_schedule(&settings)?;
     let (state, secrets) = build_state(&settings).await?;
+    let backups = planned_backups
+        .map(|plan| plan.with_key(&settings, &secrets.encryption_key))
+        .transpose()?;
     if secrets.generated_master_key {
         // Printed once, on the start that generated it; never logged.
         eprintln!(
@@ -172,7 +176,16 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {address}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(address = %local, database = %redacted_url(&settings.database_url()), "chalk-server listening");
-    crate::app::serve::serve(listener, state, shutdown_signal())
+    if let Some(schedule) = &backups {
+        tracing::info!(
+            dir = %schedule.dir.display(),
+            interval_s = schedule.interval.as_secs(),
+            keep = schedule.keep,
+            key_fingerprint = %schedule.key.fingerprint(),
+            "scheduled backups on"
+        );
+    }
+    crate::app::serve::serve_with_backups(listener, state, backups, shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))?;
     tracing::info!("stopped");

@@ -16,6 +16,7 @@
 //! [`Caller`]: caller::Caller
 
 pub mod audit;
+pub mod backup;
 pub mod caller;
 pub mod config;
 pub mod core;

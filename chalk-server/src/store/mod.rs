@@ -69,6 +69,7 @@ pub mod refresh;
 pub mod rooms;
 pub mod rows;
 pub mod signing_keys;
+pub mod snapshot;
 pub mod stored_config;
 pub mod tenants;
 pub mod webhooks;

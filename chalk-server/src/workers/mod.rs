@@ -1,7 +1,8 @@
 //! What the server does besides answering requests: webhook delivery, housekeeping
-//! (retention purges) and the empty-room sweeper. Each takes the shared state and runs
+//! (retention purges), the empty-room sweeper and scheduled backups. Each takes the shared state and runs
 //! until the server stops it.
 
+pub mod backups;
 pub mod housekeeping;
 pub mod room_sweeper;
 pub mod upkeep;
