@@ -12,6 +12,7 @@ mod patch;
 mod room;
 mod signing_key;
 mod tenant;
+mod usage;
 mod webhook;
 
 pub use api_key::{ApiKey, CreateApiKeyRequest, CreatedApiKey, ListQuery, Scope};
@@ -34,6 +35,10 @@ pub use signing_key::{Jwk, Jwks, SigningKey, SigningKeyStatus};
 pub use tenant::{
     CreateTenantRequest, CreatedTenant, Deleted, ListTenantsQuery, RotateKeyRequest, RotatedKey,
     Tenant, TenantStatus, TenantUsage, UpdateTenantRequest,
+};
+pub use usage::{
+    AlertPeriod, ExportUsageQuery, Granularity, TenantUsagePeriod, Usage, UsageAlert, UsageMetric,
+    UsageMetrics, UsagePeriod, UsageQuery, UsageThresholdReachedData,
 };
 pub use webhook::{
     ApiKeyExpiringData, ApiKeyRotatedData, Attendee, CreateWebhookEndpointRequest,
