@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::commands::{
     audit, config, events, keys, operator_keys, profiles, provision, rooms, signing_keys, tenants,
-    token, webhooks,
+    token, usage, webhooks,
 };
 use crate::context::{Context, Globals};
 use crate::error::{CliError, CliResult};
@@ -101,6 +101,8 @@ enum Command {
     /// The audit log: list, tail (master or operator key; a tenant's own with --tenant)
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// Metered usage: a tenant's per hour, day or month; `export` for every tenant's
+    Usage(usage::UsageArgs),
     /// What `apply` would change to make the server match provisioning files (exit 10 if anything)
     Plan(provision::PlanArgs),
     /// Make the server match provisioning files: exactly the planned changes
@@ -168,6 +170,7 @@ async fn dispatch(ctx: &Context, command: Command) -> CliResult<Option<View>> {
         Command::SigningKeys(cmd) => signing_keys::run(ctx, cmd).await?,
         Command::OperatorKeys(cmd) => operator_keys::run(ctx, cmd).await?,
         Command::Audit(cmd) => return audit::run(ctx, cmd).await,
+        Command::Usage(args) => return usage::run(ctx, args).await,
         Command::Rooms(cmd) => rooms::rooms(ctx, cmd).await?,
         Command::Participants(cmd) => rooms::participants(ctx, cmd).await?,
         Command::Webhooks(cmd) => webhooks::run(ctx, cmd).await?,

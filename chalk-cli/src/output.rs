@@ -41,6 +41,11 @@ pub enum Block {
     Secret { label: String, value: String },
     /// A plain line.
     Line(String),
+    /// A horizontal bar chart: one bar per labelled value, scaled to the largest.
+    Bars {
+        title: String,
+        rows: Vec<(String, f64)>,
+    },
 }
 
 /// What a command produced.
@@ -144,6 +149,32 @@ pub fn render(view: &View, format: Format) -> CliResult<()> {
     }
 }
 
+/// The longest bar, in character cells.
+const BAR_WIDTH: usize = 40;
+
+/// `label │████▌ value` lines, bars in eighths of a cell, scaled so the largest value fills
+/// `width`.
+fn bars(rows: &[(String, f64)], width: usize) -> Vec<String> {
+    const EIGHTHS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
+    let label_width = rows
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    let largest = rows.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max);
+    rows.iter()
+        .map(|(label, value)| {
+            let eighths = if largest > 0.0 {
+                (value.max(0.0) / largest * (width * 8) as f64).round() as usize
+            } else {
+                0
+            };
+            let bar = format!("{}{}", "█".repeat(eighths / 8), EIGHTHS[eighths % 8]);
+            format!("{label:<label_width$} │{bar} {value:.1}")
+        })
+        .collect()
+}
+
 fn new_table() -> Table {
     let mut table = Table::new();
     table
@@ -189,7 +220,36 @@ fn write_tables(out: &mut impl Write, blocks: &[Block]) -> io::Result<()> {
                 writeln!(out)?;
             }
             Block::Line(text) => writeln!(out, "{text}")?,
+            Block::Bars { title, rows } => {
+                writeln!(out)?;
+                writeln!(out, "{title}")?;
+                for line in bars(rows, BAR_WIDTH) {
+                    writeln!(out, "{line}")?;
+                }
+            }
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_scale_to_the_largest_in_eighths() {
+        let rows = vec![
+            ("a".to_owned(), 10.0),
+            ("bb".to_owned(), 5.0),
+            ("c".to_owned(), 0.0),
+            ("d".to_owned(), 0.3),
+        ];
+        let lines = bars(&rows, 4);
+        assert_eq!(lines[0], "a  │████ 10.0");
+        assert_eq!(lines[1], "bb │██ 5.0");
+        assert_eq!(lines[2], "c  │ 0.0");
+        // 0.3 of 10 over 32 eighths is one eighth, rounded.
+        assert_eq!(lines[3], "d  │▏ 0.3");
+        assert_eq!(bars(&[("z".to_owned(), 0.0)], 4), ["z │ 0.0"]);
+    }
 }

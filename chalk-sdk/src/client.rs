@@ -88,40 +88,90 @@ impl Credential {
     }
 }
 
+/// The credential header one attempt carried, and in token mode the token in it (to renew
+/// if the server found it expired).
+struct Carried {
+    header: Option<(HeaderName, HeaderValue)>,
+    token: Option<SecretString>,
+}
+
+impl Carried {
+    fn header(&self) -> Option<(&HeaderName, &HeaderValue)> {
+        self.header.as_ref().map(|(name, value)| (name, value))
+    }
+}
+
 impl Inner {
-    /// Sends with the client's credential (if `authenticated`), renewing tokens as needed.
+    /// Sends with the client's credential (if `authenticated`), renewing tokens as needed,
+    /// and reads the whole body.
     async fn send(&self, request: Request, safe: bool, authenticated: bool) -> Result<Raw> {
+        let carried = self.carried(authenticated).await?;
+        match self.transport.send(&request, carried.header(), safe).await {
+            Err(e) => match self.renewed(&carried, &e).await? {
+                Some(renewed) => self.transport.send(&request, renewed.header(), safe).await,
+                None => Err(e),
+            },
+            ok => ok,
+        }
+    }
+
+    /// As [`send`](Self::send), with the body left to read as it arrives.
+    async fn open(
+        &self,
+        request: Request,
+        safe: bool,
+        authenticated: bool,
+    ) -> Result<reqwest::Response> {
+        let carried = self.carried(authenticated).await?;
+        match self.transport.open(&request, carried.header(), safe).await {
+            Err(e) => match self.renewed(&carried, &e).await? {
+                Some(renewed) => self.transport.open(&request, renewed.header(), safe).await,
+                None => Err(e),
+            },
+            ok => ok,
+        }
+    }
+
+    /// The credential header to carry (none if not `authenticated`).
+    async fn carried(&self, authenticated: bool) -> Result<Carried> {
         let credential = if authenticated {
             &self.credential
         } else {
             &Credential::None
         };
-        match credential {
-            Credential::None => self.transport.send(&request, None, safe).await,
-            Credential::Header { name, value, .. } => {
-                self.transport
-                    .send(&request, Some((name, value)), safe)
-                    .await
-            }
+        Ok(match credential {
+            Credential::None => Carried {
+                header: None,
+                token: None,
+            },
+            Credential::Header { name, value, .. } => Carried {
+                header: Some((name.clone(), value.clone())),
+                token: None,
+            },
             Credential::Tokens(manager) => {
-                let authorization = HeaderName::from_static("authorization");
                 let token = manager.access_token(&self.transport).await?;
-                let result = self
-                    .transport
-                    .send(&request, Some((&authorization, &bearer(&token)?)), safe)
-                    .await;
-                match result {
-                    // Refused before anything happened: renew once and send again.
-                    Err(e) if e.code() == Some(&ErrorCode::TokenExpired) => {
-                        let token = manager.renew_expired(&self.transport, &token).await?;
-                        self.transport
-                            .send(&request, Some((&authorization, &bearer(&token)?)), safe)
-                            .await
-                    }
-                    other => other,
+                Carried {
+                    header: Some((HeaderName::from_static("authorization"), bearer(&token)?)),
+                    token: Some(token),
                 }
             }
+        })
+    }
+
+    /// In token mode, a request refused because its access token expired (refused before
+    /// anything happened) is sent once more with a renewed token: the header to carry then.
+    async fn renewed(&self, carried: &Carried, error: &Error) -> Result<Option<Carried>> {
+        let (Credential::Tokens(manager), Some(token)) = (&self.credential, &carried.token) else {
+            return Ok(None);
+        };
+        if error.code() != Some(&ErrorCode::TokenExpired) {
+            return Ok(None);
         }
+        let token = manager.renew_expired(&self.transport, token).await?;
+        Ok(Some(Carried {
+            header: Some((HeaderName::from_static("authorization"), bearer(&token)?)),
+            token: Some(token),
+        }))
     }
 }
 
@@ -583,6 +633,25 @@ impl Call<'_> {
         self.inner
             .send(request, self.safe, self.authenticated)
             .await
+    }
+
+    /// Sends and hands back the response with its body unread (see [`Transport::open`]).
+    pub(crate) async fn open(self) -> Result<reqwest::Response> {
+        let request = self
+            .builder?
+            .build()
+            .map_err(|e| Error::Config(format!("could not build the request: {e}")))?;
+        self.inner
+            .open(request, self.safe, self.authenticated)
+            .await
+    }
+
+    /// Sets a request header (e.g. `Accept` for an endpoint that answers other formats).
+    pub(crate) fn header(mut self, name: HeaderName, value: &'static str) -> Self {
+        self.builder = self
+            .builder
+            .map(|b| b.header(name, HeaderValue::from_static(value)));
+        self
     }
 
     /// Sends and returns the `data` of the response.

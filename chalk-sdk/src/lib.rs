@@ -63,6 +63,8 @@ pub mod tokens;
 #[cfg(feature = "client")]
 mod transport;
 #[cfg(feature = "client")]
+pub mod usage;
+#[cfg(feature = "client")]
 pub mod webhooks_api;
 
 #[cfg(feature = "client")]

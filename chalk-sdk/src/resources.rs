@@ -12,6 +12,7 @@ use crate::ops::Ops;
 use crate::rooms::Rooms;
 use crate::signing_keys::SigningKeys;
 use crate::tenants::Tenants;
+use crate::usage::{UsageExport, UsageRequest};
 
 impl Client {
     /// Tenants: create, list, get, update, delete, rotate keys, suspend, resume; and,
@@ -93,5 +94,24 @@ impl Client {
     /// ```
     pub fn audit(&self) -> Audit<'_> {
         Audit::new(self)
+    }
+
+    /// A tenant's usage per hour, day or month (`GET /tenants/{id}/usage`): master or
+    /// operator key, or the tenant with `tenant:read`. Set the range, then `.await`.
+    ///
+    /// ```no_run
+    /// use chalk_sdk::model::Granularity;
+    /// # async fn run(client: chalk_sdk::Client) -> chalk_sdk::Result<()> {
+    /// let usage = client.usage("tenant_abc123").granularity(Granularity::Hour).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn usage(&self, tenant_id: impl Into<String>) -> UsageRequest<'_> {
+        UsageRequest::new(self, tenant_id.into())
+    }
+
+    /// Every tenant's usage (`GET /usage`, master or operator key), for billing: a page at
+    /// a time, or the whole range streamed as typed rows or CSV.
+    pub fn usage_export(&self) -> UsageExport<'_> {
+        UsageExport::new(self)
     }
 }

@@ -109,13 +109,42 @@ impl Transport {
     }
 
     /// Sends with the given credential header (none for the `/auth` calls), retrying safe
-    /// requests on retryable failures.
+    /// requests on retryable failures, and reads the whole body.
     pub(crate) async fn send(
         &self,
         request: &Request,
         credential: Option<(&HeaderName, &HeaderValue)>,
         safe: bool,
     ) -> Result<Raw> {
+        self.retrying(request, credential, safe, read_response)
+            .await
+    }
+
+    /// As [`send`](Self::send), but hands back a successful response with its body unread,
+    /// for a body read as it arrives (the usage export). Only getting the response is
+    /// retried: once its body is being read, a failure is the reader's to report.
+    pub(crate) async fn open(
+        &self,
+        request: &Request,
+        credential: Option<(&HeaderName, &HeaderValue)>,
+        safe: bool,
+    ) -> Result<reqwest::Response> {
+        self.retrying(request, credential, safe, successful).await
+    }
+
+    /// One attempt after another until `finish` (what is made of a response) succeeds, the
+    /// failure is not retryable, the request is not safe to repeat, or the retries are spent.
+    async fn retrying<T, F, Fut>(
+        &self,
+        request: &Request,
+        credential: Option<(&HeaderName, &HeaderValue)>,
+        safe: bool,
+        finish: F,
+    ) -> Result<T>
+    where
+        F: Fn(reqwest::Response) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
         let mut attempt = 0;
         loop {
             let mut attempt_request = request
@@ -127,7 +156,7 @@ impl Transport {
                     .insert(name.clone(), value.clone());
             }
             let outcome = match self.http.execute(attempt_request).await {
-                Ok(response) => read_response(response).await,
+                Ok(response) => finish(response).await,
                 Err(e) => Err(Error::from_reqwest(e)),
             };
             match outcome {
@@ -164,16 +193,25 @@ impl Transport {
 }
 
 async fn read_response(response: reqwest::Response) -> Result<Raw> {
-    let status = response.status().as_u16();
+    let response = successful(response).await?;
     let headers = response.headers().clone();
     let body = response
         .bytes()
         .await
         .map_err(Error::from_reqwest)?
         .to_vec();
+    Ok(Raw { headers, body })
+}
+
+/// The response if its status is 2xx; otherwise its body read into the [`Error`] it
+/// stands for.
+async fn successful(response: reqwest::Response) -> Result<reqwest::Response> {
+    let status = response.status().as_u16();
     if (200..300).contains(&status) {
-        return Ok(Raw { headers, body });
+        return Ok(response);
     }
+    let headers = response.headers().clone();
+    let body = response.bytes().await.map_err(Error::from_reqwest)?;
     let request_id = headers
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())

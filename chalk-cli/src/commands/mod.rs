@@ -11,4 +11,5 @@ pub mod rooms;
 pub mod signing_keys;
 pub mod tenants;
 pub mod token;
+pub mod usage;
 pub mod webhooks;
