@@ -111,7 +111,7 @@ pub async fn take(
     snapshot::vacuum_into(database, &snapshot_path)
         .await
         .map_err(BackupError::Failed)?;
-    let facts = snapshot::inspect(&snapshot_path)
+    let facts = snapshot::facts(&snapshot_path)
         .await
         .map_err(|e| BackupError::Failed(format!("the snapshot is not sound: {e}")))?;
     let key = key.clone();
