@@ -37,6 +37,8 @@
 //! | Operator keys | `domain/operator_keys.rs` (accepted in `http/credentials.rs`); `store/operator_keys.rs` |
 //! | Audit log (what an entry holds, secrets as "changed", denials) | `domain/audit.rs`; context built in `http/credentials.rs`; which refusals are recorded and their bound `http/denials.rs`; reads `http/routes/audit.rs`; rows `store/audit.rs`; retention `workers/housekeeping.rs` |
 //! | Rooms and participants, quotas | `domain/rooms.rs`; invariants in `store/rooms.rs` and `store/participants.rs` |
+//! | Usage metering: time metrics (exact, under the tenant lock) | levels and meter `store/tenants.rs` (`lock_metering`); hourly rows `store/usage.rs` (`record`), written by `store/participants.rs` and `store/rooms.rs`; kept on deletion `store/usage.rs` (`close`) |
+//! | Usage metering: reads, export, purge | ranges, periods, the fold of hours `domain/usage.rs`; routes `http/routes/usage.rs` (CSV/NDJSON streaming) |
 //! | Hardening: timeouts, connection cap, shutdown | `http/server.rs`; shutdown order `app/serve.rs` |
 //! | Operations: health, metrics | `http/routes/ops.rs`, `metrics.rs`; empty-room sweeper `workers/room_sweeper.rs` |
 //! | Server configuration | `app/settings.rs`, wired in `app/startup.rs`; what requests see of it `domain/policy.rs` |

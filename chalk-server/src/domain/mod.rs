@@ -29,6 +29,7 @@ pub mod signing;
 pub mod signing_keys;
 pub mod tenants;
 pub mod tokens;
+pub mod usage;
 pub mod validate;
 pub mod views;
 pub mod webhook_schedule;
