@@ -298,3 +298,78 @@ async fn usage_is_purged_only_after_the_tenant_is_deleted() {
     let audit = audit_entries(&app, &format!("&action=usage.purge&tenant_id={}", acme.id)).await;
     assert_eq!(audit.len(), 1);
 }
+
+#[tokio::test]
+async fn request_counters_wait_in_memory_and_the_flush_writes_them() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let globex = app.tenant("Globex").await;
+    for _ in 0..3 {
+        app.get("/api/v1/tenant")
+            .key(&acme.key)
+            .send()
+            .await
+            .assert_status(200);
+    }
+    // Any status counts: a 404 of the tenant's is a request of the tenant's.
+    app.get("/api/v1/rooms/room_nope")
+        .key(&acme.key)
+        .send()
+        .await
+        .assert_error(404, "NOT_FOUND");
+    let pair = app.token(&acme.key).await;
+    app.get("/api/v1/tenant")
+        .bearer(&pair.access)
+        .send()
+        .await
+        .assert_status(200);
+    app.post("/api/v1/auth/refresh")
+        .json(json!({"refresh_token": pair.refresh}))
+        .send()
+        .await
+        .assert_status(200);
+    // A failed exchange is no exchange.
+    app.post("/api/v1/auth/refresh")
+        .json(json!({"refresh_token": pair.refresh}))
+        .send()
+        .await
+        .assert_error(401, "INVALID_REFRESH_TOKEN");
+    app.get("/api/v1/tenant")
+        .key(&globex.key)
+        .send()
+        .await
+        .assert_status(200);
+
+    // Nothing is written per request: until the flush, the store holds none of it.
+    assert_eq!(totals(&app, &acme.id).await["api_requests"], 0);
+    let written = chalk_server::workers::usage_flush::flush(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(written, 2, "one row per tenant and hour");
+    let acme_totals = totals(&app, &acme.id).await;
+    assert_eq!(acme_totals["api_requests"], 5);
+    assert_eq!(acme_totals["token_exchanges"], 2);
+    let globex_totals = totals(&app, &globex.id).await;
+    assert_eq!(globex_totals["api_requests"], 1);
+    assert_eq!(globex_totals["token_exchanges"], 0);
+    // A second flush adds to the same rows.
+    app.get("/api/v1/tenant")
+        .key(&acme.key)
+        .send()
+        .await
+        .assert_status(200);
+    chalk_server::workers::usage_flush::flush(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(totals(&app, &acme.id).await["api_requests"], 6);
+}
+
+async fn totals(app: &TestApp, id: &str) -> Value {
+    let response = app
+        .get(&format!("/api/v1/tenants/{id}/usage"))
+        .master()
+        .send()
+        .await;
+    response.assert_status(200);
+    response.body["totals"].clone()
+}
