@@ -9,7 +9,7 @@
 //! | --- | --- | --- |
 //! | `app/` | settings, start-up, `serve` (the listener and the workers together), `migrate-store`, `backup`/`restore` | everything below |
 //! | `http/` | the router and middleware, credentials, limits, throttle, CORS, request context, idempotency, pagination, OpenAPI, handlers (`routes/`) | `domain/`, `store/`, `net/` |
-//! | `workers/` | webhook delivery, housekeeping, the empty-room sweeper, metrics upkeep, scheduled backups | `domain/`, `store/`, `net/` |
+//! | `workers/` | webhook delivery, housekeeping, the empty-room sweeper, metrics upkeep, scheduled backups, the usage flush | `domain/`, `store/`, `net/` |
 //! | `domain/` | the rules, one module per resource; the [`Caller`](domain::caller::Caller) and its checks; [`Core`](domain::core::Core) (what the rules and workers share); the signing key ring | `store/`, `net/` |
 //! | `store/` | one SQL text for SQLite and PostgreSQL, the unit of work `Db` whose commit applies what a transaction registered, the cache and its `LISTEN` | — |
 //! | `net/` | addresses: the client's (trusted proxies), webhook targets' (SSRF) | — |
@@ -37,6 +37,9 @@
 //! | Operator keys | `domain/operator_keys.rs` (accepted in `http/credentials.rs`); `store/operator_keys.rs` |
 //! | Audit log (what an entry holds, secrets as "changed", denials) | `domain/audit.rs`; context built in `http/credentials.rs`; which refusals are recorded and their bound `http/denials.rs`; reads `http/routes/audit.rs`; rows `store/audit.rs`; retention `workers/housekeeping.rs` |
 //! | Rooms and participants, quotas | `domain/rooms.rs`; invariants in `store/rooms.rs` and `store/participants.rs` |
+//! | Usage metering: time metrics (exact, under the tenant lock) | levels and meter `store/tenants.rs` (`lock_metering`); hourly rows `store/usage.rs` (`record`), written by `store/participants.rs` and `store/rooms.rs`; kept on deletion `store/usage.rs` (`close`) |
+//! | Usage metering: request counters | counted in `http/credentials.rs` (`api_requests`), `http/routes/auth.rs` (`token_exchanges`), `workers/webhook_delivery.rs` (attempts); held by `domain/usage_counters.rs`; written by `workers/usage_flush.rs` (every 5 s and at shutdown, `app/serve.rs`) |
+//! | Usage metering: reads, export, purge | ranges, periods, the fold of hours `domain/usage.rs`; routes `http/routes/usage.rs` (CSV/NDJSON streaming) |
 //! | Hardening: timeouts, connection cap, shutdown | `http/server.rs`; shutdown order `app/serve.rs` |
 //! | Operations: health, metrics | `http/routes/ops.rs`, `metrics.rs`; empty-room sweeper `workers/room_sweeper.rs` |
 //! | Server configuration | `app/settings.rs`, wired in `app/startup.rs`; what requests see of it `domain/policy.rs` |

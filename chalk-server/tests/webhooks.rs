@@ -318,6 +318,28 @@ async fn failures_are_retried_with_one_event_id_until_the_receiver_takes_it() {
     assert!(metrics.contains(r#"chalk_webhook_deliveries_total{outcome="succeeded"} 1"#));
     assert!(metrics.contains("chalk_webhook_delivery_duration_seconds_count 3"));
     assert!(metrics.contains("chalk_webhook_queue_depth"));
+
+    // Usage metering counts every attempt and every failure, flushed within 10 s.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, usage) = call(
+            &client,
+            Method::GET,
+            format!("{}/tenants/{tenant}/usage", server.base),
+            &[MK],
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{usage}");
+        let totals = &usage["totals"];
+        if totals["webhook_deliveries"] == 3 {
+            assert_eq!(totals["webhook_failures"], 2, "{totals}");
+            assert_eq!(totals["rooms_created"], 1, "{totals}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "usage not flushed: {totals}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 #[tokio::test]

@@ -14,4 +14,5 @@ mod rooms;
 mod signing_keys;
 mod tenants;
 mod token;
+mod usage;
 mod webhooks;

@@ -3,7 +3,7 @@
 
 use crate::domain::signing;
 use crate::http::{AppState, build_router, denials, server};
-use crate::workers::{backups, housekeeping, room_sweeper, upkeep, webhook_delivery};
+use crate::workers::{backups, housekeeping, room_sweeper, upkeep, usage_flush, webhook_delivery};
 
 /// Serves until `shutdown` resolves; in-flight requests then get the shutdown grace
 /// (`state.limits`) to finish. Connections are capped and timed out as docs/api.md's
@@ -30,6 +30,8 @@ pub async fn serve_with_backups(
     let purger = housekeeping::spawn(state.core.clone(), housekeeping::DEFAULT_INTERVAL);
     let deliverer = webhook_delivery::spawn(state.core.clone());
     let upkeep = upkeep::spawn(state.core.clone(), upkeep::DEFAULT_INTERVAL);
+    let usage_flusher = usage_flush::spawn(state.core.clone(), usage_flush::DEFAULT_INTERVAL);
+    let final_usage = state.core.clone();
     // Refusals held back from the audit log are written once their minute is over.
     let denial_writer = denials::spawn(state.clone(), std::time::Duration::from_secs(5));
     let final_denials = state.clone();
@@ -56,6 +58,12 @@ pub async fn serve_with_backups(
     // In-flight webhook sends are cancelled and their claims released for the next start
     // (or another instance) to send.
     deliverer.stop().await;
+    // The request counters of the last seconds (and of the sends just cancelled) are
+    // written before the process ends.
+    usage_flusher.abort();
+    if let Err(e) = usage_flush::flush(&final_usage).await {
+        tracing::warn!(error = %e, "the last usage flush failed: its request counts are lost");
+    }
     if let Some(refresher) = key_refresher {
         refresher.abort();
     }

@@ -1,5 +1,5 @@
 //! [`Core`]: what the rules and the workers share — the store, the signing key ring, the
-//! sealer, the policy and the metrics. Cheap to clone (`Arc` inside). The HTTP layer's
+//! sealer, the policy, the metrics and the usage counters. Cheap to clone (`Arc` inside). The HTTP layer's
 //! `AppState` holds one and derefs to it, so a handler passes `&state` where a rule takes
 //! `&Core`.
 
@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::crypto::Sealer;
 use crate::domain::policy::Policy;
 use crate::domain::signing::TokenSigner;
+use crate::domain::usage_counters::UsageCounters;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -22,6 +23,8 @@ pub struct Services {
     pub sealer: Sealer,
     pub policy: Policy,
     pub metrics: Metrics,
+    /// Usage request counters waiting for the usage flush.
+    pub usage: UsageCounters,
 }
 
 impl Core {
@@ -32,6 +35,7 @@ impl Core {
             sealer,
             policy,
             metrics: Metrics::default(),
+            usage: UsageCounters::default(),
         }))
     }
 }

@@ -30,6 +30,8 @@ pub mod signing;
 pub mod signing_keys;
 pub mod tenants;
 pub mod tokens;
+pub mod usage;
+pub mod usage_counters;
 pub mod validate;
 pub mod views;
 pub mod webhook_schedule;

@@ -405,6 +405,8 @@ pub async fn apply_change(
 
 /// Deletes the tenant and everything it owns.
 pub async fn delete(db: &mut Db, ctx: &AuditContext, id: &str) -> ApiResult<()> {
+    // Its usage history stays (billing needs it) until `DELETE /tenants/{id}/usage`.
+    crate::store::usage::close(db, id, crate::clock::now()).await?;
     if tenants::delete(db, id).await? {
         audit::record(db, ctx, "tenant.delete", ("tenant", id), Some(id), None).await?;
         Ok(())

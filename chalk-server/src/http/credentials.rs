@@ -119,6 +119,11 @@ pub async fn authenticate(mut req: Request, next: Next) -> Response {
         Ok(caller) => caller,
         Err(refused) => return refuse(&state, &request, req.headers(), refused).await,
     };
+    // Usage metering: every request authenticated as a tenant counts, whatever its outcome
+    // (aggregated in memory; the usage flush writes it).
+    if let Some(tenant_id) = caller.tenant_id() {
+        state.usage.api_request(tenant_id, crate::clock::now());
+    }
     let decision = match admit_caller(&state, &request, req.headers(), &caller).await {
         Ok(decision) => decision,
         Err(response) => return response,

@@ -7,7 +7,8 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterE
 use utoipa_axum::routes;
 
 use crate::http::routes::{
-    api_keys, audit, auth, config, operator_keys, ops, rooms, signing_keys, tenants, webhooks,
+    api_keys, audit, auth, config, operator_keys, ops, rooms, signing_keys, tenants, usage,
+    webhooks,
 };
 use crate::http::state::AppState;
 
@@ -35,7 +36,7 @@ use crate::http::state::AppState;
     modifiers(&Security),
     // Schemas named only by a query parameter (`IntoParams`) are not collected from the
     // handlers: each is registered here so that its `$ref` resolves.
-    components(schemas(chalk_sdk::model::EventType)),
+    components(schemas(chalk_sdk::model::EventType, chalk_sdk::model::Granularity)),
     tags(
         (name = "tenants", description = "Tenants and their config"),
         (name = "api-keys", description = "Scoped API keys"),
@@ -55,6 +56,10 @@ use crate::http::state::AppState;
         (name = "audit", description = "The append-only audit log: every change made through the API, and every \
             refused attempt that carried a credential. Nothing changes or deletes an entry through the API."),
         (name = "webhooks", description = "Signed HTTP callbacks of a tenant's events (Standard Webhooks:             `webhook-id`, `webhook-timestamp`, `webhook-signature` = `v1,` + base64 HMAC-SHA256 over             `{id}.{timestamp}.{body}`). Events are written in the transaction of the change that caused them;             each is delivered at least once to every subscribed endpoint, retried on the schedule             (`CHALK_WEBHOOK_RETRY_SCHEDULE`), then `exhausted`. `room.started` is the first participant's join;             a room's end produces `room.ended` and `meeting.ended` (participants let go by the end are in             its `attendance`, not in `participant.left` events)."),
+        (name = "usage", description = "Usage metering per tenant and UTC hour, day or month: time \
+            metrics written by the transactions that change participants and rooms (exact, counted once \
+            across instances), request counters flushed from memory at least every 10 s. Deleted tenants' \
+            usage is kept until purged."),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]
@@ -150,7 +155,9 @@ fn routers() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
         )))
         .routes(authenticated(routes!(operator_keys::revoke)))
         .routes(authenticated(routes!(audit::list)))
-        .routes(authenticated(routes!(audit::list_for_tenant)));
+        .routes(authenticated(routes!(audit::list_for_tenant)))
+        .routes(authenticated(routes!(usage::get_tenant, usage::purge)))
+        .routes(authenticated(routes!(usage::export)));
     let public = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::token))
         .routes(routes!(auth::refresh))

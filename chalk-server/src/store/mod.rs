@@ -29,6 +29,7 @@
 //! - `events`: a tenant's events, written with the change that caused them.
 //! - `webhooks`: webhook endpoints.
 //! - `deliveries`: webhook deliveries, the delivery worker's queue.
+//! - `usage`: usage metering, per tenant and UTC hour; kept after a tenant's deletion.
 //!
 //! and what they stand on:
 //! - `rows`: the rows the cache holds (tenants, keys, rooms, participants), plain data.
@@ -72,6 +73,7 @@ pub mod signing_keys;
 pub mod snapshot;
 pub mod stored_config;
 pub mod tenants;
+pub mod usage;
 pub mod webhooks;
 
 pub use idempotency::{IdempotencyBegin, IdempotencyReservation};

@@ -20,6 +20,7 @@ use super::rooms::{
 };
 use super::rows::{ParticipantAuth, ParticipantRow, RoomRow, Timestamp};
 use super::tenants::{UsageDelta, adjust_usage};
+use super::usage::{self, Metered};
 use super::{Db, StoreError, StoreResult, col, parse_tenant_status, store_error};
 
 /// A participant to insert: what a join admits.
@@ -217,7 +218,8 @@ async fn room_for_join(
 /// and a refusal rolls back the count with everything else.
 pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreResult<JoinOutcome> {
     let now = new.joined_at;
-    let Some(limits) = super::tenants::lock_adjusting(db, &new.tenant_id, present_delta(1)).await?
+    let Some((limits, span)) =
+        super::tenants::lock_metering(db, &new.tenant_id, present_delta(1), now).await?
     else {
         return Ok(JoinOutcome::RoomNotFound);
     };
@@ -233,7 +235,7 @@ pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreR
                     limit: limits.max_concurrent_rooms,
                 });
             }
-            let room = insert_room(db, &to_create).await?;
+            let room = insert_room(db, &to_create, true).await?;
             created_room = true;
             (room, false)
         }
@@ -251,6 +253,7 @@ pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreR
     }
     let mut present = room.participant_count;
     let mut replaced = None;
+    let mut disconnected = 0;
     if let Some(user_id) = &new.user_id {
         let existing: Option<String> = sqlx::query_scalar(
             "SELECT id FROM participants WHERE tenant_id = $1 AND room_id = $2 \
@@ -268,7 +271,8 @@ pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreR
                     return Ok(JoinOutcome::DuplicateUser { existing });
                 }
                 DuplicateParticipantPolicy::DisconnectExisting => {
-                    present -= disconnect(db, &new.tenant_id, &existing, now).await?;
+                    disconnected = disconnect(db, &new.tenant_id, &existing, now).await?;
+                    present -= disconnected;
                     replaced = Some(existing);
                 }
             }
@@ -299,15 +303,39 @@ pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreR
     .map_err(store_error)?;
     let participant = participant_from_row(&participant)?;
     let status: String = sqlx::query_scalar(
-        "UPDATE rooms SET empty_since = NULL, \
+        "UPDATE rooms SET empty_since = NULL, started_at = COALESCE(started_at, $3), \
              status = CASE WHEN status = 'scheduled' THEN 'active' ELSE status END \
              WHERE tenant_id = $1 AND id = $2 RETURNING status",
     )
     .bind(&new.tenant_id)
     .bind(&new.room_id)
+    .bind(now)
     .fetch_one(db.conn()?)
     .await
     .map_err(store_error)?;
+    if !joined_before && !created_room {
+        // The room starts: its time counts in `room_seconds` from the meter's next change.
+        adjust_usage(
+            db,
+            &new.tenant_id,
+            UsageDelta {
+                started_rooms: 1,
+                ..UsageDelta::default()
+            },
+        )
+        .await?;
+    }
+    usage::record(
+        db,
+        &new.tenant_id,
+        &Metered {
+            span,
+            participants_after: span.participants + 1 - disconnected,
+            participants_joined: 1,
+            rooms_created: i64::from(created_room),
+        },
+    )
+    .await?;
     // The room as that UPDATE left it, with the participant just admitted counted.
     room.status = parse_room_status(&status)?;
     room.empty_since = None;
@@ -426,7 +454,20 @@ pub async fn remove_participant(
     // The participant may be cached: its tokens must be refused from the commit on.
     db.invalidate(Invalidation::Tenant(tenant_id.to_owned()))
         .await?;
-    adjust_usage(db, tenant_id, present_delta(-1)).await?;
+    let (_, span) = super::tenants::lock_metering(db, tenant_id, present_delta(-1), now)
+        .await?
+        .ok_or(StoreError::NotFound("tenant"))?;
+    usage::record(
+        db,
+        tenant_id,
+        &Metered {
+            span,
+            participants_after: span.participants - 1,
+            participants_joined: 0,
+            rooms_created: 0,
+        },
+    )
+    .await?;
     sqlx::query(
         "UPDATE rooms SET empty_since = \
                CASE WHEN scheduled_start > $3 THEN scheduled_start ELSE $3 END \

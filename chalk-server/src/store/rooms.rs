@@ -16,6 +16,7 @@ use sqlx::any::AnyRow;
 use super::cache::Invalidation;
 use super::rows::{RoomRow, Timestamp};
 use super::tenants::{UsageDelta, adjust_usage};
+use super::usage::{self, MeterSpan, Metered};
 use super::{Db, StoreError, StoreResult, col, store_error};
 
 /// A room to insert. `status` is `scheduled` when `scheduled_start` is in the future, else
@@ -132,7 +133,13 @@ pub(super) async fn open_rooms(db: &mut Db, tenant_id: &str) -> StoreResult<i64>
 }
 
 /// Inserts `room` and counts it in its tenant's usage; returns its row (no participants).
-pub(super) async fn insert_room(db: &mut Db, room: &NewRoom) -> StoreResult<RoomRow> {
+/// `joining`: a join creates it, so it starts at once (counted in `started_rooms` here, in
+/// the same statement as the other counters).
+pub(super) async fn insert_room(
+    db: &mut Db,
+    room: &NewRoom,
+    joining: bool,
+) -> StoreResult<RoomRow> {
     let row = sqlx::query(
         "INSERT INTO rooms (id, tenant_id, name, status, scheduled_start, max_participants, \
          created_at, empty_since) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -157,6 +164,7 @@ pub(super) async fn insert_room(db: &mut Db, room: &NewRoom) -> StoreResult<Room
         UsageDelta {
             active_rooms: 1,
             total_rooms: 1,
+            started_rooms: i64::from(joining),
             ..UsageDelta::default()
         },
     )
@@ -176,7 +184,18 @@ pub async fn create(db: &mut Db, room: &NewRoom) -> StoreResult<CreateRoomOutcom
             limit: limits.max_concurrent_rooms,
         });
     }
-    let row = insert_room(db, room).await?;
+    let row = insert_room(db, room, false).await?;
+    usage::record(
+        db,
+        &room.tenant_id,
+        &Metered {
+            span: MeterSpan::at(room.created_at),
+            participants_after: 0,
+            participants_joined: 0,
+            rooms_created: 1,
+        },
+    )
+    .await?;
     Ok(CreateRoomOutcome::Created(Box::new(row)))
 }
 
@@ -306,14 +325,18 @@ async fn end_open_room(
     super::tenants::lock(db, tenant_id).await?;
     let ended = sqlx::query(
         "UPDATE rooms SET status = 'ended', ended_at = $3, empty_since = NULL \
-         WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL",
+         WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL RETURNING started_at",
     )
     .bind(tenant_id)
     .bind(room_id)
     .bind(now)
-    .execute(db.conn()?)
+    .fetch_optional(db.conn()?)
     .await
     .map_err(store_error)?;
+    let started = match &ended {
+        Some(row) => col::<Option<i64>>(row, "started_at")?.is_some(),
+        None => false,
+    };
     let left = sqlx::query(
         "UPDATE participants SET left_at = $3, token_generation = token_generation + 1 \
          WHERE tenant_id = $1 AND room_id = $2 AND left_at IS NULL",
@@ -324,19 +347,37 @@ async fn end_open_room(
     .execute(db.conn()?)
     .await
     .map_err(store_error)?;
-    if ended.rows_affected() + left.rows_affected() > 0 {
+    let left = left.rows_affected() as i64;
+    if ended.is_some() || left > 0 {
         // The room and its participants may be cached: their tokens must be refused from
         // the commit on.
         db.invalidate(Invalidation::Tenant(tenant_id.to_owned()))
             .await?;
     }
-    adjust_usage(
+    let delta = UsageDelta {
+        active_rooms: -i64::from(ended.is_some()),
+        active_participants: -left,
+        started_rooms: -i64::from(started),
+        ..UsageDelta::default()
+    };
+    if delta == UsageDelta::default() {
+        return Ok(());
+    }
+    // A room that never started moves no level: counting it needs no metering.
+    if left == 0 && !started {
+        return adjust_usage(db, tenant_id, delta).await;
+    }
+    let (_, span) = super::tenants::lock_metering(db, tenant_id, delta, now)
+        .await?
+        .ok_or(StoreError::NotFound("tenant"))?;
+    usage::record(
         db,
         tenant_id,
-        UsageDelta {
-            active_rooms: -(ended.rows_affected() as i64),
-            active_participants: -(left.rows_affected() as i64),
-            ..UsageDelta::default()
+        &Metered {
+            span,
+            participants_after: span.participants - left,
+            participants_joined: 0,
+            rooms_created: 0,
         },
     )
     .await

@@ -9,6 +9,7 @@ use crate::store::stored_config::StoredConfig;
 
 use super::cache::Invalidation;
 use super::rows::{TenantRow, TenantSnapshot, Timestamp};
+use super::usage::MeterSpan;
 use super::{Db, Store, StoreError, StoreResult, col, parse_tenant_status, store_error};
 
 /// Fields of a tenant to change; `None` leaves a field alone.
@@ -331,6 +332,8 @@ pub struct UsageDelta {
     pub total_rooms: i64,
     pub active_participants: i64,
     pub live_keys: i64,
+    /// Rooms started (first join) and not ended: the level `room_seconds` count from.
+    pub started_rooms: i64,
 }
 
 /// Applies `delta` to the tenant's counters. Call it in the transaction that made the
@@ -356,10 +359,38 @@ pub async fn lock_adjusting(
     id: &str,
     delta: UsageDelta,
 ) -> StoreResult<Option<TenantRow>> {
+    Ok(adjusting(db, id, delta, None).await?.map(|(row, _)| row))
+}
+
+/// [`lock_adjusting`] for a change of the levels time metrics count from (participants
+/// present, rooms started) made at `at`: the same statement advances the tenant's meter to
+/// `at` (never backwards: an instance whose clock lags counts from the meter's time) and
+/// returns the span since the previous change, at the levels before `delta`. The caller
+/// passes it to `usage::record` in the same transaction.
+pub async fn lock_metering(
+    db: &mut Db,
+    id: &str,
+    delta: UsageDelta,
+    at: Timestamp,
+) -> StoreResult<Option<(TenantRow, MeterSpan)>> {
+    Ok(adjusting(db, id, delta, Some(at))
+        .await?
+        .map(|(row, span)| (row, span.expect("a metered change returns its span"))))
+}
+
+async fn adjusting(
+    db: &mut Db,
+    id: &str,
+    delta: UsageDelta,
+    meter_at: Option<Timestamp>,
+) -> StoreResult<Option<(TenantRow, Option<MeterSpan>)>> {
     db.invalidate(Invalidation::Tenant(id.to_owned())).await?;
-    sqlx::query(
+    let Some(row) = sqlx::query(
         "UPDATE tenants SET active_rooms = active_rooms + $2, total_rooms = total_rooms + $3, \
-         active_participants = active_participants + $4, live_keys = live_keys + $5 \
+         active_participants = active_participants + $4, live_keys = live_keys + $5, \
+         started_rooms = started_rooms + $6, \
+         metered_from = CASE WHEN $7 IS NULL THEN metered_from ELSE metered_at END, \
+         metered_at = CASE WHEN $7 IS NULL OR metered_at > $7 THEN metered_at ELSE $7 END \
          WHERE id = $1 RETURNING *",
     )
     .bind(id)
@@ -367,10 +398,25 @@ pub async fn lock_adjusting(
     .bind(delta.total_rooms)
     .bind(delta.active_participants)
     .bind(delta.live_keys)
+    .bind(delta.started_rooms)
+    .bind(meter_at)
     .fetch_optional(db.conn()?)
     .await
     .map_err(store_error)?
-    .as_ref()
-    .map(from_row)
-    .transpose()
+    else {
+        return Ok(None);
+    };
+    let span = match meter_at {
+        None => None,
+        Some(_) => {
+            let meter = super::usage::meter_from_row(&row)?;
+            Some(MeterSpan {
+                from: col(&row, "metered_from")?,
+                to: meter.at,
+                participants: meter.participants - delta.active_participants,
+                rooms: meter.rooms - delta.started_rooms,
+            })
+        }
+    };
+    Ok(Some((from_row(&row)?, span)))
 }

@@ -253,6 +253,9 @@ async fn deliver(
     db.commit().await?;
     if recorded {
         core.metrics.webhook_delivery(status, elapsed);
+        // Counted once the attempt is recorded: a send whose claim was lost is another
+        // instance's to count.
+        core.usage.webhook_attempt(&delivery.tenant_id, at, !ok);
     }
     tracing::debug!(delivery = %delivery.id, event = %delivery.event_id, status, ?status_code, "webhook attempt");
     Ok(())

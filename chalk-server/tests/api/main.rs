@@ -29,4 +29,5 @@ mod signing_keys;
 mod statement_budget;
 mod tenants;
 mod throttle;
+mod usage;
 mod webhooks;

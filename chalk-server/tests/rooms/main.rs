@@ -5,5 +5,6 @@
 mod support;
 
 mod harness;
+mod metering;
 mod routes;
 mod usage;

@@ -67,6 +67,7 @@ pub async fn token(
     let mut db = state.store.begin().await?;
     let pair = tokens::exchange(&state, &mut db, &auth, at).await?;
     db.commit().await?;
+    state.usage.token_exchange(&auth.key.tenant_id, at);
     crate::http::credentials::record_key_use(&state, &auth.key.id).await;
     Ok(stamped(Json(Data { data: pair }).into_response(), decision))
 }
@@ -109,6 +110,7 @@ pub async fn refresh(
         tokens::holder(&mut db, presented, now()).await?
     };
     let live = holder.is_some();
+    let tenant_id = holder.as_ref().map(|auth| auth.key.tenant_id.clone());
     let decision = match holder {
         Some(auth) => {
             let caller = tenant_caller(&auth, TenantCredential::AccessToken);
@@ -135,7 +137,12 @@ pub async fn refresh(
     };
     db.commit().await?;
     let response = match refreshed {
-        Refreshed::Pair(pair) => Json(Data { data: pair }).into_response(),
+        Refreshed::Pair(pair) => {
+            if let Some(tenant_id) = &tenant_id {
+                state.usage.token_exchange(tenant_id, now());
+            }
+            Json(Data { data: pair }).into_response()
+        }
         Refreshed::Refused(error) => error.into_response(),
     };
     Ok(stamped(response, decision))

@@ -9,4 +9,5 @@ pub mod ops;
 pub mod rooms;
 pub mod signing_keys;
 pub mod tenants;
+pub mod usage;
 pub mod webhooks;

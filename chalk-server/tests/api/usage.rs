@@ -1,0 +1,375 @@
+//! Usage metering through the router: who may read what, the range rules, the operator
+//! export (page, CSV, NDJSON) and the purge after deletion. Exactness to the second, with
+//! chosen instants, is in `tests/rooms/metering.rs`.
+
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+async fn join(app: &TestApp, key: &str, room: &str, name: &str) -> Value {
+    let response = app
+        .post(&format!("/api/v1/rooms/{room}/participants"))
+        .key(key)
+        .json(json!({"display_name": name}))
+        .send()
+        .await;
+    response.assert_status(201);
+    response.body["data"].clone()
+}
+
+fn today() -> String {
+    chrono::Utc::now().format("%Y-%m-%d").to_string()
+}
+
+#[tokio::test]
+async fn a_tenant_reads_its_usage_in_progress_and_nobody_elses() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let globex = app.tenant("Globex").await;
+    join(&app, &acme.key, "usage-1", "Ada").await;
+    join(&app, &acme.key, "usage-1", "Bob").await;
+
+    let path = format!(
+        "/api/v1/tenants/{}/usage?granularity=hour&from={}",
+        acme.id,
+        today()
+    );
+    let response = app.get(&path).key(&acme.key).send().await;
+    response.assert_status(200);
+    let data = response.body["data"].as_array().unwrap();
+    let hours_so_far = chrono::Utc::now()
+        .format("%H")
+        .to_string()
+        .parse::<usize>()
+        .unwrap()
+        + 1;
+    assert_eq!(
+        data.len(),
+        hours_so_far,
+        "every hour of today up to the current one"
+    );
+    let totals = &response.body["totals"];
+    assert_eq!(totals["participants_joined"], 2);
+    assert_eq!(totals["rooms_created"], 1);
+    // Both are still present: the hour in progress shows them.
+    assert_eq!(totals["peak_participants"], 2);
+    assert_eq!(data.last().unwrap()["peak_participants"], 2);
+    for field in [
+        "participant_seconds",
+        "room_seconds",
+        "token_exchanges",
+        "api_requests",
+        "webhook_deliveries",
+        "webhook_failures",
+    ] {
+        assert!(totals[field].is_i64(), "{field}");
+    }
+    // Periods with no use are zeros.
+    if data.len() > 1 {
+        assert_eq!(data[0]["participants_joined"], 0);
+    }
+
+    // The master key reads it too; another tenant gets 404, as for a tenant that is not.
+    app.get(&path).master().send().await.assert_status(200);
+    app.get(&path)
+        .key(&globex.key)
+        .send()
+        .await
+        .assert_error(404, "NOT_FOUND");
+    let (read_key, _) = app.scoped_key(&acme, &["rooms:read"]).await;
+    app.get(&path)
+        .key(&read_key)
+        .send()
+        .await
+        .assert_error(403, "FORBIDDEN");
+    app.get("/api/v1/tenants/tenant_nope/usage")
+        .master()
+        .send()
+        .await
+        .assert_error(404, "NOT_FOUND");
+    // Globex used nothing: its month is all zeros.
+    let response = app
+        .get(&format!("/api/v1/tenants/{}/usage", globex.id))
+        .key(&globex.key)
+        .send()
+        .await;
+    response.assert_status(200);
+    assert_eq!(response.body["totals"]["participants_joined"], 0);
+    assert_eq!(response.body["totals"]["participant_seconds"], 0);
+}
+
+#[tokio::test]
+async fn bad_ranges_are_422_naming_the_field() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let base = format!("/api/v1/tenants/{}/usage", acme.id);
+    let cases = [
+        ("?granularity=week", vec!["granularity"]),
+        ("?from=yesterday", vec!["from"]),
+        ("?from=2026-12-05&to=2026-12-01", vec!["to"]),
+        (
+            "?from=2026-01-01&to=2026-02-02&granularity=hour",
+            vec!["to"],
+        ),
+        ("?from=2020-01&to=2026-01&granularity=month", vec!["to"]),
+        (
+            "?from=nope&to=never&granularity=minute",
+            vec!["granularity", "from", "to"],
+        ),
+    ];
+    for (query, fields) in cases {
+        let response = app.get(&format!("{base}{query}")).master().send().await;
+        response.assert_error(422, "VALIDATION_ERROR");
+        assert_eq!(response.fields(), fields, "{query}");
+    }
+    app.get(&format!("{base}?form=2026-12-01"))
+        .master()
+        .send()
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    app.get(&format!("{base}?limit=5"))
+        .master()
+        .send()
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    // 744 hours are allowed.
+    app.get(&format!(
+        "{base}?from=2026-01-01&to=2026-02-01&granularity=hour"
+    ))
+    .master()
+    .send()
+    .await
+    .assert_status(200);
+}
+
+#[tokio::test]
+async fn the_operator_export_pages_and_streams_every_tenant_deleted_ones_included() {
+    let app = test_app().await;
+    let acme = app
+        .create_tenant(json!({"name": "Acme", "external_id": "acme"}))
+        .await;
+    let globex = app.tenant("Globex").await;
+    let gone = app
+        .create_tenant(json!({"name": "Gone", "external_id": "gone"}))
+        .await;
+    join(&app, &acme.key, "usage-a", "Ada").await;
+    join(&app, &gone.key, "usage-g", "Gil").await;
+    app.delete(&format!("/api/v1/tenants/{}", gone.id))
+        .master()
+        .send()
+        .await
+        .assert_status(200);
+
+    let range = format!("from={}&granularity=hour", today());
+    let hours = chrono::Utc::now()
+        .format("%H")
+        .to_string()
+        .parse::<usize>()
+        .unwrap()
+        + 1;
+    // Pages of 2 until the end: every tenant's every hour, once.
+    let mut rows = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let response = app
+            .get(&format!("/api/v1/usage?{range}&limit=2&cursor={cursor}"))
+            .master()
+            .send()
+            .await;
+        response.assert_status(200);
+        rows.extend(response.body["data"].as_array().unwrap().iter().cloned());
+        match response.body["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(rows.len(), 3 * hours);
+    let of = |id: &str| rows.iter().filter(|r| r["tenant_id"] == id).count();
+    assert_eq!(
+        (of(&acme.id), of(&globex.id), of(&gone.id)),
+        (hours, hours, hours)
+    );
+    let joined = |id: &str| {
+        rows.iter()
+            .filter(|r| r["tenant_id"] == id)
+            .map(|r| r["participants_joined"].as_i64().unwrap())
+            .sum::<i64>()
+    };
+    assert_eq!(
+        (joined(&acme.id), joined(&globex.id), joined(&gone.id)),
+        (1, 0, 1)
+    );
+    let deleted = rows.iter().find(|r| r["tenant_id"] == gone.id).unwrap();
+    assert_eq!(deleted["external_id"], "gone");
+
+    // CSV: a header, then the same rows.
+    let response = app
+        .get(&format!("/api/v1/usage?{range}"))
+        .master()
+        .header("accept", "text/csv")
+        .send()
+        .await;
+    response.assert_status(200);
+    assert!(
+        response
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let lines: Vec<&str> = response.text.lines().collect();
+    assert!(
+        lines[0].starts_with("tenant_id,external_id,period_start,period_end,participant_seconds")
+    );
+    assert_eq!(lines.len(), 1 + 3 * hours);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("{},acme,", acme.id)))
+    );
+    // NDJSON: one object per line, the page's rows.
+    let response = app
+        .get(&format!("/api/v1/usage?{range}"))
+        .master()
+        .header("accept", "application/x-ndjson")
+        .send()
+        .await;
+    response.assert_status(200);
+    let parsed: Vec<Value> = response
+        .text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(parsed, rows);
+
+    // Tenants may not export.
+    app.get("/api/v1/usage")
+        .key(&acme.key)
+        .send()
+        .await
+        .assert_error(403, "FORBIDDEN");
+    app.get("/api/v1/usage?granularity=year")
+        .master()
+        .send()
+        .await
+        .assert_error(422, "VALIDATION_ERROR");
+}
+
+#[tokio::test]
+async fn usage_is_purged_only_after_the_tenant_is_deleted() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    join(&app, &acme.key, "usage-p", "Ada").await;
+    let path = format!("/api/v1/tenants/{}/usage", acme.id);
+    app.delete(&path)
+        .master()
+        .send()
+        .await
+        .assert_error(409, "CONFLICT");
+    app.delete(&path)
+        .key(&acme.key)
+        .send()
+        .await
+        .assert_error(403, "FORBIDDEN");
+    app.delete(&format!("/api/v1/tenants/{}", acme.id))
+        .master()
+        .send()
+        .await
+        .assert_status(200);
+    // Kept after the deletion, for the operator.
+    let response = app.get(&path).master().send().await;
+    response.assert_status(200);
+    assert_eq!(response.body["totals"]["participants_joined"], 1);
+    let response = app.delete(&path).master().send().await;
+    response.assert_status(200);
+    assert_eq!(
+        response.body["data"],
+        json!({"id": acme.id, "deleted": true})
+    );
+    app.get(&path)
+        .master()
+        .send()
+        .await
+        .assert_error(404, "NOT_FOUND");
+    app.delete(&path)
+        .master()
+        .send()
+        .await
+        .assert_error(404, "NOT_FOUND");
+    let audit = audit_entries(&app, &format!("&action=usage.purge&tenant_id={}", acme.id)).await;
+    assert_eq!(audit.len(), 1);
+}
+
+#[tokio::test]
+async fn request_counters_wait_in_memory_and_the_flush_writes_them() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let globex = app.tenant("Globex").await;
+    for _ in 0..3 {
+        app.get("/api/v1/tenant")
+            .key(&acme.key)
+            .send()
+            .await
+            .assert_status(200);
+    }
+    // Any status counts: a 404 of the tenant's is a request of the tenant's.
+    app.get("/api/v1/rooms/room_nope")
+        .key(&acme.key)
+        .send()
+        .await
+        .assert_error(404, "NOT_FOUND");
+    let pair = app.token(&acme.key).await;
+    app.get("/api/v1/tenant")
+        .bearer(&pair.access)
+        .send()
+        .await
+        .assert_status(200);
+    app.post("/api/v1/auth/refresh")
+        .json(json!({"refresh_token": pair.refresh}))
+        .send()
+        .await
+        .assert_status(200);
+    // A failed exchange is no exchange.
+    app.post("/api/v1/auth/refresh")
+        .json(json!({"refresh_token": pair.refresh}))
+        .send()
+        .await
+        .assert_error(401, "INVALID_REFRESH_TOKEN");
+    app.get("/api/v1/tenant")
+        .key(&globex.key)
+        .send()
+        .await
+        .assert_status(200);
+
+    // Nothing is written per request: until the flush, the store holds none of it.
+    assert_eq!(totals(&app, &acme.id).await["api_requests"], 0);
+    let written = chalk_server::workers::usage_flush::flush(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(written, 2, "one row per tenant and hour");
+    let acme_totals = totals(&app, &acme.id).await;
+    assert_eq!(acme_totals["api_requests"], 5);
+    assert_eq!(acme_totals["token_exchanges"], 2);
+    let globex_totals = totals(&app, &globex.id).await;
+    assert_eq!(globex_totals["api_requests"], 1);
+    assert_eq!(globex_totals["token_exchanges"], 0);
+    // A second flush adds to the same rows.
+    app.get("/api/v1/tenant")
+        .key(&acme.key)
+        .send()
+        .await
+        .assert_status(200);
+    chalk_server::workers::usage_flush::flush(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(totals(&app, &acme.id).await["api_requests"], 6);
+}
+
+async fn totals(app: &TestApp, id: &str) -> Value {
+    let response = app
+        .get(&format!("/api/v1/tenants/{id}/usage"))
+        .master()
+        .send()
+        .await;
+    response.assert_status(200);
+    response.body["totals"].clone()
+}

@@ -1,0 +1,287 @@
+//! Usage metering's time metrics, exact to the second: a scripted day of joins, leaves and
+//! room ends at chosen instants (the store takes the time of each change; the read takes
+//! "now"), read back per hour and per day. Runs on the suite's store (SQLite, or
+//! PostgreSQL under `CHALK_TEST_STORE=postgres`).
+
+use std::sync::Arc;
+
+use chalk_sdk::model::{DuplicateParticipantPolicy, ParticipantRole, TenantStatus, UsageMetrics};
+use chalk_server::domain::usage::{parse_instant, parse_range, tenant_usage};
+use chalk_server::store::*;
+
+use crate::support::store::{StoreOps, fresh_store};
+
+fn at(text: &str) -> i64 {
+    parse_instant(text).unwrap().timestamp()
+}
+
+const TENANT: &str = "tenant_meter";
+
+async fn given() -> (Arc<StoreOps>, Box<dyn std::any::Any + Send + Sync>) {
+    let (store, guard) = fresh_store().await;
+    let store = Arc::new(StoreOps(store));
+    let created = at("2026-12-04T00:00:00Z");
+    let row = TenantRow {
+        seq: 0,
+        id: TENANT.into(),
+        name: "Meter".into(),
+        email: None,
+        external_id: Some("meter".into()),
+        status: TenantStatus::Active,
+        max_concurrent_rooms: 10,
+        max_participants_per_room: 10,
+        max_recording_duration_minutes: 120,
+        rate_limit_per_minute: 1000,
+        config: Default::default(),
+        revision: 1,
+        created_at: created,
+        updated_at: created,
+    };
+    let key = NewApiKey {
+        id: "key_meter".into(),
+        tenant_id: TENANT.into(),
+        name: "primary".into(),
+        prefix: "sk_live_xxxx".into(),
+        key_hash: "hash_meter".into(),
+        scopes: vec![],
+        primary: true,
+        created_at: created,
+        expires_at: None,
+    };
+    assert!(matches!(
+        store.create_tenant(row, key).await.unwrap(),
+        CreateTenantOutcome::Created(_)
+    ));
+    (store, guard)
+}
+
+async fn join(store: &StoreOps, room: &str, id: &str, when: &str) {
+    let joined_at = at(when);
+    let outcome = store
+        .add_participant(
+            NewParticipant {
+                id: id.into(),
+                tenant_id: TENANT.into(),
+                room_id: room.into(),
+                user_id: None,
+                display_name: id.into(),
+                role: ParticipantRole::Participant,
+                joined_at,
+            },
+            JoinRules {
+                allow_early_join: true,
+                duplicate_policy: DuplicateParticipantPolicy::Reject,
+                create_if_missing: Some(NewRoom {
+                    id: room.into(),
+                    tenant_id: TENANT.into(),
+                    name: None,
+                    scheduled_start: None,
+                    max_participants: None,
+                    created_at: joined_at,
+                }),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcome, JoinOutcome::Joined { .. }), "{outcome:?}");
+}
+
+async fn leave(store: &StoreOps, room: &str, id: &str, when: &str) {
+    assert!(
+        store
+            .remove_participant(TENANT, room, id, at(when))
+            .await
+            .unwrap()
+    );
+}
+
+async fn end(store: &StoreOps, room: &str, when: &str) {
+    assert!(matches!(
+        store.end_room(TENANT, room, at(when)).await.unwrap(),
+        EndRoomOutcome::Ended(_)
+    ));
+}
+
+/// The tenant's usage per period of `[from, to)` as read at `now`.
+async fn read(
+    store: &StoreOps,
+    from: &str,
+    to: &str,
+    granularity: &str,
+    now: &str,
+) -> Vec<UsageMetrics> {
+    let range = parse_range(Some(from), Some(to), Some(granularity), at(now)).unwrap();
+    let mut db = store.read().await.unwrap();
+    let usage = tenant_usage(&mut db, TENANT, &range, at(now))
+        .await
+        .unwrap()
+        .expect("the tenant is known");
+    assert_eq!(usage.data.len(), range.periods.len());
+    usage.data.into_iter().map(|p| p.metrics).collect()
+}
+
+fn hour(participant_seconds: i64, room_seconds: i64, peak: i64) -> UsageMetrics {
+    UsageMetrics {
+        participant_seconds,
+        room_seconds,
+        peak_participants: peak,
+        ..UsageMetrics::default()
+    }
+}
+
+fn counted(mut m: UsageMetrics, joined: i64, created: i64) -> UsageMetrics {
+    m.participants_joined = joined;
+    m.rooms_created = created;
+    m
+}
+
+#[tokio::test]
+async fn a_scripted_day_gives_the_exact_seconds_of_every_hour() {
+    let (store, _guard) = given().await;
+    let s = &*store;
+    // Room A: p1 09:30–10:15, p2 from 09:45 until the room ends at 11:20 with p2 in it.
+    join(s, "room_a", "p1", "2026-12-05T09:30:00Z").await;
+    join(s, "room_a", "p2", "2026-12-05T09:45:00Z").await;
+    leave(s, "room_a", "p1", "2026-12-05T10:15:00Z").await;
+    // Room B: p3 from 11:00 until 01:00 the next day; p4 spans midnight, 23:30–00:30.
+    join(s, "room_b", "p3", "2026-12-05T11:00:00Z").await;
+    end(s, "room_a", "2026-12-05T11:20:00Z").await;
+    join(s, "room_b", "p4", "2026-12-05T23:30:00Z").await;
+
+    // At 00:10, with p3 and p4 still present, the hour in progress shows them although
+    // nothing was written in it yet.
+    let now = "2026-12-06T00:10:00Z";
+    let live = read(
+        s,
+        "2026-12-06T00:00:00Z",
+        "2026-12-06T01:00:00Z",
+        "hour",
+        now,
+    )
+    .await;
+    assert_eq!(live, vec![hour(2 * 600, 600, 2)]);
+
+    leave(s, "room_b", "p4", "2026-12-06T00:30:00Z").await;
+    leave(s, "room_b", "p3", "2026-12-06T01:00:00Z").await;
+    end(s, "room_b", "2026-12-06T02:00:00Z").await;
+
+    let now = "2026-12-07T00:00:00Z";
+    let hours = read(
+        s,
+        "2026-12-05T08:00:00Z",
+        "2026-12-06T03:00:00Z",
+        "hour",
+        now,
+    )
+    .await;
+    let mut expected = vec![
+        hour(0, 0, 0),                                    // 08
+        counted(hour(1800 + 900, 1800, 2), 2, 1),         // 09: p1 30 min, p2 15 min; A from 09:30
+        hour(900 + 3600, 3600, 2),                        // 10: p1 until 10:15, p2 all hour
+        counted(hour(1200 + 3600, 1200 + 3600, 2), 1, 1), // 11: p2 until A ends, p3; A, B
+    ];
+    expected.extend((12..23).map(|_| hour(3600, 3600, 1))); // 12–22: p3 alone in B
+    expected.push(counted(hour(3600 + 1800, 3600, 2), 1, 0)); // 23: p4 from 23:30
+    expected.push(hour(3600 + 1800, 3600, 2)); // 00: p4 until 00:30
+    expected.push(hour(0, 3600, 0)); // 01: p3 left at 01:00; B empty until 02:00
+    expected.push(hour(0, 0, 0)); // 02: B ended at 02:00
+    assert_eq!(hours.len(), expected.len());
+    for (i, (got, want)) in hours.iter().zip(&expected).enumerate() {
+        assert_eq!(got, want, "hour {:02}", (8 + i) % 24);
+    }
+
+    // Days are the sums of their hours; the peak their maximum.
+    let days = read(s, "2026-12-05", "2026-12-07", "day", now).await;
+    let sum = |range: std::ops::Range<usize>| {
+        expected[range]
+            .iter()
+            .fold(UsageMetrics::default(), |mut t, m| {
+                t.absorb(m);
+                t
+            })
+    };
+    assert_eq!(days[0], sum(0..16));
+    assert_eq!(days[1], sum(16..19));
+    assert_eq!(
+        days[0].participant_seconds,
+        2700 + 4500 + 4800 + 11 * 3600 + 5400
+    );
+    assert_eq!(days[1].participant_seconds, 5400);
+    assert_eq!(days[0].peak_participants, 2);
+    // The month holds both days and nothing else.
+    let month = read(s, "2026-12", "2027-01", "month", now).await;
+    assert_eq!(month[0], sum(0..19));
+}
+
+#[tokio::test]
+async fn a_participant_present_for_days_is_counted_in_every_hour_between() {
+    let (store, _guard) = given().await;
+    let s = &*store;
+    join(s, "room_long", "p1", "2026-12-05T10:20:00Z").await;
+    // Read while still present, two days later: every hour is full.
+    let now = "2026-12-07T10:20:00Z";
+    let days = read(s, "2026-12-05", "2026-12-08", "day", now).await;
+    assert_eq!(days[0].participant_seconds, 13 * 3600 + 2400);
+    assert_eq!(days[1].participant_seconds, 86_400);
+    assert_eq!(days[2].participant_seconds, 10 * 3600 + 1200);
+    assert!(days.iter().all(|d| d.peak_participants == 1));
+    // The leave writes the hours it crossed: the participants' time reads the same from
+    // the rows alone. (The room stays open, so its time keeps running.)
+    leave(s, "room_long", "p1", now).await;
+    let after = read(s, "2026-12-05", "2026-12-08", "day", "2026-12-09T00:00:00Z").await;
+    let seconds = |d: &[UsageMetrics]| {
+        d.iter()
+            .map(|m| (m.participant_seconds, m.peak_participants))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(seconds(&after), seconds(&days));
+    assert_eq!(after[2].room_seconds, 86_400);
+    let hours = read(
+        s,
+        "2026-12-06T05:00:00Z",
+        "2026-12-06T07:00:00Z",
+        "hour",
+        "2026-12-09T00:00:00Z",
+    )
+    .await;
+    assert_eq!(hours, vec![hour(3600, 3600, 1), hour(3600, 3600, 1)]);
+}
+
+#[tokio::test]
+async fn a_deleted_tenants_history_stays_until_purged() {
+    let (store, _guard) = given().await;
+    let s = &*store;
+    join(s, "room_a", "p1", "2026-12-05T10:00:00Z").await;
+    let mut db = s.begin().await.unwrap();
+    // Deleted at 10:30 with p1 present: the half hour counts.
+    assert!(
+        usage::close(&mut db, TENANT, at("2026-12-05T10:30:00Z"))
+            .await
+            .unwrap()
+    );
+    assert!(tenants::delete(&mut db, TENANT).await.unwrap());
+    db.commit().await.unwrap();
+    let hours = read(
+        s,
+        "2026-12-05T10:00:00Z",
+        "2026-12-05T11:00:00Z",
+        "hour",
+        "2026-12-06T00:00:00Z",
+    )
+    .await;
+    assert_eq!(hours, vec![counted(hour(1800, 1800, 1), 1, 1)]);
+    let mut db = s.begin().await.unwrap();
+    assert_eq!(
+        usage::purge(&mut db, TENANT).await.unwrap(),
+        usage::PurgeOutcome::Purged
+    );
+    db.commit().await.unwrap();
+    let mut db = s.read().await.unwrap();
+    let range = parse_range(Some("2026-12-05"), Some("2026-12-06"), None, 0).unwrap();
+    assert_eq!(
+        tenant_usage(&mut db, TENANT, &range, at("2026-12-06T00:00:00Z"))
+            .await
+            .unwrap(),
+        None
+    );
+}
