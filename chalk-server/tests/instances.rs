@@ -1029,3 +1029,124 @@ async fn a_stalled_listener_cannot_extend_a_revoked_keys_life() {
     assert_eq!(status, 200);
     drop(stopped);
 }
+
+/// Usage metering across instances (docs/api.md "Usage metering": counted once whichever
+/// instance served the join and whichever the leave). Forty participants join two rooms at
+/// once, half through each instance; each then leaves through the other one, and both rooms
+/// end. The metered seconds are, to the second, the time the participants' and rooms' rows
+/// say they were present and open — however the two instances' changes interleaved under
+/// the tenant's lock — and every join and room is counted once.
+#[tokio::test(flavor = "multi_thread")]
+async fn joins_and_leaves_on_two_instances_are_metered_once_to_the_second() {
+    let Some((schema, a, b)) = two_instances(None).await else {
+        return;
+    };
+    let client = reqwest::Client::new();
+    let (tenant_id, key) = create_tenant(
+        &client,
+        &a,
+        json!({"name": "Metered", "max_participants_per_room": 50, "max_concurrent_rooms": 5}),
+    )
+    .await;
+    let instance = |i: usize| if i.is_multiple_of(2) { &a } else { &b };
+    let joins: Vec<_> = (0..40)
+        .map(|i| {
+            let url = format!("{}/rooms/room-{}/participants", instance(i).base, i % 2);
+            let (client, key) = (client.clone(), key.clone());
+            tokio::spawn(async move {
+                let (status, body) = call(
+                    &client,
+                    Method::POST,
+                    url,
+                    &[("X-API-Key", &key)],
+                    Some(json!({"display_name": format!("Student {i}")})),
+                )
+                .await;
+                assert_eq!(status, 201, "{body}");
+                body["data"]["participant"]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+        })
+        .collect();
+    let mut joined = Vec::new();
+    for join in joins {
+        joined.push(join.await.unwrap());
+    }
+    // Long enough for the leaves to fall in another second than the joins.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let leaves: Vec<_> = joined
+        .iter()
+        .enumerate()
+        .map(|(i, participant)| {
+            let url = format!(
+                "{}/rooms/room-{}/participants/{participant}",
+                instance(i + 1).base,
+                i % 2
+            );
+            let (client, key) = (client.clone(), key.clone());
+            tokio::spawn(async move {
+                let (status, body) =
+                    call(&client, Method::DELETE, url, &[("X-API-Key", &key)], None).await;
+                assert_eq!(status, 200, "{body}");
+            })
+        })
+        .collect();
+    for leave in leaves {
+        leave.await.unwrap();
+    }
+    for (room, via) in [(0, &b), (1, &a)] {
+        let (status, body) = call(
+            &client,
+            Method::POST,
+            format!("{}/rooms/room-{room}/end", via.base),
+            &[("X-API-Key", &key)],
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    // What the rows say.
+    let mut db = <sqlx::postgres::PgConnection as sqlx::Connection>::connect(&schema.url)
+        .await
+        .unwrap();
+    let present: i64 = sqlx::query_scalar(
+        "SELECT CAST(SUM(left_at - joined_at) AS BIGINT) FROM participants WHERE tenant_id = $1",
+    )
+    .bind(&tenant_id)
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    let open: i64 = sqlx::query_scalar(
+        "SELECT CAST(SUM(ended_at - started_at) AS BIGINT) FROM rooms WHERE tenant_id = $1",
+    )
+    .bind(&tenant_id)
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert!(
+        present >= 40,
+        "every participant stayed a second or more: {present}"
+    );
+
+    // What usage says, through either instance.
+    for via in [&a, &b] {
+        let (status, usage) = call(
+            &client,
+            Method::GET,
+            format!("{}/tenants/{tenant_id}/usage?granularity=hour", via.base),
+            &[MK],
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{usage}");
+        let totals = &usage["totals"];
+        assert_eq!(totals["participant_seconds"], present, "{totals}");
+        assert_eq!(totals["room_seconds"], open, "{totals}");
+        assert_eq!(totals["participants_joined"], 40, "{totals}");
+        assert_eq!(totals["rooms_created"], 2, "{totals}");
+        assert_eq!(totals["peak_participants"], 40, "{totals}");
+    }
+}

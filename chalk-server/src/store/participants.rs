@@ -217,12 +217,13 @@ async fn room_for_join(
 /// count exact: no other join of this tenant runs until this one commits or rolls back,
 /// and a refusal rolls back the count with everything else.
 pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreResult<JoinOutcome> {
-    let now = new.joined_at;
     let Some((limits, span)) =
-        super::tenants::lock_metering(db, &new.tenant_id, present_delta(1), now).await?
+        super::tenants::lock_metering(db, &new.tenant_id, present_delta(1), new.joined_at).await?
     else {
         return Ok(JoinOutcome::RoomNotFound);
     };
+    // The time the join is metered at (see `tenants::lock_at`), which its row records too.
+    let now = span.to;
     let mut created_room = false;
     let (mut room, joined_before) = match room_for_join(db, &new.tenant_id, &new.room_id).await? {
         Some(found) => found,
@@ -431,10 +432,11 @@ pub async fn remove_participant(
     participant_id: &str,
     now: Timestamp,
 ) -> StoreResult<bool> {
-    // The tenant's lock first, as every counter change takes it (see `adjust_usage`).
-    if super::tenants::lock(db, tenant_id).await?.is_none() {
+    // The tenant's lock first, as every counter change takes it (see `adjust_usage`), and
+    // the time the leave is metered at.
+    let Some((_, now)) = super::tenants::lock_at(db, tenant_id, now).await? else {
         return Ok(false);
-    }
+    };
     let removed = sqlx::query(
         "UPDATE participants SET left_at = $4, token_generation = token_generation + 1 \
              WHERE id = $1 AND tenant_id = $2 AND room_id = $3 AND left_at IS NULL \

@@ -321,8 +321,11 @@ async fn end_open_room(
     room_id: &str,
     now: Timestamp,
 ) -> StoreResult<()> {
-    // The tenant's lock first, as every counter change takes it (see `adjust_usage`).
-    super::tenants::lock(db, tenant_id).await?;
+    // The tenant's lock first, as every counter change takes it (see `adjust_usage`), and
+    // the time the end is metered at.
+    let now = super::tenants::lock_at(db, tenant_id, now)
+        .await?
+        .map_or(now, |(_, at)| at);
     let ended = sqlx::query(
         "UPDATE rooms SET status = 'ended', ended_at = $3, empty_since = NULL \
          WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL RETURNING started_at",

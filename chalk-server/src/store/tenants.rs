@@ -170,14 +170,29 @@ pub async fn snapshot(store: &Store, id: &str) -> StoreResult<Option<Arc<TenantS
 /// PostgreSQL it is a `FOR NO KEY UPDATE` lock, which leaves foreign-key checks (token
 /// inserts) unblocked.
 pub async fn lock(db: &mut Db, id: &str) -> StoreResult<Option<TenantRow>> {
-    sqlx::query("UPDATE tenants SET status = status WHERE id = $1 RETURNING *")
+    Ok(lock_at(db, id, 0).await?.map(|(row, _)| row))
+}
+
+/// [`lock`], and when a change made under it happens: `at`, or the tenant's meter if a
+/// change that took the lock first (on another instance, whose clock was read later)
+/// already advanced it past `at`. A metered change writes this time wherever it writes one
+/// (a participant's `joined_at` and `left_at`, a room's start and end) and meters at it, so
+/// what the rows say and what usage counts agree to the second.
+pub async fn lock_at(
+    db: &mut Db,
+    id: &str,
+    at: Timestamp,
+) -> StoreResult<Option<(TenantRow, Timestamp)>> {
+    let Some(row) = sqlx::query("UPDATE tenants SET status = status WHERE id = $1 RETURNING *")
         .bind(id)
         .fetch_optional(db.conn()?)
         .await
         .map_err(store_error)?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    else {
+        return Ok(None);
+    };
+    let metered_at: Timestamp = col(&row, "metered_at")?;
+    Ok(Some((from_row(&row)?, at.max(metered_at))))
 }
 
 /// Tenants matching `filter` with `seq > after_seq`, oldest first.
