@@ -223,6 +223,7 @@ pub enum Event {
     ApiKeyRotated(Envelope<ApiKeyRotatedData>),
     ApiKeyExpiring(Envelope<ApiKeyExpiringData>),
     MeetingEnded(Envelope<MeetingEndedData>),
+    UsageThresholdReached(Envelope<crate::model::UsageThresholdReachedData>),
     WebhookTest(Envelope<WebhookTestData>),
     Unknown(EventRecord),
 }
@@ -258,6 +259,7 @@ impl Event {
             T::ApiKeyRotated => Event::ApiKeyRotated(typed(record)?),
             T::ApiKeyExpiring => Event::ApiKeyExpiring(typed(record)?),
             T::MeetingEnded => Event::MeetingEnded(typed(record)?),
+            T::UsageThresholdReached => Event::UsageThresholdReached(typed(record)?),
             T::WebhookTest => Event::WebhookTest(typed(record)?),
         })
     }
@@ -273,6 +275,7 @@ impl Event {
             Event::ApiKeyRotated(e) => &e.id,
             Event::ApiKeyExpiring(e) => &e.id,
             Event::MeetingEnded(e) => &e.id,
+            Event::UsageThresholdReached(e) => &e.id,
             Event::WebhookTest(e) => &e.id,
             Event::Unknown(r) => &r.id,
         }
@@ -296,6 +299,7 @@ impl Event {
             Event::ApiKeyRotated(_) => T::ApiKeyRotated.as_str(),
             Event::ApiKeyExpiring(_) => T::ApiKeyExpiring.as_str(),
             Event::MeetingEnded(_) => T::MeetingEnded.as_str(),
+            Event::UsageThresholdReached(_) => T::UsageThresholdReached.as_str(),
             Event::WebhookTest(_) => T::WebhookTest.as_str(),
             Event::Unknown(r) => &r.event_type,
         }

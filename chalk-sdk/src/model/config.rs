@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::patch::Patch;
+use super::usage::UsageAlert;
 
 /// What happens when a `user_id` already in a room joins it again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -36,6 +37,10 @@ pub struct TenantConfig {
     pub transcription_keywords: Vec<String>,
     pub allowed_origins: Vec<String>,
     pub post_meeting_webhook: Option<WebhookConfig>,
+    /// Usage thresholds that emit `usage.threshold_reached` (at most 10). Absent from
+    /// servers that predate usage metering: read as none.
+    #[serde(default)]
+    pub usage_alerts: Vec<UsageAlert>,
 }
 
 impl Default for TenantConfig {
@@ -54,6 +59,7 @@ impl Default for TenantConfig {
             transcription_keywords: Vec::new(),
             allowed_origins: Vec::new(),
             post_meeting_webhook: None,
+            usage_alerts: Vec::new(),
         }
     }
 }
@@ -156,6 +162,11 @@ pub struct ConfigPatch {
     #[serde(default, skip_serializing_if = "Patch::is_absent")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<WebhookPatch>))]
     pub post_meeting_webhook: Patch<WebhookPatch>,
+    /// Replaces the whole list (`null`: none). At most 10 distinct alerts; `threshold`
+    /// 1..=1000000000000.
+    #[serde(default, skip_serializing_if = "Patch::is_absent")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<UsageAlert>>))]
+    pub usage_alerts: Patch<Vec<UsageAlert>>,
 }
 
 /// A merge patch of the post-meeting webhook. Secrets are sent in plain text here and

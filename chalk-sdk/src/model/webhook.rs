@@ -40,12 +40,15 @@ pub enum EventType {
     ApiKeyExpiring,
     #[serde(rename = "meeting.ended")]
     MeetingEnded,
+    /// A usage alert of the tenant's config reached its threshold (once per alert and period).
+    #[serde(rename = "usage.threshold_reached")]
+    UsageThresholdReached,
     #[serde(rename = "webhook.test")]
     WebhookTest,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 15] = [
+    pub const ALL: [EventType; 16] = [
         EventType::RoomCreated,
         EventType::RoomStarted,
         EventType::RoomEnded,
@@ -60,6 +63,7 @@ impl EventType {
         EventType::ApiKeyRotated,
         EventType::ApiKeyExpiring,
         EventType::MeetingEnded,
+        EventType::UsageThresholdReached,
         EventType::WebhookTest,
     ];
 
@@ -86,6 +90,7 @@ impl EventType {
             EventType::ApiKeyRotated => "api_key.rotated",
             EventType::ApiKeyExpiring => "api_key.expiring",
             EventType::MeetingEnded => "meeting.ended",
+            EventType::UsageThresholdReached => "usage.threshold_reached",
             EventType::WebhookTest => "webhook.test",
         }
     }

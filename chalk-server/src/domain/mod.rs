@@ -31,6 +31,7 @@ pub mod signing_keys;
 pub mod tenants;
 pub mod tokens;
 pub mod usage;
+pub mod usage_alerts;
 pub mod usage_counters;
 pub mod validate;
 pub mod views;

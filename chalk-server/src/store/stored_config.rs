@@ -6,7 +6,8 @@ use std::fmt;
 
 use chalk_sdk::model::fingerprint;
 use chalk_sdk::model::{
-    AiProviderConfig, DuplicateParticipantPolicy, ProviderConfig, TenantConfig, WebhookConfig,
+    AiProviderConfig, DuplicateParticipantPolicy, ProviderConfig, TenantConfig, UsageAlert,
+    WebhookConfig,
 };
 use serde::{Deserialize, Serialize};
 
@@ -86,6 +87,10 @@ pub struct StoredConfig {
     pub transcription_keywords: Vec<String>,
     pub allowed_origins: Vec<String>,
     pub post_meeting_webhook: Option<StoredWebhook>,
+    /// Left out of the stored JSON while empty, so rows keep the shape they had before
+    /// usage metering.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub usage_alerts: Vec<UsageAlert>,
 }
 
 impl Default for StoredConfig {
@@ -105,6 +110,7 @@ impl Default for StoredConfig {
             transcription_keywords: wire.transcription_keywords,
             allowed_origins: wire.allowed_origins,
             post_meeting_webhook: None,
+            usage_alerts: wire.usage_alerts,
         }
     }
 }
@@ -160,6 +166,7 @@ impl StoredConfig {
                 .post_meeting_webhook
                 .as_ref()
                 .map(StoredWebhook::to_wire),
+            usage_alerts: self.usage_alerts.clone(),
         }
     }
 }

@@ -438,3 +438,116 @@ pub async fn purge(db: &mut Db, tenant_id: &str) -> StoreResult<PurgeOutcome> {
         PurgeOutcome::NotFound
     })
 }
+
+/// A tenant whose config holds usage alerts, with its running levels.
+#[derive(Debug, Clone)]
+pub struct AlertingTenant {
+    pub tenant_id: String,
+    pub config: super::stored_config::StoredConfig,
+    pub meter: Meter,
+}
+
+/// Tenants whose config holds usage alerts (the stored config names `usage_alerts` only
+/// when the list is not empty).
+pub async fn alerting_tenants(db: &mut Db) -> StoreResult<Vec<AlertingTenant>> {
+    let rows = sqlx::query(
+        "SELECT id, config, metered_at, active_participants, started_rooms FROM tenants \
+         WHERE config LIKE '%\"usage_alerts\"%' ORDER BY seq",
+    )
+    .fetch_all(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    rows.iter()
+        .map(|row| {
+            Ok(AlertingTenant {
+                tenant_id: col(row, "id")?,
+                config: super::tenants::config_from_json(col(row, "config")?)?,
+                meter: meter_from_row(row)?,
+            })
+        })
+        .collect()
+}
+
+/// The tenant's stored metrics over the hours starting in `[from, to)`: sums, and the
+/// peak's maximum. At most one row per hour of the range is read.
+pub async fn totals(
+    db: &mut Db,
+    tenant_id: &str,
+    from: Timestamp,
+    to: Timestamp,
+) -> StoreResult<UsageMetrics> {
+    let row = sqlx::query(
+        "SELECT CAST(COALESCE(SUM(participant_seconds), 0) AS BIGINT) AS participant_seconds, \
+           CAST(COALESCE(SUM(room_seconds), 0) AS BIGINT) AS room_seconds, \
+           CAST(COALESCE(MAX(peak_participants), 0) AS BIGINT) AS peak_participants, \
+           CAST(COALESCE(SUM(participants_joined), 0) AS BIGINT) AS participants_joined, \
+           CAST(COALESCE(SUM(rooms_created), 0) AS BIGINT) AS rooms_created, \
+           CAST(COALESCE(SUM(token_exchanges), 0) AS BIGINT) AS token_exchanges, \
+           CAST(COALESCE(SUM(api_requests), 0) AS BIGINT) AS api_requests, \
+           CAST(COALESCE(SUM(webhook_deliveries), 0) AS BIGINT) AS webhook_deliveries, \
+           CAST(COALESCE(SUM(webhook_failures), 0) AS BIGINT) AS webhook_failures, \
+           CAST(0 AS BIGINT) AS hour_start \
+         FROM usage_hours WHERE tenant_id = $1 AND hour_start >= $2 AND hour_start < $3",
+    )
+    .bind(tenant_id)
+    .bind(from)
+    .bind(to)
+    .fetch_one(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    Ok(hour_from_row(&row)?.metrics)
+}
+
+/// The alerts of a tenant that fired for periods starting at or after `since`, as
+/// `(metric, period, threshold, period_start)`.
+pub async fn fired(
+    db: &mut Db,
+    tenant_id: &str,
+    since: Timestamp,
+) -> StoreResult<Vec<(String, String, i64, Timestamp)>> {
+    let rows = sqlx::query(
+        "SELECT metric, period, threshold, period_start FROM usage_alerts_fired \
+         WHERE tenant_id = $1 AND period_start >= $2",
+    )
+    .bind(tenant_id)
+    .bind(since)
+    .fetch_all(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                col(row, "metric")?,
+                col(row, "period")?,
+                col(row, "threshold")?,
+                col(row, "period_start")?,
+            ))
+        })
+        .collect()
+}
+
+/// Claims the firing of one alert for one period: true for the one transaction, across
+/// instances, that inserted the row (the others find it and do nothing).
+pub async fn claim_firing(
+    db: &mut Db,
+    tenant_id: &str,
+    alert: (&str, &str, i64),
+    period_start: Timestamp,
+    event_id: &str,
+) -> StoreResult<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO usage_alerts_fired (tenant_id, metric, period, threshold, period_start, \
+         event_id) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (tenant_id, metric, period, threshold, period_start) DO NOTHING",
+    )
+    .bind(tenant_id)
+    .bind(alert.0)
+    .bind(alert.1)
+    .bind(alert.2)
+    .bind(period_start)
+    .bind(event_id)
+    .execute(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    Ok(inserted.rows_affected() == 1)
+}

@@ -32,7 +32,8 @@ async fn get_returns_the_contract_defaults_with_an_etag() {
             "transcription_profanity_filter": false,
             "transcription_keywords": [],
             "allowed_origins": [],
-            "post_meeting_webhook": null
+            "post_meeting_webhook": null,
+            "usage_alerts": []
         })
     );
     // The tenant and its config share one revision.

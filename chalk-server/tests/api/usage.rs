@@ -373,3 +373,153 @@ async fn totals(app: &TestApp, id: &str) -> Value {
     response.assert_status(200);
     response.body["totals"].clone()
 }
+
+#[tokio::test]
+async fn usage_alerts_are_config_fields_validated_with_every_error_named() {
+    let app = test_app().await;
+    let acme = app.tenant("Acme").await;
+    let path = format!("/api/v1/tenants/{}/config", acme.id);
+    let response = app
+        .patch(&path)
+        .key(&acme.key)
+        .json(json!({
+            "transcription_language": "nope nope",
+            "usage_alerts": [
+                {"metric": "api_requests", "period": "hour", "threshold": 10},
+                {"metric": "seconds", "period": "day", "threshold": -1}
+            ]
+        }))
+        .send()
+        .await;
+    response.assert_error(422, "VALIDATION_ERROR");
+    let mut fields = response.fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec![
+            "transcription_language",
+            "usage_alerts[0].period",
+            "usage_alerts[1].metric",
+            "usage_alerts[1].threshold"
+        ]
+    );
+    let alerts = json!([{"metric": "participant_seconds", "period": "month", "threshold": 360000}]);
+    let response = app
+        .patch(&path)
+        .key(&acme.key)
+        .json(json!({"usage_alerts": alerts}))
+        .send()
+        .await;
+    response.assert_status(200);
+    assert_eq!(response.body["data"]["config"]["usage_alerts"], alerts);
+    let response = app.get(&path).key(&acme.key).send().await;
+    assert_eq!(response.body["data"]["config"]["usage_alerts"], alerts);
+    let response = app
+        .patch(&path)
+        .key(&acme.key)
+        .json(json!({"usage_alerts": null}))
+        .send()
+        .await;
+    response.assert_status(200);
+    assert_eq!(response.body["data"]["config"]["usage_alerts"], json!([]));
+}
+
+#[tokio::test]
+async fn an_alert_fires_once_under_concurrent_joins_and_concurrent_checks() {
+    let app = test_app().await;
+    let acme = app
+        .create_tenant(json!({"name": "Acme", "max_participants_per_room": 100}))
+        .await;
+    let quiet = app.tenant("Quiet").await;
+    for tenant in [&acme, &quiet] {
+        app.patch(&format!("/api/v1/tenants/{}/config", tenant.id))
+            .master()
+            .json(json!({"usage_alerts": [
+                {"metric": "participants_joined", "period": "day", "threshold": 10},
+                {"metric": "participants_joined", "period": "month", "threshold": 1000}
+            ]}))
+            .send()
+            .await
+            .assert_status(200);
+    }
+    let since = chalk_server::clock::now() - 1;
+    let joins: Vec<_> = (0..50)
+        .map(|i| {
+            let router = app.router.clone();
+            let key = acme.key.clone();
+            tokio::spawn(async move {
+                let request = axum::http::Request::post("/api/v1/rooms/alerted/participants")
+                    .header("x-api-key", key)
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::from(
+                        json!({"display_name": format!("p{i}")}).to_string(),
+                    ))
+                    .unwrap();
+                send(&router, request).await.status
+            })
+        })
+        .collect();
+    // Checks run meanwhile, as on several instances at once.
+    let checks: Vec<_> = (0..4)
+        .map(|_| {
+            let state = app.state.clone();
+            tokio::spawn(async move {
+                let mut fired = 0;
+                for _ in 0..20 {
+                    let now = chalk_server::clock::now();
+                    fired += chalk_server::workers::usage_flush::tick(&state, since, now).await;
+                    tokio::task::yield_now().await;
+                }
+                fired
+            })
+        })
+        .collect();
+    for join in joins {
+        assert_eq!(join.await.unwrap(), 201);
+    }
+    let mut fired = 0;
+    for check in checks {
+        fired += check.await.unwrap();
+    }
+    fired +=
+        chalk_server::workers::usage_flush::tick(&app.state, since, chalk_server::clock::now())
+            .await;
+    assert_eq!(fired, 1, "the day's alert, once; the month's is far");
+
+    let events = app
+        .get(&format!(
+            "/api/v1/tenants/{}/events?type=usage.threshold_reached",
+            acme.id
+        ))
+        .master()
+        .send()
+        .await;
+    events.assert_status(200);
+    let events = events.body["data"].as_array().unwrap().clone();
+    assert_eq!(events.len(), 1);
+    let data = &events[0]["data"];
+    assert_eq!(data["metric"], "participants_joined");
+    assert_eq!(data["period"], "day");
+    assert_eq!(data["threshold"], 10);
+    assert!(data["value"].as_i64().unwrap() >= 10, "{data}");
+    assert_eq!(
+        data["period_start"],
+        format!("{}T00:00:00Z", today()),
+        "{data}"
+    );
+    // Later checks find it fired; the quiet tenant reached nothing.
+    assert_eq!(
+        chalk_server::workers::usage_flush::tick(&app.state, since, chalk_server::clock::now())
+            .await,
+        0
+    );
+    let quiet_events = app
+        .get(&format!(
+            "/api/v1/tenants/{}/events?type=usage.threshold_reached",
+            quiet.id
+        ))
+        .master()
+        .send()
+        .await;
+    assert_eq!(quiet_events.body["data"], json!([]));
+}

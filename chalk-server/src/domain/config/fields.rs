@@ -221,3 +221,122 @@ pub(super) fn is_variant(s: &str) -> bool {
         _ => false,
     }
 }
+
+pub(super) const MAX_USAGE_ALERTS: usize = 10;
+pub(super) const USAGE_ALERT_THRESHOLD: RangeInclusive<i64> = 1..=1_000_000_000_000;
+
+/// `usage_alerts` as sent (a list, each entry `{metric, period, threshold}`), checked
+/// whole: every bad entry and field is named (`usage_alerts[2].threshold`), not only the
+/// first. Identical entries are kept once. `Ok(None)` for `null` (back to none).
+pub(super) fn usage_alerts(
+    value: &serde_json::Value,
+) -> Result<Option<Vec<chalk_sdk::model::UsageAlert>>, Vec<(String, String)>> {
+    use chalk_sdk::model::{AlertPeriod, UsageAlert, UsageMetric};
+    use serde_json::Value;
+    let field = "usage_alerts";
+    let items = match value {
+        Value::Null => return Ok(None),
+        Value::Array(items) => items,
+        _ => {
+            return Err(vec![(
+                field.into(),
+                "must be a list of {\"metric\", \"period\", \"threshold\"} objects, or null".into(),
+            )]);
+        }
+    };
+    let mut errors = Vec::new();
+    if items.len() > MAX_USAGE_ALERTS {
+        errors.push((
+            field.to_owned(),
+            format!("must have at most {MAX_USAGE_ALERTS} alerts"),
+        ));
+    }
+    let metrics = UsageMetric::ALL
+        .iter()
+        .map(|m| m.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut alerts: Vec<UsageAlert> = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let at = |name: &str| format!("{field}[{index}].{name}");
+        let Some(entry) = item.as_object() else {
+            errors.push((
+                format!("{field}[{index}]"),
+                "must be an object {\"metric\", \"period\", \"threshold\"}".into(),
+            ));
+            continue;
+        };
+        for key in entry.keys() {
+            if !matches!(key.as_str(), "metric" | "period" | "threshold") {
+                errors.push((
+                    at(key),
+                    "unknown field, expected one of metric, period, threshold".into(),
+                ));
+            }
+        }
+        let metric = match entry.get("metric") {
+            None => {
+                errors.push((at("metric"), "is required".into()));
+                None
+            }
+            Some(v) => match v.as_str().and_then(|m| m.parse::<UsageMetric>().ok()) {
+                Some(m) => Some(m),
+                None => {
+                    errors.push((at("metric"), format!("must be one of {metrics}")));
+                    None
+                }
+            },
+        };
+        let period = match entry.get("period").map(|v| v.as_str()) {
+            None => {
+                errors.push((at("period"), "is required".into()));
+                None
+            }
+            Some(Some("day")) => Some(AlertPeriod::Day),
+            Some(Some("month")) => Some(AlertPeriod::Month),
+            Some(_) => {
+                errors.push((at("period"), "must be day or month".into()));
+                None
+            }
+        };
+        let threshold = match entry.get("threshold") {
+            None => {
+                errors.push((at("threshold"), "is required".into()));
+                None
+            }
+            Some(v) => match v.as_i64().or_else(|| {
+                v.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
+                    .map(|f| f as i64)
+            }) {
+                Some(n) if USAGE_ALERT_THRESHOLD.contains(&n) => Some(n),
+                _ => {
+                    errors.push((
+                        at("threshold"),
+                        format!(
+                            "must be an integer between {} and {}",
+                            USAGE_ALERT_THRESHOLD.start(),
+                            USAGE_ALERT_THRESHOLD.end()
+                        ),
+                    ));
+                    None
+                }
+            },
+        };
+        if let (Some(metric), Some(period), Some(threshold)) = (metric, period, threshold) {
+            let alert = UsageAlert {
+                metric,
+                period,
+                threshold,
+            };
+            if !alerts.contains(&alert) {
+                alerts.push(alert);
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(Some(alerts))
+    } else {
+        Err(errors)
+    }
+}

@@ -42,10 +42,26 @@ pub fn apply_patch(
         };
         return Err(vec![FieldError::new(field, "must be a JSON object")]);
     }
-    let (typed, mut errors) = type_patch(patch);
+    // `usage_alerts` is a list of objects, checked by its own rule so that every bad entry
+    // is named (the typing loop below knows lists of strings only); the rest is typed.
+    let mut rest = patch.clone();
+    let alerts = rest
+        .as_object_mut()
+        .and_then(|fields| fields.remove("usage_alerts"));
+    let (typed, mut errors) = type_patch(&rest);
     let mut rule_errors = Vec::new();
     // Working on a copy is safe: on any error the copy is dropped and only errors return.
-    let next = merge_config(&mut rule_errors, current.clone(), typed, sealer, targets);
+    let mut next = merge_config(&mut rule_errors, current.clone(), typed, sealer, targets);
+    if let Some(alerts) = alerts {
+        match usage_alerts(&alerts) {
+            Ok(alerts) => next.usage_alerts = alerts.unwrap_or_default(),
+            Err(refused) => rule_errors.extend(
+                refused
+                    .into_iter()
+                    .map(|(field, message)| FieldError::new(field, message)),
+            ),
+        }
+    }
     for error in rule_errors {
         // A list entry of the wrong type reaches the rules as a placeholder (see
         // `type_patch`); its field is already reported, for the right reason.

@@ -62,6 +62,7 @@ fn seed_patch() -> Value {
         "transcription_profanity_filter": true,
         "transcription_keywords": ["chemistry", "equation", "formula"],
         "allowed_origins": ["https://app.acme.edu", "https://learn.acme.edu"],
+        "usage_alerts": [{"metric": "participant_seconds", "period": "month", "threshold": 360000}],
         "post_meeting_webhook": {
             "enabled": true,
             "url": "https://api.acme.edu/webhooks/chalk",
@@ -819,9 +820,10 @@ fn null_resets_to_the_default() {
         transcription_keywords: Patch::Reset,
         allowed_origins: Patch::Reset,
         post_meeting_webhook: Patch::Reset,
+        usage_alerts: Patch::Reset,
     };
     let body = serde_json::to_value(all_null).unwrap();
-    assert_eq!(body.as_object().unwrap().len(), 12);
+    assert_eq!(body.as_object().unwrap().len(), 13);
     assert_eq!(patch(&current, body).unwrap(), StoredConfig::default());
 }
 
@@ -923,4 +925,75 @@ fn a_webhook_secret_gets_a_fingerprint_that_only_its_plaintext_matches() {
         .unwrap();
     assert_ne!(other_fp, fp);
     assert!(fingerprint::matches(&other_fp, &whsec(33)));
+}
+
+#[test]
+fn usage_alerts_are_checked_entry_by_entry_with_every_error_named() {
+    use chalk_sdk::model::{AlertPeriod, UsageAlert, UsageMetric};
+    let next = ok(json!({"usage_alerts": [
+        {"metric": "api_requests", "period": "day", "threshold": 1000},
+        {"metric": "participant_seconds", "period": "month", "threshold": 360000},
+        {"metric": "api_requests", "period": "day", "threshold": 1000}
+    ]}));
+    assert_eq!(
+        next.usage_alerts,
+        vec![
+            UsageAlert {
+                metric: UsageMetric::ApiRequests,
+                period: AlertPeriod::Day,
+                threshold: 1000
+            },
+            UsageAlert {
+                metric: UsageMetric::ParticipantSeconds,
+                period: AlertPeriod::Month,
+                threshold: 360000
+            },
+        ],
+        "identical entries kept once"
+    );
+    assert_eq!(next.to_wire().usage_alerts, next.usage_alerts);
+    // Every bad entry and field at once, beside the other fields' errors.
+    let refused = errors(json!({
+        "empty_room_timeout_minutes": 0,
+        "usage_alerts": [
+            {"metric": "minutes", "period": "week", "threshold": 0},
+            "api_requests",
+            {"period": "day", "threshold": 5, "extra": true},
+            {"metric": "api_requests", "period": "day", "threshold": 1.5}
+        ]
+    }));
+    assert_eq!(
+        fields(&refused),
+        vec![
+            "empty_room_timeout_minutes",
+            "usage_alerts[0].metric",
+            "usage_alerts[0].period",
+            "usage_alerts[0].threshold",
+            "usage_alerts[1]",
+            "usage_alerts[2].extra",
+            "usage_alerts[2].metric",
+            "usage_alerts[3].threshold",
+        ]
+    );
+    let eleven: Vec<Value> = (1..=11)
+        .map(|n| json!({"metric": "api_requests", "period": "day", "threshold": n}))
+        .collect();
+    only_error(json!({"usage_alerts": eleven}), "usage_alerts");
+    only_error(json!({"usage_alerts": "often"}), "usage_alerts");
+    // null: back to none.
+    let current = ok(seed_patch());
+    assert_eq!(current.usage_alerts.len(), 1);
+    assert!(
+        patch(&current, json!({"usage_alerts": null}))
+            .unwrap()
+            .usage_alerts
+            .is_empty()
+    );
+    // Absent: kept.
+    assert_eq!(
+        patch(&current, json!({"force_recording": false}))
+            .unwrap()
+            .usage_alerts,
+        current.usage_alerts
+    );
 }
