@@ -1150,3 +1150,127 @@ async fn joins_and_leaves_on_two_instances_are_metered_once_to_the_second() {
         assert_eq!(totals["peak_participants"], 40, "{totals}");
     }
 }
+
+/// Usage metering across instances: joins on one instance and leaves on the other, of the
+/// same room, count each second once (the time metrics are written under the tenant's lock
+/// by the transactions that change them, whichever instance runs them).
+#[tokio::test]
+async fn usage_counts_each_second_once_whichever_instance_joins_and_leaves() {
+    let Some((_schema, a, b)) = two_instances(None).await else {
+        eprintln!("skipped: CHALK_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let client = reqwest::Client::new();
+    let (tenant, key) = create_tenant(&client, &a, json!({"name": "Metered"})).await;
+    let auth = [("X-API-Key", key.as_str())];
+    let pause = || tokio::time::sleep(std::time::Duration::from_millis(1100));
+    let join = |instance: &Instance, name: &str| {
+        let url = format!("{}/rooms/shared/participants", instance.base);
+        let body = json!({ "display_name": name });
+        let client = client.clone();
+        let key = key.clone();
+        async move {
+            let (status, body) = call(
+                &client,
+                Method::POST,
+                url,
+                &[("X-API-Key", &key)],
+                Some(body),
+            )
+            .await;
+            assert_eq!(status, 201, "{body}");
+            body["data"]["participant"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let leave = |instance: &Instance, id: &str| {
+        let url = format!("{}/rooms/shared/participants/{id}", instance.base);
+        let client = client.clone();
+        let key = key.clone();
+        async move {
+            let (status, body) =
+                call(&client, Method::DELETE, url, &[("X-API-Key", &key)], None).await;
+            assert!(status < 300, "{status} {body}");
+        }
+    };
+    let p1 = join(&a, "one").await;
+    pause().await;
+    let p2 = join(&b, "two").await;
+    pause().await;
+    leave(&b, &p1).await;
+    pause().await;
+    let _p3 = join(&a, "three").await;
+    pause().await;
+    leave(&a, &p2).await;
+    pause().await;
+    // Ended through B with p3 still in the room.
+    let (status, body) = call(
+        &client,
+        Method::POST,
+        format!("{}/rooms/shared/end", b.base),
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // The attendance of the meeting says who was there when; usage must agree to the second.
+    let (status, events) = call(
+        &client,
+        Method::GET,
+        format!("{}/tenants/{tenant}/events?type=meeting.ended", a.base),
+        &[MK],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{events}");
+    let attendance = events["data"][0]["data"]["attendance"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(attendance.len(), 3, "{attendance:?}");
+    let seconds = |field: &Value| {
+        chrono::DateTime::parse_from_rfc3339(field.as_str().unwrap())
+            .unwrap()
+            .timestamp()
+    };
+    let expected: i64 = attendance
+        .iter()
+        .map(|p| seconds(&p["left_at"]) - seconds(&p["joined_at"]))
+        .sum();
+    let first_join = attendance
+        .iter()
+        .map(|p| seconds(&p["joined_at"]))
+        .min()
+        .unwrap();
+    let ended = attendance
+        .iter()
+        .map(|p| seconds(&p["left_at"]))
+        .max()
+        .unwrap();
+    let from = chrono::DateTime::from_timestamp(first_join - 7200, 0)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%SZ");
+    for instance in [&a, &b] {
+        let (status, usage) = call(
+            &client,
+            Method::GET,
+            format!(
+                "{}/tenants/{tenant}/usage?granularity=hour&from={from}",
+                instance.base
+            ),
+            &[MK],
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "from={from}: {usage}");
+        let totals = &usage["totals"];
+        assert_eq!(totals["participant_seconds"], expected, "{totals}");
+        assert_eq!(totals["room_seconds"], ended - first_join, "{totals}");
+        assert_eq!(totals["participants_joined"], 3, "{totals}");
+        assert_eq!(totals["rooms_created"], 1, "{totals}");
+        assert_eq!(totals["peak_participants"], 2, "{totals}");
+    }
+}

@@ -132,6 +132,17 @@ async fn bad_ranges_are_422_naming_the_field() {
         .send()
         .await
         .assert_error(400, "INVALID_REQUEST");
+    // RFC 3339 times, in UTC or with an offset.
+    for query in [
+        "?from=2026-12-05T10:30:00Z&to=2026-12-05T12:00:00Z&granularity=hour",
+        "?from=2026-12-05T11:30:00%2B01:00&to=2026-12-05T12:00:00Z&granularity=hour",
+    ] {
+        let response = app.get(&format!("{base}{query}")).master().send().await;
+        response.assert_status(200);
+        let data = response.body["data"].as_array().unwrap();
+        assert_eq!(data.len(), 2, "{query}");
+        assert_eq!(data[0]["period_start"], "2026-12-05T10:00:00Z");
+    }
     // 744 hours are allowed.
     app.get(&format!(
         "{base}?from=2026-01-01&to=2026-02-01&granularity=hour"

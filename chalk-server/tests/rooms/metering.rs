@@ -285,3 +285,79 @@ async fn a_deleted_tenants_history_stays_until_purged() {
         None
     );
 }
+
+#[tokio::test]
+async fn room_time_starts_at_the_first_join_and_a_replacement_keeps_the_seat_filled() {
+    let (store, _guard) = given().await;
+    let s = &*store;
+    // Created at 10:00 by POST /rooms, first joined at 10:30: its time starts at 10:30.
+    let created = s
+        .create_room(NewRoom {
+            id: "room_r".into(),
+            tenant_id: TENANT.into(),
+            name: None,
+            scheduled_start: None,
+            max_participants: None,
+            created_at: at("2026-12-05T10:00:00Z"),
+        })
+        .await
+        .unwrap();
+    assert!(matches!(created, CreateRoomOutcome::Created(_)));
+    let same_user = |id: &str, when: &str| NewParticipant {
+        id: id.into(),
+        tenant_id: TENANT.into(),
+        room_id: "room_r".into(),
+        user_id: Some("u1".into()),
+        display_name: id.into(),
+        role: ParticipantRole::Participant,
+        joined_at: at(when),
+    };
+    let rules = || JoinRules {
+        allow_early_join: true,
+        duplicate_policy: DuplicateParticipantPolicy::DisconnectExisting,
+        create_if_missing: None,
+    };
+    let joined = s
+        .add_participant(same_user("p1", "2026-12-05T10:30:00Z"), rules())
+        .await
+        .unwrap();
+    assert!(matches!(joined, JoinOutcome::Joined { .. }));
+    // The same user joins again at 10:40: p1 is let go, p2 takes the seat; one present.
+    let joined = s
+        .add_participant(same_user("p2", "2026-12-05T10:40:00Z"), rules())
+        .await
+        .unwrap();
+    assert!(matches!(
+        joined,
+        JoinOutcome::Joined {
+            replaced: Some(_),
+            ..
+        }
+    ));
+    // A room created and never joined moves no level when it ends.
+    s.create_room(NewRoom {
+        id: "room_never".into(),
+        tenant_id: TENANT.into(),
+        name: None,
+        scheduled_start: None,
+        max_participants: None,
+        created_at: at("2026-12-05T10:45:00Z"),
+    })
+    .await
+    .unwrap();
+    end(s, "room_never", "2026-12-05T10:50:00Z").await;
+    end(s, "room_r", "2026-12-05T11:00:00Z").await;
+    let hours = read(
+        s,
+        "2026-12-05T10:00:00Z",
+        "2026-12-05T12:00:00Z",
+        "hour",
+        "2026-12-06T00:00:00Z",
+    )
+    .await;
+    assert_eq!(
+        hours,
+        vec![counted(hour(1800, 1800, 1), 2, 2), hour(0, 0, 0)],
+        "one seat filled from 10:30 to 11:00 across the replacement"
+    );
+}
