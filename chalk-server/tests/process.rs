@@ -103,7 +103,16 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         self.drain();
-        self.seen
+        std::mem::take(&mut self.seen)
+    }
+}
+
+/// A test that fails half-way must not leave its server running (holding its ports and
+/// whatever descriptors it inherited).
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -868,5 +877,72 @@ async fn kill_9_during_a_write_burst_loses_no_acknowledged_write() {
         }
     }
     assert!(missing.is_empty(), "acknowledged but lost: {missing:?}");
+    server.stop();
+}
+
+/// Usage metering's request counters live in memory between flushes: a graceful shutdown
+/// writes what the last seconds counted, so a restart reads every request.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_flushes_the_usage_counters() {
+    let dir = tempfile::tempdir().unwrap();
+    let master = "mk_usage_flush_test_master_key_0123456789";
+    let env = [
+        ("CHALK_MASTER_KEY", master),
+        (
+            "CHALK_ENCRYPTION_KEY",
+            "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        ),
+    ];
+    let server = Server::start_with(dir.path(), &env);
+    let client = reqwest::Client::new();
+    let api = format!("{}/api/v1", server.base);
+    let (status, created) = call(
+        &client,
+        reqwest::Method::POST,
+        format!("{api}/tenants"),
+        &[("X-Master-Key", master)],
+        Some(json!({"name": "Flushed"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let tenant = created["data"]["id"].as_str().unwrap().to_owned();
+    let key = created["data"]["api_key"].as_str().unwrap().to_owned();
+    for _ in 0..7 {
+        let (status, _) = call(
+            &client,
+            reqwest::Method::GET,
+            format!("{api}/tenant"),
+            &[("X-API-Key", &key)],
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    let (status, body) = call(
+        &client,
+        reqwest::Method::POST,
+        format!("{api}/rooms/flushed/participants"),
+        &[("X-API-Key", &key)],
+        Some(json!({"display_name": "Ada"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    server.stop();
+
+    let server = Server::start_with(dir.path(), &env);
+    let api = format!("{}/api/v1", server.base);
+    let (status, usage) = call(
+        &client,
+        reqwest::Method::GET,
+        format!("{api}/tenants/{tenant}/usage"),
+        &[("X-Master-Key", master)],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{usage}");
+    let totals = &usage["totals"];
+    assert_eq!(totals["api_requests"], 8, "7 reads and a join: {totals}");
+    assert_eq!(totals["participants_joined"], 1, "{totals}");
+    assert_eq!(totals["peak_participants"], 1, "still present: {totals}");
     server.stop();
 }
