@@ -946,3 +946,121 @@ async fn sigterm_flushes_the_usage_counters() {
     assert_eq!(totals["peak_participants"], 1, "still present: {totals}");
     server.stop();
 }
+
+/// Usage metering through kill -9 (docs/api.md "Usage metering": a kill -9 loses at most the
+/// flush window of request counts, nothing else). The time metrics commit with the joins
+/// that change them: after a SIGKILL in the middle of a burst of joins, usage counts exactly
+/// the participants and rooms the restarted server holds, and requests made more than a
+/// flush interval before the kill are all counted.
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_loses_no_time_metric_and_only_the_last_flush_window_of_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let master = Server::master_key(dir.path());
+    let client = reqwest::Client::new();
+    let api = format!("{}/api/v1", server.base);
+    let (status, created) = call(
+        &client,
+        reqwest::Method::POST,
+        format!("{api}/tenants"),
+        &[("X-Master-Key", &master)],
+        Some(json!({"name": "Killed", "max_concurrent_rooms": 1000,
+            "max_participants_per_room": 10000, "rate_limit_per_minute": 100000,
+            "config": {"allow_early_join": true}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let tenant = created["data"]["id"].as_str().unwrap().to_owned();
+    let key = created["data"]["api_key"].as_str().unwrap().to_owned();
+    for _ in 0..20 {
+        let (status, _) = call(
+            &client,
+            reqwest::Method::GET,
+            format!("{api}/tenant"),
+            &[("X-API-Key", &key)],
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    // Past a flush of the counters (every 5 s).
+    tokio::time::sleep(Duration::from_millis(6500)).await;
+
+    let acknowledged = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let joiners: Vec<_> = (0..16)
+        .map(|w| {
+            let (client, api, key) = (client.clone(), api.clone(), key.clone());
+            let acknowledged = acknowledged.clone();
+            tokio::spawn(async move {
+                for i in 0.. {
+                    let sent = client
+                        .post(format!("{api}/rooms/burst-{}/participants", i % 4))
+                        .header("X-API-Key", &key)
+                        .json(&json!({"display_name": format!("Student {w}-{i}")}))
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(response) if response.status() == 201 => {
+                            acknowledged.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        _ => break,
+                    }
+                }
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acknowledged.load(std::sync::atomic::Ordering::SeqCst) < 100 {
+        assert!(Instant::now() < deadline, "the burst made no progress");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut server = server;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    for joiner in joiners {
+        joiner.await.unwrap();
+    }
+    let acknowledged = acknowledged.load(std::sync::atomic::Ordering::SeqCst) as i64;
+
+    let server = Server::start(dir.path());
+    let api = format!("{}/api/v1", server.base);
+    let master_header = [("X-Master-Key", master.as_str())];
+    let (status, held) = call(
+        &client,
+        reqwest::Method::GET,
+        format!("{api}/tenants/{tenant}"),
+        &master_header,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{held}");
+    let present = held["data"]["usage"]["active_participants"]
+        .as_i64()
+        .unwrap();
+    let rooms = held["data"]["usage"]["total_rooms"].as_i64().unwrap();
+    let (status, usage) = call(
+        &client,
+        reqwest::Method::GET,
+        format!("{api}/tenants/{tenant}/usage?granularity=hour"),
+        &master_header,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{usage}");
+    let totals = &usage["totals"];
+    // Every acknowledged join is there (and any that committed unanswered), counted once.
+    assert!(present >= acknowledged, "{present} < {acknowledged}");
+    assert_eq!(totals["participants_joined"], present, "{totals}");
+    assert_eq!(
+        totals["peak_participants"], present,
+        "nobody left: {totals}"
+    );
+    assert_eq!(totals["rooms_created"], rooms, "{totals}");
+    assert_eq!(rooms, 4, "{held}");
+    let requests = totals["api_requests"].as_i64().unwrap();
+    assert!(
+        requests >= 20,
+        "the reads flushed before the kill: {totals}"
+    );
+    server.stop();
+}
