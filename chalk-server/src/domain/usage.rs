@@ -218,7 +218,7 @@ pub async fn tenant_usage(
         if meter.is_none() && store_usage::deleted_tenant(db, tenant_id).await?.is_none() {
             return Ok(None);
         }
-        let hours = store_usage::hours(db, tenant_id, range.from(), range.to()).await?;
+        let hours = store_usage::hours(db, tenant_id, &range.periods).await?;
         let again = store_usage::meter(db, tenant_id).await?;
         attempts += 1;
         if again == meter || attempts == 5 {

@@ -205,24 +205,44 @@ fn hour_from_row(row: &AnyRow) -> StoreResult<HourRow> {
     })
 }
 
-/// The tenant's stored hours starting in `[from, to)`, oldest first: at most one per hour
-/// of the range, whatever its history.
+/// The tenant's stored usage within each of `periods` (contiguous `[start, end)` spans,
+/// oldest first), summed in SQL (the peak as the maximum): one row per period that holds
+/// any, its `hour_start` the period's start. A month by day costs 30 rows whatever the
+/// tenant's history, not the 720 hourly rows beneath them.
 pub async fn hours(
     db: &mut Db,
     tenant_id: &str,
-    from: Timestamp,
-    to: Timestamp,
+    periods: &[(Timestamp, Timestamp)],
 ) -> StoreResult<Vec<HourRow>> {
-    let rows = sqlx::query(
-        "SELECT * FROM usage_hours WHERE tenant_id = $1 AND hour_start >= $2 \
-         AND hour_start < $3 ORDER BY hour_start",
-    )
-    .bind(tenant_id)
-    .bind(from)
-    .bind(to)
-    .fetch_all(db.conn()?)
-    .await
-    .map_err(store_error)?;
+    if periods.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values = (0..periods.len())
+        .map(|i| format!("(${}, ${})", 2 * i + 2, 2 * i + 3))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sum = |c: &str| format!("CAST(SUM(h.{c}) AS BIGINT) AS {c}");
+    let sql = format!(
+        "WITH p (s, e) AS (VALUES {values}) \
+         SELECT p.s AS hour_start, {}, {}, MAX(h.peak_participants) AS peak_participants, \
+           {}, {}, {}, {}, {}, {} \
+         FROM p JOIN usage_hours h ON h.tenant_id = $1 AND h.hour_start >= p.s \
+           AND h.hour_start < p.e \
+         GROUP BY p.s ORDER BY p.s",
+        sum("participant_seconds"),
+        sum("room_seconds"),
+        sum("participants_joined"),
+        sum("rooms_created"),
+        sum("token_exchanges"),
+        sum("api_requests"),
+        sum("webhook_deliveries"),
+        sum("webhook_failures"),
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant_id);
+    for &(start, end) in periods {
+        query = query.bind(start).bind(end);
+    }
+    let rows = query.fetch_all(db.conn()?).await.map_err(store_error)?;
     rows.iter().map(hour_from_row).collect()
 }
 
