@@ -302,7 +302,7 @@ pub async fn export_page(
             break;
         }
         let ids: Vec<String> = tenants.iter().map(|t| t.tenant_id.clone()).collect();
-        let mut hours = store_usage::hours_of(db, &ids, range.from(), range.to()).await?;
+        let mut hours = store_usage::period_sums(db, &ids, &range.periods).await?;
         for tenant in &tenants {
             after_seq = tenant.seq;
             let own: Vec<HourRow> = hours.remove(&tenant.tenant_id).unwrap_or_default();

@@ -205,30 +205,45 @@ fn hour_from_row(row: &AnyRow) -> StoreResult<HourRow> {
     })
 }
 
-/// The tenant's stored usage within each of `periods` (contiguous `[start, end)` spans,
-/// oldest first), summed in SQL (the peak as the maximum): one row per period that holds
-/// any, its `hour_start` the period's start. A month by day costs 30 rows whatever the
-/// tenant's history, not the 720 hourly rows beneath them.
+/// A tenant's stored usage within each of `periods` (see [`period_sums`]).
 pub async fn hours(
     db: &mut Db,
     tenant_id: &str,
     periods: &[(Timestamp, Timestamp)],
 ) -> StoreResult<Vec<HourRow>> {
-    if periods.is_empty() {
-        return Ok(Vec::new());
+    let mut sums = period_sums(db, &[tenant_id.to_owned()], periods).await?;
+    Ok(sums.remove(tenant_id).unwrap_or_default())
+}
+
+/// The stored usage of each of `tenant_ids` within each of `periods` (contiguous
+/// `[start, end)` spans, oldest first), summed in SQL (the peak as the maximum): per
+/// tenant, one row per period that holds any, its `hour_start` the period's start. A month
+/// by day costs 30 rows a tenant whatever its history, not the 720 hourly rows beneath them.
+pub async fn period_sums(
+    db: &mut Db,
+    tenant_ids: &[String],
+    periods: &[(Timestamp, Timestamp)],
+) -> StoreResult<std::collections::HashMap<String, Vec<HourRow>>> {
+    let mut by_tenant: std::collections::HashMap<String, Vec<HourRow>> = Default::default();
+    if tenant_ids.is_empty() || periods.is_empty() {
+        return Ok(by_tenant);
     }
     let values = (0..periods.len())
-        .map(|i| format!("(${}, ${})", 2 * i + 2, 2 * i + 3))
+        .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let tenants = (0..tenant_ids.len())
+        .map(|i| format!("${}", 2 * periods.len() + i + 1))
         .collect::<Vec<_>>()
         .join(", ");
     let sum = |c: &str| format!("CAST(SUM(h.{c}) AS BIGINT) AS {c}");
     let sql = format!(
         "WITH p (s, e) AS (VALUES {values}) \
-         SELECT p.s AS hour_start, {}, {}, MAX(h.peak_participants) AS peak_participants, \
-           {}, {}, {}, {}, {}, {} \
-         FROM p JOIN usage_hours h ON h.tenant_id = $1 AND h.hour_start >= p.s \
+         SELECT h.tenant_id, p.s AS hour_start, {}, {}, \
+           MAX(h.peak_participants) AS peak_participants, {}, {}, {}, {}, {}, {} \
+         FROM p JOIN usage_hours h ON h.tenant_id IN ({tenants}) AND h.hour_start >= p.s \
            AND h.hour_start < p.e \
-         GROUP BY p.s ORDER BY p.s",
+         GROUP BY h.tenant_id, p.s ORDER BY h.tenant_id, p.s",
         sum("participant_seconds"),
         sum("room_seconds"),
         sum("participants_joined"),
@@ -238,34 +253,10 @@ pub async fn hours(
         sum("webhook_deliveries"),
         sum("webhook_failures"),
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant_id);
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for &(start, end) in periods {
         query = query.bind(start).bind(end);
     }
-    let rows = query.fetch_all(db.conn()?).await.map_err(store_error)?;
-    rows.iter().map(hour_from_row).collect()
-}
-
-/// The stored hours of several tenants starting in `[from, to)`, by tenant, oldest first.
-pub async fn hours_of(
-    db: &mut Db,
-    tenant_ids: &[String],
-    from: Timestamp,
-    to: Timestamp,
-) -> StoreResult<std::collections::HashMap<String, Vec<HourRow>>> {
-    let mut by_tenant: std::collections::HashMap<String, Vec<HourRow>> = Default::default();
-    if tenant_ids.is_empty() {
-        return Ok(by_tenant);
-    }
-    let list = (0..tenant_ids.len())
-        .map(|i| format!("${}", i + 3))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "SELECT * FROM usage_hours WHERE hour_start >= $1 AND hour_start < $2 \
-         AND tenant_id IN ({list}) ORDER BY tenant_id, hour_start"
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(from).bind(to);
     for id in tenant_ids {
         query = query.bind(id.as_str());
     }
