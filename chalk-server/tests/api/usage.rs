@@ -29,20 +29,19 @@ async fn a_tenant_reads_its_usage_in_progress_and_nobody_elses() {
     join(&app, &acme.key, "usage-1", "Ada").await;
     join(&app, &acme.key, "usage-1", "Bob").await;
 
+    // `to` pinned to the end of the current hour, so an hour turning mid-test changes
+    // nothing.
+    let now = chrono::Utc::now();
     let path = format!(
-        "/api/v1/tenants/{}/usage?granularity=hour&from={}",
+        "/api/v1/tenants/{}/usage?granularity=hour&from={}&to={}",
         acme.id,
-        today()
+        now.format("%Y-%m-%d"),
+        (now + chrono::Duration::hours(1)).format("%Y-%m-%dT%H:00:00Z")
     );
     let response = app.get(&path).key(&acme.key).send().await;
     response.assert_status(200);
     let data = response.body["data"].as_array().unwrap();
-    let hours_so_far = chrono::Utc::now()
-        .format("%H")
-        .to_string()
-        .parse::<usize>()
-        .unwrap()
-        + 1;
+    let hours_so_far = now.format("%H").to_string().parse::<usize>().unwrap() + 1;
     assert_eq!(
         data.len(),
         hours_so_far,
@@ -165,19 +164,27 @@ async fn the_operator_export_pages_and_streams_every_tenant_deleted_ones_include
         .await;
     join(&app, &acme.key, "usage-a", "Ada").await;
     join(&app, &gone.key, "usage-g", "Gil").await;
+    // Nobody stays present, so no row grows between the reads compared below.
+    app.post("/api/v1/rooms/usage-a/end")
+        .key(&acme.key)
+        .send()
+        .await
+        .assert_status(200);
     app.delete(&format!("/api/v1/tenants/{}", gone.id))
         .master()
         .send()
         .await
         .assert_status(200);
 
-    let range = format!("from={}&granularity=hour", today());
-    let hours = chrono::Utc::now()
-        .format("%H")
-        .to_string()
-        .parse::<usize>()
-        .unwrap()
-        + 1;
+    // One fixed range for every read, so an hour (or a day) turning during the test
+    // changes nothing: from today's midnight to the end of the current hour.
+    let now = chrono::Utc::now();
+    let hours = now.format("%H").to_string().parse::<usize>().unwrap() + 1;
+    let range = format!(
+        "from={}&to={}&granularity=hour",
+        now.format("%Y-%m-%dT00:00:00Z"),
+        (now + chrono::Duration::hours(1)).format("%Y-%m-%dT%H:00:00Z")
+    );
     // Pages of 2 until the end: every tenant's every hour, once.
     let mut rows = Vec::new();
     let mut cursor = String::new();
