@@ -242,10 +242,11 @@ const TABLES: &[Table] = &[
     },
     Table {
         // Usage history outlives its tenant: no parent here.
-        name: "usage_hours",
+        name: "usage_periods",
         columns: &[
             ("tenant_id", Text),
-            ("hour_start", Int),
+            ("granularity", Text),
+            ("period_start", Int),
             ("participant_seconds", Int),
             ("room_seconds", Int),
             ("peak_participants", Int),
@@ -256,7 +257,7 @@ const TABLES: &[Table] = &[
             ("webhook_deliveries", Int),
             ("webhook_failures", Int),
         ],
-        key: &["tenant_id", "hour_start"],
+        key: &["tenant_id", "granularity", "period_start"],
         seq: false,
     },
     Table {

@@ -1,21 +1,19 @@
 //! Usage metering (docs/api.md "Usage metering"): the range a read asks for, its periods,
-//! and the fold of a tenant's hourly rows (`store/usage.rs`) into them.
+//! and the fold of a tenant's stored periods (`store/usage.rs`) into them.
 //!
 //! A period is a UTC hour, day or calendar month. Days and months are sums of their hours,
-//! except `peak_participants`, their maximum. The time since the tenant's last level change
+//! except `peak_participants`, their maximum: the store writes all three in one statement. The time since the tenant's last level change
 //! is not in its rows yet: a read adds it from the tenant's running levels, up to now, so a
 //! period in progress includes who is still present.
 
 use chalk_sdk::model::{Granularity, TenantUsagePeriod, Usage, UsageMetrics, UsagePeriod};
-use chrono::{DateTime, Datelike, Months, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
 use crate::clock::to_datetime;
 use crate::domain::audit::{self, AuditContext};
 use crate::domain::validate::Problems;
 use crate::error::{ApiError, ApiResult};
-use crate::store::usage::{
-    self as store_usage, HourRow, Meter, MeteredTenant, PurgeOutcome, hour_floor,
-};
+use crate::store::usage::{self as store_usage, Meter, MeteredTenant, PeriodRow, PurgeOutcome};
 use crate::store::{Db, Timestamp};
 
 /// A range of periods: `[from, to)` cut at `granularity`'s boundaries.
@@ -33,6 +31,11 @@ impl Range {
 
     pub fn to(&self) -> Timestamp {
         self.periods.last().map_or(0, |p| p.1)
+    }
+
+    /// `[from, to)`.
+    pub fn span(&self) -> (Timestamp, Timestamp) {
+        (self.from(), self.to())
     }
 }
 
@@ -55,24 +58,12 @@ pub fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
 
 /// The start of the period of `granularity` holding `t`.
 pub fn period_floor(t: DateTime<Utc>, granularity: Granularity) -> DateTime<Utc> {
-    let seconds = t.timestamp();
-    match granularity {
-        Granularity::Hour => to_datetime(hour_floor(seconds)),
-        Granularity::Day => to_datetime(seconds.div_euclid(86_400) * 86_400),
-        Granularity::Month => Utc
-            .with_ymd_and_hms(t.year(), t.month(), 1, 0, 0, 0)
-            .single()
-            .unwrap_or(t),
-    }
+    to_datetime(store_usage::period_start(t.timestamp(), granularity))
 }
 
 /// The start of the period after the one starting at `start`.
 pub fn period_next(start: DateTime<Utc>, granularity: Granularity) -> DateTime<Utc> {
-    match granularity {
-        Granularity::Hour => start + chrono::Duration::hours(1),
-        Granularity::Day => start + chrono::Duration::days(1),
-        Granularity::Month => start.checked_add_months(Months::new(1)).unwrap_or(start),
-    }
+    to_datetime(store_usage::period_end(start.timestamp(), granularity))
 }
 
 /// The earliest and latest instants a range may name: metering began long after the
@@ -155,24 +146,24 @@ pub fn parse_range(
     })
 }
 
-/// Folds hourly rows (ordered by hour) into `periods`, adding the running levels of `meter`
-/// from its instant up to `now`.
+/// Folds stored rows (ordered by start) into `periods`, adding the running levels of
+/// `meter` from its instant up to `now`.
 pub fn fold(
     periods: &[(Timestamp, Timestamp)],
-    hours: &[HourRow],
+    stored: &[PeriodRow],
     meter: Option<Meter>,
     now: Timestamp,
 ) -> Vec<UsageMetrics> {
-    let mut rows = hours.iter().peekable();
+    let mut rows = stored.iter().peekable();
     periods
         .iter()
         .map(|&(start, end)| {
             let mut metrics = UsageMetrics::default();
             while let Some(row) = rows.peek() {
-                if row.hour_start >= end {
+                if row.start >= end {
                     break;
                 }
-                if row.hour_start >= start {
+                if row.start >= start {
                     metrics.absorb(&row.metrics);
                 }
                 rows.next();
@@ -214,19 +205,20 @@ pub async fn tenant_usage(
 ) -> ApiResult<Option<Usage>> {
     let mut meter = store_usage::meter(db, tenant_id).await?;
     let mut attempts = 0;
-    let hours = loop {
+    let stored = loop {
         if meter.is_none() && store_usage::deleted_tenant(db, tenant_id).await?.is_none() {
             return Ok(None);
         }
-        let hours = store_usage::hours(db, tenant_id, &range.periods).await?;
+        let stored =
+            store_usage::tenant_periods(db, tenant_id, range.granularity, range.span()).await?;
         let again = store_usage::meter(db, tenant_id).await?;
         attempts += 1;
         if again == meter || attempts == 5 {
-            break hours;
+            break stored;
         }
         meter = again;
     };
-    let metrics = fold(&range.periods, &hours, meter, now);
+    let metrics = fold(&range.periods, &stored, meter, now);
     Ok(Some(Usage {
         totals: totals(&metrics),
         data: range
@@ -302,10 +294,10 @@ pub async fn export_page(
             break;
         }
         let ids: Vec<String> = tenants.iter().map(|t| t.tenant_id.clone()).collect();
-        let mut hours = store_usage::period_sums(db, &ids, &range.periods).await?;
+        let mut stored = store_usage::periods(db, &ids, range.granularity, range.span()).await?;
         for tenant in &tenants {
             after_seq = tenant.seq;
-            let own: Vec<HourRow> = hours.remove(&tenant.tenant_id).unwrap_or_default();
+            let own = stored.remove(&tenant.tenant_id).unwrap_or_default();
             let metrics = fold(&range.periods, &own, tenant.meter, now);
             for (index, (&(start, end), metrics)) in range.periods.iter().zip(metrics).enumerate() {
                 let index = index as i64;
@@ -451,8 +443,8 @@ mod tests {
     fn fold_sums_hours_keeps_the_peak_and_runs_the_meter_to_now() {
         let day = at("2026-12-05");
         let periods = [(day, day + 86_400), (day + 86_400, day + 2 * 86_400)];
-        let row = |hour: i64, seconds: i64, peak: i64| HourRow {
-            hour_start: day + hour * 3600,
+        let row = |hour: i64, seconds: i64, peak: i64| PeriodRow {
+            start: day + hour * 3600,
             metrics: UsageMetrics {
                 participant_seconds: seconds,
                 peak_participants: peak,

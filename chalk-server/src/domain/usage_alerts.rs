@@ -17,7 +17,7 @@ use chalk_sdk::model::{EventType, Granularity, UsageMetrics, UsageThresholdReach
 use crate::clock::to_datetime;
 use crate::domain::core::Core;
 use crate::domain::events;
-use crate::domain::usage::period_floor;
+use crate::domain::usage::{fold, period_floor};
 use crate::error::ApiResult;
 use crate::store::Timestamp;
 use crate::store::usage::{self, AlertingTenant};
@@ -50,26 +50,19 @@ fn active(tenant: &AlertingTenant, since: Timestamp, touched: &[String]) -> bool
         || touched.contains(&tenant.tenant_id)
 }
 
-/// The tenant's usage over `[start, end)` as of `now`: its stored hours plus the time its
-/// levels have been running since its last change.
+/// The tenant's usage over its period `span` of `granularity` as of `now`: the stored
+/// period plus the time its levels have been running since its last change.
 async fn value_over(
     core: &Core,
     tenant: &AlertingTenant,
-    (start, end): (Timestamp, Timestamp),
+    granularity: Granularity,
+    span: (Timestamp, Timestamp),
     now: Timestamp,
 ) -> ApiResult<UsageMetrics> {
     let mut db = core.store.read().await?;
-    let mut metrics = usage::totals(&mut db, &tenant.tenant_id, start, end).await?;
-    let running = end.min(now) - start.max(tenant.meter.at);
-    if running > 0 {
-        metrics.absorb(&UsageMetrics {
-            participant_seconds: tenant.meter.participants * running,
-            room_seconds: tenant.meter.rooms * running,
-            peak_participants: tenant.meter.participants,
-            ..UsageMetrics::default()
-        });
-    }
-    Ok(metrics)
+    let stored = usage::tenant_periods(&mut db, &tenant.tenant_id, granularity, span).await?;
+    let mut folded = fold(&[span], &stored, Some(tenant.meter), now);
+    Ok(folded.pop().unwrap_or_default())
 }
 
 /// Fires every alert reached since `since` (see the module comment); `touched` are the
@@ -107,7 +100,9 @@ pub async fn check(
                 if done {
                     continue;
                 }
-                let value = value_over(core, tenant, span, now).await?.get(alert.metric);
+                let value = value_over(core, tenant, alert.period.granularity(), span, now)
+                    .await?
+                    .get(alert.metric);
                 if value < alert.threshold {
                     continue;
                 }

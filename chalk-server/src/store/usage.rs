@@ -1,26 +1,76 @@
-//! Usage metering: a tenant's use per UTC hour (migration 0009 says how the time metrics
-//! are integrated; docs/api.md "Usage metering" says what they mean).
+//! Usage metering: a tenant's use per UTC hour, day and calendar month (migrations 0009
+//! and 0010 say how the time metrics are integrated and kept; docs/api.md "Usage metering"
+//! says what they mean).
 //!
-//! - [`record`] adds what one change used to the hours it covers: the time of the span the
-//!   tenant's levels held before it (returned by `tenants::lock_metering`, which advanced
-//!   the meter in the same statement that took the tenant's lock), the peak it leaves, and
-//!   its counts. One statement, whatever the number of hours the span crosses.
-//! - [`add_counters`] adds the request counters aggregated in memory, one row per tenant
-//!   and hour, in one statement.
-//! - [`hours`] and [`meter`] read a tenant's rows in a range and its running levels; the
-//!   domain folds them into periods (`domain/usage.rs`).
+//! - [`record`] adds what one change used to the hours it covers, and to their days and
+//!   months: the time of the span the tenant's levels held before it (returned by
+//!   `tenants::lock_metering`, which advanced the meter in the same statement that took
+//!   the tenant's lock), the peak it leaves, and its counts. One statement, whatever the
+//!   number of hours the span crosses.
+//! - [`add_counters`] adds the request counters aggregated in memory to their hours, days
+//!   and months, in one statement.
+//! - [`periods`] and [`meter`] read a tenant's rows of one granularity in a range and its
+//!   running levels; the domain folds them into periods (`domain/usage.rs`). A read costs
+//!   the periods asked for: a day is one row, not its 24 hours.
 
-use chalk_sdk::model::UsageMetrics;
+use std::collections::{BTreeMap, HashMap};
+
+use chalk_sdk::model::{Granularity, UsageMetrics};
+use chrono::{Datelike, Months, TimeZone, Utc};
 use sqlx::any::AnyRow;
 
 use super::rows::Timestamp;
 use super::{Db, StoreResult, col, store_error};
 
 pub const HOUR: i64 = 3600;
+pub const DAY: i64 = 86_400;
+
+/// The periods every write adds to, in the order their rows are written and locked.
+const GRANULARITIES: [Granularity; 3] = [Granularity::Hour, Granularity::Day, Granularity::Month];
 
 /// The start of the UTC hour holding `at`.
 pub fn hour_floor(at: Timestamp) -> Timestamp {
     at.div_euclid(HOUR) * HOUR
+}
+
+/// The start of the period of `granularity` (a UTC hour, day or calendar month) holding
+/// `at`.
+pub fn period_start(at: Timestamp, granularity: Granularity) -> Timestamp {
+    match granularity {
+        Granularity::Hour => hour_floor(at),
+        Granularity::Day => at.div_euclid(DAY) * DAY,
+        Granularity::Month => {
+            let t = Utc.timestamp_opt(at, 0).single().unwrap_or_default();
+            Utc.with_ymd_and_hms(t.year(), t.month(), 1, 0, 0, 0)
+                .single()
+                .map_or(at, |m| m.timestamp())
+        }
+    }
+}
+
+/// The start of the period after the one starting at `start`.
+pub fn period_end(start: Timestamp, granularity: Granularity) -> Timestamp {
+    match granularity {
+        Granularity::Hour => start + HOUR,
+        Granularity::Day => start + DAY,
+        Granularity::Month => Utc
+            .timestamp_opt(start, 0)
+            .single()
+            .and_then(|t| t.checked_add_months(Months::new(1)))
+            .map_or(start + 31 * DAY, |t| t.timestamp()),
+    }
+}
+
+/// The calendar months holding any of the hours `first..=last`, as `[start, end)`.
+fn months_over(first: Timestamp, last: Timestamp) -> Vec<(Timestamp, Timestamp)> {
+    let mut months = Vec::new();
+    let mut start = period_start(first, Granularity::Month);
+    while start <= last {
+        let end = period_end(start, Granularity::Month);
+        months.push((start, end));
+        start = end;
+    }
+    months
 }
 
 /// The levels a tenant's time metrics ran at over `[from, to)`: what a change found when it
@@ -47,7 +97,7 @@ impl MeterSpan {
     }
 }
 
-/// What one change adds to the hourly rows.
+/// What one change adds to the tenant's periods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Metered {
     pub span: MeterSpan,
@@ -58,16 +108,53 @@ pub struct Metered {
     pub rooms_created: i64,
 }
 
-/// Adds `metered` to the tenant's hours, in the transaction of the change (which holds the
-/// tenant's lock, so two instances never count one second twice). Each hour from the one
-/// holding `span.from` to the one holding `span.to` gains the seconds of the span within it
-/// at the span's levels, and a peak of at least the span's participants where the span
-/// covers any of it; the hour of `span.to` also gains the counts and the peak left after.
-/// When the levels were zero, only that last hour is written.
+/// The metrics' columns after the key, in the tables' order, and how an upsert adds a
+/// new row's value to the stored one (the peak: the larger).
+const METRICS: [&str; 9] = [
+    "participant_seconds",
+    "room_seconds",
+    "peak_participants",
+    "participants_joined",
+    "rooms_created",
+    "token_exchanges",
+    "api_requests",
+    "webhook_deliveries",
+    "webhook_failures",
+];
+
+fn upsert_set(columns: &[&str]) -> String {
+    columns
+        .iter()
+        .map(|c| {
+            if *c == "peak_participants" {
+                format!(
+                    "{c} = CASE WHEN excluded.{c} > usage_periods.{c} THEN excluded.{c} \
+                     ELSE usage_periods.{c} END"
+                )
+            } else {
+                format!("{c} = usage_periods.{c} + excluded.{c}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Adds `metered` to the tenant's hours, days and months, in the transaction of the change
+/// (which holds the tenant's lock, so two instances never count one second twice). Each
+/// hour from the one holding `span.from` to the one holding `span.to` gains the seconds of
+/// the span within it at the span's levels, and a peak of at least the span's participants
+/// where the span covers any of it; the hour of `span.to` also gains the counts and the
+/// peak left after. When the levels were zero, only that last hour is written. The days
+/// and months holding those hours gain their sums (the peak: the hours' maximum) in the
+/// same statement, in that order (see [`add_counters`] on lock order).
+///
+/// Levels may be negative: a correction taking back time already counted (a participant
+/// whose tokens expired before the meter last moved). Its peaks count as zero, so it never
+/// lowers a stored peak.
 pub async fn record(db: &mut Db, tenant_id: &str, metered: &Metered) -> StoreResult<()> {
     let span = metered.span;
     let last = hour_floor(span.to);
-    let first = if span.participants > 0 || span.rooms > 0 {
+    let first = if span.participants != 0 || span.rooms != 0 {
         hour_floor(span.from.min(span.to))
     } else {
         last
@@ -80,42 +167,62 @@ pub async fn record(db: &mut Db, tenant_id: &str, metered: &Metered) -> StoreRes
     {
         return Ok(());
     }
-    sqlx::query(
+    let months = months_over(first, last);
+    let month_values = (0..months.len())
+        .map(|i| format!("(${}, ${})", 11 + 2 * i, 12 + 2 * i))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sum = |c: &str| format!("CAST(SUM({c}) AS BIGINT)");
+    let sums = format!(
+        "{}, {}, MAX(peak), {}, {}",
+        sum("ps"),
+        sum("rs"),
+        sum("joined"),
+        sum("created")
+    );
+    let sql = format!(
         "WITH RECURSIVE hours (h) AS ( \
            SELECT $2 UNION ALL SELECT h + 3600 FROM hours WHERE h < $3 \
          ), spans (h, s) AS ( \
            SELECT h, (CASE WHEN h + 3600 < $5 THEN h + 3600 ELSE $5 END) \
                    - (CASE WHEN h > $4 THEN h ELSE $4 END) FROM hours \
-         ) \
-         INSERT INTO usage_hours (tenant_id, hour_start, participant_seconds, room_seconds, \
-           peak_participants, participants_joined, rooms_created) \
-         SELECT $1, h, $6 * s, $7 * s, \
-           CASE WHEN h = $3 AND $8 > (CASE WHEN s > 0 THEN $6 ELSE 0 END) THEN $8 \
-                WHEN s > 0 THEN $6 ELSE 0 END, \
-           CASE WHEN h = $3 THEN $9 ELSE 0 END, \
-           CASE WHEN h = $3 THEN $10 ELSE 0 END \
-         FROM spans WHERE true \
-         ON CONFLICT (tenant_id, hour_start) DO UPDATE SET \
-           participant_seconds = usage_hours.participant_seconds + excluded.participant_seconds, \
-           room_seconds = usage_hours.room_seconds + excluded.room_seconds, \
-           peak_participants = CASE WHEN excluded.peak_participants > usage_hours.peak_participants \
-             THEN excluded.peak_participants ELSE usage_hours.peak_participants END, \
-           participants_joined = usage_hours.participants_joined + excluded.participants_joined, \
-           rooms_created = usage_hours.rooms_created + excluded.rooms_created",
-    )
-    .bind(tenant_id)
-    .bind(first)
-    .bind(last)
-    .bind(span.from.min(span.to))
-    .bind(span.to)
-    .bind(span.participants)
-    .bind(span.rooms)
-    .bind(metered.participants_after)
-    .bind(metered.participants_joined)
-    .bind(metered.rooms_created)
-    .execute(db.conn()?)
-    .await
-    .map_err(store_error)?;
+         ), levels (h, s, lvl) AS ( \
+           SELECT h, s, CASE WHEN s > 0 AND $6 > 0 THEN $6 ELSE 0 END FROM spans \
+         ), used (h, ps, rs, peak, joined, created) AS ( \
+           SELECT h, $6 * s, $7 * s, \
+             CASE WHEN h = $3 AND $8 > lvl THEN $8 ELSE lvl END, \
+             CASE WHEN h = $3 THEN $9 ELSE 0 END, \
+             CASE WHEN h = $3 THEN $10 ELSE 0 END \
+           FROM levels \
+         ), months (s, e) AS (VALUES {month_values}) \
+         INSERT INTO usage_periods (tenant_id, granularity, period_start, participant_seconds, \
+           room_seconds, peak_participants, participants_joined, rooms_created) \
+         SELECT $1, g, p, ps, rs, peak, joined, created FROM ( \
+           SELECT 0 AS r, 'hour' AS g, h AS p, ps, rs, peak, joined, created FROM used \
+           UNION ALL \
+           SELECT 1, 'day', (h / 86400) * 86400, {sums} FROM used GROUP BY (h / 86400) * 86400 \
+           UNION ALL \
+           SELECT 2, 'month', m.s, {sums} FROM used, months m \
+             WHERE used.h >= m.s AND used.h < m.e GROUP BY m.s \
+         ) AS w WHERE true ORDER BY r, p \
+         ON CONFLICT (tenant_id, granularity, period_start) DO UPDATE SET {}",
+        upsert_set(&METRICS[..5])
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tenant_id)
+        .bind(first)
+        .bind(last)
+        .bind(span.from.min(span.to))
+        .bind(span.to)
+        .bind(span.participants)
+        .bind(span.rooms)
+        .bind(metered.participants_after)
+        .bind(metered.participants_joined)
+        .bind(metered.rooms_created);
+    for (start, end) in months {
+        query = query.bind(start).bind(end);
+    }
+    query.execute(db.conn()?).await.map_err(store_error)?;
     Ok(())
 }
 
@@ -134,44 +241,53 @@ impl Counters {
     }
 }
 
-/// Adds counters to their tenants' hours: one statement for the whole batch. Rows are
-/// written in the order given; callers sort by (tenant, hour), so two instances flushing
-/// at once lock rows in the same order and never deadlock.
+/// Adds counters to their tenants' hours, days and months: one statement for the whole
+/// batch. Rows are written in (tenant, hours then days then months, period) order — the
+/// order [`record`] writes a tenant's rows in — so two writers (instances flushing, a
+/// change being recorded) lock rows in the same order and never deadlock.
 pub async fn add_counters(db: &mut Db, batch: &[(String, Timestamp, Counters)]) -> StoreResult<()> {
-    if batch.is_empty() {
+    let mut rows: BTreeMap<(&str, usize, Timestamp), Counters> = BTreeMap::new();
+    for (tenant_id, at, c) in batch {
+        for (rank, granularity) in GRANULARITIES.into_iter().enumerate() {
+            let key = (tenant_id.as_str(), rank, period_start(*at, granularity));
+            let row = rows.entry(key).or_default();
+            row.token_exchanges += c.token_exchanges;
+            row.api_requests += c.api_requests;
+            row.webhook_deliveries += c.webhook_deliveries;
+            row.webhook_failures += c.webhook_failures;
+        }
+    }
+    if rows.is_empty() {
         return Ok(());
     }
-    let mut sql = String::from(
-        "INSERT INTO usage_hours (tenant_id, hour_start, token_exchanges, api_requests, \
-         webhook_deliveries, webhook_failures) VALUES ",
-    );
-    for i in 0..batch.len() {
-        let n = i * 6;
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${})",
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4,
-            n + 5,
-            n + 6
-        ));
-    }
-    sql.push_str(
-        " ON CONFLICT (tenant_id, hour_start) DO UPDATE SET \
-         token_exchanges = usage_hours.token_exchanges + excluded.token_exchanges, \
-         api_requests = usage_hours.api_requests + excluded.api_requests, \
-         webhook_deliveries = usage_hours.webhook_deliveries + excluded.webhook_deliveries, \
-         webhook_failures = usage_hours.webhook_failures + excluded.webhook_failures",
+    let values = (0..rows.len())
+        .map(|i| {
+            let n = i * 7;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6,
+                n + 7
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO usage_periods (tenant_id, granularity, period_start, token_exchanges, \
+         api_requests, webhook_deliveries, webhook_failures) VALUES {values} \
+         ON CONFLICT (tenant_id, granularity, period_start) DO UPDATE SET {}",
+        upsert_set(&METRICS[5..])
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for (tenant_id, hour, c) in batch {
+    for ((tenant_id, rank, start), c) in &rows {
         query = query
-            .bind(tenant_id.as_str())
-            .bind(hour_floor(*hour))
+            .bind(*tenant_id)
+            .bind(GRANULARITIES[*rank].as_str())
+            .bind(*start)
             .bind(c.token_exchanges)
             .bind(c.api_requests)
             .bind(c.webhook_deliveries)
@@ -181,91 +297,75 @@ pub async fn add_counters(db: &mut Db, batch: &[(String, Timestamp, Counters)]) 
     Ok(())
 }
 
-/// One stored hour.
+/// One stored period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HourRow {
-    pub hour_start: Timestamp,
+pub struct PeriodRow {
+    pub start: Timestamp,
     pub metrics: UsageMetrics,
 }
 
-fn hour_from_row(row: &AnyRow) -> StoreResult<HourRow> {
-    Ok(HourRow {
-        hour_start: col(row, "hour_start")?,
-        metrics: UsageMetrics {
-            participant_seconds: col(row, "participant_seconds")?,
-            room_seconds: col(row, "room_seconds")?,
-            peak_participants: col(row, "peak_participants")?,
-            participants_joined: col(row, "participants_joined")?,
-            rooms_created: col(row, "rooms_created")?,
-            token_exchanges: col(row, "token_exchanges")?,
-            api_requests: col(row, "api_requests")?,
-            webhook_deliveries: col(row, "webhook_deliveries")?,
-            webhook_failures: col(row, "webhook_failures")?,
-        },
+fn metrics_from_row(row: &AnyRow) -> StoreResult<UsageMetrics> {
+    Ok(UsageMetrics {
+        participant_seconds: col(row, "participant_seconds")?,
+        room_seconds: col(row, "room_seconds")?,
+        peak_participants: col(row, "peak_participants")?,
+        participants_joined: col(row, "participants_joined")?,
+        rooms_created: col(row, "rooms_created")?,
+        token_exchanges: col(row, "token_exchanges")?,
+        api_requests: col(row, "api_requests")?,
+        webhook_deliveries: col(row, "webhook_deliveries")?,
+        webhook_failures: col(row, "webhook_failures")?,
     })
 }
 
-/// A tenant's stored usage within each of `periods` (see [`period_sums`]).
-pub async fn hours(
+/// A tenant's stored periods of `granularity` starting in `[from, to)` (see [`periods`]).
+pub async fn tenant_periods(
     db: &mut Db,
     tenant_id: &str,
-    periods: &[(Timestamp, Timestamp)],
-) -> StoreResult<Vec<HourRow>> {
-    let mut sums = period_sums(db, &[tenant_id.to_owned()], periods).await?;
-    Ok(sums.remove(tenant_id).unwrap_or_default())
+    granularity: Granularity,
+    (from, to): (Timestamp, Timestamp),
+) -> StoreResult<Vec<PeriodRow>> {
+    let mut rows = periods(db, &[tenant_id.to_owned()], granularity, (from, to)).await?;
+    Ok(rows.remove(tenant_id).unwrap_or_default())
 }
 
-/// The stored usage of each of `tenant_ids` within each of `periods` (contiguous
-/// `[start, end)` spans, oldest first), summed in SQL (the peak as the maximum): per
-/// tenant, one row per period that holds any, its `hour_start` the period's start. A month
-/// by day costs 30 rows a tenant whatever its history, not the 720 hourly rows beneath them.
-pub async fn period_sums(
+/// The stored periods of `granularity` starting in `[from, to)` of each of `tenant_ids`,
+/// oldest first; a period with no use has no row. One row read per period: a month by day
+/// is 30 rows a tenant whatever its history.
+pub async fn periods(
     db: &mut Db,
     tenant_ids: &[String],
-    periods: &[(Timestamp, Timestamp)],
-) -> StoreResult<std::collections::HashMap<String, Vec<HourRow>>> {
-    let mut by_tenant: std::collections::HashMap<String, Vec<HourRow>> = Default::default();
-    if tenant_ids.is_empty() || periods.is_empty() {
+    granularity: Granularity,
+    (from, to): (Timestamp, Timestamp),
+) -> StoreResult<HashMap<String, Vec<PeriodRow>>> {
+    let mut by_tenant: HashMap<String, Vec<PeriodRow>> = HashMap::new();
+    if tenant_ids.is_empty() || to <= from {
         return Ok(by_tenant);
     }
-    let values = (0..periods.len())
-        .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
-        .collect::<Vec<_>>()
-        .join(", ");
     let tenants = (0..tenant_ids.len())
-        .map(|i| format!("${}", 2 * periods.len() + i + 1))
+        .map(|i| format!("${}", i + 4))
         .collect::<Vec<_>>()
         .join(", ");
-    let sum = |c: &str| format!("CAST(SUM(h.{c}) AS BIGINT) AS {c}");
     let sql = format!(
-        "WITH p (s, e) AS (VALUES {values}) \
-         SELECT h.tenant_id, p.s AS hour_start, {}, {}, \
-           MAX(h.peak_participants) AS peak_participants, {}, {}, {}, {}, {}, {} \
-         FROM p JOIN usage_hours h ON h.tenant_id IN ({tenants}) AND h.hour_start >= p.s \
-           AND h.hour_start < p.e \
-         GROUP BY h.tenant_id, p.s ORDER BY h.tenant_id, p.s",
-        sum("participant_seconds"),
-        sum("room_seconds"),
-        sum("participants_joined"),
-        sum("rooms_created"),
-        sum("token_exchanges"),
-        sum("api_requests"),
-        sum("webhook_deliveries"),
-        sum("webhook_failures"),
+        "SELECT tenant_id, period_start, {} FROM usage_periods \
+         WHERE granularity = $1 AND period_start >= $2 AND period_start < $3 \
+           AND tenant_id IN ({tenants}) \
+         ORDER BY tenant_id, period_start",
+        METRICS.join(", ")
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for &(start, end) in periods {
-        query = query.bind(start).bind(end);
-    }
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(granularity.as_str())
+        .bind(from)
+        .bind(to);
     for id in tenant_ids {
         query = query.bind(id.as_str());
     }
     for row in query.fetch_all(db.conn()?).await.map_err(store_error)? {
         let tenant_id: String = col(&row, "tenant_id")?;
-        by_tenant
-            .entry(tenant_id)
-            .or_default()
-            .push(hour_from_row(&row)?);
+        by_tenant.entry(tenant_id).or_default().push(PeriodRow {
+            start: col(&row, "period_start")?,
+            metrics: metrics_from_row(&row)?,
+        });
     }
     Ok(by_tenant)
 }
@@ -432,7 +532,7 @@ pub async fn purge(db: &mut Db, tenant_id: &str) -> StoreResult<PurgeOutcome> {
     }
     let mut found = 0;
     for sql in [
-        "DELETE FROM usage_hours WHERE tenant_id = $1",
+        "DELETE FROM usage_periods WHERE tenant_id = $1",
         "DELETE FROM usage_alerts_fired WHERE tenant_id = $1",
         "DELETE FROM usage_tenants WHERE tenant_id = $1",
     ] {
@@ -477,36 +577,6 @@ pub async fn alerting_tenants(db: &mut Db) -> StoreResult<Vec<AlertingTenant>> {
             })
         })
         .collect()
-}
-
-/// The tenant's stored metrics over the hours starting in `[from, to)`: sums, and the
-/// peak's maximum. At most one row per hour of the range is read.
-pub async fn totals(
-    db: &mut Db,
-    tenant_id: &str,
-    from: Timestamp,
-    to: Timestamp,
-) -> StoreResult<UsageMetrics> {
-    let row = sqlx::query(
-        "SELECT CAST(COALESCE(SUM(participant_seconds), 0) AS BIGINT) AS participant_seconds, \
-           CAST(COALESCE(SUM(room_seconds), 0) AS BIGINT) AS room_seconds, \
-           CAST(COALESCE(MAX(peak_participants), 0) AS BIGINT) AS peak_participants, \
-           CAST(COALESCE(SUM(participants_joined), 0) AS BIGINT) AS participants_joined, \
-           CAST(COALESCE(SUM(rooms_created), 0) AS BIGINT) AS rooms_created, \
-           CAST(COALESCE(SUM(token_exchanges), 0) AS BIGINT) AS token_exchanges, \
-           CAST(COALESCE(SUM(api_requests), 0) AS BIGINT) AS api_requests, \
-           CAST(COALESCE(SUM(webhook_deliveries), 0) AS BIGINT) AS webhook_deliveries, \
-           CAST(COALESCE(SUM(webhook_failures), 0) AS BIGINT) AS webhook_failures, \
-           CAST(0 AS BIGINT) AS hour_start \
-         FROM usage_hours WHERE tenant_id = $1 AND hour_start >= $2 AND hour_start < $3",
-    )
-    .bind(tenant_id)
-    .bind(from)
-    .bind(to)
-    .fetch_one(db.conn()?)
-    .await
-    .map_err(store_error)?;
-    Ok(hour_from_row(&row)?.metrics)
 }
 
 /// The alerts of a tenant that fired for periods starting at or after `since`, as

@@ -15,7 +15,8 @@ use crate::store::{StoreResult, Timestamp, usage};
 /// How often `serve` flushes: a kill -9 loses at most this much of the counters (the
 /// contract allows 10 s).
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
-/// Rows per statement (6 parameters each, far below either database's limit).
+/// (tenant, hour) entries per statement: each writes up to 3 rows (its hour, day and
+/// month) of 7 parameters, far below either database's limit.
 const BATCH: usize = 500;
 
 /// Writes what is pending; returns how many (tenant, hour) rows it wrote.

@@ -248,6 +248,76 @@ async fn a_participant_present_for_days_is_counted_in_every_hour_between() {
 }
 
 #[tokio::test]
+async fn days_and_months_are_the_sums_of_their_hours_across_a_new_year_with_counters() {
+    let (store, _guard) = given().await;
+    let s = &*store;
+    // p1 spans the turn of the year; p2 joins on New Year's Day.
+    join(s, "room_ny", "p1", "2026-12-31T23:30:00Z").await;
+    join(s, "room_ny", "p2", "2027-01-01T00:10:00Z").await;
+    leave(s, "room_ny", "p1", "2027-01-01T00:30:00Z").await;
+    leave(s, "room_ny", "p2", "2027-01-01T02:00:00Z").await;
+    // Request counters flushed in one batch over three hours, two days and two months.
+    let counters = |api_requests| chalk_server::store::usage::Counters {
+        api_requests,
+        token_exchanges: 1,
+        ..Default::default()
+    };
+    let batch = vec![
+        (TENANT.to_owned(), at("2026-12-31T22:15:00Z"), counters(5)),
+        (TENANT.to_owned(), at("2026-12-31T23:59:59Z"), counters(7)),
+        (TENANT.to_owned(), at("2027-01-01T01:00:00Z"), counters(11)),
+    ];
+    let mut db = s.begin().await.unwrap();
+    chalk_server::store::usage::add_counters(&mut db, &batch)
+        .await
+        .unwrap();
+    db.commit().await.unwrap();
+
+    let now = "2027-01-02T00:00:00Z";
+    let hours = read(
+        s,
+        "2026-12-31T22:00:00Z",
+        "2027-01-01T03:00:00Z",
+        "hour",
+        now,
+    )
+    .await;
+    let with = |mut m: UsageMetrics, api: i64, joined: i64, created: i64| {
+        m.api_requests = api;
+        m.token_exchanges = i64::from(api > 0);
+        counted(m, joined, created)
+    };
+    assert_eq!(
+        hours,
+        vec![
+            with(hour(0, 0, 0), 5, 0, 0),              // 22
+            with(hour(1800, 1800, 1), 7, 1, 1),        // 23: p1 from 23:30; the room starts
+            with(hour(1800 + 3000, 3600, 2), 0, 1, 0), // 00: p1 until 00:30, p2 from 00:10
+            with(hour(3600, 3600, 1), 11, 0, 0),       // 01: p2
+            hour(0, 3600, 0),                          // 02: p2 left; the room waits, unended
+        ]
+    );
+    let total = |ms: &[UsageMetrics]| {
+        ms.iter().fold(UsageMetrics::default(), |mut t, m| {
+            t.absorb(m);
+            t
+        })
+    };
+    let days = read(s, "2026-12-31", "2027-01-02", "day", now).await;
+    assert_eq!(days[0], total(&hours[..2]));
+    assert_eq!(
+        (days[1].participant_seconds, days[1].peak_participants),
+        (1800 + 3000 + 3600, 2)
+    );
+    assert_eq!((days[1].api_requests, days[1].token_exchanges), (11, 1));
+    // The room ran from 23:30 until the read's end of day: every second of New Year's Day.
+    assert_eq!(days[1].room_seconds, 86_400);
+    let months = read(s, "2026-12", "2027-02", "month", now).await;
+    assert_eq!(months[0], days[0]);
+    assert_eq!(months[1], days[1]);
+}
+
+#[tokio::test]
 async fn a_deleted_tenants_history_stays_until_purged() {
     let (store, _guard) = given().await;
     let s = &*store;
