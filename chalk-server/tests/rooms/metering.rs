@@ -595,3 +595,37 @@ async fn concurrent_sweeps_end_an_expired_participant_once_and_take_its_time_bac
     // p1 09:30–10:20, p2 09:40–11:30.
     assert_eq!(participant_seconds, vec![1800 + 1200, 1200 + 3600, 1800]);
 }
+
+#[tokio::test]
+async fn participants_from_before_expiry_was_recorded_end_by_the_bound_given_at_start_up() {
+    let (store, _guard) = given().await;
+    let s = &*store;
+    join(s, "room_a", "p_old", "2026-12-05T09:00:00Z").await;
+    join(s, "room_a", "p_gone", "2026-12-05T09:00:00Z").await;
+    leave(s, "room_a", "p_gone", "2026-12-05T09:30:00Z").await;
+    // As migration 0011 leaves rows it cannot know the expiry of.
+    let mut db = s.begin().await.unwrap();
+    sqlx::query("UPDATE participants SET tokens_expire_at = NULL")
+        .execute(db.conn().unwrap())
+        .await
+        .unwrap();
+    db.commit().await.unwrap();
+    // Without a bound nobody is ended by expiry, however late.
+    assert_eq!(sweep(s, "2027-12-05T00:00:00Z").await, vec![]);
+    // Start-up bounds the present ones (now plus the refresh-token lifetime); the gone stay
+    // as they were.
+    let mut db = s.begin().await.unwrap();
+    let bounded = participants::bound_unknown_expiry(&mut db, at("2026-12-05T12:00:00Z"))
+        .await
+        .unwrap();
+    db.commit().await.unwrap();
+    assert_eq!(bounded, 1);
+    let gone = s.participant("p_gone").await.unwrap().unwrap();
+    assert_eq!(gone.tokens_expire_at, None);
+    assert_eq!(gone.left_at, Some(at("2026-12-05T09:30:00Z")));
+    assert_eq!(sweep(s, "2026-12-05T11:59:59Z").await, vec![]);
+    assert_eq!(
+        sweep(s, "2026-12-05T12:00:00Z").await,
+        vec![("p_old".to_owned(), at("2026-12-05T12:00:00Z"))]
+    );
+}
