@@ -42,7 +42,7 @@
 //! | Usage metering: alerts (`usage_alerts`, `usage.threshold_reached`) | rule `domain/config/fields.rs` (`usage_alerts`), applied in `domain/config/patch.rs`; checked after each flush by `domain/usage_alerts.rs`; fired once by `store/usage.rs` (`claim_firing`) |
 //! | Usage metering: reads, export, purge | ranges, periods, the fold of hours `domain/usage.rs`; routes `http/routes/usage.rs` (CSV/NDJSON streaming) |
 //! | Hardening: timeouts, connection cap, shutdown | `http/server.rs`; shutdown order `app/serve.rs` |
-//! | Operations: health, metrics | `http/routes/ops.rs`, `metrics.rs`; empty-room sweeper `workers/room_sweeper.rs` |
+//! | Operations: health, metrics | `http/routes/ops.rs`, `metrics.rs`; empty-room and token-expiry sweeper `workers/room_sweeper.rs` |
 //! | Server configuration | `app/settings.rs`, wired in `app/startup.rs`; what requests see of it `domain/policy.rs` |
 //! | Backup and restore (embedded SQLite) | commands `app/backup.rs`; taking, checking, restoring, retention `domain/backup/mod.rs`; the sealed file `domain/backup/sealed.rs`; the snapshot `store/snapshot.rs`; schedule `workers/backups.rs` |
 

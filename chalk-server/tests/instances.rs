@@ -1274,3 +1274,104 @@ async fn usage_counts_each_second_once_whichever_instance_joins_and_leaves() {
         assert_eq!(totals["peak_participants"], 2, "{totals}");
     }
 }
+
+/// Usage alerts across instances (docs/api.md "Usage metering": an alert fires exactly once
+/// per tenant, alert and period across instances). Fifty participants join at once, half
+/// through each instance, crossing a threshold of 10 joins a day; both instances run their
+/// usage check every few seconds (the flush tick of the real binary) and both see the
+/// threshold reached. One `usage.threshold_reached` event results, and one firing row.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alert_fires_once_under_concurrent_joins_on_two_instances() {
+    let Some((schema, a, b)) = two_instances(None).await else {
+        return;
+    };
+    let client = reqwest::Client::new();
+    let (tenant_id, key) = create_tenant(
+        &client,
+        &a,
+        json!({
+            "name": "Alerted",
+            "max_participants_per_room": 50,
+            "max_concurrent_rooms": 5,
+            "config": {"usage_alerts": [
+                {"metric": "participants_joined", "period": "day", "threshold": 10}
+            ]},
+        }),
+    )
+    .await;
+    let instance = |i: usize| if i.is_multiple_of(2) { &a } else { &b };
+    let joins: Vec<_> = (0..50)
+        .map(|i| {
+            let url = format!("{}/rooms/room-{}/participants", instance(i).base, i % 5);
+            let (client, key) = (client.clone(), key.clone());
+            tokio::spawn(async move {
+                let (status, body) = call(
+                    &client,
+                    Method::POST,
+                    url,
+                    &[("X-API-Key", &key)],
+                    Some(json!({"display_name": format!("Student {i}")})),
+                )
+                .await;
+                assert_eq!(status, 201, "{body}");
+            })
+        })
+        .collect();
+    for join in joins {
+        join.await.unwrap();
+    }
+    let joined = std::time::Instant::now();
+    // The UTC day the joins were counted in: the alert's period.
+    let today = chrono::Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    let alerts = |via: &Instance| {
+        let url = format!(
+            "{}/tenants/{tenant_id}/events?type=usage.threshold_reached",
+            via.base
+        );
+        let client = client.clone();
+        async move {
+            let (status, events) = call(&client, Method::GET, url, &[MK], None).await;
+            assert_eq!(status, 200, "{events}");
+            events["data"].as_array().unwrap().clone()
+        }
+    };
+    // Each instance checks every 5 s: the alert fires within one interval, and after two
+    // both instances have checked with the threshold reached (the second finds it fired).
+    while alerts(&a).await.is_empty() && joined.elapsed() < std::time::Duration::from_secs(20) {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let settle = std::time::Duration::from_secs(11).saturating_sub(joined.elapsed());
+    tokio::time::sleep(settle).await;
+
+    let mut event_id = None;
+    for via in [&a, &b] {
+        let events = alerts(via).await;
+        assert_eq!(events.len(), 1, "{events:?}");
+        let data = &events[0]["data"];
+        assert_eq!(data["metric"], "participants_joined", "{data}");
+        assert_eq!(data["period"], "day", "{data}");
+        assert_eq!(data["threshold"], 10, "{data}");
+        assert!(data["value"].as_i64().unwrap() >= 10, "{data}");
+        let period_start =
+            chrono::DateTime::parse_from_rfc3339(data["period_start"].as_str().unwrap()).unwrap();
+        assert_eq!(period_start, today, "{data}");
+        event_id = Some(events[0]["id"].as_str().unwrap().to_owned());
+    }
+    let mut db = <sqlx::postgres::PgConnection as sqlx::Connection>::connect(&schema.url)
+        .await
+        .unwrap();
+    let fired: Vec<(String, String)> =
+        sqlx::query_as("SELECT metric, event_id FROM usage_alerts_fired WHERE tenant_id = $1")
+            .bind(&tenant_id)
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+    assert_eq!(
+        fired,
+        vec![("participants_joined".to_owned(), event_id.unwrap())]
+    );
+}

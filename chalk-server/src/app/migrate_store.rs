@@ -179,6 +179,7 @@ const TABLES: &[Table] = &[
             ("joined_at", Int),
             ("left_at", Int),
             ("token_generation", Int),
+            ("tokens_expire_at", Int),
         ],
         key: &["seq"],
         seq: true,

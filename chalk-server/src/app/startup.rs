@@ -80,6 +80,7 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, Secrets), Str
             poll_interval: settings.webhook_poll_interval,
         },
     };
+    bound_unknown_expiry(&store, &policy).await?;
     let rate_limit = RateLimit::from_redis_url(settings.redis_url.as_deref())?;
     let signer = match (settings.jwt_algorithm, &secrets.jwt_secret) {
         (crate::domain::signing::JwtAlgorithm::Hs256, Some(secret)) => {
@@ -110,6 +111,32 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, Secrets), Str
         shutdown_grace: settings.shutdown_grace,
     });
     Ok((state, secrets))
+}
+
+/// Present participants from before migration 0011 carry no token expiry: SQL could not
+/// know when their last refresh token was minted. None minted before this start outlives
+/// now plus the refresh-token lifetime (unless the lifetime was just lengthened), so that
+/// bound ends them at the latest then, and never while one of their tokens is valid. Once
+/// every row has a value this is one indexed read.
+async fn bound_unknown_expiry(store: &Store, policy: &Policy) -> Result<(), String> {
+    let until = crate::clock::now() + policy.refresh_token_ttl;
+    let bound = async {
+        let mut db = store.begin().await?;
+        let n = crate::store::participants::bound_unknown_expiry(&mut db, until).await?;
+        db.commit().await?;
+        Ok::<_, crate::store::StoreError>(n)
+    };
+    let n = bound
+        .await
+        .map_err(|e| format!("cannot bound participants' token expiry: {e}"))?;
+    if n > 0 {
+        tracing::info!(
+            participants = n,
+            until,
+            "participants from before token expiry was recorded end by expiry at the latest at `until`"
+        );
+    }
+    Ok(())
 }
 
 /// The data directory, readable by its owner only (docs/api.md Hardening rules). An existing

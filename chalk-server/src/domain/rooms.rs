@@ -89,9 +89,23 @@ fn quota_exceeded(message: String) -> ApiError {
     ApiError::new(ErrorCode::QuotaExceeded, message)
 }
 
-/// Access and refresh tokens for a participant at its current token generation.
-pub fn mint_tokens(core: &Core, row: &ParticipantRow) -> (String, String, i64) {
-    let at = now();
+/// When a participant refresh token minted at `issued_at` expires: the store records it
+/// as the participant's `tokens_expire_at` in the statement that admits the participant or
+/// renews its tokens, and the participant is ended at that instant unless renewed.
+pub fn refresh_expiry(core: &Core, issued_at: i64) -> i64 {
+    issued_at + core.policy.refresh_token_ttl
+}
+
+/// Access and refresh tokens for a participant at its current token generation, issued
+/// at `issued_at`: the refresh token's `exp` is [`refresh_expiry`] of it, the instant the
+/// store recorded for the participant when it admitted it or renewed its tokens.
+pub fn mint_tokens(core: &Core, row: &ParticipantRow, issued_at: i64) -> (String, String, i64) {
+    let at = issued_at;
+    debug_assert_eq!(
+        row.tokens_expire_at,
+        Some(refresh_expiry(core, at)),
+        "the tokens expire when the store says"
+    );
     let claims = |typ: &str, ttl: i64| ParticipantClaims {
         iss: ISSUER.to_owned(),
         sub: row.id.clone(),
@@ -291,6 +305,7 @@ pub async fn prepare_join(
         display_name,
         role: request.role,
         joined_at: at,
+        tokens_expire_at: refresh_expiry(core, at),
     };
     // The participant as the join will insert it (a new participant's token generation
     // is 0), so its tokens can be signed now.
@@ -305,8 +320,9 @@ pub async fn prepare_join(
         joined_at: at,
         left_at: None,
         token_generation: 0,
+        tokens_expire_at: Some(new.tokens_expire_at),
     };
-    let (access_token, refresh_token, expires_in) = mint_tokens(core, &draft);
+    let (access_token, refresh_token, expires_in) = mint_tokens(core, &draft, at);
     Ok(PreparedJoin {
         new,
         rules,
@@ -451,11 +467,13 @@ pub async fn refresh_claims(
 }
 
 /// New tokens with the participant's own refresh token: single use (compare-and-set on
-/// the token generation). Refused while the tenant is suspended.
+/// the token generation). Refused while the tenant is suspended. `issued_at` and
+/// `expires_at` are those of the tokens to mint (see [`refresh_expiry`]).
 pub async fn renew_with_refresh_token(
     db: &mut Db,
     ctx: &AuditContext,
     claims: &ParticipantClaims,
+    (issued_at, expires_at): (i64, i64),
 ) -> ApiResult<ParticipantRow> {
     let invalid = ApiError::invalid_refresh_token;
     let auth = participants::participant_auth(db, &claims.sub)
@@ -470,6 +488,8 @@ pub async fn renew_with_refresh_token(
         &claims.rid,
         &claims.sub,
         Some(claims.r#gen),
+        issued_at,
+        expires_at,
     )
     .await?
     {
@@ -503,8 +523,11 @@ pub async fn renew_for_tenant(
     tenant_id: &str,
     room_id: &str,
     pid: &str,
+    (issued_at, expires_at): (i64, i64),
 ) -> ApiResult<ParticipantRow> {
-    match participants::rotate_participant(db, tenant_id, room_id, pid, None).await? {
+    match participants::rotate_participant(db, tenant_id, room_id, pid, None, issued_at, expires_at)
+        .await?
+    {
         RotateParticipantOutcome::Rotated(row) => {
             renewed(db, ctx, &row).await?;
             Ok(*row)
@@ -539,6 +562,18 @@ pub async fn remove(
     } else {
         Err(ApiError::not_found("Participant"))
     }
+}
+
+/// Ends the tenant's participants whose tokens had all expired by `at`, each at its
+/// expiry (see `store::participants::end_expired`), with a `participant.left` event for
+/// each, as a kick has. Like the empty-room sweeper's room ends, no audit entry: nobody
+/// acted. Returns how many ended.
+pub async fn end_expired(db: &mut Db, tenant_id: &str, at: i64) -> ApiResult<usize> {
+    let ended = participants::end_expired(db, tenant_id, at).await?;
+    for gone in &ended {
+        events::record_participant(db, EventType::ParticipantLeft, gone).await?;
+    }
+    Ok(ended.len())
 }
 
 #[cfg(test)]

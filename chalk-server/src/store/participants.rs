@@ -3,7 +3,8 @@
 //!
 //! Vocabulary shared by every backend:
 //! - A participant is *present* while `left_at` is null (it leaves when removed, replaced
-//!   under `disconnect_existing`, or when its room ends). Present participants count against
+//!   under `disconnect_existing`, when its room ends, or when its tokens expire: see
+//!   [`end_expired`]). Present participants count against
 //!   `min(room.max_participants, tenant.max_participants_per_room)`.
 //! - `token_generation` is part of every participant token; the store bumps it whenever the
 //!   participant's tokens must stop working (refresh, removal, replacement), so a token is
@@ -33,6 +34,9 @@ pub struct NewParticipant {
     pub display_name: String,
     pub role: ParticipantRole,
     pub joined_at: Timestamp,
+    /// The `exp` of the refresh token minted for the join (see `tokens_expire_at` in
+    /// `ParticipantRow`).
+    pub tokens_expire_at: Timestamp,
 }
 
 /// The tenant config that governs a join, read by the caller from the tenant's config.
@@ -110,6 +114,7 @@ fn participant_from_row(row: &AnyRow) -> StoreResult<ParticipantRow> {
         joined_at: col(row, "joined_at")?,
         left_at: col(row, "left_at")?,
         token_generation: col(row, "token_generation")?,
+        tokens_expire_at: col(row, "tokens_expire_at")?,
     })
 }
 
@@ -290,7 +295,8 @@ pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreR
     }
     let participant = sqlx::query(
         "INSERT INTO participants (id, tenant_id, room_id, user_id, display_name, role, \
-             joined_at, token_generation) VALUES ($1, $2, $3, $4, $5, $6, $7, 0) RETURNING *",
+             joined_at, token_generation, tokens_expire_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8) RETURNING *",
     )
     .bind(&new.id)
     .bind(&new.tenant_id)
@@ -299,6 +305,7 @@ pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreR
     .bind(&new.display_name)
     .bind(new.role.as_str())
     .bind(now)
+    .bind(new.tokens_expire_at)
     .fetch_one(db.conn()?)
     .await
     .map_err(store_error)?;
@@ -375,19 +382,27 @@ pub async fn participant_auth(
     }))
 }
 
+/// Bumps a present participant's token generation (every earlier token dies) at `now`,
+/// for tokens whose refresh token expires at `tokens_expire_at`, which the same statement
+/// records. A participant whose tokens had all expired by `now` has left (the sweeper
+/// writes it down, at that instant): it is not found, not brought back.
 pub async fn rotate_participant(
     db: &mut Db,
     tenant_id: &str,
     room_id: &str,
     participant_id: &str,
     expected_generation: Option<i64>,
+    now: Timestamp,
+    tokens_expire_at: Timestamp,
 ) -> StoreResult<RotateParticipantOutcome> {
     db.invalidate(Invalidation::Tenant(tenant_id.to_owned()))
         .await?;
     let rotated = sqlx::query(
-        "UPDATE participants SET token_generation = token_generation + 1 \
+        "UPDATE participants SET token_generation = token_generation + 1, \
+             tokens_expire_at = $5 \
              WHERE id = $1 AND tenant_id = $2 AND room_id = $3 AND left_at IS NULL \
              AND ($4 IS NULL OR token_generation = $4) \
+             AND (tokens_expire_at IS NULL OR tokens_expire_at > $6) \
              AND EXISTS (SELECT 1 FROM rooms r WHERE r.tenant_id = $2 AND r.id = $3 \
                          AND r.ended_at IS NULL) \
              RETURNING *",
@@ -396,6 +411,8 @@ pub async fn rotate_participant(
     .bind(tenant_id)
     .bind(room_id)
     .bind(expected_generation)
+    .bind(tokens_expire_at)
+    .bind(now)
     .fetch_optional(db.conn()?)
     .await
     .map_err(store_error)?;
@@ -406,11 +423,13 @@ pub async fn rotate_participant(
                 "SELECT 1 FROM participants p JOIN rooms r \
                      ON r.tenant_id = p.tenant_id AND r.id = p.room_id \
                      WHERE p.id = $1 AND p.tenant_id = $2 AND p.room_id = $3 \
-                     AND p.left_at IS NULL AND r.ended_at IS NULL",
+                     AND p.left_at IS NULL AND r.ended_at IS NULL \
+                     AND (p.tokens_expire_at IS NULL OR p.tokens_expire_at > $4)",
             )
             .bind(participant_id)
             .bind(tenant_id)
             .bind(room_id)
+            .bind(now)
             .fetch_optional(db.conn()?)
             .await
             .map_err(store_error)?;
@@ -484,4 +503,178 @@ pub async fn remove_participant(
     .await
     .map_err(store_error)?;
     Ok(true)
+}
+
+/// Tenants that have present participants whose tokens had all expired by `now`, after
+/// `after` in id order: the room sweeper's work list (index `participants_tokens_expire`).
+pub async fn tenants_with_expired(
+    db: &mut Db,
+    now: Timestamp,
+    after: &str,
+    limit: i64,
+) -> StoreResult<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT tenant_id FROM participants \
+         WHERE left_at IS NULL AND tokens_expire_at <= $1 AND tenant_id > $2 \
+         ORDER BY tenant_id LIMIT $3",
+    )
+    .bind(now)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(db.conn()?)
+    .await
+    .map_err(store_error)
+}
+
+/// Ends the tenant's present participants whose tokens had all expired by `now`, as a
+/// kick ends one (their tokens die, their rooms may be left empty), except that each
+/// leaves at its `tokens_expire_at` — the instant its last refresh token expired — and
+/// its time counts exactly up to there. Returns them as they are now (gone).
+///
+/// Under the tenant's lock, like every change of the levels: two sweepers (on two
+/// instances) queue there, and the second finds nobody left to end, so each participant
+/// is ended, and its time taken back, once.
+///
+/// The meter is advanced to `now` with the participants still counted (as any change
+/// does), then the time each was counted for after its expiry, `[tokens_expire_at, now)`,
+/// is taken back from the hours it fell in (see [`take_back`]). Peaks are maxima and stay
+/// as written: an hour between an expiry and the sweep that ended it (at most one sweep
+/// interval, unless the sweeper was down) may show a peak that counted the expired
+/// participant.
+pub async fn end_expired(
+    db: &mut Db,
+    tenant_id: &str,
+    now: Timestamp,
+) -> StoreResult<Vec<ParticipantRow>> {
+    let Some((_, now)) = super::tenants::lock_at(db, tenant_id, now).await? else {
+        return Ok(Vec::new());
+    };
+    // A participant is counted from its `joined_at` (the join's time on the meter), so it
+    // never leaves before it: a refresh token minted before the meter's time of the join
+    // (an instance whose clock lags, by more than the token's lifetime) ends it there.
+    let rows = sqlx::query(
+        "UPDATE participants SET token_generation = token_generation + 1, left_at = \
+           CASE WHEN tokens_expire_at > joined_at THEN tokens_expire_at ELSE joined_at END \
+         WHERE tenant_id = $1 AND left_at IS NULL AND tokens_expire_at <= $2 RETURNING *",
+    )
+    .bind(tenant_id)
+    .bind(now)
+    .fetch_all(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ended = rows
+        .iter()
+        .map(participant_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    ended.sort_by_key(|p| p.seq);
+    // The participants may be cached: their tokens must be refused from the commit on.
+    db.invalidate(Invalidation::Tenant(tenant_id.to_owned()))
+        .await?;
+    let gone = ended.len() as i64;
+    let (_, span) = super::tenants::lock_metering(db, tenant_id, present_delta(-gone), now)
+        .await?
+        .ok_or(StoreError::NotFound("tenant"))?;
+    usage::record(
+        db,
+        tenant_id,
+        &Metered {
+            span,
+            participants_after: span.participants - gone,
+            participants_joined: 0,
+            rooms_created: 0,
+        },
+    )
+    .await?;
+    // The time counted after each expiry, grouped by instant.
+    let mut since = std::collections::BTreeMap::<Timestamp, i64>::new();
+    for p in &ended {
+        *since.entry(p.left_at.unwrap_or(now)).or_default() += 1;
+    }
+    for (from, participants) in since {
+        take_back(db, tenant_id, from, span.to, participants).await?;
+    }
+    // A room left empty waits for the empty-room sweeper from its last leave (which may be
+    // another participant's, after the expiry), as after a kick.
+    let rooms: std::collections::BTreeSet<&str> =
+        ended.iter().map(|p| p.room_id.as_str()).collect();
+    for room_id in rooms {
+        sqlx::query(
+            "UPDATE rooms SET empty_since = (SELECT CASE \
+                   WHEN rooms.scheduled_start > MAX(p.left_at) THEN rooms.scheduled_start \
+                   ELSE MAX(p.left_at) END \
+                 FROM participants p WHERE p.tenant_id = $1 AND p.room_id = $2) \
+             WHERE tenant_id = $1 AND id = $2 AND ended_at IS NULL AND NOT EXISTS \
+               (SELECT 1 FROM participants p WHERE p.tenant_id = $1 AND p.room_id = $2 \
+                AND p.left_at IS NULL)",
+        )
+        .bind(tenant_id)
+        .bind(room_id)
+        .execute(db.conn()?)
+        .await
+        .map_err(store_error)?;
+    }
+    Ok(ended)
+}
+
+/// Takes back `[from, to)` at `participants` fewer present (and no room fewer) from the
+/// tenant's hours: time the meter counted for participants that had left at `from`.
+/// Every hour of the range was written with them present, so each holds the seconds taken
+/// back and a peak of at least `participants`.
+///
+/// `usage::record` spreads a span over every hour it crosses only when one of its levels
+/// is positive (with none it writes the hour of `to` alone), so the change
+/// `(-participants, 0 rooms)` is written as the sum of two spans that each have one:
+/// `(-2n, +n)` and `(+n, -n)`. Their room seconds cancel, their participant seconds sum to
+/// `-n` per second; the peaks they offer (`-2n`, and `n`, which each hour already holds)
+/// change no maximum.
+async fn take_back(
+    db: &mut Db,
+    tenant_id: &str,
+    from: Timestamp,
+    to: Timestamp,
+    participants: i64,
+) -> StoreResult<()> {
+    if from >= to {
+        return Ok(());
+    }
+    for (participants, rooms) in [
+        (-2 * participants, participants),
+        (participants, -participants),
+    ] {
+        usage::record(
+            db,
+            tenant_id,
+            &Metered {
+                span: usage::MeterSpan {
+                    from,
+                    to,
+                    participants,
+                    rooms,
+                },
+                participants_after: 0,
+                participants_joined: 0,
+                rooms_created: 0,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Gives present participants from before migration 0011 (no `tokens_expire_at`) the bound
+/// `until`: start-up passes now plus the refresh-token lifetime, which no refresh token
+/// minted before the start outlives (with an unchanged lifetime). Returns how many.
+pub async fn bound_unknown_expiry(db: &mut Db, until: Timestamp) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "UPDATE participants SET tokens_expire_at = $1 \
+         WHERE left_at IS NULL AND tokens_expire_at IS NULL",
+    )
+    .bind(until)
+    .execute(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    Ok(done.rows_affected())
 }

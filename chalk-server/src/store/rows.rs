@@ -115,6 +115,10 @@ pub struct ParticipantRow {
     pub joined_at: Timestamp,
     pub left_at: Option<Timestamp>,
     pub token_generation: i64,
+    /// The `exp` of the last refresh token minted for the participant (migration 0011):
+    /// once past, the room sweeper ends it at that instant. `None` only for a participant
+    /// from before the migration not yet given a bound at start-up.
+    pub tokens_expire_at: Option<Timestamp>,
 }
 
 /// What participant-token authentication needs, read in one query.

@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod expiry;
 mod harness;
 mod metering;
 mod routes;

@@ -55,7 +55,16 @@ async fn given() -> (Arc<StoreOps>, Box<dyn std::any::Any + Send + Sync>) {
     (store, guard)
 }
 
+/// The refresh-token lifetime of a participant that does not test its expiry.
+const TTL: i64 = 30 * 86_400;
+
 async fn join(store: &StoreOps, room: &str, id: &str, when: &str) {
+    join_until(store, room, id, when, at(when) + TTL).await;
+}
+
+/// A join whose refresh token (the last minted for the participant, unless renewed)
+/// expires at `tokens_expire_at`.
+async fn join_until(store: &StoreOps, room: &str, id: &str, when: &str, tokens_expire_at: i64) {
     let joined_at = at(when);
     let outcome = store
         .add_participant(
@@ -67,6 +76,7 @@ async fn join(store: &StoreOps, room: &str, id: &str, when: &str) {
                 display_name: id.into(),
                 role: ParticipantRole::Participant,
                 joined_at,
+                tokens_expire_at,
             },
             JoinRules {
                 allow_early_join: true,
@@ -381,6 +391,7 @@ async fn room_time_starts_at_the_first_join_and_a_replacement_keeps_the_seat_fil
         display_name: id.into(),
         role: ParticipantRole::Participant,
         joined_at: at(when),
+        tokens_expire_at: at(when) + TTL,
     };
     let rules = || JoinRules {
         allow_early_join: true,
@@ -429,5 +440,262 @@ async fn room_time_starts_at_the_first_join_and_a_replacement_keeps_the_seat_fil
         hours,
         vec![counted(hour(1800, 1800, 1), 2, 2), hour(0, 0, 0)],
         "one seat filled from 10:30 to 11:00 across the replacement"
+    );
+}
+
+/// Ends the tenant's participants whose tokens had expired by `when`, as the room sweeper
+/// does; returns their ids and the instants they left at.
+async fn sweep(store: &StoreOps, when: &str) -> Vec<(String, i64)> {
+    store
+        .end_expired(TENANT, at(when))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.id, p.left_at.expect("an ended participant has left")))
+        .collect()
+}
+
+async fn left_at(store: &StoreOps, id: &str) -> Option<i64> {
+    store.participant(id).await.unwrap().unwrap().left_at
+}
+
+#[tokio::test]
+async fn a_participant_whose_tokens_expired_counts_exactly_up_to_the_expiry() {
+    let (store, _guard) = given().await;
+    let s = &*store;
+    // p1's refresh token expires at 10:20 and is never renewed; p2 stays until 10:40, so
+    // the meter runs past 10:20 with p1 still counted; the sweep comes at 11:05.
+    join_until(
+        s,
+        "room_a",
+        "p1",
+        "2026-12-05T09:30:00Z",
+        at("2026-12-05T10:20:00Z"),
+    )
+    .await;
+    join(s, "room_a", "p2", "2026-12-05T09:40:00Z").await;
+    // Not yet expired at 10:19:59.
+    assert_eq!(sweep(s, "2026-12-05T10:19:59Z").await, vec![]);
+    assert_eq!(left_at(s, "p1").await, None);
+    leave(s, "room_a", "p2", "2026-12-05T10:40:00Z").await;
+
+    let ended = sweep(s, "2026-12-05T11:05:00Z").await;
+    assert_eq!(ended, vec![("p1".to_owned(), at("2026-12-05T10:20:00Z"))]);
+    assert_eq!(left_at(s, "p1").await, Some(at("2026-12-05T10:20:00Z")));
+    assert_eq!(
+        s.tenant_usage(TENANT, at("2026-12-05T11:05:00Z"))
+            .await
+            .unwrap()
+            .active_participants,
+        0
+    );
+    // A second sweep finds nobody: the participant is ended, and its time taken back, once.
+    assert_eq!(sweep(s, "2026-12-05T11:06:00Z").await, vec![]);
+    end(s, "room_a", "2026-12-05T11:10:00Z").await;
+
+    let hours = read(
+        s,
+        "2026-12-05T09:00:00Z",
+        "2026-12-05T12:00:00Z",
+        "hour",
+        "2026-12-06T00:00:00Z",
+    )
+    .await;
+    assert_eq!(
+        hours,
+        vec![
+            // p1 30 min, p2 20 min; room A from 09:30.
+            counted(hour(1800 + 1200, 1800, 2), 2, 1),
+            // p1 until its expiry at 10:20, p2 until 10:40.
+            hour(1200 + 2400, 3600, 2),
+            // Nobody: the 45 minutes the meter counted p1 after its expiry are taken back
+            // across the hour boundary. Room A (empty since 10:40) until its end at 11:10.
+            // The peak is a maximum and stays as the sweep, 45 minutes late, wrote it.
+            hour(0, 600, 1),
+        ]
+    );
+    let day = read(s, "2026-12-05", "2026-12-06", "day", "2026-12-06T00:00:00Z").await;
+    assert_eq!(day[0].participant_seconds, 3000 + 3600);
+}
+
+#[tokio::test]
+async fn a_renewal_pushes_the_expiry_and_an_expired_participant_cannot_be_renewed() {
+    let (store, _guard) = given().await;
+    let s = &*store;
+    join_until(
+        s,
+        "room_a",
+        "p1",
+        "2026-12-05T09:00:00Z",
+        at("2026-12-05T10:00:00Z"),
+    )
+    .await;
+    // Renewed at 09:50: its new refresh token expires at 10:50.
+    let renewed = s
+        .rotate_participant_tokens(
+            TENANT,
+            "room_a",
+            "p1",
+            None,
+            at("2026-12-05T09:50:00Z"),
+            at("2026-12-05T10:50:00Z"),
+        )
+        .await
+        .unwrap();
+    let RotateParticipantOutcome::Rotated(row) = renewed else {
+        panic!("renewal refused: {renewed:?}")
+    };
+    assert_eq!(row.tokens_expire_at, Some(at("2026-12-05T10:50:00Z")));
+    // Past the first token's expiry, not the renewed one's.
+    assert_eq!(sweep(s, "2026-12-05T10:30:00Z").await, vec![]);
+    assert_eq!(left_at(s, "p1").await, None);
+    // At 10:55 its tokens have all expired: no renewal brings it back, by refresh token or
+    // by the tenant, though the sweep has not written its leave yet.
+    for generation in [Some(1), None] {
+        assert_eq!(
+            s.rotate_participant_tokens(
+                TENANT,
+                "room_a",
+                "p1",
+                generation,
+                at("2026-12-05T10:55:00Z"),
+                at("2026-12-05T11:55:00Z"),
+            )
+            .await
+            .unwrap(),
+            RotateParticipantOutcome::NotFound
+        );
+    }
+    assert_eq!(
+        sweep(s, "2026-12-05T11:00:00Z").await,
+        vec![("p1".to_owned(), at("2026-12-05T10:50:00Z"))]
+    );
+    let hours = read(
+        s,
+        "2026-12-05T09:00:00Z",
+        "2026-12-05T12:00:00Z",
+        "hour",
+        "2026-12-06T00:00:00Z",
+    )
+    .await;
+    let participant_seconds: Vec<i64> = hours.iter().map(|h| h.participant_seconds).collect();
+    assert_eq!(participant_seconds, vec![3600, 3000, 0]);
+}
+
+#[tokio::test]
+async fn a_participant_that_left_before_its_expiry_is_untouched_by_the_sweep() {
+    let (store, _guard) = given().await;
+    let s = &*store;
+    join_until(
+        s,
+        "room_a",
+        "p1",
+        "2026-12-05T09:00:00Z",
+        at("2026-12-05T10:00:00Z"),
+    )
+    .await;
+    join_until(
+        s,
+        "room_a",
+        "p2",
+        "2026-12-05T09:10:00Z",
+        at("2026-12-05T10:30:00Z"),
+    )
+    .await;
+    leave(s, "room_a", "p1", "2026-12-05T09:30:00Z").await;
+    // Both refresh tokens have expired by 11:00; only p2 was still present.
+    assert_eq!(
+        sweep(s, "2026-12-05T11:00:00Z").await,
+        vec![("p2".to_owned(), at("2026-12-05T10:30:00Z"))]
+    );
+    assert_eq!(left_at(s, "p1").await, Some(at("2026-12-05T09:30:00Z")));
+    // The room, left empty by the expiry, waits for the empty-room sweeper from 10:30.
+    let room = s.get_room(TENANT, "room_a").await.unwrap().unwrap();
+    assert_eq!(room.empty_since, Some(at("2026-12-05T10:30:00Z")));
+    assert_eq!(room.ended_at, None);
+    let hours = read(
+        s,
+        "2026-12-05T09:00:00Z",
+        "2026-12-05T11:00:00Z",
+        "hour",
+        "2026-12-05T11:00:00Z",
+    )
+    .await;
+    let participant_seconds: Vec<i64> = hours.iter().map(|h| h.participant_seconds).collect();
+    assert_eq!(participant_seconds, vec![1800 + 3000, 1800]);
+}
+
+#[tokio::test]
+async fn concurrent_sweeps_end_an_expired_participant_once_and_take_its_time_back_once() {
+    let (store, _guard) = given().await;
+    let s = &*store;
+    join_until(
+        s,
+        "room_a",
+        "p1",
+        "2026-12-05T09:30:00Z",
+        at("2026-12-05T10:20:00Z"),
+    )
+    .await;
+    join(s, "room_a", "p2", "2026-12-05T09:40:00Z").await;
+    // Two sweepers at once (two connections on PostgreSQL, as two instances would be),
+    // each sure p1 is due, one of them a minute later.
+    let sweeps: Vec<_> = ["2026-12-05T11:05:00Z", "2026-12-05T11:06:00Z"]
+        .into_iter()
+        .map(|when| {
+            let store = store.clone();
+            tokio::spawn(async move { sweep(&store, when).await })
+        })
+        .collect();
+    let mut ended = Vec::new();
+    for handle in sweeps {
+        ended.extend(handle.await.unwrap());
+    }
+    assert_eq!(ended, vec![("p1".to_owned(), at("2026-12-05T10:20:00Z"))]);
+    leave(s, "room_a", "p2", "2026-12-05T11:30:00Z").await;
+    let hours = read(
+        s,
+        "2026-12-05T09:00:00Z",
+        "2026-12-05T12:00:00Z",
+        "hour",
+        "2026-12-06T00:00:00Z",
+    )
+    .await;
+    let participant_seconds: Vec<i64> = hours.iter().map(|h| h.participant_seconds).collect();
+    // p1 09:30–10:20, p2 09:40–11:30.
+    assert_eq!(participant_seconds, vec![1800 + 1200, 1200 + 3600, 1800]);
+}
+
+#[tokio::test]
+async fn participants_from_before_expiry_was_recorded_end_by_the_bound_given_at_start_up() {
+    let (store, _guard) = given().await;
+    let s = &*store;
+    join(s, "room_a", "p_old", "2026-12-05T09:00:00Z").await;
+    join(s, "room_a", "p_gone", "2026-12-05T09:00:00Z").await;
+    leave(s, "room_a", "p_gone", "2026-12-05T09:30:00Z").await;
+    // As migration 0011 leaves rows it cannot know the expiry of.
+    let mut db = s.begin().await.unwrap();
+    sqlx::query("UPDATE participants SET tokens_expire_at = NULL")
+        .execute(db.conn().unwrap())
+        .await
+        .unwrap();
+    db.commit().await.unwrap();
+    // Without a bound nobody is ended by expiry, however late.
+    assert_eq!(sweep(s, "2027-12-05T00:00:00Z").await, vec![]);
+    // Start-up bounds the present ones (now plus the refresh-token lifetime); the gone stay
+    // as they were.
+    let mut db = s.begin().await.unwrap();
+    let bounded = participants::bound_unknown_expiry(&mut db, at("2026-12-05T12:00:00Z"))
+        .await
+        .unwrap();
+    db.commit().await.unwrap();
+    assert_eq!(bounded, 1);
+    let gone = s.participant("p_gone").await.unwrap().unwrap();
+    assert_eq!(gone.tokens_expire_at, None);
+    assert_eq!(gone.left_at, Some(at("2026-12-05T09:30:00Z")));
+    assert_eq!(sweep(s, "2026-12-05T11:59:59Z").await, vec![]);
+    assert_eq!(
+        sweep(s, "2026-12-05T12:00:00Z").await,
+        vec![("p_old".to_owned(), at("2026-12-05T12:00:00Z"))]
     );
 }

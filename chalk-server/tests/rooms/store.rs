@@ -12,6 +12,8 @@ struct Given {
 }
 
 const NOW: i64 = 1_800_000_000;
+/// The refresh-token lifetime the participants here are given.
+const TTL: i64 = 2_592_000;
 
 async fn tenant(store: &StoreOps, id: &str, max_rooms: i64, max_participants: i64) {
     let row = TenantRow {
@@ -78,6 +80,7 @@ fn person(tenant: &str, room: &str, id: &str, user: Option<&str>) -> NewParticip
         display_name: id.into(),
         role: ParticipantRole::Participant,
         joined_at: NOW + 10,
+        tokens_expire_at: NOW + 10 + TTL,
     }
 }
 
@@ -272,7 +275,14 @@ pub async fn duplicate_users_tokens_and_emptiness(store: Arc<StoreOps>) {
 
     // Compare-and-set refresh: one winner.
     let RotateParticipantOutcome::Rotated(rotated) = s
-        .rotate_participant_tokens("tenant_a", "room_r", "part_3", Some(0))
+        .rotate_participant_tokens(
+            "tenant_a",
+            "room_r",
+            "part_3",
+            Some(0),
+            NOW + 20,
+            NOW + 20 + TTL,
+        )
         .await
         .unwrap()
     else {
@@ -280,15 +290,29 @@ pub async fn duplicate_users_tokens_and_emptiness(store: Arc<StoreOps>) {
     };
     assert_eq!(rotated.token_generation, 1);
     assert_eq!(
-        s.rotate_participant_tokens("tenant_a", "room_r", "part_3", Some(0))
-            .await
-            .unwrap(),
+        s.rotate_participant_tokens(
+            "tenant_a",
+            "room_r",
+            "part_3",
+            Some(0),
+            NOW + 20,
+            NOW + 20 + TTL
+        )
+        .await
+        .unwrap(),
         RotateParticipantOutcome::Stale
     );
     assert_eq!(
-        s.rotate_participant_tokens("tenant_b", "room_r", "part_3", None)
-            .await
-            .unwrap(),
+        s.rotate_participant_tokens(
+            "tenant_b",
+            "room_r",
+            "part_3",
+            None,
+            NOW + 20,
+            NOW + 20 + TTL
+        )
+        .await
+        .unwrap(),
         RotateParticipantOutcome::NotFound
     );
 

@@ -235,12 +235,36 @@ impl StoreOps {
         room: &str,
         id: &str,
         generation: Option<i64>,
+        now: Timestamp,
+        tokens_expire_at: Timestamp,
     ) -> StoreResult<RotateParticipantOutcome> {
         write!(
             self,
-            |db| participants::rotate_participant(&mut db, tenant, room, id, generation),
+            |db| participants::rotate_participant(
+                &mut db,
+                tenant,
+                room,
+                id,
+                generation,
+                now,
+                tokens_expire_at
+            ),
             always
         )
+    }
+    pub async fn end_expired(
+        &self,
+        tenant: &str,
+        now: Timestamp,
+    ) -> StoreResult<Vec<ParticipantRow>> {
+        write!(
+            self,
+            |db| participants::end_expired(&mut db, tenant, now),
+            always
+        )
+    }
+    pub async fn participant(&self, id: &str) -> StoreResult<Option<ParticipantRow>> {
+        read!(self, |db| participants::participant(&mut db, id))
     }
     pub async fn remove_participant(
         &self,

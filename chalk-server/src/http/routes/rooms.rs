@@ -238,6 +238,10 @@ pub async fn token(
         _ => ParticipantTokenRequest::default(),
     };
     let mut decision = None;
+    // The tokens' issue time, and so their expiry, which the renewal records with the
+    // generation it bumps (the participant ends there unless renewed again).
+    let issued_at = now();
+    let tokens = (issued_at, rooms::refresh_expiry(&state, issued_at));
     let participant = match request.refresh_token {
         Some(refresh) => {
             let claims =
@@ -265,7 +269,7 @@ pub async fn token(
             };
             let mut db = state.store.begin().await?;
             let audit = audit.acting_as(actor);
-            let row = rooms::renew_with_refresh_token(&mut db, &audit, &claims).await?;
+            let row = rooms::renew_with_refresh_token(&mut db, &audit, &claims, tokens).await?;
             db.commit().await?;
             row
         }
@@ -283,12 +287,13 @@ pub async fn token(
             let tenant = room_tenant(&caller, Scope::RoomsWrite)?;
             let mut db = state.store.begin().await?;
             let row =
-                rooms::renew_for_tenant(&mut db, &audit, &tenant.tenant_id, &room_id, &pid).await?;
+                rooms::renew_for_tenant(&mut db, &audit, &tenant.tenant_id, &room_id, &pid, tokens)
+                    .await?;
             db.commit().await?;
             row
         }
     };
-    let (access, refresh, expires_in) = rooms::mint_tokens(&state, &participant);
+    let (access, refresh, expires_in) = rooms::mint_tokens(&state, &participant, issued_at);
     let tokens = ParticipantTokens {
         participant_id: participant.id.clone(),
         room_id: participant.room_id.clone(),
