@@ -620,16 +620,9 @@ pub async fn end_expired(
 }
 
 /// Takes back `[from, to)` at `participants` fewer present (and no room fewer) from the
-/// tenant's hours: time the meter counted for participants that had left at `from`.
-/// Every hour of the range was written with them present, so each holds the seconds taken
-/// back and a peak of at least `participants`.
-///
-/// `usage::record` spreads a span over every hour it crosses only when one of its levels
-/// is positive (with none it writes the hour of `to` alone), so the change
-/// `(-participants, 0 rooms)` is written as the sum of two spans that each have one:
-/// `(-2n, +n)` and `(+n, -n)`. Their room seconds cancel, their participant seconds sum to
-/// `-n` per second; the peaks they offer (`-2n`, and `n`, which each hour already holds)
-/// change no maximum.
+/// tenant's hours: time the meter counted for participants that had left at `from`. Every
+/// hour of the range was written with them present, so each holds the seconds taken back;
+/// a negative level offers no peak (`usage::record`), so no maximum changes.
 async fn take_back(
     db: &mut Db,
     tenant_id: &str,
@@ -640,28 +633,22 @@ async fn take_back(
     if from >= to {
         return Ok(());
     }
-    for (participants, rooms) in [
-        (-2 * participants, participants),
-        (participants, -participants),
-    ] {
-        usage::record(
-            db,
-            tenant_id,
-            &Metered {
-                span: usage::MeterSpan {
-                    from,
-                    to,
-                    participants,
-                    rooms,
-                },
-                participants_after: 0,
-                participants_joined: 0,
-                rooms_created: 0,
+    usage::record(
+        db,
+        tenant_id,
+        &Metered {
+            span: usage::MeterSpan {
+                from,
+                to,
+                participants: -participants,
+                rooms: 0,
             },
-        )
-        .await?;
-    }
-    Ok(())
+            participants_after: 0,
+            participants_joined: 0,
+            rooms_created: 0,
+        },
+    )
+    .await
 }
 
 /// Gives present participants from before migration 0011 (no `tokens_expire_at`) the bound
