@@ -52,10 +52,12 @@ async fn record_row(
     kind: EventType,
     data: impl Serialize,
 ) -> ApiResult<EventRow> {
-    let event = insert(db, tenant_id, kind, data).await?;
-    for endpoint in webhooks::enabled(db, tenant_id).await? {
-        if endpoint.subscribes_to(kind.as_str()) {
-            enqueue(db, &event, Some(&endpoint.id), None, None).await?;
+    let (event, has_endpoints) = insert(db, tenant_id, kind, data).await?;
+    if has_endpoints {
+        for endpoint in webhooks::enabled(db, tenant_id).await? {
+            if endpoint.subscribes_to(kind.as_str()) {
+                enqueue(db, &event, Some(&endpoint.id), None, None).await?;
+            }
         }
     }
     Ok(event)
@@ -69,7 +71,7 @@ pub async fn record_test(
     endpoint_id: &str,
     data: impl Serialize,
 ) -> ApiResult<(String, String)> {
-    let event = insert(db, tenant_id, EventType::WebhookTest, data).await?;
+    let (event, _) = insert(db, tenant_id, EventType::WebhookTest, data).await?;
     let delivery = enqueue(db, &event, Some(endpoint_id), None, None).await?;
     Ok((event.id, delivery))
 }
@@ -138,12 +140,13 @@ pub async fn record_participant(
         .map(drop)
 }
 
+/// Writes an event; returns it, and whether its tenant has any enabled endpoint.
 async fn insert(
     db: &mut Db,
     tenant_id: &str,
     kind: EventType,
     data: impl Serialize,
-) -> ApiResult<EventRow> {
+) -> ApiResult<(EventRow, bool)> {
     let data = serde_json::to_string(&data)
         .map_err(|e| ApiError::internal(format!("{kind} data: {e}")))?;
     let event = EventRow {
@@ -154,8 +157,8 @@ async fn insert(
         data,
         created_at: now(),
     };
-    events::insert(db, &event).await?;
-    Ok(event)
+    let has_endpoints = events::insert(db, &event).await?;
+    Ok((event, has_endpoints))
 }
 
 async fn enqueue(

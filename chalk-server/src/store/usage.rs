@@ -5,10 +5,11 @@
 //! - [`record`] adds what one change used to the hours it covers, and to their days and
 //!   months: the time of the span the tenant's levels held before it (returned by
 //!   `tenants::lock_metering`, which advanced the meter in the same statement that took
-//!   the tenant's lock), the peak it leaves, and its counts. One statement, whatever the
-//!   number of hours the span crosses.
+//!   the tenant's lock), the peak it leaves, and its counts.
 //! - [`add_counters`] adds the request counters aggregated in memory to their hours, days
-//!   and months, in one statement.
+//!   and months.
+//! - Both split in Rust and write through one multi-row upsert (`add_gains`): a change
+//!   within an hour is one statement of three rows.
 //! - [`periods`] and [`meter`] read a tenant's rows of one granularity in a range and its
 //!   running levels; the domain folds them into periods (`domain/usage.rs`). A read costs
 //!   the periods asked for: a day is one row, not its 24 hours.
@@ -61,18 +62,6 @@ pub fn period_end(start: Timestamp, granularity: Granularity) -> Timestamp {
     }
 }
 
-/// The calendar months holding any of the hours `first..=last`, as `[start, end)`.
-fn months_over(first: Timestamp, last: Timestamp) -> Vec<(Timestamp, Timestamp)> {
-    let mut months = Vec::new();
-    let mut start = period_start(first, Granularity::Month);
-    while start <= last {
-        let end = period_end(start, Granularity::Month);
-        months.push((start, end));
-        start = end;
-    }
-    months
-}
-
 /// The levels a tenant's time metrics ran at over `[from, to)`: what a change found when it
 /// advanced the meter to `to`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,8 +97,7 @@ pub struct Metered {
     pub rooms_created: i64,
 }
 
-/// The metrics' columns after the key, in the tables' order, and how an upsert adds a
-/// new row's value to the stored one (the peak: the larger).
+/// The metrics' columns after the key, in the tables' order.
 const METRICS: [&str; 9] = [
     "participant_seconds",
     "room_seconds",
@@ -122,43 +110,131 @@ const METRICS: [&str; 9] = [
     "webhook_failures",
 ];
 
-fn upsert_set(columns: &[&str]) -> String {
-    columns
-        .iter()
-        .map(|c| {
-            if *c == "peak_participants" {
-                format!(
-                    "{c} = CASE WHEN excluded.{c} > usage_periods.{c} THEN excluded.{c} \
-                     ELSE usage_periods.{c} END"
-                )
-            } else {
-                format!("{c} = usage_periods.{c} + excluded.{c}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+/// What rows gain, keyed by (tenant, rank in [`GRANULARITIES`], period start): in key
+/// order, a tenant's hours, then its days, then its months.
+type Gains<'a> = BTreeMap<(&'a str, usize, Timestamp), UsageMetrics>;
+
+/// Adds `gain` to the row of `tenant_id`'s hour holding `hour`, and to its day and month.
+fn gain<'a>(gains: &mut Gains<'a>, tenant_id: &'a str, hour: Timestamp, gain: &UsageMetrics) {
+    for (rank, granularity) in GRANULARITIES.into_iter().enumerate() {
+        gains
+            .entry((tenant_id, rank, period_start(hour, granularity)))
+            .or_default()
+            .absorb(gain);
+    }
 }
 
-/// Adds `metered` to the tenant's hours, days and months, in the transaction of the change
-/// (which holds the tenant's lock, so two instances never count one second twice). Each
-/// hour from the one holding `span.from` to the one holding `span.to` gains the seconds of
-/// the span within it at the span's levels, and a peak of at least the span's participants
-/// where the span covers any of it; the hour of `span.to` also gains the counts and the
-/// peak left after. When the levels were zero, only that last hour is written. The days
-/// and months holding those hours gain their sums (the peak: the hours' maximum) in the
-/// same statement, in that order (see [`add_counters`] on lock order).
+/// Rows per statement: 12 parameters each, far below either database's limit.
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Writes `gains`: each row is inserted or added to (sums; the peak, the larger). One
+/// statement for up to 500 rows, written in key order — so every writer (changes being
+/// recorded, instances flushing) locks a tenant's rows hours-then-days-then-months, in
+/// time order, and two of them never deadlock.
+async fn add_gains(db: &mut Db, gains: &Gains<'_>) -> StoreResult<()> {
+    let rows: Vec<_> = gains.iter().collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let width = 3 + METRICS.len();
+        let values = (0..chunk.len())
+            .map(|i| {
+                let params = (1..=width)
+                    .map(|k| format!("${}", i * width + k))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!("({params})")
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let set = METRICS
+            .iter()
+            .map(|c| {
+                if *c == "peak_participants" {
+                    format!(
+                        "{c} = CASE WHEN excluded.{c} > usage_periods.{c} THEN excluded.{c} \
+                         ELSE usage_periods.{c} END"
+                    )
+                } else {
+                    format!("{c} = usage_periods.{c} + excluded.{c}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO usage_periods (tenant_id, granularity, period_start, {}) VALUES {values} \
+             ON CONFLICT (tenant_id, granularity, period_start) DO UPDATE SET {set}",
+            METRICS.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for ((tenant_id, rank, start), m) in chunk {
+            query = query
+                .bind(*tenant_id)
+                .bind(GRANULARITIES[*rank].as_str())
+                .bind(*start)
+                .bind(m.participant_seconds)
+                .bind(m.room_seconds)
+                .bind(m.peak_participants)
+                .bind(m.participants_joined)
+                .bind(m.rooms_created)
+                .bind(m.token_exchanges)
+                .bind(m.api_requests)
+                .bind(m.webhook_deliveries)
+                .bind(m.webhook_failures);
+        }
+        query.execute(db.conn()?).await.map_err(store_error)?;
+    }
+    Ok(())
+}
+
+/// What `metered` adds to each hour it covers: each hour from the one holding `span.from`
+/// to the one holding `span.to` gains the seconds of the span within it at the span's
+/// levels, and a peak of at least the span's participants where the span covers any of
+/// it; the hour of `span.to` also gains the counts and the peak left after. When the
+/// levels were zero, only that last hour.
 ///
 /// Levels may be negative: a correction taking back time already counted (a participant
 /// whose tokens expired before the meter last moved). Its peaks count as zero, so it never
 /// lowers a stored peak.
-pub async fn record(db: &mut Db, tenant_id: &str, metered: &Metered) -> StoreResult<()> {
+pub fn hours_gained(metered: &Metered) -> Vec<(Timestamp, UsageMetrics)> {
     let span = metered.span;
-    let last = hour_floor(span.to);
+    let (from, to) = (span.from.min(span.to), span.to);
+    let last = hour_floor(to);
     let first = if span.participants != 0 || span.rooms != 0 {
-        hour_floor(span.from.min(span.to))
+        hour_floor(from)
     } else {
         last
     };
+    let mut hours = Vec::new();
+    let mut hour = first;
+    while hour <= last {
+        let seconds = (hour + HOUR).min(to) - hour.max(from);
+        let level = if seconds > 0 && span.participants > 0 {
+            span.participants
+        } else {
+            0
+        };
+        let mut gained = UsageMetrics {
+            participant_seconds: span.participants * seconds,
+            room_seconds: span.rooms * seconds,
+            peak_participants: level,
+            ..UsageMetrics::default()
+        };
+        if hour == last {
+            gained.peak_participants = level.max(metered.participants_after);
+            gained.participants_joined = metered.participants_joined;
+            gained.rooms_created = metered.rooms_created;
+        }
+        hours.push((hour, gained));
+        hour += HOUR;
+    }
+    hours
+}
+
+/// Adds `metered` to the tenant's hours ([`hours_gained`]) and to their days and months
+/// (the sums; the peak, the hours' maximum), in the transaction of the change (which holds
+/// the tenant's lock, so two instances never count one second twice). One statement, but
+/// for a span over more than ~20 days of a quiet tenant.
+pub async fn record(db: &mut Db, tenant_id: &str, metered: &Metered) -> StoreResult<()> {
+    let span = metered.span;
     if span.participants == 0
         && span.rooms == 0
         && metered.participants_after == 0
@@ -167,63 +243,11 @@ pub async fn record(db: &mut Db, tenant_id: &str, metered: &Metered) -> StoreRes
     {
         return Ok(());
     }
-    let months = months_over(first, last);
-    let month_values = (0..months.len())
-        .map(|i| format!("(${}, ${})", 11 + 2 * i, 12 + 2 * i))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sum = |c: &str| format!("CAST(SUM({c}) AS BIGINT)");
-    let sums = format!(
-        "{}, {}, MAX(peak), {}, {}",
-        sum("ps"),
-        sum("rs"),
-        sum("joined"),
-        sum("created")
-    );
-    let sql = format!(
-        "WITH RECURSIVE hours (h) AS ( \
-           SELECT $2 UNION ALL SELECT h + 3600 FROM hours WHERE h < $3 \
-         ), spans (h, s) AS ( \
-           SELECT h, (CASE WHEN h + 3600 < $5 THEN h + 3600 ELSE $5 END) \
-                   - (CASE WHEN h > $4 THEN h ELSE $4 END) FROM hours \
-         ), levels (h, s, lvl) AS ( \
-           SELECT h, s, CASE WHEN s > 0 AND $6 > 0 THEN $6 ELSE 0 END FROM spans \
-         ), used (h, ps, rs, peak, joined, created) AS ( \
-           SELECT h, $6 * s, $7 * s, \
-             CASE WHEN h = $3 AND $8 > lvl THEN $8 ELSE lvl END, \
-             CASE WHEN h = $3 THEN $9 ELSE 0 END, \
-             CASE WHEN h = $3 THEN $10 ELSE 0 END \
-           FROM levels \
-         ), months (s, e) AS (VALUES {month_values}) \
-         INSERT INTO usage_periods (tenant_id, granularity, period_start, participant_seconds, \
-           room_seconds, peak_participants, participants_joined, rooms_created) \
-         SELECT $1, g, p, ps, rs, peak, joined, created FROM ( \
-           SELECT 0 AS r, 'hour' AS g, h AS p, ps, rs, peak, joined, created FROM used \
-           UNION ALL \
-           SELECT 1, 'day', (h / 86400) * 86400, {sums} FROM used GROUP BY (h / 86400) * 86400 \
-           UNION ALL \
-           SELECT 2, 'month', m.s, {sums} FROM used, months m \
-             WHERE used.h >= m.s AND used.h < m.e GROUP BY m.s \
-         ) AS w WHERE true ORDER BY r, p \
-         ON CONFLICT (tenant_id, granularity, period_start) DO UPDATE SET {}",
-        upsert_set(&METRICS[..5])
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(tenant_id)
-        .bind(first)
-        .bind(last)
-        .bind(span.from.min(span.to))
-        .bind(span.to)
-        .bind(span.participants)
-        .bind(span.rooms)
-        .bind(metered.participants_after)
-        .bind(metered.participants_joined)
-        .bind(metered.rooms_created);
-    for (start, end) in months {
-        query = query.bind(start).bind(end);
+    let mut gains = Gains::new();
+    for (hour, gained) in hours_gained(metered) {
+        gain(&mut gains, tenant_id, hour, &gained);
     }
-    query.execute(db.conn()?).await.map_err(store_error)?;
-    Ok(())
+    add_gains(db, &gains).await
 }
 
 /// Counters aggregated in memory for one tenant and hour.
@@ -241,60 +265,21 @@ impl Counters {
     }
 }
 
-/// Adds counters to their tenants' hours, days and months: one statement for the whole
-/// batch. Rows are written in (tenant, hours then days then months, period) order — the
-/// order [`record`] writes a tenant's rows in — so two writers (instances flushing, a
-/// change being recorded) lock rows in the same order and never deadlock.
+/// Adds counters to their tenants' hours, days and months, in one statement (up to
+/// about 160 tenant-hours; more in several).
 pub async fn add_counters(db: &mut Db, batch: &[(String, Timestamp, Counters)]) -> StoreResult<()> {
-    let mut rows: BTreeMap<(&str, usize, Timestamp), Counters> = BTreeMap::new();
+    let mut gains = Gains::new();
     for (tenant_id, at, c) in batch {
-        for (rank, granularity) in GRANULARITIES.into_iter().enumerate() {
-            let key = (tenant_id.as_str(), rank, period_start(*at, granularity));
-            let row = rows.entry(key).or_default();
-            row.token_exchanges += c.token_exchanges;
-            row.api_requests += c.api_requests;
-            row.webhook_deliveries += c.webhook_deliveries;
-            row.webhook_failures += c.webhook_failures;
-        }
+        let gained = UsageMetrics {
+            token_exchanges: c.token_exchanges,
+            api_requests: c.api_requests,
+            webhook_deliveries: c.webhook_deliveries,
+            webhook_failures: c.webhook_failures,
+            ..UsageMetrics::default()
+        };
+        gain(&mut gains, tenant_id, hour_floor(*at), &gained);
     }
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let values = (0..rows.len())
-        .map(|i| {
-            let n = i * 7;
-            format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6,
-                n + 7
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "INSERT INTO usage_periods (tenant_id, granularity, period_start, token_exchanges, \
-         api_requests, webhook_deliveries, webhook_failures) VALUES {values} \
-         ON CONFLICT (tenant_id, granularity, period_start) DO UPDATE SET {}",
-        upsert_set(&METRICS[5..])
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for ((tenant_id, rank, start), c) in &rows {
-        query = query
-            .bind(*tenant_id)
-            .bind(GRANULARITIES[*rank].as_str())
-            .bind(*start)
-            .bind(c.token_exchanges)
-            .bind(c.api_requests)
-            .bind(c.webhook_deliveries)
-            .bind(c.webhook_failures);
-    }
-    query.execute(db.conn()?).await.map_err(store_error)?;
-    Ok(())
+    add_gains(db, &gains).await
 }
 
 /// One stored period.
@@ -631,4 +616,117 @@ pub async fn claim_firing(
     .await
     .map_err(store_error)?;
     Ok(inserted.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: Timestamp = 1_796_464_800; // 2026-12-05T10:00:00Z
+
+    fn metered(from: Timestamp, to: Timestamp, participants: i64, rooms: i64) -> Metered {
+        Metered {
+            span: MeterSpan {
+                from,
+                to,
+                participants,
+                rooms,
+            },
+            participants_after: 0,
+            participants_joined: 0,
+            rooms_created: 0,
+        }
+    }
+
+    fn seconds_and_peaks(hours: &[(Timestamp, UsageMetrics)]) -> Vec<(Timestamp, i64, i64, i64)> {
+        hours
+            .iter()
+            .map(|(h, m)| {
+                (
+                    h - T,
+                    m.participant_seconds,
+                    m.room_seconds,
+                    m.peak_participants,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_span_is_split_across_the_hours_it_crosses_and_the_last_takes_the_counts() {
+        let mut m = metered(T + 1800, T + 2 * HOUR + 900, 2, 1);
+        m.participants_after = 3;
+        m.participants_joined = 1;
+        let hours = hours_gained(&m);
+        assert_eq!(
+            seconds_and_peaks(&hours),
+            vec![
+                (0, 2 * 1800, 1800, 2),
+                (HOUR, 2 * 3600, 3600, 2),
+                (2 * HOUR, 2 * 900, 900, 3),
+            ]
+        );
+        assert_eq!(hours[2].1.participants_joined, 1);
+        assert_eq!(
+            hours[0].1.participants_joined + hours[1].1.participants_joined,
+            0
+        );
+    }
+
+    #[test]
+    fn a_span_ending_on_the_hour_writes_that_hour_its_counts_only() {
+        let mut m = metered(T + 1800, T + HOUR, 1, 1);
+        m.participants_joined = 1;
+        m.participants_after = 2;
+        assert_eq!(
+            seconds_and_peaks(&hours_gained(&m)),
+            vec![(0, 1800, 1800, 1), (HOUR, 0, 0, 2)]
+        );
+    }
+
+    #[test]
+    fn zero_levels_write_only_the_last_hour_and_negative_ones_never_peak() {
+        let mut m = metered(T, T + 5 * HOUR, 0, 0);
+        m.rooms_created = 1;
+        assert_eq!(
+            seconds_and_peaks(&hours_gained(&m)),
+            vec![(5 * HOUR, 0, 0, 0)]
+        );
+        // A take-back: time counted after an expiry, at one participant less.
+        let hours = hours_gained(&metered(T + 3000, T + HOUR + 600, -1, 0));
+        assert_eq!(
+            seconds_and_peaks(&hours),
+            vec![(0, -600, 0, 0), (HOUR, -600, 0, 0)]
+        );
+    }
+
+    #[test]
+    fn days_and_months_gain_the_sums_of_their_hours() {
+        let mut gains = Gains::new();
+        // 2026-12-31T23:30 to 2027-01-01T00:30, two present.
+        let eve = 1_798_758_000;
+        for (hour, gained) in hours_gained(&metered(eve + 1800, eve + 5400, 2, 0)) {
+            gain(&mut gains, "t", hour, &gained);
+        }
+        let rows: Vec<_> = gains
+            .iter()
+            .map(|((_, rank, start), m)| (*rank, *start, m.participant_seconds))
+            .collect();
+        let new_year = eve + HOUR;
+        assert_eq!(
+            rows,
+            vec![
+                (0, eve, 3600),
+                (0, new_year, 3600),
+                (1, eve - 23 * HOUR, 3600),
+                (1, new_year, 3600),
+                (2, period_start(eve, Granularity::Month), 3600),
+                (2, new_year, 3600),
+            ]
+        );
+        assert_eq!(
+            period_end(period_start(eve, Granularity::Month), Granularity::Month),
+            new_year
+        );
+    }
 }

@@ -51,7 +51,7 @@ async fn each_benchmarked_write_stays_within_its_statement_budget() {
     let path = format!("/api/v1/tenants/{}/config", tenant.id);
     let patch: Value = json!({"transcription_language": "es-ES"});
     let (steps, response) = counted(&app, app.patch(&path).key(&tenant.key).json(patch)).await;
-    check("PATCH /tenants/{id}/config", steps, 6, &response, 200);
+    check("PATCH /tenants/{id}/config", steps, 5, &response, 200);
 
     let (steps, response) = counted(
         &app,
@@ -81,7 +81,7 @@ async fn each_benchmarked_write_stays_within_its_statement_budget() {
     // transaction that changes them, so a kill -9 loses none): one statement more than
     // before metering, whatever the hours the span since the tenant's last change crosses.
     let (steps, response) = counted(&app, join("first")).await;
-    check("join, creating the room", steps, 16, &response, 201);
+    check("join, creating the room", steps, 13, &response, 201);
     let (steps, response) = counted(&app, join("second")).await;
-    check("join", steps, 9, &response, 201);
+    check("join", steps, 8, &response, 201);
 }
