@@ -156,6 +156,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     // -wal/-shm files SQLite makes by itself, whatever the umask it was started with.
     #[cfg(unix)]
     rustix::process::umask(rustix::fs::Mode::from_bits_truncate(0o077));
+    crate::metrics::calibrate_clock_early();
     init_logging(&settings)?;
     let planned_backups = crate::app::backup::plan_schedule(&settings)?;
     // Bound first: a port in use fails the start before anything is created, and clients
