@@ -2,7 +2,7 @@
 //! and stopped together.
 
 use crate::domain::signing;
-use crate::http::{AppState, build_router, denials, server};
+use crate::http::{AppState, Routes, denials, server};
 use crate::workers::{backups, housekeeping, room_sweeper, upkeep, usage_flush, webhook_delivery};
 
 /// Serves until `shutdown` resolves; in-flight requests then get the shutdown grace
@@ -13,13 +13,15 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    serve_with_backups(listener, state, None, shutdown).await
+    serve_with_backups(listener, state, Routes::build(), None, shutdown).await
 }
 
-/// [`serve`], with scheduled backups when `backups` is set (`CHALK_BACKUP_DIR`).
+/// [`serve`], with `routes` built beforehand (see [`Routes`]) and scheduled backups when
+/// `backups` is set (`CHALK_BACKUP_DIR`).
 pub async fn serve_with_backups(
     listener: tokio::net::TcpListener,
     state: AppState,
+    routes: Routes,
     backups: Option<backups::Schedule>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -40,10 +42,16 @@ pub async fn serve_with_backups(
         .signer
         .key_ring()
         .map(|ring| ring.spawn_refresher(signing::KEY_REFRESH_INTERVAL));
-    let served = server::run(listener, build_router(state), limits, shutdown, move || {
-        draining.begin_shutdown();
-        tracing::info!("shutting down: finishing in-flight requests");
-    })
+    let served = server::run(
+        listener,
+        routes.into_router(state),
+        limits,
+        shutdown,
+        move || {
+            draining.begin_shutdown();
+            tracing::info!("shutting down: finishing in-flight requests");
+        },
+    )
     .await;
     sweeper.abort();
     if let Some(worker) = backup_worker {

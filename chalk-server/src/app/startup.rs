@@ -183,8 +183,18 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     // -wal/-shm files SQLite makes by itself, whatever the umask it was started with.
     #[cfg(unix)]
     rustix::process::umask(rustix::fs::Mode::from_bits_truncate(0o077));
+    crate::metrics::calibrate_clock_early();
     init_logging(&settings)?;
     let planned_backups = crate::app::backup::plan_schedule(&settings)?;
+    // Bound first: a port in use fails the start before anything is created, and clients
+    // that connect early wait in the backlog. Nothing is answered before the store is open
+    // and migrated, so `/readyz` never says ready too soon.
+    let address = listen_address(&settings.listen);
+    let listener = tokio::net::TcpListener::bind(&address)
+        .await
+        .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+    // The routes and their OpenAPI document need no state: built while the store opens.
+    let routes = tokio::task::spawn_blocking(crate::http::Routes::build);
     let (state, secrets) = build_state(&settings).await?;
     let backups = planned_backups
         .map(|plan| plan.with_key(&settings, &secrets.encryption_key))
@@ -197,10 +207,9 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             secrets.master_key.expose()
         );
     }
-    let address = listen_address(&settings.listen);
-    let listener = tokio::net::TcpListener::bind(&address)
+    let routes = routes
         .await
-        .map_err(|e| format!("cannot listen on {address}: {e}"))?;
+        .map_err(|e| format!("building the routes: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(address = %local, database = %redacted_url(&settings.database_url()), "chalk-server listening");
     if let Some(schedule) = &backups {
@@ -212,7 +221,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             "scheduled backups on"
         );
     }
-    crate::app::serve::serve_with_backups(listener, state, backups, shutdown_signal())
+    crate::app::serve::serve_with_backups(listener, state, routes, backups, shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))?;
     tracing::info!("stopped");

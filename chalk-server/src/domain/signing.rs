@@ -87,11 +87,23 @@ pub enum TokenError {
 
 /// An Ed25519 key pair ready for the store: the PKCS#8 document sealed, the public half
 /// raw. The unsealed document lives only inside this function's caller.
+///
+/// The 32-byte seed comes straight from the operating system's CSPRNG (`getrandom(2)`,
+/// as ring and ed25519-dalek draw theirs), not from aws-lc's own generator: aws-lc seeds
+/// that one from CPU jitter entropy on its first use in a process, ~30 ms of CPU that
+/// a first start spent before it could answer (bench/README.md, start to healthy).
 pub fn generate_key(sealer: &Sealer, now: i64) -> SigningKeyRow {
     use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
-    let rng = aws_lc_rs::rand::SystemRandom::new();
-    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).expect("Ed25519 key generation");
-    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("a key just generated parses");
+    use rand::TryRngCore;
+    let mut seed = [0u8; 32];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut seed)
+        .expect("the operating system's random source");
+    let pair = Ed25519KeyPair::from_seed_unchecked(&seed).expect("any 32 bytes are a seed");
+    seed.fill(0);
+    let pkcs8 = pair
+        .to_pkcs8()
+        .expect("an Ed25519 key serializes as PKCS#8");
     let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
     SigningKeyRow {
         kid: thumbprint(&x),

@@ -28,11 +28,35 @@ pub use state::AppState;
 /// Every route of the API, its middleware, and the OpenAPI document built from the same
 /// handlers.
 pub fn build_router(state: AppState) -> Router {
-    let (api, document) = openapi::api_router().split_for_parts();
-    // Serialized once: the document is the same for the life of the process.
-    let document: axum::body::Bytes = serde_json::to_vec(&document)
-        .expect("the OpenAPI document always serializes")
-        .into();
+    Routes::build().into_router(state)
+}
+
+/// The routes and the serialized OpenAPI document, before any state: the part of the
+/// router that costs time to build (the document, most of it), so that a starting server
+/// can build it while its store opens (`app::startup`).
+pub struct Routes {
+    api: Router<AppState>,
+    document: axum::body::Bytes,
+}
+
+impl Routes {
+    pub fn build() -> Self {
+        let (api, document) = openapi::api_router().split_for_parts();
+        // Serialized once: the document is the same for the life of the process.
+        let document = serde_json::to_vec(&document)
+            .expect("the OpenAPI document always serializes")
+            .into();
+        Self { api, document }
+    }
+
+    /// The application: these routes, their middleware and `state`.
+    pub fn into_router(self, state: AppState) -> Router {
+        let Routes { api, document } = self;
+        router(api, document, state)
+    }
+}
+
+fn router(api: Router<AppState>, document: axum::body::Bytes, state: AppState) -> Router {
     Router::new()
         .merge(api)
         .route(

@@ -349,19 +349,28 @@ impl Store {
         let dialect = Dialect::of_url(url)?;
         let (writer, reader) = match dialect {
             Dialect::Sqlite => {
+                // The writer's connection puts the database in WAL mode before anything
+                // else opens it.
                 let writer = sqlite_pool(url, "rwc", 1).await?;
-                // Migrations commit without an fsync each (a first start runs a dozen):
-                // in WAL mode, `NORMAL` can lose the last commits on power loss but never
-                // corrupts, and a migration lost that way is applied again at the next
-                // start. The first `FULL` commit after them syncs the WAL they are in.
-                set_synchronous(&writer, false).await?;
-                sqlx::migrate!("./migrations/sqlite")
-                    .run(&writer)
-                    .await
-                    .map_err(|e| format!("cannot apply SQLite migrations: {e}"))?;
-                set_synchronous(&writer, true).await?;
-                let reader = sqlite_pool(url, "ro", SQLITE_READERS).await?;
-                (writer, reader)
+                let migrated = async {
+                    // Migrations commit without an fsync each (a first start runs a
+                    // dozen): in WAL mode, `NORMAL` can lose the last commits on power loss
+                    // but never corrupts, and a migration lost that way is applied again at
+                    // the next start. The first `FULL` commit after them syncs the WAL
+                    // they are in.
+                    set_synchronous(&writer, false).await?;
+                    sqlx::migrate!("./migrations/sqlite")
+                        .run(&writer)
+                        .await
+                        .map_err(|e| format!("cannot apply SQLite migrations: {e}"))?;
+                    set_synchronous(&writer, true).await
+                };
+                // The first reader opens while the migrations run (WAL: a reader never
+                // waits for the writer); nothing reads before both are done.
+                let (migrated, reader) =
+                    tokio::join!(migrated, sqlite_pool(url, "ro", SQLITE_READERS));
+                migrated?;
+                (writer, reader?)
             }
             Dialect::Postgres => {
                 let options = AnyConnectOptions::from_str(url)
