@@ -475,20 +475,7 @@ pub async fn remove_participant(
     // The participant may be cached: its tokens must be refused from the commit on.
     db.invalidate(Invalidation::Tenant(tenant_id.to_owned()))
         .await?;
-    let (_, span) = super::tenants::lock_metering(db, tenant_id, present_delta(-1), now)
-        .await?
-        .ok_or(StoreError::NotFound("tenant"))?;
-    usage::record(
-        db,
-        tenant_id,
-        &Metered {
-            span,
-            participants_after: span.participants - 1,
-            participants_joined: 0,
-            rooms_created: 0,
-        },
-    )
-    .await?;
+    usage::lower_levels(db, tenant_id, present_delta(-1), now).await?;
     sqlx::query(
         "UPDATE rooms SET empty_since = \
                CASE WHEN scheduled_start > $3 THEN scheduled_start ELSE $3 END \
@@ -574,20 +561,7 @@ pub async fn end_expired(
     db.invalidate(Invalidation::Tenant(tenant_id.to_owned()))
         .await?;
     let gone = ended.len() as i64;
-    let (_, span) = super::tenants::lock_metering(db, tenant_id, present_delta(-gone), now)
-        .await?
-        .ok_or(StoreError::NotFound("tenant"))?;
-    usage::record(
-        db,
-        tenant_id,
-        &Metered {
-            span,
-            participants_after: span.participants - gone,
-            participants_joined: 0,
-            rooms_created: 0,
-        },
-    )
-    .await?;
+    let span = usage::lower_levels(db, tenant_id, present_delta(-gone), now).await?;
     // The time counted after each expiry, grouped by instant.
     let mut since = std::collections::BTreeMap::<Timestamp, i64>::new();
     for p in &ended {

@@ -370,18 +370,7 @@ async fn end_open_room(
     if left == 0 && !started {
         return adjust_usage(db, tenant_id, delta).await;
     }
-    let (_, span) = super::tenants::lock_metering(db, tenant_id, delta, now)
-        .await?
-        .ok_or(StoreError::NotFound("tenant"))?;
-    usage::record(
-        db,
-        tenant_id,
-        &Metered {
-            span,
-            participants_after: span.participants - left,
-            participants_joined: 0,
-            rooms_created: 0,
-        },
-    )
-    .await
+    usage::lower_levels(db, tenant_id, delta, now)
+        .await
+        .map(|_| ())
 }

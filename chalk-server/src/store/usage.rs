@@ -250,6 +250,33 @@ pub async fn record(db: &mut Db, tenant_id: &str, metered: &Metered) -> StoreRes
     add_gains(db, &gains).await
 }
 
+/// A change that lowers the tenant's levels by `delta` at `at` (a leave, a kick, an expiry,
+/// a room's end): advances the meter under the tenant's lock and records the span the
+/// levels held before it, with the peak they leave. Returns that span (its `to` is the
+/// time the change is metered at).
+pub async fn lower_levels(
+    db: &mut Db,
+    tenant_id: &str,
+    delta: super::tenants::UsageDelta,
+    at: Timestamp,
+) -> StoreResult<MeterSpan> {
+    let (_, span) = super::tenants::lock_metering(db, tenant_id, delta, at)
+        .await?
+        .ok_or(super::StoreError::NotFound("tenant"))?;
+    record(
+        db,
+        tenant_id,
+        &Metered {
+            span,
+            participants_after: span.participants + delta.active_participants,
+            participants_joined: 0,
+            rooms_created: 0,
+        },
+    )
+    .await?;
+    Ok(span)
+}
+
 /// Counters aggregated in memory for one tenant and hour.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counters {
