@@ -9,8 +9,52 @@ use crate::store::stored_config::StoredConfig;
 
 use super::cache::Invalidation;
 use super::rows::{TenantRow, TenantSnapshot, Timestamp};
-use super::usage::MeterSpan;
 use super::{Db, Store, StoreError, StoreResult, col, parse_tenant_status, store_error};
+
+// The meter of usage metering is kept on the tenant's row (migration 0009): its levels and
+// the instant up to which their time is written. `store/usage.rs` writes and reads periods
+// from it; this file owns the row.
+
+/// The levels a tenant's time metrics ran at over `[from, to)`: what a change found when it
+/// advanced the meter to `to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeterSpan {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    /// Participants present.
+    pub participants: i64,
+    /// Rooms started (first join) and not ended.
+    pub rooms: i64,
+}
+
+impl MeterSpan {
+    /// No time: a change that only counts (a room created) at `at`.
+    pub fn at(at: Timestamp) -> Self {
+        Self {
+            from: at,
+            to: at,
+            participants: 0,
+            rooms: 0,
+        }
+    }
+}
+
+/// A tenant's running levels: since `at`, `participants` present and `rooms` started, and
+/// none of that time written into its hours yet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Meter {
+    pub at: Timestamp,
+    pub participants: i64,
+    pub rooms: i64,
+}
+
+pub(super) fn meter_from_row(row: &AnyRow) -> StoreResult<Meter> {
+    Ok(Meter {
+        at: col(row, "metered_at")?,
+        participants: col(row, "active_participants")?,
+        rooms: col(row, "started_rooms")?,
+    })
+}
 
 /// Fields of a tenant to change; `None` leaves a field alone.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -424,7 +468,7 @@ async fn adjusting(
     let span = match meter_at {
         None => None,
         Some(_) => {
-            let meter = super::usage::meter_from_row(&row)?;
+            let meter = meter_from_row(&row)?;
             Some(MeterSpan {
                 from: col(&row, "metered_from")?,
                 to: meter.at,

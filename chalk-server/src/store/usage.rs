@@ -21,6 +21,8 @@ use chrono::{Datelike, Months, TimeZone, Utc};
 use sqlx::any::AnyRow;
 
 use super::rows::Timestamp;
+use super::tenants::meter_from_row;
+pub use super::tenants::{Meter, MeterSpan};
 use super::{Db, StoreResult, col, store_error};
 
 pub const HOUR: i64 = 3600;
@@ -59,30 +61,6 @@ pub fn period_end(start: Timestamp, granularity: Granularity) -> Timestamp {
             .single()
             .and_then(|t| t.checked_add_months(Months::new(1)))
             .map_or(start + 31 * DAY, |t| t.timestamp()),
-    }
-}
-
-/// The levels a tenant's time metrics ran at over `[from, to)`: what a change found when it
-/// advanced the meter to `to`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MeterSpan {
-    pub from: Timestamp,
-    pub to: Timestamp,
-    /// Participants present.
-    pub participants: i64,
-    /// Rooms started (first join) and not ended.
-    pub rooms: i64,
-}
-
-impl MeterSpan {
-    /// No time: a change that only counts (a room created) at `at`.
-    pub fn at(at: Timestamp) -> Self {
-        Self {
-            from: at,
-            to: at,
-            participants: 0,
-            rooms: 0,
-        }
     }
 }
 
@@ -380,23 +358,6 @@ pub async fn periods(
         });
     }
     Ok(by_tenant)
-}
-
-/// A tenant's running levels: since `at`, `participants` present and `rooms` started, and
-/// none of that time written into its hours yet.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Meter {
-    pub at: Timestamp,
-    pub participants: i64,
-    pub rooms: i64,
-}
-
-pub(super) fn meter_from_row(row: &AnyRow) -> StoreResult<Meter> {
-    Ok(Meter {
-        at: col(row, "metered_at")?,
-        participants: col(row, "active_participants")?,
-        rooms: col(row, "started_rooms")?,
-    })
 }
 
 /// The tenant's running levels; `None` when no such tenant exists (any longer).
