@@ -116,8 +116,9 @@ pub async fn build_state(settings: &Settings) -> Result<(AppState, Secrets), Str
 /// Present participants from before migration 0011 carry no token expiry: SQL could not
 /// know when their last refresh token was minted. None minted before this start outlives
 /// now plus the refresh-token lifetime (unless the lifetime was just lengthened), so that
-/// bound ends them at the latest then, and never while one of their tokens is valid. Once
-/// every row has a value this is one indexed read.
+/// bound ends them at the latest then, and never while one of their tokens is valid. It
+/// runs at every start: once every row has a value it is a write transaction whose one
+/// `UPDATE` finds no row through the index of present participants, and commits nothing.
 async fn bound_unknown_expiry(store: &Store, policy: &Policy) -> Result<(), String> {
     let until = crate::clock::now() + policy.refresh_token_ttl;
     let bound = async {
