@@ -96,6 +96,12 @@ const TABLES: &[Table] = &[
             ("started_rooms", Int),
             ("metered_at", Int),
             ("metered_from", Int),
+            // The open hour (0012): use not yet in usage_periods.
+            ("open_hour", Int),
+            ("open_participant_seconds", Int),
+            ("open_room_seconds", Int),
+            ("open_peak", Int),
+            ("open_participants_joined", Int),
         ],
         key: &["seq"],
         seq: true,

@@ -146,8 +146,8 @@ pub fn parse_range(
     })
 }
 
-/// Folds stored rows (ordered by start) into `periods`, adding the running levels of
-/// `meter` from its instant up to `now`.
+/// Folds stored rows (ordered by start) into `periods`, adding `meter`'s open hour and its
+/// running levels from its instant up to `now`.
 pub fn fold(
     periods: &[(Timestamp, Timestamp)],
     stored: &[PeriodRow],
@@ -169,6 +169,9 @@ pub fn fold(
                 rows.next();
             }
             if let Some(meter) = meter {
+                if (start..end).contains(&meter.open.start) {
+                    metrics.absorb(&meter.open_use());
+                }
                 let running = end.min(now) - start.max(meter.at);
                 if running > 0 {
                     metrics.absorb(&UsageMetrics {
@@ -359,6 +362,7 @@ pub fn csv_line(row: &TenantUsagePeriod) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::usage::OpenHour;
 
     fn at(text: &str) -> Timestamp {
         parse_instant(text).unwrap().timestamp()
@@ -452,19 +456,30 @@ mod tests {
             },
         };
         let hours = [row(1, 100, 2), row(5, 50, 3), row(25, 7, 1)];
-        // Two present and one room started since 23:00 on the first day; now is 01:30 the next.
+        // Two present and one room started since 23:00 on the first day, whose hour is open
+        // (40 participant-seconds and 3 joins before that change, up to 4 present); now is
+        // 01:30 the next day.
         let meter = Meter {
             at: day + 23 * 3600,
             participants: 2,
             rooms: 1,
+            open: OpenHour {
+                start: day + 23 * 3600,
+                participant_seconds: 40,
+                room_seconds: 0,
+                peak: 4,
+                participants_joined: 3,
+            },
         };
         let now = day + 86_400 + 5400;
         let folded = fold(&periods, &hours, Some(meter), now);
-        assert_eq!(folded[0].participant_seconds, 150 + 2 * 3600);
+        assert_eq!(folded[0].participant_seconds, 150 + 40 + 2 * 3600);
         assert_eq!(folded[0].room_seconds, 3600);
-        assert_eq!(folded[0].peak_participants, 3);
+        assert_eq!(folded[0].peak_participants, 4);
+        assert_eq!(folded[0].participants_joined, 3);
         assert_eq!(folded[1].participant_seconds, 7 + 2 * 5400);
         assert_eq!(folded[1].peak_participants, 2);
+        assert_eq!(folded[1].participants_joined, 0);
         // Without a running level, only the rows count.
         let folded = fold(&periods, &hours, None, now);
         assert_eq!(folded[1].participant_seconds, 7);

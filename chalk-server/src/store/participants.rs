@@ -222,8 +222,8 @@ async fn room_for_join(
 /// count exact: no other join of this tenant runs until this one commits or rolls back,
 /// and a refusal rolls back the count with everything else.
 pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreResult<JoinOutcome> {
-    let Some((limits, span)) =
-        super::tenants::lock_metering(db, &new.tenant_id, present_delta(1), new.joined_at).await?
+    let Some((limits, span, _)) =
+        usage::advance(db, &new.tenant_id, present_delta(1), new.joined_at, 1).await?
     else {
         return Ok(JoinOutcome::RoomNotFound);
     };
@@ -259,7 +259,6 @@ pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreR
     }
     let mut present = room.participant_count;
     let mut replaced = None;
-    let mut disconnected = 0;
     if let Some(user_id) = &new.user_id {
         let existing: Option<String> = sqlx::query_scalar(
             "SELECT id FROM participants WHERE tenant_id = $1 AND room_id = $2 \
@@ -277,8 +276,9 @@ pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreR
                     return Ok(JoinOutcome::DuplicateUser { existing });
                 }
                 DuplicateParticipantPolicy::DisconnectExisting => {
-                    disconnected = disconnect(db, &new.tenant_id, &existing, now).await?;
-                    present -= disconnected;
+                    // Leaves at the join's instant: the hour's peak is the level this
+                    // change leaves (`tenants::Meter::open_use`), the replaced one gone.
+                    present -= disconnect(db, &new.tenant_id, &existing, now).await?;
                     replaced = Some(existing);
                 }
             }
@@ -333,17 +333,17 @@ pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreR
         )
         .await?;
     }
-    usage::record(
-        db,
-        &new.tenant_id,
-        &Metered {
-            span,
-            participants_after: span.participants + 1 - disconnected,
-            participants_joined: 1,
-            rooms_created: i64::from(created_room),
-        },
-    )
-    .await?;
+    if created_room {
+        usage::record(
+            db,
+            &new.tenant_id,
+            &Metered {
+                span: usage::MeterSpan::at(now),
+                rooms_created: 1,
+            },
+        )
+        .await?;
+    }
     // The room as that UPDATE left it, with the participant just admitted counted.
     room.status = parse_room_status(&status)?;
     room.empty_since = None;
@@ -617,8 +617,6 @@ async fn take_back(
                 participants: -participants,
                 rooms: 0,
             },
-            participants_after: 0,
-            participants_joined: 0,
             rooms_created: 0,
         },
     )

@@ -190,8 +190,6 @@ pub async fn create(db: &mut Db, room: &NewRoom) -> StoreResult<CreateRoomOutcom
         &room.tenant_id,
         &Metered {
             span: MeterSpan::at(room.created_at),
-            participants_after: 0,
-            participants_joined: 0,
             rooms_created: 1,
         },
     )

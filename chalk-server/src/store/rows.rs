@@ -9,6 +9,13 @@ use crate::store::stored_config::StoredConfig;
 /// Unix seconds.
 pub type Timestamp = i64;
 
+pub const HOUR: Timestamp = 3600;
+
+/// The start of the UTC hour holding `at` (usage is metered by UTC hour).
+pub fn hour_floor(at: Timestamp) -> Timestamp {
+    at.div_euclid(HOUR) * HOUR
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TenantRow {
     pub seq: i64,

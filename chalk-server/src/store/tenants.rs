@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use chalk_sdk::model::{TenantStatus, TenantUsage};
+use chalk_sdk::model::{TenantStatus, TenantUsage, UsageMetrics};
 use sqlx::any::AnyRow;
 
 use crate::store::stored_config::StoredConfig;
 
 use super::cache::Invalidation;
-use super::rows::{TenantRow, TenantSnapshot, Timestamp};
+use super::rows::{TenantRow, TenantSnapshot, Timestamp, hour_floor};
 use super::{Db, Store, StoreError, StoreResult, col, parse_tenant_status, store_error};
 
 // The meter of usage metering is kept on the tenant's row (migration 0009): its levels and
@@ -40,19 +40,60 @@ impl MeterSpan {
 }
 
 /// A tenant's running levels: since `at`, `participants` present and `rooms` started, and
-/// none of that time written into its hours yet.
+/// none of that time written into its hours yet; and its open hour.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Meter {
     pub at: Timestamp,
     pub participants: i64,
     pub rooms: i64,
+    pub open: OpenHour,
 }
+
+/// What the tenant's changes used in the hour holding its meter's instant, kept on its row
+/// rather than in its periods (migration 0012): a change within that hour adds to it in
+/// the lock's own statement, and the first change in a later hour writes it to its hour,
+/// day and month (`usage::advance`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenHour {
+    pub start: Timestamp,
+    pub participant_seconds: i64,
+    pub room_seconds: i64,
+    /// The largest level that held in the hour before the last change (the level after it
+    /// is the meter's `participants`: see [`Meter::open_use`]).
+    pub peak: i64,
+    pub participants_joined: i64,
+}
+
+impl Meter {
+    /// What the open hour holds that its stored rows do not: its sums, and a peak of at
+    /// least the level its last change left.
+    pub fn open_use(&self) -> UsageMetrics {
+        UsageMetrics {
+            participant_seconds: self.open.participant_seconds,
+            room_seconds: self.open.room_seconds,
+            peak_participants: self.open.peak.max(self.participants),
+            participants_joined: self.open.participants_joined,
+            ..UsageMetrics::default()
+        }
+    }
+}
+
+/// The columns [`meter_from_row`] reads.
+pub(super) const METER_COLUMNS: &str = "metered_at, active_participants, started_rooms, \
+    open_hour, open_participant_seconds, open_room_seconds, open_peak, open_participants_joined";
 
 pub(super) fn meter_from_row(row: &AnyRow) -> StoreResult<Meter> {
     Ok(Meter {
         at: col(row, "metered_at")?,
         participants: col(row, "active_participants")?,
         rooms: col(row, "started_rooms")?,
+        open: OpenHour {
+            start: col(row, "open_hour")?,
+            participant_seconds: col(row, "open_participant_seconds")?,
+            room_seconds: col(row, "open_room_seconds")?,
+            peak: col(row, "open_peak")?,
+            participants_joined: col(row, "open_participants_joined")?,
+        },
     })
 }
 
@@ -138,8 +179,8 @@ pub async fn create(db: &mut Db, tenant: &TenantRow) -> StoreResult<CreateTenant
     let inserted = sqlx::query(
         "INSERT INTO tenants (id, name, email, status, max_concurrent_rooms, max_participants_per_room, \
          max_recording_duration_minutes, rate_limit_per_minute, config, revision, created_at, updated_at, \
-         external_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING *",
+         external_id, metered_at, metered_from, open_hour) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $11, $11, $14) RETURNING *",
     )
     .bind(&tenant.id)
     .bind(&tenant.name)
@@ -154,6 +195,8 @@ pub async fn create(db: &mut Db, tenant: &TenantRow) -> StoreResult<CreateTenant
     .bind(tenant.created_at)
     .bind(tenant.updated_at)
     .bind(&tenant.external_id)
+    // The meter starts with the tenant, its hour open.
+    .bind(hour_floor(tenant.created_at))
     .fetch_one(db.conn()?)
     .await
     .map_err(store_error);
@@ -418,38 +461,78 @@ pub async fn lock_adjusting(
     id: &str,
     delta: UsageDelta,
 ) -> StoreResult<Option<TenantRow>> {
-    Ok(adjusting(db, id, delta, None).await?.map(|(row, _)| row))
+    Ok(adjusting(db, id, delta, None).await?.map(|(row, ..)| row))
 }
 
 /// [`lock_adjusting`] for a change of the levels time metrics count from (participants
-/// present, rooms started) made at `at`: the same statement advances the tenant's meter to
-/// `at` (never backwards: an instance whose clock lags counts from the meter's time) and
-/// returns the span since the previous change, at the levels before `delta`. The caller
-/// passes it to `usage::record` in the same transaction.
+/// present, rooms started) made at `at`, which admits `joined` participants: the same
+/// statement advances the tenant's meter to `at` (never backwards: an instance whose clock
+/// lags counts from the meter's time) and returns the span since the previous change, at
+/// the levels before `delta`. When `at` falls in the open hour, the statement also adds
+/// the span, the level it held and `joined` to that hour, and the change is metered; when
+/// it falls in a later hour, the open hour is left as it was, to be written out by
+/// `usage::advance` (the one caller), which then opens `at`'s hour with [`open`].
 pub async fn lock_metering(
     db: &mut Db,
     id: &str,
     delta: UsageDelta,
     at: Timestamp,
-) -> StoreResult<Option<(TenantRow, MeterSpan)>> {
-    Ok(adjusting(db, id, delta, Some(at))
-        .await?
-        .map(|(row, span)| (row, span.expect("a metered change returns its span"))))
+    joined: i64,
+) -> StoreResult<Option<(TenantRow, MeterSpan, Meter)>> {
+    let Some((row, span, meter)) = adjusting(db, id, delta, Some((at, joined))).await? else {
+        return Ok(None);
+    };
+    let span = span.expect("a metered change returns its span");
+    Ok(Some((row, span, meter)))
+}
+
+/// Opens the tenant's hour `open.start` with what `open` holds (the previous open hour
+/// having been written to its periods in the same transaction).
+pub async fn open(db: &mut Db, id: &str, open: &OpenHour) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE tenants SET open_hour = $2, open_participant_seconds = $3, \
+         open_room_seconds = $4, open_peak = $5, open_participants_joined = $6 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(open.start)
+    .bind(open.participant_seconds)
+    .bind(open.room_seconds)
+    .bind(open.peak)
+    .bind(open.participants_joined)
+    .execute(db.conn()?)
+    .await
+    .map_err(store_error)?;
+    Ok(())
 }
 
 async fn adjusting(
     db: &mut Db,
     id: &str,
     delta: UsageDelta,
-    meter_at: Option<Timestamp>,
-) -> StoreResult<Option<(TenantRow, Option<MeterSpan>)>> {
+    metering: Option<(Timestamp, i64)>,
+) -> StoreResult<Option<(TenantRow, Option<MeterSpan>, Meter)>> {
     db.invalidate(Invalidation::Tenant(id.to_owned())).await?;
+    // $7: the change's time when it is metered (NULL: the meter stays). It is metered in
+    // the open hour unless it is past that hour's end, or the meter already is (a change
+    // from an instance whose clock ran ahead). Every SET reads the row as it was.
     let Some(row) = sqlx::query(
         "UPDATE tenants SET active_rooms = active_rooms + $2, total_rooms = total_rooms + $3, \
          active_participants = active_participants + $4, live_keys = live_keys + $5, \
          started_rooms = started_rooms + $6, \
          metered_from = CASE WHEN $7 IS NULL THEN metered_from ELSE metered_at END, \
-         metered_at = CASE WHEN $7 IS NULL OR metered_at > $7 THEN metered_at ELSE $7 END \
+         metered_at = CASE WHEN $7 IS NULL OR metered_at > $7 THEN metered_at ELSE $7 END, \
+         open_participant_seconds = CASE WHEN $7 IS NULL OR $7 >= open_hour + 3600 \
+             OR metered_at >= open_hour + 3600 OR metered_at >= $7 THEN open_participant_seconds \
+           ELSE open_participant_seconds + active_participants * ($7 - metered_at) END, \
+         open_room_seconds = CASE WHEN $7 IS NULL OR $7 >= open_hour + 3600 \
+             OR metered_at >= open_hour + 3600 OR metered_at >= $7 THEN open_room_seconds \
+           ELSE open_room_seconds + started_rooms * ($7 - metered_at) END, \
+         open_peak = CASE WHEN $7 IS NULL OR $7 >= open_hour + 3600 \
+             OR metered_at >= open_hour + 3600 OR open_peak >= active_participants THEN open_peak \
+           ELSE active_participants END, \
+         open_participants_joined = CASE WHEN $7 IS NULL OR $7 >= open_hour + 3600 \
+             OR metered_at >= open_hour + 3600 THEN open_participants_joined \
+           ELSE open_participants_joined + $8 END \
          WHERE id = $1 RETURNING *",
     )
     .bind(id)
@@ -458,24 +541,23 @@ async fn adjusting(
     .bind(delta.active_participants)
     .bind(delta.live_keys)
     .bind(delta.started_rooms)
-    .bind(meter_at)
+    .bind(metering.map(|(at, _)| at))
+    .bind(metering.map_or(0, |(_, joined)| joined))
     .fetch_optional(db.conn()?)
     .await
     .map_err(store_error)?
     else {
         return Ok(None);
     };
-    let span = match meter_at {
+    let meter = meter_from_row(&row)?;
+    let span = match metering {
         None => None,
-        Some(_) => {
-            let meter = meter_from_row(&row)?;
-            Some(MeterSpan {
-                from: col(&row, "metered_from")?,
-                to: meter.at,
-                participants: meter.participants - delta.active_participants,
-                rooms: meter.rooms - delta.started_rooms,
-            })
-        }
+        Some(_) => Some(MeterSpan {
+            from: col(&row, "metered_from")?,
+            to: meter.at,
+            participants: meter.participants - delta.active_participants,
+            rooms: meter.rooms - delta.started_rooms,
+        }),
     };
-    Ok(Some((from_row(&row)?, span)))
+    Ok(Some((from_row(&row)?, span, meter)))
 }

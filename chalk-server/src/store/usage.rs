@@ -1,18 +1,20 @@
-//! Usage metering: a tenant's use per UTC hour, day and calendar month (migrations 0009
-//! and 0010 say how the time metrics are integrated and kept; docs/api.md "Usage metering"
-//! says what they mean).
+//! Usage metering: a tenant's use per UTC hour, day and calendar month (migrations 0009,
+//! 0010 and 0012 say how the time metrics are integrated and kept; docs/api.md "Usage
+//! metering" says what they mean).
 //!
-//! - [`record`] adds what one change used to the hours it covers, and to their days and
-//!   months: the time of the span the tenant's levels held before it (returned by
-//!   `tenants::lock_metering`, which advanced the meter in the same statement that took
-//!   the tenant's lock), the peak it leaves, and its counts.
-//! - [`add_counters`] adds the request counters aggregated in memory to their hours, days
-//!   and months.
-//! - Both split in Rust and write through one multi-row upsert (`add_gains`): a change
-//!   within an hour is one statement of three rows.
+//! - [`advance`] meters a change of the tenant's levels (a join, a leave, a kick, an
+//!   expiry, a room's end). Within the hour the meter stands in, the lock's own statement
+//!   (`tenants::lock_metering`) adds the span the levels held, the level and the joins to
+//!   the open hour kept on the tenant row; the first change of a later hour writes the
+//!   open hour and the hours the span crossed to their rows, and opens its own.
+//! - [`record`] adds what a change used straight to the hours it covers and their days and
+//!   months (a room created, time taken back after an expiry); [`add_counters`] adds the
+//!   request counters aggregated in memory.
+//! - All of them split in Rust and write through one multi-row upsert (`add_gains`).
 //! - [`periods`] and [`meter`] read a tenant's rows of one granularity in a range and its
-//!   running levels; the domain folds them into periods (`domain/usage.rs`). A read costs
-//!   the periods asked for: a day is one row, not its 24 hours.
+//!   running levels with its open hour; the domain folds them into periods
+//!   (`domain/usage.rs`). A read costs the periods asked for: a day is one row, not its 24
+//!   hours.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -21,20 +23,15 @@ use chrono::{Datelike, Months, TimeZone, Utc};
 use sqlx::any::AnyRow;
 
 use super::rows::Timestamp;
-use super::tenants::meter_from_row;
-pub use super::tenants::{Meter, MeterSpan};
+pub use super::rows::{HOUR, hour_floor};
+use super::tenants::{METER_COLUMNS, meter_from_row};
+pub use super::tenants::{Meter, MeterSpan, OpenHour};
 use super::{Db, StoreResult, col, store_error};
 
-pub const HOUR: i64 = 3600;
 pub const DAY: i64 = 86_400;
 
 /// The periods every write adds to, in the order their rows are written and locked.
 const GRANULARITIES: [Granularity; 3] = [Granularity::Hour, Granularity::Day, Granularity::Month];
-
-/// The start of the UTC hour holding `at`.
-pub fn hour_floor(at: Timestamp) -> Timestamp {
-    at.div_euclid(HOUR) * HOUR
-}
 
 /// The start of the period of `granularity` (a UTC hour, day or calendar month) holding
 /// `at`.
@@ -68,10 +65,6 @@ pub fn period_end(start: Timestamp, granularity: Granularity) -> Timestamp {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Metered {
     pub span: MeterSpan,
-    /// Participants present once the change is made (the hour of `span.to` peaks at least
-    /// there).
-    pub participants_after: i64,
-    pub participants_joined: i64,
     pub rooms_created: i64,
 }
 
@@ -166,8 +159,8 @@ async fn add_gains(db: &mut Db, gains: &Gains<'_>) -> StoreResult<()> {
 /// What `metered` adds to each hour it covers: each hour from the one holding `span.from`
 /// to the one holding `span.to` gains the seconds of the span within it at the span's
 /// levels, and a peak of at least the span's participants where the span covers any of
-/// it; the hour of `span.to` also gains the counts and the peak left after. When the
-/// levels were zero, only that last hour.
+/// it; the hour of `span.to` also gains the rooms created. When the levels were zero, only
+/// that last hour.
 ///
 /// Levels may be negative: a correction taking back time already counted (a participant
 /// whose tokens expired before the meter last moved). Its peaks count as zero, so it never
@@ -197,8 +190,6 @@ pub fn hours_gained(metered: &Metered) -> Vec<(Timestamp, UsageMetrics)> {
             ..UsageMetrics::default()
         };
         if hour == last {
-            gained.peak_participants = level.max(metered.participants_after);
-            gained.participants_joined = metered.participants_joined;
             gained.rooms_created = metered.rooms_created;
         }
         hours.push((hour, gained));
@@ -213,12 +204,7 @@ pub fn hours_gained(metered: &Metered) -> Vec<(Timestamp, UsageMetrics)> {
 /// for a span over more than ~20 days of a quiet tenant.
 pub async fn record(db: &mut Db, tenant_id: &str, metered: &Metered) -> StoreResult<()> {
     let span = metered.span;
-    if span.participants == 0
-        && span.rooms == 0
-        && metered.participants_after == 0
-        && metered.participants_joined == 0
-        && metered.rooms_created == 0
-    {
+    if span.participants == 0 && span.rooms == 0 && metered.rooms_created == 0 {
         return Ok(());
     }
     let mut gains = Gains::new();
@@ -228,30 +214,93 @@ pub async fn record(db: &mut Db, tenant_id: &str, metered: &Metered) -> StoreRes
     add_gains(db, &gains).await
 }
 
+/// A metered change of the tenant's levels by `delta` at `at`, admitting `joined`
+/// participants (a join, a leave, a kick, an expiry, a room's end), under the tenant's
+/// lock: advances the meter and meters the span the levels held before it. Within the
+/// open hour that is the lock's own statement (`tenants::lock_metering`); the first change
+/// in a later hour writes the open hour and the hours the span crossed to their periods,
+/// and opens its own hour. Returns the tenant, that span (its `to` is the time the change
+/// is metered at) and the meter as the change leaves it; `None` when there is no tenant.
+pub async fn advance(
+    db: &mut Db,
+    tenant_id: &str,
+    delta: super::tenants::UsageDelta,
+    at: Timestamp,
+    joined: i64,
+) -> StoreResult<Option<(super::rows::TenantRow, MeterSpan, Meter)>> {
+    let Some((row, span, mut meter)) =
+        super::tenants::lock_metering(db, tenant_id, delta, at, joined).await?
+    else {
+        return Ok(None);
+    };
+    if span.to >= meter.open.start + HOUR {
+        let (closed, open) = close_hours(&meter.open, &span, joined);
+        let mut gains = Gains::new();
+        for (hour, gained) in closed {
+            gain(&mut gains, tenant_id, hour, &gained);
+        }
+        add_gains(db, &gains).await?;
+        super::tenants::open(db, tenant_id, &open).await?;
+        meter.open = open;
+    }
+    Ok(Some((row, span, meter)))
+}
+
+/// A change in a later hour than the open one: what each hour before the change's gains
+/// (the open hour with what it held, then the hours the span crossed), none of them empty,
+/// and the change's hour as it opens (the span's part in it, and `joined`).
+fn close_hours(
+    open: &OpenHour,
+    span: &MeterSpan,
+    joined: i64,
+) -> (Vec<(Timestamp, UsageMetrics)>, OpenHour) {
+    let now_hour = hour_floor(span.to);
+    let mut closed: BTreeMap<Timestamp, UsageMetrics> = BTreeMap::new();
+    closed.entry(open.start).or_default().absorb(&UsageMetrics {
+        participant_seconds: open.participant_seconds,
+        room_seconds: open.room_seconds,
+        peak_participants: open.peak,
+        participants_joined: open.participants_joined,
+        ..UsageMetrics::default()
+    });
+    let crossed = Metered {
+        span: MeterSpan {
+            to: now_hour.max(span.from),
+            ..*span
+        },
+        rooms_created: 0,
+    };
+    for (hour, gained) in hours_gained(&crossed) {
+        if hour < now_hour {
+            closed.entry(hour).or_default().absorb(&gained);
+        }
+    }
+    let running = span.to - now_hour.max(span.from);
+    let opened = OpenHour {
+        start: now_hour,
+        participant_seconds: span.participants * running,
+        room_seconds: span.rooms * running,
+        peak: if running > 0 { span.participants } else { 0 },
+        participants_joined: joined,
+    };
+    let closed = closed
+        .into_iter()
+        .filter(|(_, m)| *m != UsageMetrics::default())
+        .collect();
+    (closed, opened)
+}
+
 /// A change that lowers the tenant's levels by `delta` at `at` (a leave, a kick, an expiry,
-/// a room's end): advances the meter under the tenant's lock and records the span the
-/// levels held before it, with the peak they leave. Returns that span (its `to` is the
-/// time the change is metered at).
+/// a room's end): [`advance`]. Returns the span the levels held before it.
 pub async fn lower_levels(
     db: &mut Db,
     tenant_id: &str,
     delta: super::tenants::UsageDelta,
     at: Timestamp,
 ) -> StoreResult<MeterSpan> {
-    let (_, span) = super::tenants::lock_metering(db, tenant_id, delta, at)
+    let (_, span, _) = advance(db, tenant_id, delta, at, 0)
         .await?
         .ok_or(super::StoreError::NotFound("tenant"))?;
-    record(
-        db,
-        tenant_id,
-        &Metered {
-            span,
-            participants_after: span.participants + delta.active_participants,
-            participants_joined: 0,
-            rooms_created: 0,
-        },
-    )
-    .await?;
     Ok(span)
 }
 
@@ -362,14 +411,16 @@ pub async fn periods(
 
 /// The tenant's running levels; `None` when no such tenant exists (any longer).
 pub async fn meter(db: &mut Db, tenant_id: &str) -> StoreResult<Option<Meter>> {
-    sqlx::query("SELECT metered_at, active_participants, started_rooms FROM tenants WHERE id = $1")
-        .bind(tenant_id)
-        .fetch_optional(db.conn()?)
-        .await
-        .map_err(store_error)?
-        .as_ref()
-        .map(meter_from_row)
-        .transpose()
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {METER_COLUMNS} FROM tenants WHERE id = $1"
+    )))
+    .bind(tenant_id)
+    .fetch_optional(db.conn()?)
+    .await
+    .map_err(store_error)?
+    .as_ref()
+    .map(meter_from_row)
+    .transpose()
 }
 
 /// A tenant whose usage can be read: a live one, or a deleted one whose history is kept.
@@ -391,14 +442,14 @@ pub async fn tenants(
     after_seq: i64,
     limit: i64,
 ) -> StoreResult<Vec<MeteredTenant>> {
-    let rows = sqlx::query(
-        "SELECT seq, id AS tenant_id, external_id, metered_at, active_participants, \
-           started_rooms, CAST(1 AS BIGINT) AS live FROM tenants WHERE seq > $1 AND created_at < $3 \
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT seq, id AS tenant_id, external_id, {METER_COLUMNS}, CAST(1 AS BIGINT) AS live \
+           FROM tenants WHERE seq > $1 AND created_at < $3 \
          UNION ALL \
-         SELECT tenant_seq, tenant_id, external_id, 0, 0, 0, CAST(0 AS BIGINT) FROM usage_tenants \
-           WHERE tenant_seq > $1 AND created_at < $3 AND deleted_at >= $2 \
-         ORDER BY seq LIMIT $4",
-    )
+         SELECT tenant_seq, tenant_id, external_id, 0, 0, 0, 0, 0, 0, 0, 0, CAST(0 AS BIGINT) \
+           FROM usage_tenants WHERE tenant_seq > $1 AND created_at < $3 AND deleted_at >= $2 \
+         ORDER BY seq LIMIT $4"
+    )))
     .bind(after_seq)
     .bind(from)
     .bind(to)
@@ -459,26 +510,19 @@ pub async fn keep_deleted(db: &mut Db, tenant_id: &str, now: Timestamp) -> Store
     Ok(())
 }
 
-/// Before a tenant is deleted, in the same transaction: writes the time its levels ran
-/// since the last change up to `at` (who was still present counts until the deletion), and
+/// Before a tenant is deleted, in the same transaction: meters its levels up to `at` (who
+/// was still present counts until the deletion), writes its open hour to its periods, and
 /// keeps its identity for its history. False when there is no such tenant.
 pub async fn close(db: &mut Db, tenant_id: &str, at: Timestamp) -> StoreResult<bool> {
-    let Some((_, span)) =
-        super::tenants::lock_metering(db, tenant_id, Default::default(), at).await?
-    else {
+    let Some((_, span, meter)) = advance(db, tenant_id, Default::default(), at, 0).await? else {
         return Ok(false);
     };
-    record(
-        db,
-        tenant_id,
-        &Metered {
-            span,
-            participants_after: 0,
-            participants_joined: 0,
-            rooms_created: 0,
-        },
-    )
-    .await?;
+    let open = meter.open_use();
+    if open != UsageMetrics::default() {
+        let mut gains = Gains::new();
+        gain(&mut gains, tenant_id, meter.open.start, &open);
+        add_gains(db, &gains).await?;
+    }
     keep_deleted(db, tenant_id, span.to).await?;
     Ok(true)
 }
@@ -534,10 +578,10 @@ pub struct AlertingTenant {
 /// Tenants whose config holds usage alerts (the stored config names `usage_alerts` only
 /// when the list is not empty).
 pub async fn alerting_tenants(db: &mut Db) -> StoreResult<Vec<AlertingTenant>> {
-    let rows = sqlx::query(
-        "SELECT id, config, metered_at, active_participants, started_rooms FROM tenants \
-         WHERE config LIKE '%\"usage_alerts\"%' ORDER BY seq",
-    )
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id, config, {METER_COLUMNS} FROM tenants \
+         WHERE config LIKE '%\"usage_alerts\"%' ORDER BY seq"
+    )))
     .fetch_all(db.conn()?)
     .await
     .map_err(store_error)?;
@@ -620,8 +664,6 @@ mod tests {
                 participants,
                 rooms,
             },
-            participants_after: 0,
-            participants_joined: 0,
             rooms_created: 0,
         }
     }
@@ -641,34 +683,89 @@ mod tests {
     }
 
     #[test]
-    fn a_span_is_split_across_the_hours_it_crosses_and_the_last_takes_the_counts() {
+    fn a_span_is_split_across_the_hours_it_crosses_and_the_last_takes_the_count() {
         let mut m = metered(T + 1800, T + 2 * HOUR + 900, 2, 1);
-        m.participants_after = 3;
-        m.participants_joined = 1;
+        m.rooms_created = 1;
         let hours = hours_gained(&m);
         assert_eq!(
             seconds_and_peaks(&hours),
             vec![
                 (0, 2 * 1800, 1800, 2),
                 (HOUR, 2 * 3600, 3600, 2),
-                (2 * HOUR, 2 * 900, 900, 3),
+                (2 * HOUR, 2 * 900, 900, 2),
             ]
         );
-        assert_eq!(hours[2].1.participants_joined, 1);
-        assert_eq!(
-            hours[0].1.participants_joined + hours[1].1.participants_joined,
-            0
-        );
+        let created: Vec<_> = hours.iter().map(|(_, m)| m.rooms_created).collect();
+        assert_eq!(created, vec![0, 0, 1]);
     }
 
     #[test]
-    fn a_span_ending_on_the_hour_writes_that_hour_its_counts_only() {
+    fn a_span_ending_on_the_hour_writes_that_hour_its_count_only() {
         let mut m = metered(T + 1800, T + HOUR, 1, 1);
-        m.participants_joined = 1;
-        m.participants_after = 2;
+        m.rooms_created = 1;
+        let hours = hours_gained(&m);
         assert_eq!(
-            seconds_and_peaks(&hours_gained(&m)),
-            vec![(0, 1800, 1800, 1), (HOUR, 0, 0, 2)]
+            seconds_and_peaks(&hours),
+            vec![(0, 1800, 1800, 1), (HOUR, 0, 0, 0)]
+        );
+        assert_eq!(hours[1].1.rooms_created, 1);
+    }
+
+    #[test]
+    fn a_change_in_a_later_hour_closes_the_open_one_and_the_hours_between() {
+        // 10:00 is open (600 participant-seconds, up to 3 present, 2 joins); the meter
+        // stands at 10:40 with 2 present and 1 room; a change comes at 12:15.
+        let open = OpenHour {
+            start: T,
+            participant_seconds: 600,
+            room_seconds: 300,
+            peak: 3,
+            participants_joined: 2,
+        };
+        let span = MeterSpan {
+            from: T + 2400,
+            to: T + 2 * HOUR + 900,
+            participants: 2,
+            rooms: 1,
+        };
+        let (closed, opened) = close_hours(&open, &span, 1);
+        assert_eq!(
+            seconds_and_peaks(&closed),
+            vec![
+                (0, 600 + 2 * 1200, 300 + 1200, 3),
+                (HOUR, 2 * 3600, 3600, 2)
+            ]
+        );
+        assert_eq!(closed[0].1.participants_joined, 2);
+        assert_eq!(
+            opened,
+            OpenHour {
+                start: T + 2 * HOUR,
+                participant_seconds: 2 * 900,
+                room_seconds: 900,
+                peak: 2,
+                participants_joined: 1,
+            }
+        );
+        // A quiet tenant's next hour: nothing to write, the new hour opens empty.
+        let quiet = MeterSpan {
+            from: T + 100,
+            to: T + 5 * HOUR,
+            participants: 0,
+            rooms: 0,
+        };
+        let empty = OpenHour {
+            start: T,
+            ..OpenHour::default()
+        };
+        let (closed, opened) = close_hours(&empty, &quiet, 0);
+        assert!(closed.is_empty());
+        assert_eq!(
+            opened,
+            OpenHour {
+                start: T + 5 * HOUR,
+                ..OpenHour::default()
+            }
         );
     }
 

@@ -327,6 +327,58 @@ async fn days_and_months_are_the_sums_of_their_hours_across_a_new_year_with_coun
     assert_eq!(months[1], days[1]);
 }
 
+/// The statements `change` ran on the writer (`Faults::steps_taken`).
+async fn statements<F: std::future::Future<Output = ()>>(store: &StoreOps, change: F) -> u64 {
+    let before = store.faults().steps_taken();
+    change.await;
+    store.faults().steps_taken() - before
+}
+
+#[tokio::test]
+async fn an_hours_changes_stay_on_the_tenant_row_until_a_later_hours_change_writes_them() {
+    let (store, _guard) = given().await;
+    let s = &*store;
+    join(s, "room_a", "p1", "2026-12-05T10:00:00Z").await;
+    // A join in the hour the meter stands in writes no period: one statement fewer than
+    // the first change of the next hour, which writes the open hour out (one upsert of its
+    // hour, day and month) and opens its own (one update of the tenant row).
+    let within = statements(s, join(s, "room_a", "p2", "2026-12-05T10:10:00Z")).await;
+    leave(s, "room_a", "p1", "2026-12-05T10:40:00Z").await;
+    // 10:00 as the tenant row holds it, read before and after a later change wrote it out.
+    let ten = counted(hour(2400 + 3000, 3600, 2), 2, 1);
+    let before = read(
+        s,
+        "2026-12-05T10:00:00Z",
+        "2026-12-05T12:00:00Z",
+        "hour",
+        "2026-12-05T11:00:00Z",
+    )
+    .await;
+    assert_eq!(before, vec![ten, UsageMetrics::default()]);
+    let days_before = read(s, "2026-12-05", "2026-12-06", "day", "2026-12-05T11:00:00Z").await;
+    leave(s, "room_a", "p2", "2026-12-05T12:15:00Z").await;
+    let after = read(
+        s,
+        "2026-12-05T10:00:00Z",
+        "2026-12-05T13:00:00Z",
+        "hour",
+        "2026-12-05T13:00:00Z",
+    )
+    .await;
+    // 11:00: p2 and the room the whole hour. 12:00: p2 until 12:15, the room (empty, not
+    // ended) all of it, read at 13:00.
+    assert_eq!(after, vec![ten, hour(3600, 3600, 1), hour(900, 3600, 1)]);
+    let days_after = read(s, "2026-12-05", "2026-12-06", "day", "2026-12-05T13:00:00Z").await;
+    assert_eq!(days_before, vec![ten]);
+    assert_eq!(
+        days_after,
+        vec![counted(hour(5400 + 3600 + 900, 3 * 3600, 2), 2, 1)]
+    );
+    // The same join two hours after the meter's last change.
+    let crossing = statements(s, join(s, "room_a", "p3", "2026-12-05T14:05:00Z")).await;
+    assert_eq!(crossing, within + 2);
+}
+
 #[tokio::test]
 async fn a_deleted_tenants_history_stays_until_purged() {
     let (store, _guard) = given().await;
