@@ -380,6 +380,83 @@ async fn an_hours_changes_stay_on_the_tenant_row_until_a_later_hours_change_writ
 }
 
 #[tokio::test]
+async fn concurrent_joins_across_an_hours_turn_count_every_second_once() {
+    let (store, _guard) = given().await;
+    // Twenty joins at once (two rooms of ten), their clocks spread from 10:59:50 to
+    // 11:00:09. They commit in whatever order the store takes them, each metered at its
+    // own time or at the meter's, when a join with a later clock committed first
+    // (`tenants::lock_at`); its row records that time. Half cross into 11:00, and the
+    // first of those to commit writes 10:00 out while the others wait on the tenant's lock.
+    let joins: Vec<_> = (0..20)
+        .map(|i| {
+            let store = store.clone();
+            let when = if i < 10 {
+                format!("2026-12-05T10:59:{}Z", 50 + i)
+            } else {
+                format!("2026-12-05T11:00:{:02}Z", i - 10)
+            };
+            let room = if i % 2 == 0 { "room_a" } else { "room_b" };
+            tokio::spawn(async move { join(&store, room, &format!("p{i}"), &when).await })
+        })
+        .collect();
+    for handle in joins {
+        handle.await.unwrap();
+    }
+    let s = &*store;
+    let mut joined = Vec::new();
+    for i in 0..20 {
+        let p = s.participant(&format!("p{i}")).await.unwrap().unwrap();
+        joined.push((i % 2, p.joined_at));
+    }
+    let (ten, eleven, noon) = (
+        at("2026-12-05T10:00:00Z"),
+        at("2026-12-05T11:00:00Z"),
+        at("2026-12-05T12:00:00Z"),
+    );
+    let hours = read(
+        s,
+        "2026-12-05T10:00:00Z",
+        "2026-12-05T12:00:00Z",
+        "hour",
+        "2026-12-05T12:00:00Z",
+    )
+    .await;
+    // Each participant from its recorded join to noon, each room from its first join.
+    let seconds = |(from, to): (i64, i64)| -> i64 {
+        joined.iter().map(|&(_, t)| (to - t.max(from)).max(0)).sum()
+    };
+    let room_seconds = |(from, to): (i64, i64)| -> i64 {
+        [0, 1]
+            .map(|room| {
+                let start = joined
+                    .iter()
+                    .filter(|(r, _)| *r == room)
+                    .map(|&(_, t)| t)
+                    .min();
+                (to - start.unwrap().max(from)).max(0)
+            })
+            .iter()
+            .sum()
+    };
+    let before = joined.iter().filter(|&&(_, t)| t < eleven).count() as i64;
+    assert_eq!(hours[0].participant_seconds, seconds((ten, eleven)));
+    assert_eq!(hours[1].participant_seconds, seconds((eleven, noon)));
+    assert_eq!(hours[0].room_seconds, room_seconds((ten, eleven)));
+    assert_eq!(hours[1].room_seconds, room_seconds((eleven, noon)));
+    assert_eq!(
+        (hours[0].participants_joined, hours[1].participants_joined),
+        (before, 20 - before)
+    );
+    assert_eq!(
+        (hours[0].peak_participants, hours[1].peak_participants),
+        (before, 20)
+    );
+    let day = read(s, "2026-12-05", "2026-12-06", "day", "2026-12-05T12:00:00Z").await;
+    assert_eq!(day[0].participant_seconds, seconds((ten, noon)));
+    assert_eq!(day[0].participants_joined, 20);
+}
+
+#[tokio::test]
 async fn a_deleted_tenants_history_stays_until_purged() {
     let (store, _guard) = given().await;
     let s = &*store;
