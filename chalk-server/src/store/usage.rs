@@ -10,10 +10,10 @@
 //!   and months.
 //! - Both split in Rust and write through one multi-row upsert (`add_gains`): a change
 //!   within an hour is one statement of three rows.
-//! - [`periods`] and [`meter`] read a tenant's rows of one granularity in a range and its
-//!   running levels; the domain folds them into periods (`domain/usage.rs`). A read costs
-//!   the periods asked for: a day is one row, not its 24 hours, and a range's rows come
-//!   back packed in one text.
+//! - [`live_tenant_periods`] reads a tenant's running levels and its rows of one granularity
+//!   in a range, in one statement ([`periods`]: several tenants' rows); the domain folds them
+//!   into periods (`domain/usage.rs`). A read costs the periods asked for: a day is one row,
+//!   not its 24 hours, and a range's rows come back packed in one text.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -416,6 +416,42 @@ pub async fn tenant_periods(
     unpack(col::<Option<String>>(&row, "periods")?.as_deref())
 }
 
+/// A live tenant's running levels and its stored periods of `granularity` starting in
+/// `[from, to)` (as [`tenant_periods`]), read by one statement: one snapshot on either
+/// database, so a change committed meanwhile is in both or in neither — it cannot move
+/// time from the levels into rows between two reads. `None` when no live tenant has this
+/// id (a deleted one's history: [`deleted_tenant`], then [`tenant_periods`]).
+pub async fn live_tenant_periods(
+    db: &mut Db,
+    tenant_id: &str,
+    granularity: Granularity,
+    (from, to): (Timestamp, Timestamp),
+) -> StoreResult<Option<(Meter, Vec<PeriodRow>)>> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT metered_at, active_participants, started_rooms, \
+               (SELECT {} FROM usage_periods WHERE {TENANT_PERIODS}) AS periods \
+             FROM tenants WHERE id = $1",
+            *PACKED
+        )
+    });
+    let Some(row) = sqlx::query(SQL.as_str())
+        .bind(tenant_id)
+        .bind(granularity.as_str())
+        .bind(from)
+        .bind(to)
+        .fetch_optional(db.conn()?)
+        .await
+        .map_err(store_error)?
+    else {
+        return Ok(None);
+    };
+    Ok(Some((
+        meter_from_row(&row)?,
+        unpack(col::<Option<String>>(&row, "periods")?.as_deref())?,
+    )))
+}
+
 /// The stored periods of `granularity` starting in `[from, to)` of each of `tenant_ids`,
 /// oldest first; a period with no use has no row. One row read per tenant with any, its
 /// periods packed (a month by day is one row of 30 periods whatever the history).
@@ -452,18 +488,6 @@ pub async fn periods(
         by_tenant.insert(col(&row, "tenant_id")?, rows);
     }
     Ok(by_tenant)
-}
-
-/// The tenant's running levels; `None` when no such tenant exists (any longer).
-pub async fn meter(db: &mut Db, tenant_id: &str) -> StoreResult<Option<Meter>> {
-    sqlx::query("SELECT metered_at, active_participants, started_rooms FROM tenants WHERE id = $1")
-        .bind(tenant_id)
-        .fetch_optional(db.conn()?)
-        .await
-        .map_err(store_error)?
-        .as_ref()
-        .map(meter_from_row)
-        .transpose()
 }
 
 /// A tenant whose usage can be read: a live one, or a deleted one whose history is kept.
