@@ -197,30 +197,31 @@ fn totals(metrics: &[UsageMetrics]) -> UsageMetrics {
 /// A tenant's usage over `range`. `None` when the store knows nothing of the tenant (never
 /// existed, or deleted and purged).
 ///
-/// The rows and the running levels are read apart; a change committed in between would
-/// move time from one to the other, so the levels are read again and the read repeated
-/// when they moved.
+/// A live tenant's rows and running levels are read by one statement, so they are of one
+/// moment: a change committed between two reads would move time from the levels into the
+/// rows and count it twice or not at all. A deleted tenant has no levels any more; its rows
+/// are all there is.
 pub async fn tenant_usage(
     db: &mut Db,
     tenant_id: &str,
     range: &Range,
     now: Timestamp,
 ) -> ApiResult<Option<Usage>> {
-    let mut meter = store_usage::meter(db, tenant_id).await?;
-    let mut attempts = 0;
-    let stored = loop {
-        if meter.is_none() && store_usage::deleted_tenant(db, tenant_id).await?.is_none() {
-            return Ok(None);
-        }
-        let stored =
-            store_usage::tenant_periods(db, tenant_id, range.granularity, range.span()).await?;
-        let again = store_usage::meter(db, tenant_id).await?;
-        attempts += 1;
-        if again == meter || attempts == 5 {
-            break stored;
-        }
-        meter = again;
-    };
+    let (meter, stored) =
+        match store_usage::live_tenant_periods(db, tenant_id, range.granularity, range.span())
+            .await?
+        {
+            Some((meter, stored)) => (Some(meter), stored),
+            None => {
+                if store_usage::deleted_tenant(db, tenant_id).await?.is_none() {
+                    return Ok(None);
+                }
+                let stored =
+                    store_usage::tenant_periods(db, tenant_id, range.granularity, range.span())
+                        .await?;
+                (None, stored)
+            }
+        };
     let metrics = fold(&range.periods, &stored, meter, now);
     Ok(Some(Usage {
         totals: totals(&metrics),
