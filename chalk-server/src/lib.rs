@@ -40,7 +40,7 @@
 //! | Usage metering: time metrics (exact, under the tenant lock) | levels, meter and open hour `store/tenants.rs` (`lock_metering`); metered changes and hour, day and month rows `store/usage.rs` (`advance`, `record`), made by `store/participants.rs` and `store/rooms.rs`; kept on deletion `store/usage.rs` (`close`) |
 //! | Usage metering: request counters | counted in `http/credentials.rs` (`api_requests`), `http/routes/auth.rs` (`token_exchanges`), `workers/webhook_delivery.rs` (attempts); held by `domain/usage_counters.rs`; written by `workers/usage_flush.rs` (every 5 s and at shutdown, `app/serve.rs`) |
 //! | Usage metering: alerts (`usage_alerts`, `usage.threshold_reached`) | rule `domain/config/fields.rs` (`usage_alerts`), applied in `domain/config/patch.rs`; checked after each flush by `domain/usage_alerts.rs`; fired once by `store/usage.rs` (`claim_firing`) |
-//! | Usage metering: reads, export, purge | ranges, periods, the fold of hours `domain/usage.rs`; routes `http/routes/usage.rs` (CSV/NDJSON streaming) |
+//! | Usage metering: reads, export, purge | ranges, periods, the fold of hours `domain/usage.rs`; stored periods read `store/usage_reads.rs`; routes `http/routes/usage.rs` (CSV/NDJSON streaming) |
 //! | Hardening: timeouts, connection cap, shutdown | `http/server.rs`; shutdown order `app/serve.rs` |
 //! | Operations: health, metrics | `http/routes/ops.rs`, `metrics.rs`; empty-room and token-expiry sweeper `workers/room_sweeper.rs` |
 //! | Server configuration | `app/settings.rs`, wired in `app/startup.rs`; what requests see of it `domain/policy.rs` |

@@ -13,7 +13,8 @@ use crate::clock::to_datetime;
 use crate::domain::audit::{self, AuditContext};
 use crate::domain::validate::Problems;
 use crate::error::{ApiError, ApiResult};
-use crate::store::usage::{self as store_usage, Meter, MeteredTenant, PeriodRow, PurgeOutcome};
+use crate::store::usage::{self as store_usage, Meter, MeteredTenant, PurgeOutcome};
+use crate::store::usage_reads::{self, PeriodRow};
 use crate::store::{Db, Timestamp};
 
 /// A range of periods: `[from, to)` cut at `granularity`'s boundaries.
@@ -208,7 +209,7 @@ pub async fn tenant_usage(
     now: Timestamp,
 ) -> ApiResult<Option<Usage>> {
     let (meter, stored) =
-        match store_usage::live_tenant_periods(db, tenant_id, range.granularity, range.span())
+        match usage_reads::live_tenant_periods(db, tenant_id, range.granularity, range.span())
             .await?
         {
             Some((meter, stored)) => (Some(meter), stored),
@@ -217,7 +218,7 @@ pub async fn tenant_usage(
                     return Ok(None);
                 }
                 let stored =
-                    store_usage::tenant_periods(db, tenant_id, range.granularity, range.span())
+                    usage_reads::tenant_periods(db, tenant_id, range.granularity, range.span())
                         .await?;
                 (None, stored)
             }
@@ -298,7 +299,7 @@ pub async fn export_page(
             break;
         }
         let ids: Vec<String> = tenants.iter().map(|t| t.tenant_id.clone()).collect();
-        let mut stored = store_usage::periods(db, &ids, range.granularity, range.span()).await?;
+        let mut stored = usage_reads::periods(db, &ids, range.granularity, range.span()).await?;
         for tenant in &tenants {
             after_seq = tenant.seq;
             let own = stored.remove(&tenant.tenant_id).unwrap_or_default();

@@ -21,6 +21,7 @@ use crate::domain::usage::{fold, period_floor};
 use crate::error::ApiResult;
 use crate::store::Timestamp;
 use crate::store::usage::{self, AlertingTenant};
+use crate::store::usage_reads;
 
 /// The periods a check looks at: the one holding `now`, and the one holding the previous
 /// check when it was another (a threshold reached just before midnight still fires).
@@ -60,7 +61,7 @@ async fn value_over(
     now: Timestamp,
 ) -> ApiResult<UsageMetrics> {
     let mut db = core.store.read().await?;
-    let stored = usage::tenant_periods(&mut db, &tenant.tenant_id, granularity, span).await?;
+    let stored = usage_reads::tenant_periods(&mut db, &tenant.tenant_id, granularity, span).await?;
     let mut folded = fold(&[span], &stored, Some(tenant.meter), now);
     Ok(folded.pop().unwrap_or_default())
 }

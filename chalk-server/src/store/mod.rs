@@ -74,6 +74,7 @@ pub mod snapshot;
 pub mod stored_config;
 pub mod tenants;
 pub mod usage;
+pub mod usage_reads;
 pub mod webhooks;
 
 pub use idempotency::{IdempotencyBegin, IdempotencyReservation};
