@@ -52,7 +52,10 @@ fn active(tenant: &AlertingTenant, since: Timestamp, touched: &[String]) -> bool
 }
 
 /// The tenant's usage over its period `span` of `granularity` as of `now`: the stored
-/// period plus the time its levels have been running since its last change.
+/// period, its open hour and the time its levels have been running since its last change,
+/// read by one statement. The meter `alerting_tenants` read earlier may be stale: a change
+/// since then may have written its open hour into the stored rows, which that meter would
+/// count a second time. Nothing when the tenant was deleted meanwhile.
 async fn value_over(
     core: &Core,
     tenant: &AlertingTenant,
@@ -61,8 +64,12 @@ async fn value_over(
     now: Timestamp,
 ) -> ApiResult<UsageMetrics> {
     let mut db = core.store.read().await?;
-    let stored = usage_reads::tenant_periods(&mut db, &tenant.tenant_id, granularity, span).await?;
-    let mut folded = fold(&[span], &stored, Some(tenant.meter), now);
+    let Some((meter, stored)) =
+        usage_reads::live_tenant_periods(&mut db, &tenant.tenant_id, granularity, span).await?
+    else {
+        return Ok(UsageMetrics::default());
+    };
+    let mut folded = fold(&[span], &stored, Some(meter), now);
     Ok(folded.pop().unwrap_or_default())
 }
 
