@@ -194,7 +194,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(&address)
         .await
         .map_err(|e| format!("cannot listen on {address}: {e}"))?;
-    // The routes and their OpenAPI document need no state: built while the store opens.
+    // The routes need no state: built while the store opens.
     let routes = tokio::task::spawn_blocking(crate::http::Routes::build);
     let (state, secrets) = build_state(&settings).await?;
     let backups = planned_backups

@@ -31,44 +31,58 @@ pub fn build_router(state: AppState) -> Router {
     Routes::build().into_router(state)
 }
 
-/// The routes and the serialized OpenAPI document, before any state: the part of the
-/// router that costs time to build (the document, most of it), so that a starting server
-/// can build it while its store opens (`app::startup`).
+/// The routes, before any state. Cheap to build (the document is built on its first
+/// request), and built while a starting server's store opens (`app::startup`).
 pub struct Routes {
     api: Router<AppState>,
-    document: axum::body::Bytes,
 }
 
 impl Routes {
     pub fn build() -> Self {
-        let (api, document) = openapi::api_router().split_for_parts();
-        // Serialized once: the document is the same for the life of the process.
-        let document = serde_json::to_vec(&document)
-            .expect("the OpenAPI document always serializes")
-            .into();
-        Self { api, document }
+        Self {
+            api: openapi::served_router(),
+        }
     }
 
     /// The application: these routes, their middleware and `state`.
     pub fn into_router(self, state: AppState) -> Router {
-        let Routes { api, document } = self;
-        router(api, document, state)
+        router(self.api, state)
     }
 }
 
-fn router(api: Router<AppState>, document: axum::body::Bytes, state: AppState) -> Router {
+/// The serialized OpenAPI document: the same for the life of the process, built once on
+/// its first request, off the async workers (it takes ~10 ms of CPU), instead of by every
+/// starting server before it can answer.
+async fn openapi_document() -> Result<axum::body::Bytes, ApiError> {
+    static DOCUMENT: tokio::sync::OnceCell<axum::body::Bytes> = tokio::sync::OnceCell::const_new();
+    DOCUMENT
+        .get_or_try_init(|| async {
+            tokio::task::spawn_blocking(|| {
+                serde_json::to_vec(&openapi::document())
+                    .map(axum::body::Bytes::from)
+                    .map_err(|e| {
+                        ApiError::internal(format!("serializing the OpenAPI document: {e}"))
+                    })
+            })
+            .await
+            .map_err(|e| ApiError::internal(format!("building the OpenAPI document: {e}")))?
+        })
+        .await
+        .cloned()
+}
+
+fn router(api: Router<AppState>, state: AppState) -> Router {
     Router::new()
         .merge(api)
         .route(
             "/api/v1/openapi.json",
-            axum::routing::get(move || {
-                let document = document.clone();
-                async move {
+            axum::routing::get(|| async {
+                openapi_document().await.map(|document| {
                     (
                         [(axum::http::header::CONTENT_TYPE, "application/json")],
                         document,
                     )
-                }
+                })
             }),
         )
         .fallback(|| async { ApiError::not_found("Endpoint") })

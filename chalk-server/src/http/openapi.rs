@@ -1,10 +1,12 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
+use axum::Router;
 use axum::middleware;
+use axum::routing::MethodRouter;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
-use utoipa_axum::routes;
+use utoipa_axum::{PathItemExt, routes};
 
 use crate::http::routes::{
     api_keys, audit, auth, config, operator_keys, ops, rooms, signing_keys, tenants, usage,
@@ -90,83 +92,134 @@ impl Modify for Security {
     }
 }
 
-/// Every documented route, registered with axum and with the document at once.
+/// Every route of the API, in groups that share a path, split by whether they take a
+/// credential: the one list that both the served router ([`served_router`]) and the
+/// document ([`document`]) are built from, so neither can have a route the other lacks.
 ///
-/// Authentication is explicit: the routes that take a credential are registered in one
-/// router that carries the credential middleware, the rest (health, metrics, the token
-/// exchange, which carries its key in the body) in another. A handler that extracts a
-/// [`Caller`](crate::domain::caller::Caller) outside the protected router answers 500, and
-/// `tests/api/openapi.rs` calls every documented operation to prove none does.
+/// Authentication is explicit: the routes that take a credential carry the credential
+/// middleware, the rest (health, metrics, the token exchange, which carries its key in the
+/// body) do not. A handler that extracts a [`Caller`](crate::domain::caller::Caller)
+/// outside the protected routes answers 500, and `tests/api/openapi.rs` calls every
+/// documented operation to prove none does.
+macro_rules! route_table {
+    ($build:ident) => {
+        $build! {
+            protected: [
+                [tenants::create, tenants::list],
+                [tenants::get, tenants::update, tenants::delete],
+                [tenants::current],
+                [tenants::rotate_key],
+                [tenants::suspend],
+                [tenants::resume],
+                [config::get, config::update],
+                [api_keys::create, api_keys::list],
+                [api_keys::revoke],
+                [rooms::create, rooms::list],
+                [rooms::get],
+                [rooms::end],
+                [rooms::add_participant],
+                [rooms::token],
+                [rooms::remove_participant],
+                [signing_keys::list],
+                [signing_keys::rotate],
+                [webhooks::create_endpoint, webhooks::list_endpoints],
+                [webhooks::get_endpoint, webhooks::update_endpoint, webhooks::delete_endpoint],
+                [webhooks::rotate_secret],
+                [webhooks::test_endpoint],
+                [webhooks::list_events],
+                [webhooks::list_deliveries],
+                [webhooks::retry_delivery],
+                [operator_keys::create, operator_keys::list],
+                [operator_keys::revoke],
+                [audit::list],
+                [audit::list_for_tenant],
+                [usage::get_tenant, usage::purge],
+                [usage::export],
+            ],
+            public: [
+                [auth::token],
+                [auth::refresh],
+                [auth::revoke],
+                [ops::healthz],
+                [ops::readyz],
+                [ops::metrics],
+                [signing_keys::jwks],
+            ],
+        }
+    };
+}
+
+/// The router a server runs: each group of [`route_table`] at its path, with its methods,
+/// and nothing of the document. Building the document costs ~10 ms of CPU (every
+/// operation's schemas), which a starting server would otherwise spend before it answers;
+/// the document is built on its first request instead (`http::router`).
+pub fn served_router() -> Router<AppState> {
+    macro_rules! served {
+        (
+            protected: [$([$($pm:ident :: $ph:ident),+]),* $(,)?],
+            public: [$([$($qm:ident :: $qh:ident),+]),* $(,)?] $(,)?
+        ) => {{
+            let router = Router::new();
+            $(
+                let (path, handlers) = group!($($pm :: $ph),+);
+                let router = router.route(&path, authenticated_handlers(handlers));
+            )*
+            $(
+                let (path, handlers) = group!($($qm :: $qh),+);
+                let router = router.route(&path, handlers);
+            )*
+            router
+        }};
+    }
+    /// One group's path and its handlers, each on the methods its annotation documents.
+    macro_rules! group {
+        ($($m:ident :: $h:ident),+) => {{
+            let mut path: Option<String> = None;
+            let mut handlers = MethodRouter::new();
+            $(
+                pastey::paste! {
+                    let this = <$m::[<__path_ $h>] as utoipa::Path>::path();
+                    for method in <$m::[<__path_ $h>] as utoipa::Path>::methods() {
+                        handlers = handlers.on(method.to_method_filter(), $m::$h);
+                    }
+                }
+                debug_assert!(path.as_ref().is_none_or(|p| *p == this), "a group shares one path");
+                path = Some(this);
+            )+
+            (path.unwrap_or_default(), handlers)
+        }};
+    }
+    route_table!(served)
+}
+
+/// Every documented route, registered with the document (and with axum, unused but for
+/// the document's own router type).
 pub fn api_router() -> OpenApiRouter<AppState> {
-    let (public, protected) = routers();
-    public.merge(protected)
+    macro_rules! documented {
+        (
+            protected: [$([$($pm:ident :: $ph:ident),+]),* $(,)?],
+            public: [$([$($qm:ident :: $qh:ident),+]),* $(,)?] $(,)?
+        ) => {{
+            let protected = OpenApiRouter::new()
+                $(.routes(authenticated(routes!($($pm :: $ph),+))))*;
+            OpenApiRouter::with_openapi(ApiDoc::openapi())
+                $(.routes(routes!($($qm :: $qh),+)))*
+                .merge(protected)
+        }};
+    }
+    route_table!(documented)
 }
 
 /// The credential middleware on one protected route's handlers. `MethodRouter::route_layer`
 /// wraps only the methods the route serves, so a wrong method is a plain 405, whatever
 /// headers it carries (a router-wide layer would also wrap the 405 fallback).
-fn authenticated(routes: UtoipaMethodRouter<AppState>) -> UtoipaMethodRouter<AppState> {
-    routes.map(|handlers| {
-        handlers.route_layer(middleware::from_fn(crate::http::credentials::authenticate))
-    })
+fn authenticated_handlers(handlers: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    handlers.route_layer(middleware::from_fn(crate::http::credentials::authenticate))
 }
 
-/// (public, protected): the documented routes, split by whether they take a credential.
-fn routers() -> (OpenApiRouter<AppState>, OpenApiRouter<AppState>) {
-    let protected = OpenApiRouter::new()
-        .routes(authenticated(routes!(tenants::create, tenants::list)))
-        .routes(authenticated(routes!(
-            tenants::get,
-            tenants::update,
-            tenants::delete
-        )))
-        .routes(authenticated(routes!(tenants::current)))
-        .routes(authenticated(routes!(tenants::rotate_key)))
-        .routes(authenticated(routes!(tenants::suspend)))
-        .routes(authenticated(routes!(tenants::resume)))
-        .routes(authenticated(routes!(config::get, config::update)))
-        .routes(authenticated(routes!(api_keys::create, api_keys::list)))
-        .routes(authenticated(routes!(api_keys::revoke)))
-        .routes(authenticated(routes!(rooms::create, rooms::list)))
-        .routes(authenticated(routes!(rooms::get)))
-        .routes(authenticated(routes!(rooms::end)))
-        .routes(authenticated(routes!(rooms::add_participant)))
-        .routes(authenticated(routes!(rooms::token)))
-        .routes(authenticated(routes!(rooms::remove_participant)))
-        .routes(authenticated(routes!(signing_keys::list)))
-        .routes(authenticated(routes!(signing_keys::rotate)))
-        .routes(authenticated(routes!(
-            webhooks::create_endpoint,
-            webhooks::list_endpoints
-        )))
-        .routes(authenticated(routes!(
-            webhooks::get_endpoint,
-            webhooks::update_endpoint,
-            webhooks::delete_endpoint
-        )))
-        .routes(authenticated(routes!(webhooks::rotate_secret)))
-        .routes(authenticated(routes!(webhooks::test_endpoint)))
-        .routes(authenticated(routes!(webhooks::list_events)))
-        .routes(authenticated(routes!(webhooks::list_deliveries)))
-        .routes(authenticated(routes!(webhooks::retry_delivery)))
-        .routes(authenticated(routes!(
-            operator_keys::create,
-            operator_keys::list
-        )))
-        .routes(authenticated(routes!(operator_keys::revoke)))
-        .routes(authenticated(routes!(audit::list)))
-        .routes(authenticated(routes!(audit::list_for_tenant)))
-        .routes(authenticated(routes!(usage::get_tenant, usage::purge)))
-        .routes(authenticated(routes!(usage::export)));
-    let public = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(auth::token))
-        .routes(routes!(auth::refresh))
-        .routes(routes!(auth::revoke))
-        .routes(routes!(ops::healthz))
-        .routes(routes!(ops::readyz))
-        .routes(routes!(ops::metrics))
-        .routes(routes!(signing_keys::jwks));
-    (public, protected)
+/// [`authenticated_handlers`] on a documented group.
+fn authenticated(routes: UtoipaMethodRouter<AppState>) -> UtoipaMethodRouter<AppState> {
+    routes.map(authenticated_handlers)
 }
 
 /// The document as served at `/api/v1/openapi.json`.
