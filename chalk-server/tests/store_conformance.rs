@@ -963,3 +963,77 @@ fn postgres_half_not_run() {
         support::postgres::report_not_run();
     }
 }
+
+/// What a SQLite database's schema and migration records look like: every schema object
+/// with its SQL, and sqlx's record of each migration (not when, nor how long it took).
+async fn schema_of(
+    url: &str,
+) -> (
+    Vec<(String, String, Option<String>)>,
+    Vec<(i64, String, bool, Vec<u8>)>,
+) {
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+    let objects = sqlx::query_as(
+        "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let records = sqlx::query_as(
+        "SELECT version, description, success, checksum FROM _sqlx_migrations ORDER BY version",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    (objects, records)
+}
+
+/// A new SQLite database gets every migration at once (`store/migrations.rs`): the same
+/// schema and the same records as sqlx's migrator applying them one by one, and sqlx's
+/// migrator then finds nothing left to apply.
+#[tokio::test]
+async fn a_new_sqlite_database_migrated_at_once_matches_one_migrated_by_sqlx() {
+    let dir = tempfile::tempdir().unwrap();
+    let at_once = format!("sqlite://{}/at-once.db?mode=rwc", dir.path().display());
+    let one_by_one = format!("sqlite://{}/one-by-one.db?mode=rwc", dir.path().display());
+
+    let store = Store::connect(&at_once).await.unwrap();
+    store.close().await;
+    // Opened again: an existing database, which sqlx's migrator alone checks.
+    let store = Store::connect(&at_once).await.unwrap();
+    store.close().await;
+    let pool = sqlx::SqlitePool::connect(&one_by_one).await.unwrap();
+    sqlx::migrate!("./migrations/sqlite")
+        .run(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    let (objects, records) = schema_of(&at_once).await;
+    assert_eq!(
+        (objects.clone(), records.clone()),
+        schema_of(&one_by_one).await
+    );
+    assert!(
+        objects
+            .iter()
+            .any(|(kind, name, _)| kind == "table" && name == "tenants")
+    );
+    assert_eq!(
+        records.len(),
+        sqlx::migrate!("./migrations/sqlite").iter().count()
+    );
+    assert!(records.iter().all(|(_, _, success, _)| *success));
+
+    // They were applied together: one execution time for all, recorded as sqlx does.
+    use sqlx::Connection;
+    let mut conn = sqlx::SqliteConnection::connect(&at_once).await.unwrap();
+    let times: Vec<i64> =
+        sqlx::query_scalar("SELECT DISTINCT execution_time FROM _sqlx_migrations")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(times.len(), 1, "{times:?}");
+    assert!(times[0] > 0);
+}

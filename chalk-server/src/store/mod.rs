@@ -38,6 +38,7 @@
 //!   listener's proof of life; it imports only `rows`.
 //! - `listener`: PostgreSQL, hears other instances' invalidations.
 //! - `group_commit`: SQLite, write transactions that arrive together share one COMMIT.
+//! - `migrations`: the schema's migrations, and a new SQLite database's in one transaction.
 //!
 //! Invariants that concurrent requests could break (one primary key, single-use refresh
 //! tokens, idempotency reservations, revision checks, quotas) are enforced inside the
@@ -64,6 +65,7 @@ mod group_commit;
 pub mod idempotency;
 pub mod keys;
 mod listener;
+mod migrations;
 pub mod operator_keys;
 pub mod participants;
 pub mod refresh;
@@ -360,10 +362,7 @@ impl Store {
                     // the next start. The first `FULL` commit after them syncs the WAL
                     // they are in.
                     set_synchronous(&writer, false).await?;
-                    sqlx::migrate!("./migrations/sqlite")
-                        .run(&writer)
-                        .await
-                        .map_err(|e| format!("cannot apply SQLite migrations: {e}"))?;
+                    migrations::sqlite(&writer).await?;
                     set_synchronous(&writer, true).await
                 };
                 // The first reader opens while the migrations run (WAL: a reader never
@@ -382,10 +381,7 @@ impl Store {
                     .connect_with(options)
                     .await
                     .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
-                sqlx::migrate!("./migrations/postgres")
-                    .run(&pool)
-                    .await
-                    .map_err(|e| format!("cannot apply PostgreSQL migrations: {e}"))?;
+                migrations::postgres(&pool).await?;
                 (pool.clone(), pool)
             }
         };

@@ -40,7 +40,7 @@ pub fn sqlite_file(url: &str) -> Option<PathBuf> {
 /// The last migration this build knows: a backup from a later schema cannot be restored
 /// by it.
 pub fn latest_schema_version() -> i64 {
-    sqlx::migrate!("./migrations/sqlite")
+    crate::store::migrations::SQLITE
         .iter()
         .map(|migration| migration.version)
         .max()
