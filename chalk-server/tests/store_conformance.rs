@@ -989,9 +989,61 @@ async fn schema_of(
     (objects, records)
 }
 
-/// A new SQLite database gets every migration at once (`store/migrations.rs`): the same
-/// schema and the same records as sqlx's migrator applying them one by one, and sqlx's
-/// migrator then finds nothing left to apply.
+/// `migrations/sqlite_schema.sql` is the schema the SQLite migrations build, as
+/// `store/migrations.rs` generates it; `CHALK_WRITE_SCHEMA=1` writes it again.
+#[tokio::test]
+async fn the_sqlite_schema_file_is_the_one_the_migrations_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/one-by-one.db?mode=rwc", dir.path().display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::migrate!("./migrations/sqlite")
+        .run(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let generated = chalk_server::store::migrations::schema_file_of(&mut conn)
+        .await
+        .unwrap();
+    // The file holds no rows: a new database's migrations must leave every table empty.
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+         AND name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(tables.len() > 10, "{tables:?}");
+    for table in tables {
+        let rows: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        assert_eq!(
+            rows, 0,
+            "a new database's {table} holds rows: the schema file cannot"
+        );
+    }
+
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite_schema.sql");
+    if std::env::var_os("CHALK_WRITE_SCHEMA").is_some() {
+        std::fs::write(file, &generated).unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(file).unwrap(),
+        generated,
+        "migrations/sqlite_schema.sql is not the schema the migrations build: write it again \
+         with CHALK_WRITE_SCHEMA=1 cargo test -p chalk-server --test store_conformance schema"
+    );
+}
+
+/// A new SQLite database is given the schema file and the records of the migrations it
+/// includes, at once (`store/migrations.rs`): the same schema and the same records as
+/// sqlx's migrator applying the migrations one by one.
 #[tokio::test]
 async fn a_new_sqlite_database_migrated_at_once_matches_one_migrated_by_sqlx() {
     let dir = tempfile::tempdir().unwrap();

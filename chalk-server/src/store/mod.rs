@@ -65,7 +65,7 @@ mod group_commit;
 pub mod idempotency;
 pub mod keys;
 mod listener;
-mod migrations;
+pub mod migrations;
 pub mod operator_keys;
 pub mod participants;
 pub mod refresh;
