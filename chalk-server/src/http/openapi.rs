@@ -5,7 +5,7 @@ use axum::middleware;
 use axum::routing::MethodRouter;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
-use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
+use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::{PathItemExt, routes};
 
 use crate::http::routes::{
@@ -162,7 +162,7 @@ pub fn served_router() -> Router<AppState> {
             let router = Router::new();
             $(
                 let (path, handlers) = group!($($pm :: $ph),+);
-                let router = router.route(&path, authenticated_handlers(handlers));
+                let router = router.route(&path, authenticated(handlers));
             )*
             $(
                 let (path, handlers) = group!($($qm :: $qh),+);
@@ -192,37 +192,27 @@ pub fn served_router() -> Router<AppState> {
     route_table!(served)
 }
 
-/// Every documented route, registered with the document (and with axum, unused but for
-/// the document's own router type).
-pub fn api_router() -> OpenApiRouter<AppState> {
+/// The credential middleware on one protected route's handlers. `MethodRouter::route_layer`
+/// wraps only the methods the route serves, so a wrong method is a plain 405, whatever
+/// headers it carries (a router-wide layer would also wrap the 405 fallback).
+fn authenticated(handlers: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    handlers.route_layer(middleware::from_fn(crate::http::credentials::authenticate))
+}
+
+/// The OpenAPI document of every route of [`route_table`], as served at
+/// `/api/v1/openapi.json`.
+pub fn document() -> utoipa::openapi::OpenApi {
     macro_rules! documented {
         (
             protected: [$([$($pm:ident :: $ph:ident),+]),* $(,)?],
             public: [$([$($qm:ident :: $qh:ident),+]),* $(,)?] $(,)?
-        ) => {{
-            let protected = OpenApiRouter::new()
-                $(.routes(authenticated(routes!($($pm :: $ph),+))))*;
-            OpenApiRouter::with_openapi(ApiDoc::openapi())
+        ) => {
+            OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+                $(.routes(routes!($($pm :: $ph),+)))*
                 $(.routes(routes!($($qm :: $qh),+)))*
-                .merge(protected)
-        }};
+                .split_for_parts()
+                .1
+        };
     }
     route_table!(documented)
-}
-
-/// The credential middleware on one protected route's handlers. `MethodRouter::route_layer`
-/// wraps only the methods the route serves, so a wrong method is a plain 405, whatever
-/// headers it carries (a router-wide layer would also wrap the 405 fallback).
-fn authenticated_handlers(handlers: MethodRouter<AppState>) -> MethodRouter<AppState> {
-    handlers.route_layer(middleware::from_fn(crate::http::credentials::authenticate))
-}
-
-/// [`authenticated_handlers`] on a documented group.
-fn authenticated(routes: UtoipaMethodRouter<AppState>) -> UtoipaMethodRouter<AppState> {
-    routes.map(authenticated_handlers)
-}
-
-/// The document as served at `/api/v1/openapi.json`.
-pub fn document() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
 }
