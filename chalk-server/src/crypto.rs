@@ -107,11 +107,15 @@ pub fn derive_key(key_base64: &str, label: &str) -> Result<[u8; 32], CryptoError
 
 /// Hex SHA-256 of a credential, as stored.
 pub fn hash_secret(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+/// Lowercase hex of `bytes`. Every authenticated request hashes its key with it to find the
+/// key: one allocation, not one a byte.
+pub fn hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(secret.as_bytes());
-    // Every authenticated request hashes its key to find it: one allocation, not 32.
-    let mut out = String::with_capacity(64);
-    for byte in digest {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &byte in bytes {
         out.push(char::from(HEX[usize::from(byte >> 4)]));
         out.push(char::from(HEX[usize::from(byte & 0x0f)]));
     }

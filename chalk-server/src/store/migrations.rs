@@ -79,7 +79,7 @@ pub(super) async fn postgres(pool: &AnyPool) -> Result<(), String> {
         .map_err(|e| format!("cannot apply PostgreSQL migrations: {e}"))
 }
 
-/// The schema that the SQLite migrations through [`SCHEMA_THROUGH`] build, as SQLite
+/// The schema that the SQLite migrations through [`schema_through`] build, as SQLite
 /// stores it (generated: see the file's first line).
 const SCHEMA: &str = include_str!("../../migrations/sqlite_schema.sql");
 /// The first line of [`SCHEMA`] names the last migration it includes.
@@ -114,15 +114,12 @@ fn all_at_once(migrator: &Migrator) -> Option<String> {
     );
     for (i, migration) in included.iter().enumerate() {
         let separator = if i == 0 { "" } else { ",\n" };
-        let mut checksum = String::with_capacity(migration.checksum.len() * 2);
-        for byte in migration.checksum.iter() {
-            let _ = write!(checksum, "{byte:02X}");
-        }
         let _ = write!(
             script,
-            "{separator}({}, '{}', TRUE, X'{checksum}', -1)",
+            "{separator}({}, '{}', TRUE, X'{}', -1)",
             migration.version,
             migration.description.replace('\'', "''"),
+            crate::crypto::hex(&migration.checksum),
         );
     }
     script.push_str(";\nCOMMIT;");

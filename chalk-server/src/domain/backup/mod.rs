@@ -48,7 +48,7 @@ impl BackupKey {
 
     /// 16 hex characters: enough to tell keys apart, nothing to recover one from.
     pub fn fingerprint(&self) -> String {
-        sealed::hex(&self.fingerprint)
+        crate::crypto::hex(&self.fingerprint)
     }
 
     fn fingerprint_bytes(&self) -> &[u8; 8] {
@@ -250,7 +250,7 @@ fn unseal(file: &Path, key: &BackupKey, target: &Path) -> Result<Manifest, Backu
     file.sync_all()
         .map_err(failed("cannot sync the restored database"))?;
     if written != manifest.database_bytes
-        || format!("sha256:{}", sealed::hex(&hasher.finalize())) != manifest.checksum
+        || format!("sha256:{}", crate::crypto::hex(&hasher.finalize())) != manifest.checksum
     {
         return Err(BackupError::Damaged(
             "the database's checksum does not match the manifest".into(),
@@ -267,7 +267,10 @@ fn checksum_of(path: &Path) -> io::Result<(String, u64)> {
     loop {
         let n = file.read(&mut buffer)?;
         if n == 0 {
-            return Ok((format!("sha256:{}", sealed::hex(&hasher.finalize())), total));
+            return Ok((
+                format!("sha256:{}", crate::crypto::hex(&hasher.finalize())),
+                total,
+            ));
         }
         hasher.update(&buffer[..n]);
         total += n as u64;

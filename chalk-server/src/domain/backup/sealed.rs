@@ -29,6 +29,7 @@ use aes_gcm::aead::stream::{DecryptorBE32, EncryptorBE32};
 use rand::Rng;
 
 use super::BackupKey;
+use crate::crypto::hex;
 
 pub const MAGIC: &[u8; 8] = b"CHALKBAK";
 pub const FORMAT_VERSION: u8 = 1;
@@ -144,10 +145,6 @@ fn read_header(input: &mut impl Read) -> Result<[u8; HEADER_LEN], OpenError> {
         return Err(OpenError::UnsupportedFormat(header[8]));
     }
     Ok(header)
-}
-
-pub(super) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Reads a sealed file segment by segment.
