@@ -19,10 +19,10 @@
 
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, AnyConnection, Row};
+use sqlx::{Any, Row};
 
 use crate::store::snapshot::sqlite_file;
-use crate::store::{Db, Dialect, Store, column_error, store_error};
+use crate::store::{Conn, Db, Dialect, Store, column_error, store_error};
 
 /// Rows per `INSERT` (at most 15 columns: far below either database's parameter limit).
 const BATCH_ROWS: usize = 200;
@@ -411,7 +411,7 @@ fn sql_error(context: String) -> impl FnOnce(sqlx::Error) -> String {
     move |e| format!("{context}: {}", store_error(e))
 }
 
-fn conn(db: &mut Db) -> Result<&mut AnyConnection, String> {
+fn conn(db: &mut Db) -> Result<Conn<'_>, String> {
     db.conn().map_err(|e| e.to_string())
 }
 

@@ -23,30 +23,27 @@
 //!
 //! Every member's savepoint has the same name ([`savepoint`]): members hold the connection
 //! one at a time and each savepoint is released (or rolled back and released) before the
-//! next begins, so one name is never ambiguous. A member that keeps its work does not pay
-//! a round trip to the writer for its `RELEASE`: whoever takes the connection next sends
-//! it in front of its own statement (`RELEASE member; SAVEPOINT member`, or `RELEASE
-//! member; COMMIT`), which saves every write one of the few statements it runs. It also keeps the statements few: sqlx
-//! caches every statement text it runs, in a small per-connection LRU, and a name per
-//! member (`s1`, `s2`, … up to the batch's size) evicted the real queries from it, so each
-//! was prepared again on every request.
+//! next begins, so one name is never ambiguous, and the writer keeps one prepared statement
+//! for each step instead of one per name.
+//!
+//! The writer connection runs statements on the calling thread (`sqlite_writer.rs`):
+//! a member's statements cost what SQLite takes, not a hand-off to another thread each.
+//! Only the COMMIT, which waits for the disk, runs off the async workers.
 
 use std::sync::Arc;
 
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool, Executor};
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
+use super::conn::Conn;
+use super::sqlite_writer::WriterConnection;
 use super::{StoreError, StoreResult, store_error};
 use crate::store::cache::{Cache, Invalidation};
 
 /// The one savepoint name every member uses (see the module's documentation).
 mod savepoint {
     pub(super) const BEGIN: &str = "SAVEPOINT member";
-    pub(super) const RELEASE_AND_BEGIN: &str = "RELEASE member; SAVEPOINT member";
-    pub(super) const UNDO: &str = "ROLLBACK TO member; RELEASE member";
-    pub(super) const COMMIT: &str = "COMMIT";
-    pub(super) const RELEASE_AND_COMMIT: &str = "RELEASE member; COMMIT";
+    pub(super) const RELEASE: &str = "RELEASE member";
+    pub(super) const ROLLBACK: &str = "ROLLBACK TO member";
 }
 
 /// What a batch's COMMIT said; `None` until it ran.
@@ -54,106 +51,80 @@ type Outcome = Option<Result<(), StoreError>>;
 
 pub(super) struct Writer {
     slot: Arc<Mutex<Slot>>,
-    pool: AnyPool,
     /// Where the committer applies a batch's invalidations.
     cache: Arc<Cache>,
 }
 
 struct Slot {
-    /// The one writer connection, taken from the pool at first use.
-    conn: Option<PoolConnection<Any>>,
+    /// The one writer connection; `None` once closed (or while a COMMIT has it).
+    conn: Option<WriterConnection>,
     /// The open batch: where its outcome will be announced.
     batch: Option<watch::Sender<Outcome>>,
     /// What the open batch's members registered to apply once it commits. Kept even for a
     /// member that later rolls back: a needless invalidation costs one cache miss, a lost
     /// one would serve a revoked credential.
     registered: Vec<Invalidation>,
-    /// The last member kept its work and left its savepoint for the next statement on the
-    /// connection to release (see the module's documentation).
-    unreleased: bool,
 }
 
 impl Writer {
-    pub(super) fn new(pool: AnyPool, cache: Arc<Cache>) -> Self {
+    pub(super) fn new(conn: WriterConnection, cache: Arc<Cache>) -> Self {
         Self {
             slot: Arc::new(Mutex::new(Slot {
-                conn: None,
+                conn: Some(conn),
                 batch: None,
                 registered: Vec::new(),
-                unreleased: false,
             })),
-            pool,
             cache,
         }
     }
 
     /// Waits for the writer connection and starts a member of the open (or a new) batch.
     ///
-    /// The work runs in a task of its own: a caller that goes away mid-way (its client
-    /// disconnected) must not leave a `BEGIN` or `SAVEPOINT` sent but unaccounted for — a
-    /// batch opened with no committer, or a savepoint nobody releases. The task finishes
-    /// the step; a member that nobody receives is dropped there, which rolls it back.
+    /// Only the wait for the connection is an await point, and a caller that goes away
+    /// during it leaves nothing behind. From there on the statements (`BEGIN`,
+    /// `SAVEPOINT`) run on this thread (`sqlite_writer.rs`), so no caller can go away with
+    /// one sent but unaccounted for — a batch opened with no committer, or a savepoint
+    /// nobody releases.
     pub(super) async fn begin(&self) -> StoreResult<Member> {
-        let (slot, pool, cache) = (self.slot.clone(), self.pool.clone(), self.cache.clone());
-        tokio::spawn(start_member(slot, pool, cache))
-            .await
-            .map_err(|e| StoreError::Internal(format!("starting a write transaction: {e}")))?
+        let mut slot = self.slot.clone().lock_owned().await;
+        if slot.batch.is_none() {
+            execute(&mut slot, "BEGIN")?;
+            slot.batch = Some(watch::channel(None).0);
+            tokio::spawn(commit_batch(self.slot.clone(), self.cache.clone()));
+        }
+        let outcome = slot
+            .batch
+            .as_ref()
+            .map(watch::Sender::subscribe)
+            .ok_or_else(|| StoreError::Internal("no open batch".into()))?;
+        // A failed SAVEPOINT drops the slot, freeing the connection; the batch's committer
+        // still commits the others.
+        execute(&mut slot, savepoint::BEGIN)?;
+        Ok(Member {
+            slot: Some(slot),
+            outcome,
+        })
     }
 
     /// Closes the writer connection (at shutdown, once requests are done).
     pub(super) async fn close(&self) {
         let mut slot = self.slot.lock().await;
-        if let Some(conn) = slot.conn.take() {
-            let _ = conn.close().await;
-        }
-        self.pool.close().await;
+        drop(slot.conn.take());
     }
 }
 
-/// [`Writer::begin`]'s work, in its own task.
-async fn start_member(
-    shared: Arc<Mutex<Slot>>,
-    pool: AnyPool,
-    cache: Arc<Cache>,
-) -> StoreResult<Member> {
-    let mut slot = shared.clone().lock_owned().await;
-    if slot.conn.is_none() {
-        slot.conn = Some(pool.acquire().await.map_err(store_error)?);
-    }
-    if slot.batch.is_none() {
-        connection(&mut slot)?
-            .execute("BEGIN")
-            .await
-            .map_err(store_error)?;
-        slot.batch = Some(watch::channel(None).0);
-        tokio::spawn(commit_batch(shared, cache));
-    }
-    let outcome = slot
-        .batch
-        .as_ref()
-        .map(watch::Sender::subscribe)
-        .ok_or_else(|| StoreError::Internal("no open batch".into()))?;
-    // A failed SAVEPOINT drops the slot, freeing the connection; the batch's committer
-    // still commits the others.
-    let begin = if std::mem::take(&mut slot.unreleased) {
-        savepoint::RELEASE_AND_BEGIN
-    } else {
-        savepoint::BEGIN
-    };
-    connection(&mut slot)?
-        .execute(begin)
-        .await
-        .map_err(store_error)?;
-    Ok(Member {
-        slot: Some(slot),
-        outcome,
-    })
-}
-
-fn connection(slot: &mut Slot) -> StoreResult<&mut AnyConnection> {
+fn connection(slot: &mut Slot) -> StoreResult<&mut WriterConnection> {
     slot.conn
-        .as_deref_mut()
+        .as_mut()
         .ok_or_else(|| StoreError::Unavailable("the writer connection is closed".into()))
+}
+
+/// Runs one of the batch's own statements (no arguments, no rows).
+fn execute(slot: &mut Slot, sql: &str) -> StoreResult<()> {
+    connection(slot)?
+        .run(sql, None, None)
+        .map(drop)
+        .map_err(store_error)
 }
 
 /// Runs when its turn for the connection comes: commits the batch opened before it, then
@@ -163,21 +134,21 @@ async fn commit_batch(slot: Arc<Mutex<Slot>>, cache: Arc<Cache>) {
     let Some(batch) = slot.batch.take() else {
         return;
     };
-    let commit = if std::mem::take(&mut slot.unreleased) {
-        savepoint::RELEASE_AND_COMMIT
-    } else {
-        savepoint::COMMIT
+    // The COMMIT waits for the disk: off the async workers, the connection lent to it.
+    let result = match slot.conn.take() {
+        Some(conn) => {
+            let (conn, committed) = conn.commit().await;
+            slot.conn = Some(conn);
+            committed.map_err(store_error)
+        }
+        None => Err(StoreError::Unavailable(
+            "the writer connection is closed".into(),
+        )),
     };
-    let result = match connection(&mut slot) {
-        Ok(conn) => conn.execute(commit).await.map(|_| ()).map_err(store_error),
-        Err(e) => Err(e),
-    };
-    if result.is_err()
-        && let Ok(conn) = connection(&mut slot)
-    {
+    if result.is_err() {
         // Leave the connection outside any transaction for the next batch. (SQLite may
         // already have rolled back; then this fails, harmlessly.)
-        let _ = conn.execute("ROLLBACK").await;
+        let _ = execute(&mut slot, "ROLLBACK");
     }
     // Whatever the COMMIT said (a failed one may still have happened), before anyone
     // learns the outcome and while the next batch waits for the connection.
@@ -196,9 +167,9 @@ pub(super) struct Member {
 }
 
 impl Member {
-    pub(super) fn conn(&mut self) -> StoreResult<&mut AnyConnection> {
+    pub(super) fn conn(&mut self) -> StoreResult<Conn<'_>> {
         match self.slot.as_deref_mut() {
-            Some(slot) => connection(slot),
+            Some(slot) => connection(slot).map(Conn::writer),
             None => Err(StoreError::Internal(
                 "write transaction already ended".into(),
             )),
@@ -220,16 +191,16 @@ impl Member {
     }
 
     /// Keeps this member's work in the batch and hands the connection on; the batch's
-    /// COMMIT follows without this member ([`Committing::outcome`] waits for it). Its
-    /// savepoint is released by the next statement on the connection.
+    /// COMMIT follows without this member ([`Committing::outcome`] waits for it).
     pub(super) fn release(mut self) -> StoreResult<Committing> {
-        let mut slot = self
+        let slot = self
             .slot
-            .take()
+            .as_deref_mut()
             .ok_or_else(|| StoreError::Internal("write transaction already ended".into()))?;
-        slot.unreleased = true;
+        // Failed, the member is dropped with its slot: rolled back, connection freed.
+        execute(slot, savepoint::RELEASE)?;
         // The work is in the batch now: free the connection for the next member.
-        drop(slot);
+        drop(self.slot.take());
         Ok(Committing(self.outcome.clone()))
     }
 }
@@ -252,25 +223,15 @@ impl Committing {
 
 impl Drop for Member {
     /// Not committed: undo this member's work, and only its work, before the connection
-    /// goes to the next member.
+    /// goes to the next member. On this thread, before the connection is handed on.
     fn drop(&mut self) {
         let Some(mut slot) = self.slot.take() else {
             return;
         };
-        let undo = async move {
-            if let Ok(conn) = connection(&mut slot)
-                && let Err(e) = conn.execute(savepoint::UNDO).await
-            {
-                tracing::warn!(error = %e, "rolling back a write transaction failed");
-            }
-            drop(slot);
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(undo);
-            }
-            // Without a runtime nothing can run on the connection again either.
-            Err(_) => drop(undo),
+        let undone = execute(&mut slot, savepoint::ROLLBACK)
+            .and_then(|()| execute(&mut slot, savepoint::RELEASE));
+        if let Err(e) = undone {
+            tracing::warn!(error = %e, "rolling back a write transaction failed");
         }
     }
 }

@@ -2,8 +2,9 @@
 //! cache of what the hot paths read.
 //!
 //! Every query is written once, in portable SQL (`$n` parameters, `RETURNING`,
-//! `INSERT … ON CONFLICT`, `COALESCE`/`CASE`), and runs through sqlx's `Any` driver on either
-//! database. What really differs between the two lives in [`Dialect`]: how the pools are set
+//! `INSERT … ON CONFLICT`, `COALESCE`/`CASE`), bound and read with sqlx's `Any` types on
+//! either database ([`Conn`]): through sqlx's drivers, except on SQLite's writer, which
+//! runs them on the calling thread (`sqlite_writer.rs`). What really differs between the two lives in [`Dialect`]: how the pools are set
 //! up (SQLite: one writer connection and a read-only pool; PostgreSQL: one shared pool),
 //! which migrations apply, how a boolean column reads back and which errors mean "try again".
 //!
@@ -37,7 +38,9 @@
 //! - `cache`: the cache — its maps, tickets against stale fills, invalidations, and the
 //!   listener's proof of life; it imports only `rows`.
 //! - `listener`: PostgreSQL, hears other instances' invalidations.
+//! - `conn`: the connection a query runs on, whichever it is.
 //! - `group_commit`: SQLite, write transactions that arrive together share one COMMIT.
+//! - `sqlite_writer`: SQLite's writer connection, statements run on the calling thread.
 //! - `migrations`: the schema's migrations, and a new SQLite database's in one transaction.
 //!
 //! Invariants that concurrent requests could break (one primary key, single-use refresh
@@ -53,12 +56,13 @@ use std::time::Duration;
 use chalk_sdk::model::{Scope, TenantStatus};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
+use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
 use crate::store::cache::{Cache, Invalidation};
 
 pub mod audit;
 pub mod cache;
+mod conn;
 pub mod deliveries;
 pub mod events;
 mod group_commit;
@@ -73,12 +77,14 @@ pub mod rooms;
 pub mod rows;
 pub mod signing_keys;
 pub mod snapshot;
+mod sqlite_writer;
 pub mod stored_config;
 pub mod tenants;
 pub mod usage;
 pub mod usage_reads;
 pub mod webhooks;
 
+pub use conn::Conn;
 pub use idempotency::{IdempotencyBegin, IdempotencyReservation};
 pub use keys::{NewApiKey, RevokeKeyOutcome};
 pub use participants::{JoinOutcome, JoinRules, NewParticipant, RotateParticipantOutcome};
@@ -313,18 +319,24 @@ impl Faults {
 /// The store: pools for the database named by the URL.
 pub struct Store {
     dialect: Dialect,
-    /// Write transactions. On SQLite exactly one connection, so SQLite never sees two
-    /// writers fight over its lock (no `SQLITE_BUSY` under load) and writes serialize
-    /// in-process; on PostgreSQL the same pool as `reader`.
-    writer: AnyPool,
-    /// SQLite: the writer connection, group-committing (see `group_commit.rs`).
-    batches: Option<group_commit::Writer>,
+    /// Write transactions.
+    writes: Writes,
     reader: AnyPool,
     faults: Arc<Faults>,
     /// What the hot paths read, kept exact by [`Db::invalidate`] (see `cache.rs`).
     cache: Arc<Cache>,
     /// PostgreSQL: the task that hears other instances' invalidations.
     listener: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Where write transactions run.
+enum Writes {
+    /// SQLite: exactly one connection, so SQLite never sees two writers fight over its lock
+    /// (no `SQLITE_BUSY` under load) and writes serialize in-process, group-committing (see
+    /// `group_commit.rs`).
+    Sqlite(group_commit::Writer),
+    /// PostgreSQL: the same pool as `reader`.
+    Postgres(AnyPool),
 }
 
 impl Drop for Store {
@@ -350,27 +362,40 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Self, String> {
         sqlx::any::install_default_drivers();
         let dialect = Dialect::of_url(url)?;
-        let (writer, reader) = match dialect {
+        // PostgreSQL may be shared with other instances: bypass the cache until this one
+        // hears their invalidations.
+        let cache = Arc::new(Cache::new(dialect == Dialect::Postgres));
+        let (writes, reader, listener) = match dialect {
             Dialect::Sqlite => {
-                // The writer's connection puts the database in WAL mode before anything
-                // else opens it.
-                let writer = sqlite_pool(url, "rwc", 1).await?;
+                let path = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+                    .map_err(|e| format!("invalid SQLite URL: {e}"))?
+                    .get_filename()
+                    .to_owned();
+                // sqlx's connection creates the file, puts it in WAL mode before anything
+                // else opens it, and migrates it; then the writer takes over (the file
+                // stays open throughout, so its WAL is kept).
+                let migrator = sqlite_pool(url, "rwc", 1).await?;
                 let migrated = async {
                     // Migrations commit without an fsync each (a first start runs a
                     // dozen): in WAL mode, `NORMAL` can lose the last commits on power loss
                     // but never corrupts, and a migration lost that way is applied again at
-                    // the next start. The first `FULL` commit after them syncs the WAL
+                    // the next start. The writer's first commit (`FULL`) syncs the WAL
                     // they are in.
-                    set_synchronous(&writer, false).await?;
-                    migrations::sqlite(&writer).await?;
-                    set_synchronous(&writer, true).await
+                    migrator
+                        .execute("PRAGMA synchronous = NORMAL")
+                        .await
+                        .map_err(|e| format!("cannot prepare the SQLite database: {e}"))?;
+                    migrations::sqlite(&migrator).await
                 };
                 // The first reader opens while the migrations run (WAL: a reader never
                 // waits for the writer); nothing reads before both are done.
                 let (migrated, reader) =
                     tokio::join!(migrated, sqlite_pool(url, "ro", SQLITE_READERS));
                 migrated?;
-                (writer, reader?)
+                let writer = sqlite_writer::WriterConnection::open(&path)?;
+                migrator.close().await;
+                let writes = Writes::Sqlite(group_commit::Writer::new(writer, cache.clone()));
+                (writes, reader?, None)
             }
             Dialect::Postgres => {
                 let options = AnyConnectOptions::from_str(url)
@@ -382,25 +407,17 @@ impl Store {
                     .await
                     .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
                 migrations::postgres(&pool).await?;
-                (pool.clone(), pool)
+                let listener = tokio::spawn(listener::listen(
+                    url.to_owned(),
+                    pool.clone(),
+                    cache.clone(),
+                ));
+                (Writes::Postgres(pool.clone()), pool, Some(listener))
             }
         };
-        // PostgreSQL may be shared with other instances: bypass the cache until this one
-        // hears their invalidations.
-        let cache = Arc::new(Cache::new(dialect == Dialect::Postgres));
-        let listener = (dialect == Dialect::Postgres).then(|| {
-            tokio::spawn(listener::listen(
-                url.to_owned(),
-                writer.clone(),
-                cache.clone(),
-            ))
-        });
-        let batches = (dialect == Dialect::Sqlite)
-            .then(|| group_commit::Writer::new(writer.clone(), cache.clone()));
         Ok(Self {
             dialect,
-            writer,
-            batches,
+            writes,
             reader,
             faults: Arc::new(Faults::default()),
             cache,
@@ -434,13 +451,12 @@ impl Store {
     /// A write transaction: pass it to every query of one change, then [`Db::commit`].
     /// Dropped without a commit, it rolls back.
     pub async fn begin(&self) -> StoreResult<Db> {
-        let inner = match &self.batches {
-            Some(batches) => Inner::Batched(batches.begin().await?),
-            None => {
-                // In a task of its own, like SQLite's (see `group_commit::Writer::begin`):
-                // a caller that goes away while BEGIN is on the wire leaves a transaction
-                // that the task drops, which rolls it back.
-                let writer = self.writer.clone();
+        let inner = match &self.writes {
+            Writes::Sqlite(writer) => Inner::Batched(writer.begin().await?),
+            Writes::Postgres(pool) => {
+                // In a task of its own: a caller that goes away while BEGIN is on the wire
+                // leaves a transaction that the task drops, which rolls it back.
+                let writer = pool.clone();
                 let begun = tokio::spawn(async move { writer.begin().await })
                     .await
                     .map_err(|e| StoreError::Internal(format!("starting a transaction: {e}")))?;
@@ -470,27 +486,12 @@ impl Store {
 
     /// Closes the pools (waits for connections in use to come back).
     pub async fn close(&self) {
-        match &self.batches {
-            Some(batches) => batches.close().await,
-            None => self.writer.close().await,
+        match &self.writes {
+            Writes::Sqlite(writer) => writer.close().await,
+            Writes::Postgres(pool) => pool.close().await,
         }
         self.reader.close().await;
     }
-}
-
-/// `PRAGMA synchronous` on the writer pool's one connection: `FULL` (every commit synced,
-/// how it serves) or `NORMAL`.
-async fn set_synchronous(writer: &AnyPool, full: bool) -> Result<(), String> {
-    let sql = if full {
-        "PRAGMA synchronous = FULL"
-    } else {
-        "PRAGMA synchronous = NORMAL"
-    };
-    writer
-        .execute(sql)
-        .await
-        .map(drop)
-        .map_err(|e| format!("cannot prepare the SQLite database: {e}"))
 }
 
 async fn sqlite_pool(url: &str, mode: &str, connections: u32) -> Result<AnyPool, String> {
@@ -552,17 +553,17 @@ impl Db {
     /// The connection a query runs on. Public for tests that must put the database in
     /// states the API never makes (corrupt rows); everything else goes through the
     /// query modules.
-    pub fn conn(&mut self) -> StoreResult<&mut AnyConnection> {
+    pub fn conn(&mut self) -> StoreResult<Conn<'_>> {
         match &mut self.inner {
             Inner::Write(tx) => {
                 self.faults.step()?;
-                Ok(&mut **tx)
+                Ok(Conn::pooled(tx))
             }
             Inner::Batched(member) => {
                 self.faults.step()?;
                 member.conn()
             }
-            Inner::Read(conn) => Ok(&mut **conn),
+            Inner::Read(conn) => Ok(Conn::pooled(conn)),
         }
     }
 
