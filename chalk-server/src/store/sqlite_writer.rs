@@ -75,7 +75,8 @@ impl WriterConnection {
         .map_err(|e| format!("cannot open the SQLite database for writing: {e}"))?;
         conn.set_prepared_statement_cache_capacity(PREPARED_STATEMENTS);
         conn.execute_batch(
-            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000",
+            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+             PRAGMA temp_store = MEMORY",
         )
         .map_err(|e| format!("cannot prepare the SQLite database for writing: {e}"))?;
         Ok(Self {
