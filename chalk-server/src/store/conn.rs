@@ -3,7 +3,7 @@
 //! It is a sqlx executor over `Any`, so a query is written once, bound once and read once
 //! whichever connection runs it: a pooled sqlx connection (PostgreSQL's, or a SQLite
 //! reader), or SQLite's writer, which runs statements on the calling thread
-//! (`sqlite_writer.rs`).
+//! (`sqlite_direct.rs`).
 
 use std::fmt;
 
@@ -14,15 +14,15 @@ use sqlx::{Any, AnyConnection, Either, Execute, Executor};
 use sqlx_core::describe::Describe;
 use sqlx_core::sql_str::SqlStr;
 
-use super::sqlite_writer::WriterConnection;
+use super::sqlite_direct::DirectConnection;
 
 pub struct Conn<'c>(Target<'c>);
 
 enum Target<'c> {
-    /// A pooled sqlx connection: PostgreSQL's, or a SQLite reader.
+    /// A sqlx connection: PostgreSQL's.
     Pooled(&'c mut AnyConnection),
-    /// SQLite's one writer connection.
-    Writer(&'c mut WriterConnection),
+    /// A SQLite connection driven on this thread: the writer, or a reader.
+    Direct(&'c mut DirectConnection),
 }
 
 impl<'c> Conn<'c> {
@@ -30,8 +30,8 @@ impl<'c> Conn<'c> {
         Conn(Target::Pooled(conn))
     }
 
-    pub(super) fn writer(conn: &'c mut WriterConnection) -> Self {
-        Conn(Target::Writer(conn))
+    pub(super) fn direct(conn: &'c mut DirectConnection) -> Self {
+        Conn(Target::Direct(conn))
     }
 }
 
@@ -39,7 +39,7 @@ impl fmt::Debug for Conn<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             Target::Pooled(conn) => f.debug_tuple("Pooled").field(conn).finish(),
-            Target::Writer(conn) => f.debug_tuple("Writer").field(conn).finish(),
+            Target::Direct(conn) => f.debug_tuple("Direct").field(conn).finish(),
         }
     }
 }
@@ -57,7 +57,7 @@ impl<'c> Executor<'c> for Conn<'c> {
     {
         match self.0 {
             Target::Pooled(conn) => conn.fetch_many(query),
-            Target::Writer(writer) => {
+            Target::Direct(writer) => {
                 let arguments = query.take_arguments();
                 let sql = query.sql();
                 let steps = async move {
@@ -86,7 +86,7 @@ impl<'c> Executor<'c> for Conn<'c> {
     {
         match self.0 {
             Target::Pooled(conn) => conn.fetch_optional(query),
-            Target::Writer(writer) => {
+            Target::Direct(writer) => {
                 let arguments = query.take_arguments();
                 let sql = query.sql();
                 Box::pin(async move {
@@ -108,7 +108,7 @@ impl<'c> Executor<'c> for Conn<'c> {
     {
         match self.0 {
             Target::Pooled(conn) => conn.prepare_with(sql, parameters),
-            Target::Writer(writer) => Box::pin(async move { writer.prepare(sql) }),
+            Target::Direct(writer) => Box::pin(async move { writer.prepare(sql) }),
         }
     }
 
@@ -120,7 +120,7 @@ impl<'c> Executor<'c> for Conn<'c> {
     {
         match self.0 {
             Target::Pooled(conn) => conn.describe(sql),
-            Target::Writer(writer) => Box::pin(async move {
+            Target::Direct(writer) => Box::pin(async move {
                 let statement = writer.prepare(sql)?;
                 Ok(Describe {
                     nullable: vec![None; statement.columns.len()],

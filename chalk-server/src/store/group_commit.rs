@@ -26,7 +26,7 @@
 //! next begins, so one name is never ambiguous, and the writer keeps one prepared statement
 //! for each step instead of one per name.
 //!
-//! The writer connection runs statements on the calling thread (`sqlite_writer.rs`):
+//! The writer connection runs statements on the calling thread (`sqlite_direct.rs`):
 //! a member's statements cost what SQLite takes, not a hand-off to another thread each.
 //! Only the COMMIT, which waits for the disk, runs off the async workers.
 
@@ -35,7 +35,7 @@ use std::sync::Arc;
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
 use super::conn::Conn;
-use super::sqlite_writer::WriterConnection;
+use super::sqlite_direct::DirectConnection;
 use super::{StoreError, StoreResult, store_error};
 use crate::store::cache::{Cache, Invalidation};
 
@@ -57,7 +57,7 @@ pub(super) struct Writer {
 
 struct Slot {
     /// The one writer connection; `None` once closed (or while a COMMIT has it).
-    conn: Option<WriterConnection>,
+    conn: Option<DirectConnection>,
     /// The open batch: where its outcome will be announced.
     batch: Option<watch::Sender<Outcome>>,
     /// What the open batch's members registered to apply once it commits. Kept even for a
@@ -67,7 +67,7 @@ struct Slot {
 }
 
 impl Writer {
-    pub(super) fn new(conn: WriterConnection, cache: Arc<Cache>) -> Self {
+    pub(super) fn new(conn: DirectConnection, cache: Arc<Cache>) -> Self {
         Self {
             slot: Arc::new(Mutex::new(Slot {
                 conn: Some(conn),
@@ -82,7 +82,7 @@ impl Writer {
     ///
     /// Only the wait for the connection is an await point, and a caller that goes away
     /// during it leaves nothing behind. From there on the statements (`BEGIN`,
-    /// `SAVEPOINT`) run on this thread (`sqlite_writer.rs`), so no caller can go away with
+    /// `SAVEPOINT`) run on this thread (`sqlite_direct.rs`), so no caller can go away with
     /// one sent but unaccounted for — a batch opened with no committer, or a savepoint
     /// nobody releases.
     pub(super) async fn begin(&self) -> StoreResult<Member> {
@@ -113,7 +113,7 @@ impl Writer {
     }
 }
 
-fn connection(slot: &mut Slot) -> StoreResult<&mut WriterConnection> {
+fn connection(slot: &mut Slot) -> StoreResult<&mut DirectConnection> {
     slot.conn
         .as_mut()
         .ok_or_else(|| StoreError::Unavailable("the writer connection is closed".into()))
@@ -169,7 +169,7 @@ pub(super) struct Member {
 impl Member {
     pub(super) fn conn(&mut self) -> StoreResult<Conn<'_>> {
         match self.slot.as_deref_mut() {
-            Some(slot) => connection(slot).map(Conn::writer),
+            Some(slot) => connection(slot).map(Conn::direct),
             None => Err(StoreError::Internal(
                 "write transaction already ended".into(),
             )),

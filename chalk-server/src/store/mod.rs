@@ -3,9 +3,10 @@
 //!
 //! Every query is written once, in portable SQL (`$n` parameters, `RETURNING`,
 //! `INSERT … ON CONFLICT`, `COALESCE`/`CASE`), bound and read with sqlx's `Any` types on
-//! either database ([`Conn`]): through sqlx's drivers, except on SQLite's writer, which
-//! runs them on the calling thread (`sqlite_writer.rs`). What really differs between the two lives in [`Dialect`]: how the pools are set
-//! up (SQLite: one writer connection and a read-only pool; PostgreSQL: one shared pool),
+//! either database ([`Conn`]): through sqlx's driver on PostgreSQL, and on the calling
+//! thread on SQLite (`sqlite_direct.rs`). What really differs between the two lives in
+//! [`Dialect`]: how the pools are set up (SQLite: one writer connection and a read-only
+//! pool; PostgreSQL: one shared pool),
 //! which migrations apply, how a boolean column reads back and which errors mean "try again".
 //!
 //! The unit of work is a [`Db`]: [`Store::begin`] hands out a write transaction that the
@@ -40,7 +41,8 @@
 //! - `listener`: PostgreSQL, hears other instances' invalidations.
 //! - `conn`: the connection a query runs on, whichever it is.
 //! - `group_commit`: SQLite, write transactions that arrive together share one COMMIT.
-//! - `sqlite_writer`: SQLite's writer connection, statements run on the calling thread.
+//! - `sqlite_direct`: SQLite's connections (the writer, the readers), statements run on the
+//!   calling thread.
 //! - `migrations`: the schema's migrations, and a new SQLite database's in one transaction.
 //!
 //! Invariants that concurrent requests could break (one primary key, single-use refresh
@@ -77,7 +79,7 @@ pub mod rooms;
 pub mod rows;
 pub mod signing_keys;
 pub mod snapshot;
-mod sqlite_writer;
+mod sqlite_direct;
 pub mod stored_config;
 pub mod tenants;
 pub mod usage;
@@ -100,7 +102,9 @@ pub use tenants::{CreateTenantOutcome, TenantChange, TenantFilter, UpdateOutcome
 /// `max_connections`.
 const POSTGRES_CONNECTIONS: u32 = 16;
 /// Parallel SQLite readers beside the one writer.
-const SQLITE_READERS: u32 = 8;
+const SQLITE_READERS: usize = 8;
+/// How long a read waits for a reader before the store is reported unavailable.
+const READ_WAIT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
@@ -321,7 +325,8 @@ pub struct Store {
     dialect: Dialect,
     /// Write transactions.
     writes: Writes,
-    reader: AnyPool,
+    /// Reads that need no transaction.
+    reads: Reads,
     faults: Arc<Faults>,
     /// What the hot paths read, kept exact by [`Db::invalidate`] (see `cache.rs`).
     cache: Arc<Cache>,
@@ -336,6 +341,14 @@ enum Writes {
     /// `group_commit.rs`).
     Sqlite(group_commit::Writer),
     /// PostgreSQL: the same pool as `reader`.
+    Postgres(AnyPool),
+}
+
+/// Where reads run.
+enum Reads {
+    /// SQLite: read-only connections beside the writer (WAL: they never wait for it).
+    Sqlite(Arc<sqlite_direct::Readers>),
+    /// PostgreSQL: the one pool.
     Postgres(AnyPool),
 }
 
@@ -365,7 +378,7 @@ impl Store {
         // PostgreSQL may be shared with other instances: bypass the cache until this one
         // hears their invalidations.
         let cache = Arc::new(Cache::new(dialect == Dialect::Postgres));
-        let (writes, reader, listener) = match dialect {
+        let (writes, reads, listener) = match dialect {
             Dialect::Sqlite => {
                 let path = sqlx::sqlite::SqliteConnectOptions::from_str(url)
                     .map_err(|e| format!("invalid SQLite URL: {e}"))?
@@ -374,28 +387,13 @@ impl Store {
                 // sqlx's connection creates the file, puts it in WAL mode before anything
                 // else opens it, and migrates it; then the writer takes over (the file
                 // stays open throughout, so its WAL is kept).
-                let migrator = sqlite_pool(url, "rwc", 1).await?;
-                let migrated = async {
-                    // Migrations commit without an fsync each (a first start runs a
-                    // dozen): in WAL mode, `NORMAL` can lose the last commits on power loss
-                    // but never corrupts, and a migration lost that way is applied again at
-                    // the next start. The writer's first commit (`FULL`) syncs the WAL
-                    // they are in.
-                    migrator
-                        .execute("PRAGMA synchronous = NORMAL")
-                        .await
-                        .map_err(|e| format!("cannot prepare the SQLite database: {e}"))?;
-                    migrations::sqlite(&migrator).await
-                };
-                // The first reader opens while the migrations run (WAL: a reader never
-                // waits for the writer); nothing reads before both are done.
-                let (migrated, reader) =
-                    tokio::join!(migrated, sqlite_pool(url, "ro", SQLITE_READERS));
-                migrated?;
-                let writer = sqlite_writer::WriterConnection::open(&path)?;
+                let migrator = sqlite_migrator(url).await?;
+                migrations::sqlite(&migrator).await?;
+                let writer = sqlite_direct::DirectConnection::open_writer(&path)?;
                 migrator.close().await;
                 let writes = Writes::Sqlite(group_commit::Writer::new(writer, cache.clone()));
-                (writes, reader?, None)
+                let readers = sqlite_direct::Readers::new(path, SQLITE_READERS);
+                (writes, Reads::Sqlite(Arc::new(readers)), None)
             }
             Dialect::Postgres => {
                 let options = AnyConnectOptions::from_str(url)
@@ -412,13 +410,17 @@ impl Store {
                     pool.clone(),
                     cache.clone(),
                 ));
-                (Writes::Postgres(pool.clone()), pool, Some(listener))
+                (
+                    Writes::Postgres(pool.clone()),
+                    Reads::Postgres(pool),
+                    Some(listener),
+                )
             }
         };
         Ok(Self {
             dialect,
             writes,
-            reader,
+            reads,
             faults: Arc::new(Faults::default()),
             cache,
             listener,
@@ -441,10 +443,11 @@ impl Store {
 
     /// Succeeds when the database answers.
     pub async fn ping(&self) -> StoreResult<()> {
-        self.reader
-            .execute("SELECT 1")
+        let mut db = self.read().await?;
+        sqlx::query("SELECT 1")
+            .execute(db.conn()?)
             .await
-            .map(|_| ())
+            .map(drop)
             .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
@@ -474,9 +477,17 @@ impl Store {
 
     /// A connection for reads that need no transaction.
     pub async fn read(&self) -> StoreResult<Db> {
-        let conn = self.reader.acquire().await.map_err(store_error)?;
+        let inner = match &self.reads {
+            Reads::Sqlite(readers) => {
+                let acquired = tokio::time::timeout(READ_WAIT, readers.acquire())
+                    .await
+                    .unwrap_or(Err(sqlx::Error::PoolTimedOut));
+                Inner::Direct(acquired.map_err(store_error)?)
+            }
+            Reads::Postgres(pool) => Inner::Read(pool.acquire().await.map_err(store_error)?),
+        };
         Ok(Db {
-            inner: Inner::Read(conn),
+            inner,
             faults: self.faults.clone(),
             cache: self.cache.clone(),
             dialect: self.dialect,
@@ -490,36 +501,37 @@ impl Store {
             Writes::Sqlite(writer) => writer.close().await,
             Writes::Postgres(pool) => pool.close().await,
         }
-        self.reader.close().await;
+        match &self.reads {
+            Reads::Sqlite(readers) => readers.close(),
+            Reads::Postgres(pool) => pool.close().await,
+        }
     }
 }
 
-async fn sqlite_pool(url: &str, mode: &str, connections: u32) -> Result<AnyPool, String> {
-    // The caller's URL with our access mode: `rwc` creates the file, `ro` keeps readers
-    // from ever writing.
+/// The one sqlx connection that creates and migrates a SQLite database, in WAL mode.
+/// Migrations commit without an fsync each (a first start runs a dozen): in WAL mode,
+/// `NORMAL` can lose the last commits on power loss but never corrupts, and a migration
+/// lost that way is applied again at the next start. The writer's first commit (`FULL`)
+/// syncs the WAL they are in.
+async fn sqlite_migrator(url: &str) -> Result<AnyPool, String> {
+    // The caller's URL with our access mode: `rwc` creates the file.
     let (path, params) = url.split_once('?').unwrap_or((url, ""));
-    let mode = format!("mode={mode}");
     let mut query: Vec<&str> = params
         .split('&')
         .filter(|p| !p.is_empty() && !p.starts_with("mode="))
         .collect();
-    query.push(&mode);
+    query.push("mode=rwc");
     let url = format!("{path}?{}", query.join("&"));
     let options =
         AnyConnectOptions::from_str(&url).map_err(|e| format!("invalid SQLite URL: {e}"))?;
-    let writes = !mode.ends_with("=ro");
     AnyPoolOptions::new()
-        .max_connections(connections)
+        .max_connections(1)
         .acquire_timeout(Duration::from_secs(30))
         .after_connect(move |conn, _| {
             Box::pin(async move {
-                // WAL lets readers run beside the writer; FULL makes every acknowledged
-                // commit durable; foreign keys cascade a tenant's deletion.
-                if writes {
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                }
                 conn.execute(
-                    "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000",
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000",
                 )
                 .await?;
                 Ok(())
@@ -535,6 +547,8 @@ enum Inner {
     /// SQLite: a savepoint in a group-committed batch.
     Batched(group_commit::Member),
     Read(PoolConnection<Any>),
+    /// SQLite: a reader.
+    Direct(sqlite_direct::Reader),
 }
 
 /// A connection to the store: a write transaction from [`Store::begin`], or a read
@@ -564,6 +578,10 @@ impl Db {
                 member.conn()
             }
             Inner::Read(conn) => Ok(Conn::pooled(conn)),
+            Inner::Direct(reader) => reader
+                .conn()
+                .map(Conn::direct)
+                .ok_or_else(|| StoreError::Internal("the reader is closed".into())),
         }
     }
 
@@ -628,7 +646,7 @@ impl Db {
                 faults.handoff().await;
                 committing.outcome().await
             }
-            Inner::Read(_) => return Ok(()),
+            Inner::Read(_) | Inner::Direct(_) => return Ok(()),
         };
         committed?;
         if faults.fail_after_commit.swap(false, Ordering::SeqCst) {

@@ -1,26 +1,30 @@
-//! SQLite's writer connection, driven on the calling thread.
+//! SQLite connections driven on the calling thread: the writer, and the readers' pool.
 //!
 //! sqlx's SQLite driver gives every connection a thread of its own and sends each
 //! statement there and its result back: two thread hand-offs per statement, ~85 µs on
 //! this kind of machine, against the few microseconds SQLite itself takes for a one-row
-//! write. Every write serializes on the one writer connection (`group_commit.rs`), so
-//! those hand-offs, not SQLite, bounded how many writes a second the server commits.
+//! write or an indexed read. Every write serializes on the one writer connection
+//! (`group_commit.rs`), so those hand-offs, not SQLite, bounded how many writes a second
+//! the server commits; and a write's next request re-reads what it changed.
 //!
-//! This connection runs each statement where it is called, through rusqlite (the same
-//! SQLite library sqlx links). It speaks sqlx's `Any` types — the `AnyArguments` a query
+//! These connections run each statement where it is called, through rusqlite (the same
+//! SQLite library sqlx links). They speak sqlx's `Any` types — the `AnyArguments` a query
 //! was bound with, and `AnyRow`s and `AnyQueryResult`s back — so the store's queries run
-//! on it unchanged, through [`super::conn::Conn`], exactly as on a pooled connection:
-//! the same text, the same `$n` parameters, the same rows, the same errors (extended
-//! result codes and SQLite's messages, as sqlx reports them).
+//! on them unchanged, through [`super::conn::Conn`], exactly as on a sqlx connection: the
+//! same text, the same `$n` parameters, the same rows, the same errors (extended result
+//! codes and SQLite's messages, as sqlx reports them).
 //!
-//! A statement blocks the async worker that runs it for as long as SQLite takes, which is
-//! microseconds for what the writer runs; a COMMIT waits for the disk, so the group
-//! committer runs it off the async workers ([`WriterConnection::commit`]).
+//! A statement blocks the async worker that runs it for as long as SQLite takes: a
+//! writer's statement or an indexed read takes microseconds, and every list the API reads
+//! is a bounded page. A COMMIT waits for the disk, so the group committer runs it off the
+//! async workers ([`DirectConnection::commit`]).
 
 use std::borrow::Cow;
 use std::fmt;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -50,35 +54,51 @@ struct Columns {
 
 type ColumnNames = Arc<Columns>;
 
-pub(super) struct WriterConnection {
+pub(super) struct DirectConnection {
     conn: rusqlite::Connection,
     /// Each statement text's column names, built once.
     columns: std::collections::HashMap<Box<str>, ColumnNames>,
 }
 
-impl fmt::Debug for WriterConnection {
+impl fmt::Debug for DirectConnection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WriterConnection").finish_non_exhaustive()
+        f.debug_struct("DirectConnection").finish_non_exhaustive()
     }
 }
 
-impl WriterConnection {
+impl DirectConnection {
     /// Opens the database at `path` (already created and migrated, in WAL mode) for
     /// writing, with the settings every connection of the store has: every commit synced
     /// (`FULL`), foreign keys enforced (a tenant's deletion cascades), and a wait instead of
-    /// an error while another process holds the database.
-    pub(super) fn open(path: &Path) -> Result<Self, String> {
-        let conn = rusqlite::Connection::open_with_flags(
+    /// an error while another process holds the database. Statement journals stay in
+    /// memory: every member of a batch has a savepoint, and its journal spilled into a
+    /// temporary file past 64 KiB, the larger part of the writer's writes.
+    pub(super) fn open_writer(path: &Path) -> Result<Self, String> {
+        Self::open(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| format!("cannot open the SQLite database for writing: {e}"))?;
-        conn.set_prepared_statement_cache_capacity(PREPARED_STATEMENTS);
-        conn.execute_batch(
+            OpenFlags::SQLITE_OPEN_READ_WRITE,
             "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
              PRAGMA temp_store = MEMORY",
         )
-        .map_err(|e| format!("cannot prepare the SQLite database for writing: {e}"))?;
+        .map_err(|e| format!("cannot open the SQLite database for writing: {e}"))
+    }
+
+    /// Opens the database at `path` read-only: a reader never writes, and under WAL it
+    /// never waits for the writer.
+    fn open_reader(path: &Path) -> Result<Self, sqlx::Error> {
+        Self::open(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY,
+            "PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY",
+        )
+    }
+
+    fn open(path: &Path, flags: OpenFlags, settings: &str) -> Result<Self, sqlx::Error> {
+        let conn =
+            rusqlite::Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(database_error)?;
+        conn.set_prepared_statement_cache_capacity(PREPARED_STATEMENTS);
+        conn.execute_batch(settings).map_err(database_error)?;
         Ok(Self {
             conn,
             columns: std::collections::HashMap::new(),
@@ -154,6 +174,85 @@ impl WriterConnection {
             Ok(done) => done,
             // The closure does not panic short of SQLite aborting; nothing to give back.
             Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+}
+
+/// The readers: up to a number of read-only connections, opened as needed and kept.
+pub(super) struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<DirectConnection>>,
+    permits: Arc<Semaphore>,
+}
+
+impl Readers {
+    pub(super) fn new(path: PathBuf, connections: usize) -> Self {
+        Self {
+            path,
+            idle: Mutex::new(Vec::new()),
+            permits: Arc::new(Semaphore::new(connections)),
+        }
+    }
+
+    /// A reader: an idle one, or a new one while fewer than the limit are open; else the
+    /// first to come back.
+    pub(super) async fn acquire(self: &Arc<Self>) -> Result<Reader, sqlx::Error> {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => DirectConnection::open_reader(&self.path)?,
+        };
+        Ok(Reader {
+            conn: Some(conn),
+            readers: self.clone(),
+            _permit: permit,
+        })
+    }
+
+    /// Refuses new readers and closes the idle ones; those in use close when they come
+    /// back.
+    pub(super) fn close(&self) {
+        self.permits.close();
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+/// A reader out of the pool; back in it when dropped.
+pub(super) struct Reader {
+    conn: Option<DirectConnection>,
+    readers: Arc<Readers>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Reader {
+    /// Its connection; `None` only once dropped.
+    pub(super) fn conn(&mut self) -> Option<&mut DirectConnection> {
+        self.conn.as_mut()
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        // A read transaction its user left open would pin an old snapshot of the
+        // database for every later user: ended here, or the connection is not kept.
+        if !conn.conn.is_autocommit() && conn.conn.execute_batch("ROLLBACK").is_err() {
+            return;
+        }
+        if !self.readers.permits.is_closed() {
+            self.readers
+                .idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(conn);
         }
     }
 }
@@ -380,7 +479,7 @@ mod tests {
 
     struct Both {
         _dir: tempfile::TempDir,
-        writer: WriterConnection,
+        writer: DirectConnection,
         sqlx: AnyConnection,
     }
 
@@ -396,7 +495,7 @@ mod tests {
         )
         .await
         .unwrap();
-        let writer = WriterConnection::open(&path).unwrap();
+        let writer = DirectConnection::open_writer(&path).unwrap();
         Both {
             _dir: dir,
             writer,
@@ -430,7 +529,7 @@ mod tests {
             .bind(true)
             .bind(None::<String>)
             .bind(7_i64)
-            .fetch_one(Conn::writer(&mut db.writer))
+            .fetch_one(Conn::direct(&mut db.writer))
             .await
             .unwrap();
         assert_eq!(rendered(&inserted), ["id=BigInt(7)", "name=Text(\"ada\")"]);
@@ -441,7 +540,7 @@ mod tests {
         let from_writer = sqlx::query(select)
             .bind("ada")
             .bind("hi ")
-            .fetch_all(Conn::writer(&mut db.writer))
+            .fetch_all(Conn::direct(&mut db.writer))
             .await
             .unwrap();
         let from_sqlx = sqlx::query(select)
@@ -461,12 +560,12 @@ mod tests {
 
         let updated = sqlx::query("UPDATE t SET score = score + 1 WHERE id >= $1")
             .bind(0_i64)
-            .execute(Conn::writer(&mut db.writer))
+            .execute(Conn::direct(&mut db.writer))
             .await
             .unwrap();
         assert_eq!(updated.rows_affected(), 1);
         let read = sqlx::query("SELECT count(*) AS n FROM t")
-            .execute(Conn::writer(&mut db.writer))
+            .execute(Conn::direct(&mut db.writer))
             .await
             .unwrap();
         assert_eq!(read.rows_affected(), 0);
@@ -479,12 +578,12 @@ mod tests {
             "INSERT INTO t (name) VALUES ('a'); INSERT INTO t (name) VALUES ('b'); \
              INSERT INTO t (name) VALUES ('c')",
         )
-        .execute(Conn::writer(&mut db.writer))
+        .execute(Conn::direct(&mut db.writer))
         .await
         .unwrap();
         // All of an UPDATE … RETURNING's changes are made, whatever is read of it.
         let first = sqlx::query("UPDATE t SET note = 'seen' RETURNING name")
-            .fetch_optional(Conn::writer(&mut db.writer))
+            .fetch_optional(Conn::direct(&mut db.writer))
             .await
             .unwrap();
         assert!(first.is_some());
@@ -501,11 +600,11 @@ mod tests {
         let insert =
             |name: &'static str| sqlx::query("INSERT INTO t (name) VALUES ($1)").bind(name);
         insert("ada")
-            .execute(Conn::writer(&mut db.writer))
+            .execute(Conn::direct(&mut db.writer))
             .await
             .unwrap();
         let from_writer = insert("ada")
-            .execute(Conn::writer(&mut db.writer))
+            .execute(Conn::direct(&mut db.writer))
             .await
             .unwrap_err();
         let from_sqlx = insert("ada").execute(&mut db.sqlx).await.unwrap_err();
@@ -516,7 +615,7 @@ mod tests {
 
         let null = "INSERT INTO t (name) VALUES (NULL)";
         let from_writer = sqlx::query(null)
-            .execute(Conn::writer(&mut db.writer))
+            .execute(Conn::direct(&mut db.writer))
             .await
             .unwrap_err();
         let from_sqlx = sqlx::query(null).execute(&mut db.sqlx).await.unwrap_err();
@@ -533,7 +632,7 @@ mod tests {
         // A parameter with no argument is refused, and nothing is written.
         let short = sqlx::query("INSERT INTO t (name, note) VALUES ($1, $2)")
             .bind("bob")
-            .execute(Conn::writer(&mut db.writer))
+            .execute(Conn::direct(&mut db.writer))
             .await
             .unwrap_err();
         assert!(short.to_string().contains("parameter 2"), "{short}");
@@ -564,5 +663,64 @@ mod tests {
         let again = again.unwrap_err().to_string();
         assert!(again.contains("no transaction is active"), "{again}");
         writer.run("SELECT 1", None, None).unwrap();
+    }
+
+    #[tokio::test]
+    async fn readers_are_read_only_limited_and_come_back_outside_any_transaction() {
+        let mut db = both().await;
+        sqlx::query("INSERT INTO t (name) VALUES ('first')")
+            .execute(&mut db.sqlx)
+            .await
+            .unwrap();
+        let readers = Arc::new(Readers::new(db._dir.path().join("chalk.db"), 2));
+        let count = "SELECT count(*) AS n FROM t";
+
+        // A reader cannot write.
+        let mut reader = readers.acquire().await.unwrap();
+        let refused = sqlx::query("INSERT INTO t (name) VALUES ('no')")
+            .execute(Conn::direct(reader.conn().unwrap()))
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("readonly"), "{refused}");
+
+        // One left open in a read transaction goes back to the pool without it: the next
+        // user of that connection sees what was committed since.
+        sqlx::query("BEGIN")
+            .execute(Conn::direct(reader.conn().unwrap()))
+            .await
+            .unwrap();
+        let before = sqlx::query(count)
+            .fetch_one(Conn::direct(reader.conn().unwrap()))
+            .await
+            .unwrap();
+        assert_eq!(before.try_get::<i64, _>("n").unwrap(), 1);
+        drop(reader);
+        sqlx::query("INSERT INTO t (name) VALUES ('second')")
+            .execute(&mut db.sqlx)
+            .await
+            .unwrap();
+        let mut again = readers.acquire().await.unwrap();
+        let after = sqlx::query(count)
+            .fetch_one(Conn::direct(again.conn().unwrap()))
+            .await
+            .unwrap();
+        assert_eq!(after.try_get::<i64, _>("n").unwrap(), 2);
+
+        // Two at most: a third waits until one comes back.
+        let second = readers.acquire().await.unwrap();
+        let third = readers.clone();
+        let waiting = tokio::spawn(async move { third.acquire().await.map(drop) });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished());
+        drop(second);
+        waiting.await.unwrap().unwrap();
+
+        // Closed, the pool hands out no more readers.
+        readers.close();
+        assert!(matches!(
+            readers.acquire().await.map(drop),
+            Err(sqlx::Error::PoolClosed)
+        ));
+        drop(again);
     }
 }
