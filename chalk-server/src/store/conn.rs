@@ -1,8 +1,8 @@
 //! The connection a query runs on: what [`super::Db::conn`] hands every query function.
 //!
 //! It is a sqlx executor over `Any`, so a query is written once, bound once and read once
-//! whichever connection runs it: a pooled sqlx connection (PostgreSQL's, or a SQLite
-//! reader), or SQLite's writer, which runs statements on the calling thread
+//! whichever connection runs it: a sqlx connection (PostgreSQL's), or a SQLite connection
+//! (the writer or a reader) that runs statements on the calling thread
 //! (`sqlite_direct.rs`).
 
 use std::fmt;
@@ -14,7 +14,7 @@ use sqlx::{Any, AnyConnection, Either, Execute, Executor};
 use sqlx_core::describe::Describe;
 use sqlx_core::sql_str::SqlStr;
 
-use super::sqlite_direct::DirectConnection;
+use super::sqlite_direct::{DirectConnection, Steps};
 
 pub struct Conn<'c>(Target<'c>);
 
@@ -49,7 +49,7 @@ impl<'c> Executor<'c> for Conn<'c> {
 
     fn fetch_many<'e, 'q: 'e, E>(
         self,
-        mut query: E,
+        query: E,
     ) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>>
     where
         'c: 'e,
@@ -57,28 +57,20 @@ impl<'c> Executor<'c> for Conn<'c> {
     {
         match self.0 {
             Target::Pooled(conn) => conn.fetch_many(query),
-            Target::Direct(writer) => {
-                let arguments = query.take_arguments();
-                let sql = query.sql();
-                let steps = async move {
-                    let arguments = arguments.map_err(sqlx::Error::Encode)?;
-                    writer.run(sql.as_str(), arguments.as_ref(), None)
-                };
-                stream::once(steps)
-                    .flat_map(|ran| {
-                        stream::iter(match ran {
-                            Ok(steps) => steps.into_iter().map(Ok).collect(),
-                            Err(e) => vec![Err(e)],
-                        })
+            Target::Direct(conn) => stream::once(run(conn, query, None))
+                .flat_map(|ran| {
+                    stream::iter(match ran {
+                        Ok(steps) => steps.into_iter().map(Ok).collect(),
+                        Err(e) => vec![Err(e)],
                     })
-                    .boxed()
-            }
+                })
+                .boxed(),
         }
     }
 
     fn fetch_optional<'e, 'q: 'e, E>(
         self,
-        mut query: E,
+        query: E,
     ) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>>
     where
         'c: 'e,
@@ -86,14 +78,9 @@ impl<'c> Executor<'c> for Conn<'c> {
     {
         match self.0 {
             Target::Pooled(conn) => conn.fetch_optional(query),
-            Target::Direct(writer) => {
-                let arguments = query.take_arguments();
-                let sql = query.sql();
-                Box::pin(async move {
-                    let arguments = arguments.map_err(sqlx::Error::Encode)?;
-                    let steps = writer.run(sql.as_str(), arguments.as_ref(), Some(1))?;
-                    Ok(steps.into_iter().find_map(Either::right))
-                })
+            Target::Direct(conn) => {
+                let steps = run(conn, query, Some(1));
+                Box::pin(async move { Ok(steps.await?.into_iter().find_map(Either::right)) })
             }
         }
     }
@@ -108,20 +95,20 @@ impl<'c> Executor<'c> for Conn<'c> {
     {
         match self.0 {
             Target::Pooled(conn) => conn.prepare_with(sql, parameters),
-            Target::Direct(writer) => Box::pin(async move { writer.prepare(sql) }),
+            Target::Direct(conn) => Box::pin(async move { conn.prepare(sql) }),
         }
     }
 
-    /// What sqlx's query macros ask of a connection at build time; on the writer, what
-    /// SQLite says of a prepared statement (its columns' nullability is not known).
+    /// What sqlx's query macros ask of a connection at build time; on a direct connection,
+    /// what SQLite says of a prepared statement (its columns' nullability is not known).
     fn describe<'e>(self, sql: SqlStr) -> BoxFuture<'e, Result<Describe<Any>, sqlx::Error>>
     where
         'c: 'e,
     {
         match self.0 {
             Target::Pooled(conn) => conn.describe(sql),
-            Target::Direct(writer) => Box::pin(async move {
-                let statement = writer.prepare(sql)?;
+            Target::Direct(conn) => Box::pin(async move {
+                let statement = conn.prepare(sql)?;
                 Ok(Describe {
                     nullable: vec![None; statement.columns.len()],
                     columns: statement.columns,
@@ -129,5 +116,23 @@ impl<'c> Executor<'c> for Conn<'c> {
                 })
             }),
         }
+    }
+}
+
+/// A query on a direct connection, run when first polled: its text, with the arguments it
+/// was bound with.
+fn run<'e, 'q: 'e, E>(
+    conn: &'e mut DirectConnection,
+    mut query: E,
+    limit: Option<usize>,
+) -> impl Future<Output = Result<Steps, sqlx::Error>> + Send + 'e
+where
+    E: 'q + Execute<'q, Any>,
+{
+    let arguments = query.take_arguments();
+    let sql = query.sql();
+    async move {
+        let arguments = arguments.map_err(sqlx::Error::Encode)?;
+        conn.run(sql.as_str(), arguments.as_ref(), limit)
     }
 }
