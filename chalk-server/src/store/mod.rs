@@ -340,7 +340,7 @@ enum Writes {
     /// (no `SQLITE_BUSY` under load) and writes serialize in-process, group-committing (see
     /// `group_commit.rs`).
     Sqlite(group_commit::Writer),
-    /// PostgreSQL: the same pool as `reader`.
+    /// PostgreSQL: the same pool as the reads.
     Postgres(AnyPool),
 }
 
@@ -495,7 +495,8 @@ impl Store {
         })
     }
 
-    /// Closes the pools (waits for connections in use to come back).
+    /// Closes the connections: PostgreSQL's pool waits for those in use to come back; a
+    /// SQLite reader in use closes when it comes back.
     pub async fn close(&self) {
         match &self.writes {
             Writes::Sqlite(writer) => writer.close().await,
