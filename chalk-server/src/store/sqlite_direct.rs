@@ -295,7 +295,9 @@ fn bind(statement: &mut Statement<'_>, values: &[AnyValueKind]) -> Result<(), sq
                 .map_err(|_| sqlx::Error::Protocol(format!("unsupported parameter {name}")))?,
             None => index,
         };
-        let value = values.get(argument - 1).ok_or_else(|| {
+        // `$0` names no argument (they count from 1), like one past the last.
+        let value = argument.checked_sub(1).and_then(|i| values.get(i));
+        let value = value.ok_or_else(|| {
             sqlx::Error::Protocol(format!(
                 "the statement has parameter {argument}, but {} arguments were bound",
                 values.len()
@@ -337,27 +339,27 @@ fn any_row(row: &rusqlite::Row<'_>, names: &ColumnNames) -> Result<AnyRow, sqlx:
     let mut columns = Vec::with_capacity(count);
     let mut values = Vec::with_capacity(count);
     for ordinal in 0..count {
-        let kind = match row.get_ref(ordinal).map_err(database_error)? {
-            ValueRef::Null => AnyValueKind::Null(AnyTypeInfoKind::Null),
-            ValueRef::Integer(i) => AnyValueKind::BigInt(i),
-            ValueRef::Real(f) => AnyValueKind::Double(f),
-            ValueRef::Text(bytes) => AnyValueKind::Text(Arc::new(
-                String::from_utf8(bytes.to_vec()).map_err(|e| sqlx::Error::ColumnDecode {
-                    index: ordinal.to_string(),
-                    source: Box::new(e),
-                })?,
-            )),
-            ValueRef::Blob(bytes) => AnyValueKind::Blob(Arc::new(bytes.to_vec())),
+        let (kind, type_kind) = match row.get_ref(ordinal).map_err(database_error)? {
+            ValueRef::Null => (
+                AnyValueKind::Null(AnyTypeInfoKind::Null),
+                AnyTypeInfoKind::Null,
+            ),
+            ValueRef::Integer(i) => (AnyValueKind::BigInt(i), AnyTypeInfoKind::BigInt),
+            ValueRef::Real(f) => (AnyValueKind::Double(f), AnyTypeInfoKind::Double),
+            ValueRef::Text(bytes) => {
+                let text =
+                    String::from_utf8(bytes.to_vec()).map_err(|e| sqlx::Error::ColumnDecode {
+                        index: ordinal.to_string(),
+                        source: Box::new(e),
+                    })?;
+                (AnyValueKind::Text(Arc::new(text)), AnyTypeInfoKind::Text)
+            }
+            ValueRef::Blob(bytes) => (
+                AnyValueKind::Blob(Arc::new(bytes.to_vec())),
+                AnyTypeInfoKind::Blob,
+            ),
         };
-        let type_info = AnyTypeInfo {
-            kind: match &kind {
-                AnyValueKind::BigInt(_) => AnyTypeInfoKind::BigInt,
-                AnyValueKind::Double(_) => AnyTypeInfoKind::Double,
-                AnyValueKind::Text(_) => AnyTypeInfoKind::Text,
-                AnyValueKind::Blob(_) => AnyTypeInfoKind::Blob,
-                _ => AnyTypeInfoKind::Null,
-            },
-        };
+        let type_info = AnyTypeInfo { kind: type_kind };
         columns.push(AnyColumn {
             ordinal,
             name: names.names[ordinal].clone(),
@@ -637,6 +639,13 @@ mod tests {
             .unwrap_err();
         assert!(short.to_string().contains("parameter 2"), "{short}");
         assert!(matches!(store_error(short), StoreError::Internal(_)));
+        // Arguments count from 1: `$0` names none.
+        let zero = sqlx::query("INSERT INTO t (name) VALUES ($0)")
+            .bind("bob")
+            .execute(Conn::direct(&mut db.writer))
+            .await
+            .unwrap_err();
+        assert!(zero.to_string().contains("parameter 0"), "{zero}");
         let bobs: i64 = sqlx::query_scalar("SELECT count(*) FROM t WHERE name = 'bob'")
             .fetch_one(&mut db.sqlx)
             .await
