@@ -286,6 +286,13 @@ async fn operator_lifecycle_keeps_secrets_out_of_logs_and_data_across_restart() 
         "graceful shutdown is logged: {lines:?}"
     );
 
+    // A clean stop closes the store: SQLite checkpointed its log into the database and
+    // removed it, so the restart below has none to recover.
+    assert!(
+        !dir.path().join("chalk.db-wal").exists(),
+        "the write-ahead log is gone after a clean stop"
+    );
+
     // Restart on the same data directory: nothing acknowledged is lost, and the master
     // key is not printed again.
     let mut server = Server::start(dir.path());

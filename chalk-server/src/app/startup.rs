@@ -222,9 +222,12 @@ pub async fn run(settings: Settings) -> Result<(), String> {
             "scheduled backups on"
         );
     }
+    let store = state.core.store.clone();
     crate::app::serve::serve_with_backups(listener, state, routes, backups, shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))?;
+    // Once every worker has written its last: SQLite's log is checkpointed and removed.
+    store.close().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -497,14 +497,18 @@ impl Store {
 
     /// Closes the connections: PostgreSQL's pool waits for those in use to come back; a
     /// SQLite reader in use closes when it comes back.
+    ///
+    /// SQLite's readers close first, so that the writer is the last connection of the
+    /// process to close: the last one checkpoints the log into the database and removes
+    /// it (a read-only one cannot), and the next start has no log to recover.
     pub async fn close(&self) {
-        match &self.writes {
-            Writes::Sqlite(writer) => writer.close().await,
-            Writes::Postgres(pool) => pool.close().await,
-        }
         match &self.reads {
             Reads::Sqlite(readers) => readers.close(),
             Reads::Postgres(pool) => pool.close().await,
+        }
+        match &self.writes {
+            Writes::Sqlite(writer) => writer.close().await,
+            Writes::Postgres(pool) => pool.close().await,
         }
     }
 }

@@ -73,12 +73,20 @@ impl DirectConnection {
     /// an error while another process holds the database. Statement journals stay in
     /// memory: every member of a batch has a savepoint, and its journal spilled into a
     /// temporary file past 64 KiB, the larger part of the writer's writes.
+    ///
+    /// The log is checkpointed into the database every 8,000 pages (32 MiB) instead of
+    /// SQLite's 1,000: a checkpoint runs inside the COMMIT that crosses the mark, and copies
+    /// each page once however many commits rewrote it, so the fewer the checkpoints, the
+    /// fewer copies of the pages every batch rewrites (the ends of the tables and of the
+    /// time-ordered indexes). `POST /tenants` at 100k tenants: ~6.3k → ~7.3k req/s,
+    /// alternated. The log is gone after a clean stop ([`super::Store::close`]), so a
+    /// restart has none to recover.
     pub(super) fn open_writer(path: &Path) -> Result<Self, String> {
         Self::open(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE,
             "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-             PRAGMA temp_store = MEMORY",
+             PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 8000",
         )
         .map_err(|e| format!("cannot open the SQLite database for writing: {e}"))
     }
