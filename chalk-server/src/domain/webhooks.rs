@@ -32,7 +32,7 @@ const MAX_OVERLAP_SECONDS: i64 = 604_800;
 const MAX_DESCRIPTION_CHARS: usize = 500;
 
 /// The endpoint as responses show it. The secret is opened only to fingerprint it (see
-/// `chalk_sdk::model::fingerprint`), salted with the endpoint's random id: a provisioning
+/// `chalk_sdk::model::fingerprint`), salted with the endpoint's id (unique to it): a provisioning
 /// client tells a rotated secret from the one it holds without the secret being returned.
 pub fn view(row: &EndpointRow, sealer: &Sealer) -> WebhookEndpoint {
     WebhookEndpoint {
