@@ -178,6 +178,9 @@ fn listen_address(listen: &str) -> String {
     }
 }
 
+/// How long a stop waits for the store to close (SQLite: checkpointing its log).
+const STORE_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Runs the server until SIGTERM or SIGINT.
 pub async fn run(settings: Settings) -> Result<(), String> {
     // Everything this process creates is its owner's only: secrets, the database and the
@@ -227,7 +230,13 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         .await
         .map_err(|e| format!("server error: {e}"))?;
     // Once every worker has written its last: SQLite's log is checkpointed and removed.
-    store.close().await;
+    // Bounded, as the stop must be: what it cannot finish in time the next start recovers.
+    if tokio::time::timeout(STORE_CLOSE_WAIT, store.close())
+        .await
+        .is_err()
+    {
+        tracing::warn!("closing the store took too long: stopping without it");
+    }
     tracing::info!("stopped");
     Ok(())
 }
