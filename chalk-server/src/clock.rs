@@ -9,6 +9,11 @@ pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+/// Now, in Unix milliseconds (what an id begins with, `crypto::new_id`).
+pub fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
 /// Unix seconds → the wire's RFC 3339 timestamp.
 pub fn to_datetime(seconds: i64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(seconds, 0).unwrap_or_default()

@@ -152,14 +152,12 @@ pub fn random_base62(len: usize) -> String {
 /// never a secret: knowing one grants nothing, and the time it shows is the
 /// `created_at` of what it names.
 pub fn new_id(prefix: &str) -> String {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
+    let millis = u64::try_from(crate::clock::now_millis()).unwrap_or(0);
     format!("{prefix}_{}{}", base62_fixed::<7>(millis), random_base62(9))
 }
 
 /// `value` in `N` base62 digits (its low part when it needs more), most significant first.
-fn base62_fixed<const N: usize>(mut value: u128) -> String {
+fn base62_fixed<const N: usize>(mut value: u64) -> String {
     let mut digits = [0u8; N];
     for digit in digits.iter_mut().rev() {
         *digit = BASE62[(value % 62) as usize];
@@ -216,7 +214,7 @@ mod tests {
             "01",
             "the low digits when it needs more"
         );
-        let mut numbers: Vec<u128> = vec![5, 3_843, 62, 0, 1_000_000, 61, 238_327];
+        let mut numbers: Vec<u64> = vec![5, 3_843, 62, 0, 1_000_000, 61, 238_327];
         let mut texts: Vec<String> = numbers.iter().map(|&n| base62_fixed::<4>(n)).collect();
         numbers.sort_unstable();
         texts.sort_unstable();
