@@ -234,12 +234,11 @@ pub async fn create(
         created_at: at,
         updated_at: at,
     };
-    let row = match tenants::create(db, &row).await? {
+    let row = match tenants::create(db, &row, &key).await? {
         CreateTenantOutcome::Created(row) => row,
         CreateTenantOutcome::EmailTaken => return Err(email_taken()),
         CreateTenantOutcome::ExternalIdTaken => return Err(external_id_taken()),
     };
-    keys::insert(db, &key).await?;
     let changes = changes(None, &row);
     audit::record(
         db,

@@ -61,7 +61,15 @@ const AUTH_SELECT: &str = "SELECT k.seq, k.id, k.tenant_id, k.name, k.prefix, k.
      t.status AS tenant_status, t.rate_limit_per_minute AS tenant_rate_limit \
      FROM api_keys k JOIN tenants t ON t.id = k.tenant_id";
 
+/// Inserts `key` and counts it in its tenant's live keys.
 pub async fn insert(db: &mut Db, key: &NewApiKey) -> StoreResult<()> {
+    insert_row(db, key).await?;
+    super::tenants::adjust_usage(db, &key.tenant_id, live_keys(1)).await
+}
+
+/// Inserts the row of `key`, which its tenant already counts (a new tenant's primary key, see
+/// `tenants::create`).
+pub(super) async fn insert_row(db: &mut Db, key: &NewApiKey) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, scopes, is_primary, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -78,7 +86,7 @@ pub async fn insert(db: &mut Db, key: &NewApiKey) -> StoreResult<()> {
     .execute(db.conn()?)
     .await
     .map_err(store_error)?;
-    super::tenants::adjust_usage(db, &key.tenant_id, live_keys(1)).await
+    Ok(())
 }
 
 fn live_keys(delta: i64) -> super::tenants::UsageDelta {

@@ -173,14 +173,19 @@ fn from_row(row: &AnyRow) -> StoreResult<TenantRow> {
     })
 }
 
-/// Inserts the tenant (its primary key is the caller's next statement, in the same
-/// transaction: see `keys::insert`).
-pub async fn create(db: &mut Db, tenant: &TenantRow) -> StoreResult<CreateTenantOutcome> {
+/// Inserts the tenant with its primary key `primary`, which its row counts from the start
+/// (`live_keys` is 1): two statements, and no invalidation — nothing of a tenant that did
+/// not exist can be cached, here or on another instance.
+pub async fn create(
+    db: &mut Db,
+    tenant: &TenantRow,
+    primary: &super::keys::NewApiKey,
+) -> StoreResult<CreateTenantOutcome> {
     let inserted = sqlx::query(
         "INSERT INTO tenants (id, name, email, status, max_concurrent_rooms, max_participants_per_room, \
          max_recording_duration_minutes, rate_limit_per_minute, config, revision, created_at, updated_at, \
-         external_id, metered_at, metered_from, open_hour) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $11, $11, $14) RETURNING *",
+         external_id, metered_at, metered_from, open_hour, live_keys) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $11, $11, $14, 1) RETURNING *",
     )
     .bind(&tenant.id)
     .bind(&tenant.name)
@@ -208,6 +213,7 @@ pub async fn create(db: &mut Db, tenant: &TenantRow) -> StoreResult<CreateTenant
         Err(e) if e.is_conflict_on(EMAIL_INDEX) => return Ok(CreateTenantOutcome::EmailTaken),
         Err(e) => return Err(e),
     };
+    super::keys::insert_row(db, primary).await?;
     Ok(CreateTenantOutcome::Created(Box::new(row)))
 }
 

@@ -46,7 +46,7 @@ async fn each_benchmarked_write_stays_within_its_statement_budget() {
             .json(json!({"name": "Globex"})),
     )
     .await;
-    check("POST /tenants", steps, 5, &response, 201);
+    check("POST /tenants", steps, 4, &response, 201);
 
     let path = format!("/api/v1/tenants/{}/config", tenant.id);
     let patch: Value = json!({"transcription_language": "es-ES"});

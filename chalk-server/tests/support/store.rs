@@ -81,13 +81,7 @@ impl StoreOps {
     ) -> StoreResult<CreateTenantOutcome> {
         write!(
             self,
-            |db| async {
-                let outcome = tenants::create(&mut db, &t).await?;
-                if matches!(outcome, CreateTenantOutcome::Created(_)) {
-                    keys::insert(&mut db, &k).await?;
-                }
-                Ok::<_, StoreError>(outcome)
-            },
+            |db| async { tenants::create(&mut db, &t, &k).await },
             |o: &CreateTenantOutcome| matches!(o, CreateTenantOutcome::Created(_))
         )
     }
