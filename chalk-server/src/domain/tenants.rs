@@ -160,15 +160,19 @@ pub fn list_filter(
     })
 }
 
-/// `POST /tenants`. The caller may create tenants (checked by the route); quota fields
-/// need the master key.
-pub async fn create(
-    core: &Core,
-    db: &mut Db,
-    caller: &Caller,
-    ctx: &AuditContext,
-    mut body: Value,
-) -> ApiResult<CreatedTenant> {
+/// A tenant made ready before its transaction begins: the request validated, its config
+/// sealed, its ids chosen and its primary key generated and hashed — everything that does
+/// not need the writer, so the writer holds only the creation's SQL (issue 24).
+pub struct PreparedTenant {
+    row: TenantRow,
+    key: NewApiKey,
+    /// The primary key's secret, returned once in the answer.
+    secret: String,
+}
+
+/// `POST /tenants`, validated and prepared (see [`PreparedTenant`]). The caller may create
+/// tenants (checked by the route); quota fields need the master key.
+pub fn prepare_create(core: &Core, caller: &Caller, mut body: Value) -> ApiResult<PreparedTenant> {
     // The config is validated by the config module, which reports every bad field.
     let config_patch = body.as_object_mut().and_then(|o| o.remove("config"));
     let request: CreateTenantRequest = parse(body)?;
@@ -234,6 +238,17 @@ pub async fn create(
         created_at: at,
         updated_at: at,
     };
+    Ok(PreparedTenant { row, key, secret })
+}
+
+/// Creates the prepared tenant with its primary key, and its audit entry, in `db`'s
+/// transaction.
+pub async fn create(
+    db: &mut Db,
+    ctx: &AuditContext,
+    prepared: PreparedTenant,
+) -> ApiResult<CreatedTenant> {
+    let PreparedTenant { row, key, secret } = prepared;
     let row = match tenants::create(db, &row, &key).await? {
         CreateTenantOutcome::Created(row) => row,
         CreateTenantOutcome::EmailTaken => return Err(email_taken()),

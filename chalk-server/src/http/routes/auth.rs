@@ -64,8 +64,9 @@ pub async fn token(
         Err(refused) => return Ok(refused),
     };
     let at = now();
+    let prepared = tokens::prepare_exchange(&state, &auth, at);
     let mut db = state.store.begin().await?;
-    let pair = tokens::exchange(&state, &mut db, &auth, at).await?;
+    let pair = tokens::exchange(&mut db, prepared).await?;
     db.commit().await?;
     state.usage.token_exchange(&auth.key.tenant_id, at);
     crate::http::credentials::record_key_use(&state, &auth.key.id).await;
@@ -105,15 +106,16 @@ pub async fn refresh(
     let presented = request.refresh_token.expose();
     // The chain's key, read without spending the token (and before the write transaction,
     // which the checks below must not hold: a refused origin writes an audit entry).
+    let at = now();
     let holder = {
         let mut db = state.store.read().await?;
-        tokens::holder(&mut db, presented, now()).await?
+        tokens::holder(&mut db, presented, at).await?
     };
     let live = holder.is_some();
     let tenant_id = holder.as_ref().map(|auth| auth.key.tenant_id.clone());
-    let decision = match holder {
+    let decision = match &holder {
         Some(auth) => {
-            let caller = tenant_caller(&auth, TenantCredential::AccessToken);
+            let caller = tenant_caller(auth, TenantCredential::AccessToken);
             match admit_caller(&state, &facts, &headers, &caller).await {
                 Ok(decision) => decision,
                 Err(refused) => return Ok(refused),
@@ -121,8 +123,11 @@ pub async fn refresh(
         }
         None => None,
     };
+    // Signed once admitted and before the write transaction, for the key just read
+    // (`tokens::refresh`).
+    let prepared = tokens::prepare_refresh(&state, presented, holder.as_ref(), at);
     let mut db = state.store.begin().await?;
-    let refreshed = match tokens::refresh(&state, &mut db, presented, now()).await {
+    let refreshed = match tokens::refresh(&mut db, prepared).await {
         Ok(refreshed) => refreshed,
         Err(error) => {
             let never_live = !live && error.code == ErrorCode::InvalidRefreshToken;

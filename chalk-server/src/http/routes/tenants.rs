@@ -71,13 +71,15 @@ pub async fn create(
         }
     }
     let fingerprint = idempotency::fingerprint("POST", "/api/v1/tenants", Some(&body));
+    // Everything but the SQL before the transaction (see `tenants::prepare_create`).
+    let prepared = tenants::prepare_create(&state, &caller, body)?;
     idempotency::run(
         &state,
         &caller,
         &headers,
         fingerprint,
         async |db: &mut Db| {
-            let created = tenants::create(&state, db, &caller, &audit, body).await?;
+            let created = tenants::create(db, &audit, prepared).await?;
             Produced::new(StatusCode::CREATED, Data { data: created })
         },
     )
