@@ -20,18 +20,21 @@ pub const HEADER: &str = "idempotency-key";
 /// How long a response is replayed; `housekeeping` then deletes the record.
 pub const RETENTION_SECONDS: i64 = 24 * 60 * 60;
 
-/// A response body with its status, as the operation produced it.
-pub struct Produced {
+/// A response body with its status, as the operation produced it. [`run`] encodes it:
+/// inside the transaction only when it is recorded with it (an `Idempotency-Key`),
+/// otherwise once the transaction committed, so that the writer holds only SQL.
+pub struct Produced<T> {
     pub status: StatusCode,
-    pub body: Value,
+    pub body: T,
 }
 
-impl Produced {
-    pub fn new(status: StatusCode, body: impl serde::Serialize) -> Result<Self, ApiError> {
-        Ok(Self {
-            status,
-            body: serde_json::to_value(body).map_err(ApiError::internal)?,
-        })
+impl<T: serde::Serialize> Produced<T> {
+    pub fn new(status: StatusCode, body: T) -> Self {
+        Self { status, body }
+    }
+
+    fn encode(&self) -> Result<Vec<u8>, ApiError> {
+        serde_json::to_vec(&self.body).map_err(ApiError::internal)
     }
 }
 
@@ -71,7 +74,7 @@ fn read_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 /// from the credential alone: a replay is then served only to a caller who may still
 /// make the request. A request with a check that reads the store goes through
 /// [`run_authorized`].
-pub async fn run<F>(
+pub async fn run<T, F>(
     state: &AppState,
     caller: &Caller,
     headers: &HeaderMap,
@@ -79,7 +82,8 @@ pub async fn run<F>(
     operation: F,
 ) -> Result<Response, ApiError>
 where
-    F: AsyncFnOnce(&mut Db) -> Result<Produced, ApiError>,
+    T: serde::Serialize,
+    F: AsyncFnOnce(&mut Db) -> Result<Produced<T>, ApiError>,
 {
     run_authorized(
         state,
@@ -98,7 +102,7 @@ where
 /// it refuses is the answer either way — a replay repeats every check a fresh request
 /// would make, and answers as one would (docs/api.md "Hardening rules"). What it grants is
 /// handed to `operation`.
-pub async fn run_authorized<A, G, F>(
+pub async fn run_authorized<A, G, T, F>(
     state: &AppState,
     caller: &Caller,
     headers: &HeaderMap,
@@ -108,7 +112,8 @@ pub async fn run_authorized<A, G, F>(
 ) -> Result<Response, ApiError>
 where
     A: AsyncFnOnce(&mut Db) -> Result<G, ApiError>,
-    F: AsyncFnOnce(&mut Db, G) -> Result<Produced, ApiError>,
+    T: serde::Serialize,
+    F: AsyncFnOnce(&mut Db, G) -> Result<Produced<T>, ApiError>,
 {
     let key = read_key(headers)?;
     if key.is_some() && matches!(caller, Caller::Anonymous) {
@@ -160,12 +165,20 @@ where
     // An error drops `db`: the reservation and every change roll back, and a retry runs
     // the request afresh.
     let produced = operation(&mut db, grant).await?;
-    let body = produced.body.to_string().into_bytes();
-    if let Some(key) = &key {
-        let sealed = state.sealer.seal(&body);
-        idempotency::complete(&mut db, &scope, key, produced.status.as_u16(), &sealed).await?;
-    }
+    let recorded = match &key {
+        Some(key) => {
+            let body = produced.encode()?;
+            let sealed = state.sealer.seal(&body);
+            idempotency::complete(&mut db, &scope, key, produced.status.as_u16(), &sealed).await?;
+            Some(body)
+        }
+        None => None,
+    };
     db.commit().await?;
+    let body = match recorded {
+        Some(body) => body,
+        None => produced.encode()?,
+    };
     Ok(json_response(produced.status, body))
 }
 

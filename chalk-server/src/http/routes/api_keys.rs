@@ -52,7 +52,7 @@ pub async fn create(
         fingerprint,
         async |db: &mut Db| {
             let created = keys::create(db, &caller, &audit, &id, body).await?;
-            Produced::new(StatusCode::CREATED, Data { data: created })
+            Ok(Produced::new(StatusCode::CREATED, Data { data: created }))
         },
     )
     .await

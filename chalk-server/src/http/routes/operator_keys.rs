@@ -49,7 +49,7 @@ pub async fn create(
         fingerprint,
         async |db: &mut Db| {
             let created = operator_keys::create(db, &caller, &audit, body).await?;
-            Produced::new(StatusCode::CREATED, Data { data: created })
+            Ok(Produced::new(StatusCode::CREATED, Data { data: created }))
         },
     )
     .await

@@ -60,7 +60,7 @@ pub async fn create(
         fingerprint,
         async |db: &mut Db| {
             let room = rooms::create(db, &audit, &tenant_id, body).await?;
-            Produced::new(StatusCode::CREATED, Data { data: room })
+            Ok(Produced::new(StatusCode::CREATED, Data { data: room }))
         },
     )
     .await
@@ -190,13 +190,13 @@ pub async fn add_participant(
         fingerprint,
         async |db: &mut Db| {
             let joined = rooms::join(db, &audit, prepared).await?;
-            Produced::new(
+            Ok(Produced::new(
                 StatusCode::CREATED,
                 JoinResponse {
                     data: joined.clone(),
                     mirrored: joined,
                 },
-            )
+            ))
         },
     )
     .await

@@ -80,7 +80,7 @@ pub async fn create(
         fingerprint,
         async |db: &mut Db| {
             let created = tenants::create(db, &audit, prepared).await?;
-            Produced::new(StatusCode::CREATED, Data { data: created })
+            Ok(Produced::new(StatusCode::CREATED, Data { data: created }))
         },
     )
     .await
@@ -274,7 +274,7 @@ pub async fn rotate_key(
         async |db: &mut Db| tenants::authorize_rotation(db, &caller, &id).await,
         async |db: &mut Db, may_rotate| {
             let rotated = tenants::rotate_key(db, may_rotate, &audit, &id, body).await?;
-            Produced::new(StatusCode::OK, Data { data: rotated })
+            Ok(Produced::new(StatusCode::OK, Data { data: rotated }))
         },
     )
     .await

@@ -57,7 +57,7 @@ pub async fn create_endpoint(
         fingerprint,
         async |db: &mut Db| {
             let created = webhooks::create(&state, db, &audit, &id, body).await?;
-            Produced::new(StatusCode::CREATED, Data { data: created })
+            Ok(Produced::new(StatusCode::CREATED, Data { data: created }))
         },
     )
     .await
@@ -193,7 +193,7 @@ pub async fn rotate_secret(
         fingerprint,
         async |db: &mut Db| {
             let rotated = webhooks::rotate_secret(&state, db, &audit, &id, &eid, body).await?;
-            Produced::new(StatusCode::OK, Data { data: rotated })
+            Ok(Produced::new(StatusCode::OK, Data { data: rotated }))
         },
     )
     .await
