@@ -9,6 +9,7 @@ mod support;
 #[path = "rooms/store.rs"]
 mod rooms_store;
 use rooms_store::{
+    a_join_wakes_a_room_waiting_empty_and_leaves_a_running_one,
     concurrent_joins_and_creates_never_pass_the_limits, duplicate_users_tokens_and_emptiness,
     room_quota_counts_open_rooms_only_and_ids_are_unique_per_tenant,
     unknown_rooms_are_created_on_join_only_with_early_join_and_within_quota,
@@ -954,6 +955,7 @@ conformance!(
     concurrent_joins_and_creates_never_pass_the_limits,
     duplicate_users_tokens_and_emptiness,
     unknown_rooms_are_created_on_join_only_with_early_join_and_within_quota,
+    a_join_wakes_a_room_waiting_empty_and_leaves_a_running_one,
 );
 
 /// Says plainly, in `cargo test`'s output, when the PostgreSQL half did not run.

@@ -11,7 +11,7 @@
 //!   live only while its generation is the participant's current one, the participant is
 //!   present and the room is open.
 
-use chalk_sdk::model::{DuplicateParticipantPolicy, ParticipantRole};
+use chalk_sdk::model::{DuplicateParticipantPolicy, ParticipantRole, RoomStatus};
 
 use sqlx::any::AnyRow;
 
@@ -218,7 +218,8 @@ async fn room_for_join(
 /// Its statements are few on purpose (issue 24's budget, `tests/api/statement_budget.rs`):
 /// the tenant's lock is also the participant's count in its usage, the room is read once
 /// (with its present count and whether anyone ever joined), the participant's row comes
-/// back from its `INSERT`, and the room's from its `UPDATE`. The lock makes the read
+/// back from its `INSERT`, and the room is written only when the join starts or wakes
+/// it (a scheduled room, a first join, a room waiting empty). The lock makes the read
 /// count exact: no other join of this tenant runs until this one commits or rolls back,
 /// and a refusal rolls back the count with everything else.
 pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreResult<JoinOutcome> {
@@ -310,17 +311,25 @@ pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreR
     .await
     .map_err(store_error)?;
     let participant = participant_from_row(&participant)?;
-    let status: String = sqlx::query_scalar(
-        "UPDATE rooms SET empty_since = NULL, started_at = COALESCE(started_at, $3), \
-             status = CASE WHEN status = 'scheduled' THEN 'active' ELSE status END \
-             WHERE tenant_id = $1 AND id = $2 RETURNING status",
-    )
-    .bind(&new.tenant_id)
-    .bind(&new.room_id)
-    .bind(now)
-    .fetch_one(db.conn()?)
-    .await
-    .map_err(store_error)?;
+    // A room already running (joined before, active, not waiting empty) stays as it is,
+    // and the statement that starts or wakes a room is not run: most joins are into a
+    // running room. What the room was read as is exact: every writer of a room's row holds
+    // its tenant's lock, as this join does.
+    let running = joined_before && room.status == RoomStatus::Active && room.empty_since.is_none();
+    if !running {
+        let status: String = sqlx::query_scalar(
+            "UPDATE rooms SET empty_since = NULL, started_at = COALESCE(started_at, $3), \
+                 status = CASE WHEN status = 'scheduled' THEN 'active' ELSE status END \
+                 WHERE tenant_id = $1 AND id = $2 RETURNING status",
+        )
+        .bind(&new.tenant_id)
+        .bind(&new.room_id)
+        .bind(now)
+        .fetch_one(db.conn()?)
+        .await
+        .map_err(store_error)?;
+        room.status = parse_room_status(&status)?;
+    }
     if !joined_before && !created_room {
         // The room starts: its time counts in `room_seconds` from the meter's next change.
         adjust_usage(
@@ -344,8 +353,7 @@ pub async fn join(db: &mut Db, new: &NewParticipant, rules: JoinRules) -> StoreR
         )
         .await?;
     }
-    // The room as that UPDATE left it, with the participant just admitted counted.
-    room.status = parse_room_status(&status)?;
+    // The room as the join leaves it, with the participant just admitted counted.
     room.empty_since = None;
     room.participant_count = present + 1;
     Ok(JoinOutcome::Joined {

@@ -75,7 +75,7 @@ async fn each_benchmarked_write_stays_within_its_statement_budget() {
     let (steps, response) = joined_within_the_hour(&app, &tenant.key, true).await;
     check("join, creating the room", steps, 13, &response, 201);
     let (steps, response) = joined_within_the_hour(&app, &tenant.key, false).await;
-    check("join", steps, 7, &response, 201);
+    check("join", steps, 6, &response, 201);
 }
 
 /// A join measured right after another join of the tenant in the same UTC hour (joined

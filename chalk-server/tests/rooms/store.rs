@@ -457,3 +457,67 @@ pub async fn unknown_rooms_are_created_on_join_only_with_early_join_and_within_q
         Some(NOW + 3600)
     );
 }
+
+/// A join into a running room leaves the room as it is; a join into a room waiting empty
+/// wakes it, so the empty-room sweep no longer ends it (`participants::join` writes the
+/// room only when the join starts or wakes it).
+pub async fn a_join_wakes_a_room_waiting_empty_and_leaves_a_running_one(store: Arc<StoreOps>) {
+    let t = Given { store };
+    let s = &*t.store;
+    tenant(s, "tenant_a", 5, 5).await;
+    assert!(matches!(
+        s.create_room(room("tenant_a", "room_r")).await.unwrap(),
+        CreateRoomOutcome::Created(_)
+    ));
+    let join = |id: &'static str| {
+        s.add_participant(
+            person("tenant_a", "room_r", id, None),
+            rules(DuplicateParticipantPolicy::Reject),
+        )
+    };
+    let joined_room = |outcome: JoinOutcome| match outcome {
+        JoinOutcome::Joined { room, .. } => *room,
+        _ => panic!("join refused"),
+    };
+    // Started by its first join; the second joins it running.
+    let first = joined_room(join("part_1").await.unwrap());
+    assert_eq!(
+        (first.status, first.participant_count, first.empty_since),
+        (RoomStatus::Active, 1, None)
+    );
+    let second = joined_room(join("part_2").await.unwrap());
+    assert_eq!(
+        (second.status, second.participant_count, second.empty_since),
+        (RoomStatus::Active, 2, None)
+    );
+    // Both leave: the room waits empty from the last leave.
+    for id in ["part_1", "part_2"] {
+        assert!(
+            s.remove_participant("tenant_a", "room_r", id, NOW + 100)
+                .await
+                .unwrap()
+        );
+    }
+    let waiting = s.get_room("tenant_a", "room_r").await.unwrap().unwrap();
+    assert_eq!(
+        (waiting.participant_count, waiting.empty_since),
+        (0, Some(NOW + 100))
+    );
+    // A join wakes it: in what the join answers, in the store, and for the sweep.
+    let woken = joined_room(join("part_3").await.unwrap());
+    assert_eq!(
+        (woken.status, woken.participant_count, woken.empty_since),
+        (RoomStatus::Active, 1, None)
+    );
+    let stored = s.get_room("tenant_a", "room_r").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.participant_count, stored.empty_since),
+        (RoomStatus::Active, 1, None)
+    );
+    assert!(s.empty_rooms(NOW + 200, 0, 10).await.unwrap().is_empty());
+    assert!(
+        !s.end_room_if_empty_since("tenant_a", "room_r", NOW + 100, NOW + 200)
+            .await
+            .unwrap()
+    );
+}
