@@ -32,7 +32,6 @@ fn pair(core: &Core, auth: &KeyAuth, refresh_token: String, at: i64) -> TokenPai
     }
 }
 
-/// A new token pair for a checked API key, starting a new refresh chain.
 /// An exchange made ready before its transaction begins: the refresh token generated and
 /// hashed, the access token signed, so the writer holds only the exchange's one statement
 /// (issue 24).
