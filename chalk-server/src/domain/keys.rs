@@ -15,13 +15,17 @@ use crate::store::{ApiKeyRow, Db, NewApiKey, RevokeKeyOutcome, keys};
 use super::views;
 use crate::domain::validate::Problems;
 
-pub async fn create(
-    db: &mut Db,
-    caller: &Caller,
-    ctx: &AuditContext,
-    tenant_id: &str,
-    body: Value,
-) -> ApiResult<CreatedApiKey> {
+/// A key made ready before its transaction begins: the request validated and checked
+/// against the caller's scopes, the secret generated and hashed — everything that does not
+/// need the writer, so the writer holds only the creation's SQL (issue 24).
+pub struct PreparedKey {
+    key: NewApiKey,
+    /// The key's secret, returned once in the answer.
+    secret: String,
+}
+
+/// `POST /tenants/{id}/api-keys`, validated and prepared (see [`PreparedKey`]).
+pub fn prepare_create(caller: &Caller, tenant_id: &str, body: Value) -> ApiResult<PreparedKey> {
     let request: CreateApiKeyRequest = parse(body)?;
     let at = now();
     let mut problems = Problems::default();
@@ -50,23 +54,32 @@ pub async fn create(
             )));
         }
     }
-    views::tenant_row(db, tenant_id).await?;
     let secret = new_api_key();
-    let row = keys::create(
-        db,
-        &NewApiKey {
-            id: new_id("key"),
-            tenant_id: tenant_id.to_owned(),
-            name,
-            prefix: key_prefix(&secret),
-            key_hash: hash_secret(&secret),
-            scopes,
-            primary: false,
-            created_at: at,
-            expires_at,
-        },
-    )
-    .await?;
+    let key = NewApiKey {
+        id: new_id("key"),
+        tenant_id: tenant_id.to_owned(),
+        name,
+        prefix: key_prefix(&secret),
+        key_hash: hash_secret(&secret),
+        scopes,
+        primary: false,
+        created_at: at,
+        expires_at,
+    };
+    Ok(PreparedKey { key, secret })
+}
+
+/// Creates the prepared key of an existing tenant, with its audit entry and event, in
+/// `db`'s transaction.
+pub async fn create(
+    db: &mut Db,
+    ctx: &AuditContext,
+    prepared: PreparedKey,
+) -> ApiResult<CreatedApiKey> {
+    let PreparedKey { key, secret } = prepared;
+    let tenant_id = key.tenant_id.as_str();
+    views::tenant_row(db, tenant_id).await?;
+    let row = keys::create(db, &key).await?;
     let changes = audit::created(&json!({
         "name": row.name,
         "prefix": row.prefix,

@@ -45,13 +45,15 @@ pub async fn create(
     caller.require_tenant(&id, Scope::TenantAdmin)?;
     let path = format!("/api/v1/tenants/{id}/api-keys");
     let fingerprint = idempotency::fingerprint("POST", &path, Some(&body));
+    // Everything but the SQL before the transaction (see `keys::prepare_create`).
+    let prepared = keys::prepare_create(&caller, &id, body)?;
     idempotency::run(
         &state,
         &caller,
         &headers,
         fingerprint,
         async |db: &mut Db| {
-            let created = keys::create(db, &caller, &audit, &id, body).await?;
+            let created = keys::create(db, &audit, prepared).await?;
             Ok(Produced::new(StatusCode::CREATED, Data { data: created }))
         },
     )
