@@ -61,8 +61,9 @@ const AUTH_SELECT: &str = "SELECT k.seq, k.id, k.tenant_id, k.name, k.prefix, k.
      t.status AS tenant_status, t.rate_limit_per_minute AS tenant_rate_limit \
      FROM api_keys k JOIN tenants t ON t.id = k.tenant_id";
 
-/// Inserts `key` and counts it in its tenant's live keys.
-pub async fn insert(db: &mut Db, key: &NewApiKey) -> StoreResult<()> {
+/// Inserts `key` and counts it in its tenant's live keys (for [`create`] and
+/// [`rotate_primary`]; a new tenant's primary key is counted by its row instead).
+async fn insert(db: &mut Db, key: &NewApiKey) -> StoreResult<()> {
     insert_row(db, key).await?;
     super::tenants::adjust_usage(db, &key.tenant_id, live_keys(1)).await
 }
