@@ -32,7 +32,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tower::ServiceExt;
@@ -52,7 +52,10 @@ pub async fn run(
         limits.body_read_timeout,
     ));
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).keep_alive(true);
+    // No header-read timer of hyper's: the watchdog below enforces `header_read_timeout`,
+    // and hyper's would arm a timer for every request (its default is 30 s once a timer is
+    // set).
+    builder.http1().keep_alive(true).header_read_timeout(None);
     builder.http2().timer(TokioTimer::new());
     let builder = Arc::new(builder);
     let limits = Arc::new(limits);
@@ -191,12 +194,14 @@ enum Phase {
     Busy(usize),
 }
 
-/// What a connection is doing, and since when.
+/// What a connection is doing, and since when. Nothing wakes the watchdog when it
+/// changes (that was three wakeups of the connection's task per request): the watchdog
+/// looks again at least every `min(header_read_timeout, idle_timeout)`, and no change of
+/// phase can set a deadline earlier than that (see [`Activity::expired`]).
 struct Activity {
     phase: Mutex<(Phase, Instant)>,
     /// Set by the first request: before it, an idle connection owes its first headers.
     served: std::sync::atomic::AtomicBool,
-    changed: Notify,
 }
 
 /// Marks a request in progress until dropped.
@@ -216,7 +221,6 @@ impl Activity {
         Self {
             phase: Mutex::new((Phase::Idle, Instant::now())),
             served: std::sync::atomic::AtomicBool::new(false),
-            changed: Notify::new(),
         }
     }
 
@@ -225,8 +229,6 @@ impl Activity {
         let phase = next(guard.0);
         if phase != guard.0 {
             *guard = (phase, Instant::now());
-            drop(guard);
-            self.changed.notify_one();
         }
     }
 
@@ -253,37 +255,40 @@ impl Activity {
 
     /// Resolves when the connection has been idle, or reading one request's headers,
     /// for too long.
+    ///
+    /// It wakes at the current phase's deadline, or after `step` at the latest. A phase
+    /// entered later, at `t`, is due at `t + header_read_timeout` or `t + idle_timeout`,
+    /// never before `t + step`: so never before the watchdog's next look, and no change of
+    /// phase needs to wake it.
     async fn expired(&self, limits: &Limits) -> &'static str {
+        let step = limits.header_read_timeout.min(limits.idle_timeout);
+        let sleep = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(sleep);
         loop {
-            let changed = self.changed.notified();
+            let now = Instant::now();
             let (phase, since) = *self.phase.lock().expect("activity lock poisoned");
             let served = self.served.load(std::sync::atomic::Ordering::SeqCst);
-            let (deadline, reason) = match phase {
+            let due = match phase {
                 // A connection that never sent a byte is idle, yet its first headers are
                 // due within the header timeout.
-                Phase::Idle if !served => (
+                Phase::Idle if !served => Some((
                     since + limits.header_read_timeout,
                     "no request headers in time",
-                ),
-                Phase::Idle => (since + limits.idle_timeout, "idle timeout"),
-                Phase::Head => (
+                )),
+                Phase::Idle => Some((since + limits.idle_timeout, "idle timeout")),
+                Phase::Head => Some((
                     since + limits.header_read_timeout,
                     "request headers too slow",
-                ),
-                Phase::Busy(_) => {
-                    changed.await;
-                    continue;
-                }
+                )),
+                Phase::Busy(_) => None,
             };
-            tokio::select! {
-                () = tokio::time::sleep_until(deadline) => {
-                    let now = *self.phase.lock().expect("activity lock poisoned");
-                    if now == (phase, since) {
-                        return reason;
-                    }
-                }
-                () = changed => {}
+            let next_look = now + step;
+            match due {
+                Some((deadline, reason)) if deadline <= now => return reason,
+                Some((deadline, _)) => sleep.as_mut().reset(deadline.min(next_look)),
+                None => sleep.as_mut().reset(next_look),
             }
+            sleep.as_mut().await;
         }
     }
 }
