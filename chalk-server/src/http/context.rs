@@ -3,9 +3,8 @@
 //! logs and counts every request. Headers and bodies are never logged: they carry secrets.
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::Response;
 use chalk_sdk::model::ErrorCode;
 use std::net::SocketAddr;
@@ -33,10 +32,10 @@ fn valid_incoming_id(value: &HeaderValue) -> Option<String> {
     ok.then(|| text.to_owned())
 }
 
-pub async fn request_context(
-    State(state): State<AppState>,
+pub async fn request_context<F: Future<Output = Response>>(
+    state: &AppState,
     mut req: Request,
-    next: Next,
+    next: impl FnOnce(Request) -> F,
 ) -> Response {
     let request_id = req
         .headers()
@@ -64,7 +63,7 @@ pub async fn request_context(
         tracing::info_span!("request", request_id = %request_id, method = %method, path = %path);
     let started = Instant::now();
 
-    let response = next.run(req).instrument(span.clone()).await;
+    let response = next(req).instrument(span.clone()).await;
     let mut response = complete_error(response, &request_id, &span);
 
     if let Ok(value) = HeaderValue::from_str(&request_id) {

@@ -14,7 +14,6 @@
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::error::ApiError;
@@ -29,7 +28,10 @@ fn is_http_origin(origin: &str) -> bool {
     origin.starts_with("https://") || origin.starts_with("http://")
 }
 
-pub async fn cors(req: Request, next: Next) -> Response {
+pub async fn cors<F: Future<Output = Response>>(
+    req: Request,
+    next: impl FnOnce(Request) -> F,
+) -> Response {
     let origin = req.headers().get(header::ORIGIN).cloned();
     let preflight = req.method() == Method::OPTIONS
         && req
@@ -59,7 +61,7 @@ pub async fn cors(req: Request, next: Next) -> Response {
         headers.insert(header::VARY, HeaderValue::from_static("Origin"));
         return response;
     }
-    let mut response = next.run(req).await;
+    let mut response = next(req).await;
     if let Some(origin) = origin
         && response.extensions().get::<OriginRefused>().is_none()
         && origin.to_str().is_ok_and(is_http_origin)

@@ -120,7 +120,10 @@ fn find_nul(value: &Value, path: String, found: &mut Vec<String>) {
 /// `%00` in a request's path or query string. A path with a NUL names nothing (404, as
 /// an unknown id would be); a query parameter with one is 400 naming it. One check for
 /// every route, before any handler or store sees the text.
-pub async fn refuse_nul_in_uri(req: Request, next: axum::middleware::Next) -> Response {
+pub async fn refuse_nul_in_uri<F: Future<Output = Response>>(
+    req: Request,
+    next: impl FnOnce(Request) -> F,
+) -> Response {
     if req.uri().path().contains("%00") {
         return ApiError::new(
             chalk_sdk::model::ErrorCode::NotFound,
@@ -138,7 +141,7 @@ pub async fn refuse_nul_in_uri(req: Request, next: axum::middleware::Next) -> Re
             return ApiError::invalid_field(&name, NUL_MESSAGE).into_response();
         }
     }
-    next.run(req).await
+    next(req).await
 }
 
 fn unsupported_media_type() -> ApiError {

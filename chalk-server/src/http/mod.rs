@@ -19,7 +19,9 @@ pub mod throttle;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::error::ApiError;
@@ -71,6 +73,28 @@ async fn openapi_document() -> Result<axum::body::Bytes, ApiError> {
         .cloned()
 }
 
+/// What every request passes before its route's own middleware, outermost first:
+/// - the request context (`context.rs`): its id, the envelope on every error, the log
+///   line and the metrics;
+/// - CORS (`cors.rs`), inside the context so that its refusals get the envelope;
+/// - the failed-authentication throttle (`throttle.rs`), inside CORS so that a browser
+///   sees its 429, inside the context so that the 429 gets a request id;
+/// - `%00` in the path or query, refused once for every route (`extract.rs`).
+///
+/// One layer calling the four in turn, not a layer each: axum puts each layer around every
+/// route, and clones and boxes the route's whole stack of them for each request; three
+/// layers fewer served a cached `GET` in ~4 µs less CPU (bench/README.md).
+async fn around_every_route(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    context::request_context(&state, req, |req| {
+        cors::cors(req, |req| {
+            throttle::throttle_failures(&state, req, |req| {
+                extract::refuse_nul_in_uri(req, |req| next.run(req))
+            })
+        })
+    })
+    .await
+}
+
 fn router(api: Router<AppState>, state: AppState) -> Router {
     Router::new()
         .merge(api)
@@ -88,18 +112,9 @@ fn router(api: Router<AppState>, state: AppState) -> Router {
         .fallback(|| async { ApiError::not_found("Endpoint") })
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(context::panic_response))
-        // `%00` in the path or query: refused once, here, for every route.
-        .layer(middleware::from_fn(extract::refuse_nul_in_uri))
-        // Inside CORS (a browser sees the 429) and inside the request context (it gets the
-        // envelope and a request id).
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            throttle::throttle_failures,
-        ))
-        .layer(middleware::from_fn(cors::cors))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            context::request_context,
+            around_every_route,
         ))
         .with_state(state)
 }

@@ -18,10 +18,9 @@
 
 use std::net::IpAddr;
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{Extensions, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chalk_sdk::model::ErrorCode;
 
@@ -99,13 +98,13 @@ fn credential_refused(response: &Response) -> bool {
         || response.extensions().get::<Unverified>().is_some()
 }
 
-pub async fn throttle_failures(
-    State(state): State<AppState>,
+pub async fn throttle_failures<F: Future<Output = Response>>(
+    state: &AppState,
     mut req: Request,
-    next: Next,
+    next: impl FnOnce(Request) -> F,
 ) -> Response {
     if exempt(req.uri().path()) {
-        return next.run(req).await;
+        return next(req).await;
     }
     let client = client_key(&req);
     let limit = state.policy.auth_failure_limit;
@@ -113,7 +112,7 @@ pub async fn throttle_failures(
     if blocked.is_some() {
         req.extensions_mut().insert(Throttled);
     }
-    let response = next.run(req).await;
+    let response = next(req).await;
     if is_failed_authentication(&response) {
         state.auth_failures.record_failure(&client, now());
     }
