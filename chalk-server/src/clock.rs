@@ -6,12 +6,20 @@ use std::time::Duration;
 
 /// Now, in Unix seconds.
 pub fn now() -> i64 {
-    chrono::Utc::now().timestamp()
+    since_epoch().as_secs() as i64
 }
 
 /// Now, in Unix milliseconds (what an id begins with, `crypto::new_id`).
 pub fn now_millis() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+    since_epoch().as_millis() as i64
+}
+
+/// The system clock as a duration since 1970, without chrono's calendar arithmetic
+/// (`Utc::now` builds a date; a request reads the clock several times).
+fn since_epoch() -> Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
 }
 
 /// Unix seconds → the wire's RFC 3339 timestamp.
