@@ -352,7 +352,7 @@ pub const VERIFIED_CAPACITY: usize = 10_000;
 
 /// A token's claims once its signature and issuer verified.
 #[derive(Debug, Clone)]
-enum Verified {
+pub enum Verified {
     Access(AccessClaims),
     Participant(ParticipantClaims),
 }
@@ -623,6 +623,31 @@ impl TokenSigner {
     }
 
     /// Verifies a participant token of kind `typ`; any other kind is `Invalid`.
+    /// A `Bearer` credential: a tenant's access token, or a participant's access token
+    /// (`typ` [`PARTICIPANT_ACCESS`]). One lookup of the verified tokens tells which, where
+    /// [`Self::verify_access`] then [`Self::verify_participant`] would look twice.
+    pub async fn verify_bearer(&self, token: &str) -> Result<Verified, TokenError> {
+        match self.remembered(token) {
+            Some(Ok(Verified::Access(claims))) if claims.typ == "access" => {
+                Ok(Verified::Access(claims))
+            }
+            Some(Ok(Verified::Participant(claims))) if claims.typ == PARTICIPANT_ACCESS => {
+                Ok(Verified::Participant(claims))
+            }
+            Some(Ok(_)) => Err(TokenError::Invalid),
+            Some(Err(e)) => Err(e),
+            None => match self.verify_access(token).await {
+                Ok(claims) => Ok(Verified::Access(claims)),
+                // Not a tenant access token: perhaps a participant's.
+                Err(TokenError::Invalid) => self
+                    .verify_participant(token, PARTICIPANT_ACCESS)
+                    .await
+                    .map(Verified::Participant),
+                Err(TokenError::Expired) => Err(TokenError::Expired),
+            },
+        }
+    }
+
     pub async fn verify_participant(
         &self,
         token: &str,

@@ -6,12 +6,14 @@
 //! every instance), applies the tenant's rate limit and adds the `RateLimit-*` headers.
 //! Handlers then take a [`Caller`] and state which access they need.
 
+use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chalk_sdk::model::{Actor, ActorType, TenantStatus};
 
@@ -21,7 +23,7 @@ use crate::domain::audit::AuditContext;
 use crate::domain::caller::{
     Caller, OperatorCaller, ParticipantCaller, TenantCredential, tenant_caller,
 };
-use crate::domain::signing::{PARTICIPANT_ACCESS, TokenError};
+use crate::domain::signing::{AccessClaims, ParticipantClaims, TokenError, Verified};
 use crate::error::{ApiError, RenderedError};
 use crate::http::denials::{Refusal, api_key_actor};
 pub use crate::http::denials::{RequestFacts, record_refused_api_key};
@@ -106,9 +108,58 @@ impl<S: Send + Sync> FromRequestParts<S> for AuditContext {
     }
 }
 
-/// The middleware: resolves the credential, counts the request against its limit (every
-/// request, whatever its outcome), checks its origin, stamps the headers.
-pub async fn authenticate(mut req: Request, next: Next) -> Response {
+/// The credential check on the routes that take one (`openapi.rs`), as a layer of its own
+/// rather than `middleware::from_fn`, which would box the route into a `Next` for every
+/// request on top of the clone axum makes anyway.
+#[derive(Clone, Copy)]
+pub struct Authenticated;
+
+impl<S> tower::Layer<S> for Authenticated {
+    type Service = AuthenticatedService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthenticatedService(inner)
+    }
+}
+
+/// A route behind [`authenticate`].
+#[derive(Clone)]
+pub struct AuthenticatedService<S>(S);
+
+impl<S> tower::Service<Request> for AuthenticatedService<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        // The service that was polled ready serves this request; its clone the next one.
+        let clone = self.0.clone();
+        let mut ready = std::mem::replace(&mut self.0, clone);
+        Box::pin(async move {
+            Ok(authenticate(req, |req| async move {
+                match ready.call(req).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                }
+            })
+            .await)
+        })
+    }
+}
+
+/// The credential check: resolves the credential, counts the request against its limit
+/// (every request, whatever its outcome), checks its origin, stamps the headers.
+pub async fn authenticate<F: Future<Output = Response>>(
+    mut req: Request,
+    next: impl FnOnce(Request) -> F,
+) -> Response {
     // `request_context`, the outermost layer, puts the state there.
     let Some(state) = req.extensions().get::<AppState>().cloned() else {
         return ApiError::internal("request reached authentication without the app state")
@@ -130,7 +181,7 @@ pub async fn authenticate(mut req: Request, next: Next) -> Response {
     };
     let caller = Arc::new(caller);
     req.extensions_mut().insert(Arc::clone(&caller));
-    let mut response = next.run(req).await;
+    let mut response = next(req).await;
     if response.status() == StatusCode::FORBIDDEN {
         let forbidden = response
             .extensions()
@@ -333,7 +384,7 @@ async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<Caller, Refuse
             .ok_or_else(|| {
                 ApiError::unauthorized("Authorization must be `Bearer <access token>`")
             })?;
-        return access_token_caller(state, token).await;
+        return bearer_caller(state, token).await;
     }
     Ok(Caller::Anonymous)
 }
@@ -432,13 +483,17 @@ fn first_use_this_minute(state: &AppState, id: &str) -> bool {
     true
 }
 
-async fn access_token_caller(state: &AppState, token: &str) -> Result<Caller, Refused> {
-    let claims = match state.signer.verify_access(token).await {
-        Ok(claims) => claims,
-        Err(TokenError::Expired) => return Err(ApiError::token_expired().into()),
-        // Not a tenant access token: perhaps a participant's.
-        Err(TokenError::Invalid) => return participant_token_caller(state, token).await,
-    };
+/// A `Bearer` credential: a tenant's access token or a participant's.
+async fn bearer_caller(state: &AppState, token: &str) -> Result<Caller, Refused> {
+    match state.signer.verify_bearer(token).await {
+        Ok(Verified::Access(claims)) => access_token_caller(state, claims).await,
+        Ok(Verified::Participant(claims)) => participant_token_caller(state, claims).await,
+        Err(TokenError::Expired) => Err(ApiError::token_expired().into()),
+        Err(TokenError::Invalid) => Err(ApiError::unauthorized("Invalid access token").into()),
+    }
+}
+
+async fn access_token_caller(state: &AppState, claims: AccessClaims) -> Result<Caller, Refused> {
     let revoked = || ApiError::unauthorized("Access token has been revoked");
     let cache = state.store.cache();
     let auth = match cache.key_by_id(&claims.key_id) {
@@ -465,15 +520,10 @@ async fn access_token_caller(state: &AppState, token: &str) -> Result<Caller, Re
     Ok(caller)
 }
 
-async fn participant_token_caller(state: &AppState, token: &str) -> Result<Caller, Refused> {
-    let claims = state
-        .signer
-        .verify_participant(token, PARTICIPANT_ACCESS)
-        .await
-        .map_err(|e| match e {
-            TokenError::Expired => ApiError::token_expired(),
-            TokenError::Invalid => ApiError::unauthorized("Invalid access token"),
-        })?;
+async fn participant_token_caller(
+    state: &AppState,
+    claims: ParticipantClaims,
+) -> Result<Caller, Refused> {
     let dead = || {
         ApiError::unauthorized(
             "Participant token is no longer valid: the participant left or was replaced, \

@@ -1,7 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
 use axum::Router;
-use axum::middleware;
 use axum::routing::MethodRouter;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -196,7 +195,7 @@ pub fn served_router() -> Router<AppState> {
 /// wraps only the methods the route serves, so a wrong method is a plain 405, whatever
 /// headers it carries (a router-wide layer would also wrap the 405 fallback).
 fn authenticated(handlers: MethodRouter<AppState>) -> MethodRouter<AppState> {
-    handlers.route_layer(middleware::from_fn(crate::http::credentials::authenticate))
+    handlers.route_layer(crate::http::credentials::Authenticated)
 }
 
 /// The OpenAPI document of every route of [`route_table`], as served at
