@@ -622,10 +622,10 @@ impl TokenSigner {
         self.sign(&claims)
     }
 
-    /// Verifies a participant token of kind `typ`; any other kind is `Invalid`.
     /// A `Bearer` credential: a tenant's access token, or a participant's access token
-    /// (`typ` [`PARTICIPANT_ACCESS`]). One lookup of the verified tokens tells which, where
-    /// [`Self::verify_access`] then [`Self::verify_participant`] would look twice.
+    /// (`typ` [`PARTICIPANT_ACCESS`]). For a token verified before, one lookup of the
+    /// verified tokens tells which, where [`Self::verify_access`] then
+    /// [`Self::verify_participant`] would look twice; a new one is verified as they do.
     pub async fn verify_bearer(&self, token: &str) -> Result<Verified, TokenError> {
         match self.remembered(token) {
             Some(Ok(Verified::Access(claims))) if claims.typ == "access" => {
@@ -648,6 +648,7 @@ impl TokenSigner {
         }
     }
 
+    /// Verifies a participant token of kind `typ`; any other kind is `Invalid`.
     pub async fn verify_participant(
         &self,
         token: &str,

@@ -1,6 +1,7 @@
-//! The outermost middleware: gives every request an id, completes every error body with
-//! it, turns framework-made errors (404, 405, 413, …) into the contract's envelope, and
-//! logs and counts every request. Headers and bodies are never logged: they carry secrets.
+//! What every request passes first (`http::around_every_route`): gives every request an
+//! id, completes every error body with it, turns framework-made errors (404, 405, 413, …)
+//! into the contract's envelope, and logs and counts every request. Headers and bodies
+//! are never logged: they carry secrets.
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, MatchedPath, Request};

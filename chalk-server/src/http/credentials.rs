@@ -160,7 +160,8 @@ pub async fn authenticate<F: Future<Output = Response>>(
     mut req: Request,
     next: impl FnOnce(Request) -> F,
 ) -> Response {
-    // `request_context`, the outermost layer, puts the state there.
+    // `request_context`, which every request passes first (`http::around_every_route`),
+    // puts the state there.
     let Some(state) = req.extensions().get::<AppState>().cloned() else {
         return ApiError::internal("request reached authentication without the app state")
             .into_response();

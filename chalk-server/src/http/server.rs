@@ -3,8 +3,9 @@
 //! error envelope on the responses hyper writes by itself.
 //!
 //! hyper's own header-read timeout starts whenever it waits for a request head, idle
-//! keep-alive included, so it cannot tell "headers too slow" (10 s) from "idle" (60 s).
-//! Each connection therefore has a small watchdog fed by its socket and its requests:
+//! keep-alive included, so it cannot tell "headers too slow" (10 s) from "idle" (60 s):
+//! it is off (left on, it closed idle keep-alive connections at its default 30 s).
+//! Each connection instead has a small watchdog fed by its socket and its requests:
 //!
 //! - idle: no request in progress and no byte of the next one yet; closed after
 //!   `idle_timeout`;
@@ -52,9 +53,9 @@ pub async fn run(
         limits.body_read_timeout,
     ));
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    // No header-read timer of hyper's: the watchdog below enforces `header_read_timeout`,
-    // and hyper's would arm a timer for every request (its default is 30 s once a timer is
-    // set).
+    // No header-read timer of hyper's: the watchdog below enforces `header_read_timeout`.
+    // hyper's armed a timer for every request, and its default (30 s once a timer is set)
+    // closed idle keep-alive connections before the contract's `idle_timeout` (60 s).
     builder.http1().keep_alive(true).header_read_timeout(None);
     builder.http2().timer(TokioTimer::new());
     let builder = Arc::new(builder);
@@ -261,7 +262,11 @@ impl Activity {
     /// never before `t + step`: so never before the watchdog's next look, and no change of
     /// phase needs to wake it.
     async fn expired(&self, limits: &Limits) -> &'static str {
-        let step = limits.header_read_timeout.min(limits.idle_timeout);
+        // Never below 1 ms: a zero timeout must not make the watchdog spin.
+        let step = limits
+            .header_read_timeout
+            .min(limits.idle_timeout)
+            .max(Duration::from_millis(1));
         let sleep = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(sleep);
         loop {
