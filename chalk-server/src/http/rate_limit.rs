@@ -245,7 +245,7 @@ impl RedisLimiter {
     }
 
     pub async fn check_window(&self, key: &str, limit: i64, window: i64, now: i64) -> Decision {
-        let now_ms = chrono::Utc::now().timestamp_millis();
+        let now_ms = crate::clock::now_millis();
         if now_ms >= self.retry_at_ms.load(Ordering::Relaxed) {
             let window_start = now - now.rem_euclid(window);
             let redis_key = format!("chalk:ratelimit:{key}:{window_start}");
