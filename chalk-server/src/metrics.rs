@@ -116,17 +116,15 @@ impl Metrics {
         let method = method_label(method);
         let route = route.unwrap_or(UNMATCHED_ROUTE);
         let seconds = elapsed.as_secs_f64();
-        let known = self
+        if let Some((count, duration)) = self
             .requests
             .read()
             .expect("metrics lock poisoned")
             .get(&(method, status))
             .and_then(|routes| routes.get(route))
-            .map(|(count, duration)| {
-                count.increment(1);
-                duration.record(seconds);
-            });
-        if known.is_some() {
+        {
+            count.increment(1);
+            duration.record(seconds);
             return;
         }
         let (count, duration) = metrics::with_local_recorder(&self.recorder, || {
