@@ -1,4 +1,4 @@
--- The schema built by the SQLite migrations through 12 (store/migrations.rs).
+-- The schema built by the SQLite migrations through 13 (store/migrations.rs).
 -- Generated; do not edit. After adding a migration, write it again with
 -- CHALK_WRITE_SCHEMA=1 cargo test -p chalk-server --test store_conformance schema
 CREATE TABLE tenants (
@@ -230,3 +230,5 @@ CREATE TABLE usage_periods (
 );
 CREATE INDEX participants_tokens_expire ON participants (tokens_expire_at)
   WHERE left_at IS NULL;
+CREATE INDEX api_keys_expiry_due ON api_keys (expires_at, seq)
+  WHERE revoked_at IS NULL AND expires_at IS NOT NULL;

@@ -116,7 +116,15 @@ pub async fn claim_expiry_notice(
     Ok(done.rows_affected() == 1)
 }
 
-/// Keys that still work and expire within `(now, until]` and have no `horizon` notice yet.
+/// Keys that still work and expire within `(now, until]` and have no `horizon` notice yet,
+/// soonest first. It reads only such keys, through `api_keys_expiry_due` (migration 0013):
+/// it runs on every housekeeping tick, inside a write transaction.
+const KEYS_EXPIRING: &str = "SELECT k.id FROM api_keys k WHERE k.revoked_at IS NULL \
+     AND k.expires_at IS NOT NULL AND k.expires_at > $2 AND k.expires_at <= $3 AND NOT EXISTS \
+     (SELECT 1 FROM api_key_expiry_notices n WHERE n.key_id = k.id AND n.horizon = $1) \
+     ORDER BY k.expires_at, k.seq LIMIT $4";
+
+/// See [`KEYS_EXPIRING`].
 pub async fn keys_expiring(
     db: &mut Db,
     horizon: &str,
@@ -124,17 +132,53 @@ pub async fn keys_expiring(
     until: Timestamp,
     limit: i64,
 ) -> StoreResult<Vec<String>> {
-    sqlx::query_scalar(
-        "SELECT k.id FROM api_keys k WHERE k.revoked_at IS NULL AND k.expires_at IS NOT NULL \
-         AND k.expires_at > $2 AND k.expires_at <= $3 AND NOT EXISTS \
-         (SELECT 1 FROM api_key_expiry_notices n WHERE n.key_id = k.id AND n.horizon = $1) \
-         ORDER BY k.seq LIMIT $4",
-    )
-    .bind(horizon)
-    .bind(now)
-    .bind(until)
-    .bind(limit)
-    .fetch_all(db.conn()?)
-    .await
-    .map_err(store_error)
+    sqlx::query_scalar(KEYS_EXPIRING)
+        .bind(horizon)
+        .bind(now)
+        .bind(until)
+        .bind(limit)
+        .fetch_all(db.conn()?)
+        .await
+        .map_err(store_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{AnyConnection, Connection, Executor, Row};
+
+    /// The housekeeping scan finds due keys through their expiry, on SQLite, where it holds
+    /// the one writer connection: it must not read every key of every tenant.
+    #[tokio::test]
+    async fn the_expiry_scan_searches_keys_by_expiry() {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/chalk.db?mode=rwc", dir.path().display());
+        let mut conn = AnyConnection::connect(&url).await.unwrap();
+        conn.execute(include_str!("../../migrations/sqlite_schema.sql"))
+            .await
+            .unwrap();
+        let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN QUERY PLAN {}",
+            super::KEYS_EXPIRING
+        )))
+        .bind("7d")
+        .bind(0_i64)
+        .bind(1_i64)
+        .bind(100_i64)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get::<String, _>("detail"))
+        .collect();
+        assert!(
+            plan.iter()
+                .any(|step| step.starts_with("SEARCH k USING INDEX api_keys_expiry_due")),
+            "{plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|step| step.starts_with("SCAN k")),
+            "{plan:?}"
+        );
+    }
 }
