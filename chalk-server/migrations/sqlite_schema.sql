@@ -1,4 +1,4 @@
--- The schema built by the SQLite migrations through 13 (store/migrations.rs).
+-- The schema built by the SQLite migrations through 14 (store/migrations.rs).
 -- Generated; do not edit. After adding a migration, write it again with
 -- CHALK_WRITE_SCHEMA=1 cargo test -p chalk-server --test store_conformance schema
 CREATE TABLE tenants (
@@ -15,7 +15,7 @@ CREATE TABLE tenants (
     revision INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL
-, external_id TEXT, active_rooms BIGINT NOT NULL DEFAULT 0, total_rooms BIGINT NOT NULL DEFAULT 0, active_participants BIGINT NOT NULL DEFAULT 0, live_keys BIGINT NOT NULL DEFAULT 0, started_rooms BIGINT NOT NULL DEFAULT 0, metered_at BIGINT NOT NULL DEFAULT 0, metered_from BIGINT NOT NULL DEFAULT 0, open_hour BIGINT NOT NULL DEFAULT 0, open_participant_seconds BIGINT NOT NULL DEFAULT 0, open_room_seconds BIGINT NOT NULL DEFAULT 0, open_peak BIGINT NOT NULL DEFAULT 0, open_participants_joined BIGINT NOT NULL DEFAULT 0);
+, external_id TEXT, active_rooms BIGINT NOT NULL DEFAULT 0, total_rooms BIGINT NOT NULL DEFAULT 0, active_participants BIGINT NOT NULL DEFAULT 0, live_keys BIGINT NOT NULL DEFAULT 0, started_rooms BIGINT NOT NULL DEFAULT 0, metered_at BIGINT NOT NULL DEFAULT 0, metered_from BIGINT NOT NULL DEFAULT 0, open_hour BIGINT NOT NULL DEFAULT 0, open_participant_seconds BIGINT NOT NULL DEFAULT 0, open_room_seconds BIGINT NOT NULL DEFAULT 0, open_peak BIGINT NOT NULL DEFAULT 0, open_participants_joined BIGINT NOT NULL DEFAULT 0, alerting BIGINT NOT NULL DEFAULT 0);
 CREATE UNIQUE INDEX tenants_email_unique ON tenants (lower(email));
 CREATE INDEX tenants_status ON tenants (status, seq);
 CREATE TABLE api_keys (
@@ -232,3 +232,4 @@ CREATE INDEX participants_tokens_expire ON participants (tokens_expire_at)
   WHERE left_at IS NULL;
 CREATE INDEX api_keys_expiry_due ON api_keys (expires_at, seq)
   WHERE revoked_at IS NULL AND expires_at IS NOT NULL;
+CREATE INDEX tenants_alerting ON tenants (seq) WHERE alerting = 1;

@@ -662,3 +662,25 @@ impl Db {
         Ok(())
     }
 }
+
+/// The steps SQLite's planner takes for `sql` (`EXPLAIN QUERY PLAN`, its parameters
+/// unbound) over a new database with the schema the migrations build: for tests that hold
+/// a query that runs often to its index.
+#[cfg(test)]
+pub(crate) async fn sqlite_query_plan(sql: &str) -> Vec<String> {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/chalk.db?mode=rwc", dir.path().display());
+    let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    conn.execute(include_str!("../../migrations/sqlite_schema.sql"))
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get::<String, _>("detail"))
+        .collect()
+}

@@ -154,6 +154,12 @@ fn config_to_json(config: &StoredConfig) -> StoreResult<String> {
     serde_json::to_string(config).map_err(|e| StoreError::Internal(format!("tenant config: {e}")))
 }
 
+/// The `alerting` column (migration 0014): 1 when the config holds usage alerts. Written
+/// with the config by every statement that writes it.
+fn alerting(config: &StoredConfig) -> i64 {
+    i64::from(!config.usage_alerts.is_empty())
+}
+
 fn from_row(row: &AnyRow) -> StoreResult<TenantRow> {
     Ok(TenantRow {
         seq: col(row, "seq")?,
@@ -184,8 +190,9 @@ pub async fn create(
     let inserted = sqlx::query(
         "INSERT INTO tenants (id, name, email, status, max_concurrent_rooms, max_participants_per_room, \
          max_recording_duration_minutes, rate_limit_per_minute, config, revision, created_at, updated_at, \
-         external_id, metered_at, metered_from, open_hour, live_keys) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $11, $11, $14, 1) RETURNING *",
+         external_id, metered_at, metered_from, open_hour, live_keys, alerting) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $11, $11, $14, 1, $15) \
+         RETURNING *",
     )
     .bind(&tenant.id)
     .bind(&tenant.name)
@@ -202,6 +209,7 @@ pub async fn create(
     .bind(&tenant.external_id)
     // The meter starts with the tenant, its hour open.
     .bind(hour_floor(tenant.created_at))
+    .bind(alerting(&tenant.config))
     .fetch_one(db.conn()?)
     .await
     .map_err(store_error);
@@ -336,6 +344,7 @@ pub async fn update(
            rate_limit_per_minute = COALESCE($9, rate_limit_per_minute), \
            status = COALESCE($10, status), \
            config = COALESCE($11, config), \
+           alerting = COALESCE($15, alerting), \
            revision = revision + 1, \
            updated_at = $12, \
            external_id = CASE WHEN $13 = 1 THEN $14 ELSE external_id END \
@@ -355,6 +364,7 @@ pub async fn update(
     .bind(now)
     .bind(external_id_set)
     .bind(external_id)
+    .bind(change.config.as_ref().map(alerting))
     .fetch_optional(db.conn()?)
     .await
     .map_err(store_error);

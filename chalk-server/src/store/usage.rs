@@ -486,16 +486,18 @@ pub struct AlertingTenant {
     pub meter: Meter,
 }
 
-/// Tenants whose config holds usage alerts (the stored config names `usage_alerts` only
-/// when the list is not empty).
+/// Tenants whose config holds usage alerts, found through `tenants_alerting` (migration
+/// 0014): the check runs every few seconds, and reads only them.
+fn alerting_tenants_query() -> String {
+    format!("SELECT id, config, {METER_COLUMNS} FROM tenants WHERE alerting = 1 ORDER BY seq")
+}
+
+/// See [`alerting_tenants_query`].
 pub async fn alerting_tenants(db: &mut Db) -> StoreResult<Vec<AlertingTenant>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT id, config, {METER_COLUMNS} FROM tenants \
-         WHERE config LIKE '%\"usage_alerts\"%' ORDER BY seq"
-    )))
-    .fetch_all(db.conn()?)
-    .await
-    .map_err(store_error)?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(alerting_tenants_query()))
+        .fetch_all(db.conn()?)
+        .await
+        .map_err(store_error)?;
     rows.iter()
         .map(|row| {
             Ok(AlertingTenant {
@@ -564,6 +566,14 @@ pub async fn claim_firing(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The alert check, every few seconds, reads the alerting tenants through their index on
+    /// SQLite, not every tenant's row.
+    #[tokio::test]
+    async fn the_alert_check_reads_only_alerting_tenants() {
+        let plan = crate::store::sqlite_query_plan(&alerting_tenants_query()).await;
+        assert_eq!(plan, ["SCAN tenants USING INDEX tenants_alerting"]);
+    }
 
     const T: Timestamp = 1_796_464_800; // 2026-12-05T10:00:00Z
 

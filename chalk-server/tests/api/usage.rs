@@ -442,6 +442,60 @@ async fn usage_alerts_are_config_fields_validated_with_every_error_named() {
     assert_eq!(response.body["data"]["config"]["usage_alerts"], json!([]));
 }
 
+/// The ids of the tenants the alert check reads.
+async fn alerting(app: &TestApp) -> Vec<String> {
+    let mut db = app.state.store.read().await.unwrap();
+    chalk_server::store::usage::alerting_tenants(&mut db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|tenant| tenant.tenant_id)
+        .collect()
+}
+
+/// The alert check reads the tenants whose config holds alerts, and only while it does:
+/// alerts given at creation, added, replaced and removed by `PATCH …/config`, and a patch
+/// of other fields leaves them as they were.
+#[tokio::test]
+async fn the_alert_check_reads_the_tenants_with_alerts_while_they_have_them() {
+    let app = test_app().await;
+    let alerts = json!([{"metric": "participant_seconds", "period": "month", "threshold": 360000}]);
+    let created = app
+        .create_tenant(json!({"name": "Created", "config": {"usage_alerts": alerts}}))
+        .await;
+    let patched = app.tenant("Patched").await;
+    let _quiet = app.tenant("Quiet").await;
+    assert_eq!(alerting(&app).await, [created.id.as_str()]);
+
+    let patch = |tenant: &Tenant, body: Value| {
+        let path = format!("/api/v1/tenants/{}/config", tenant.id);
+        let key = tenant.key.clone();
+        let app = &app;
+        async move {
+            app.patch(&path)
+                .key(&key)
+                .json(body)
+                .send()
+                .await
+                .assert_status(200);
+        }
+    };
+    patch(&patched, json!({"usage_alerts": alerts})).await;
+    assert_eq!(
+        alerting(&app).await,
+        [created.id.as_str(), patched.id.as_str()]
+    );
+    patch(&created, json!({"transcription_language": "es-ES"})).await;
+    assert_eq!(
+        alerting(&app).await,
+        [created.id.as_str(), patched.id.as_str()]
+    );
+    patch(&created, json!({"usage_alerts": null})).await;
+    assert_eq!(alerting(&app).await, [patched.id.as_str()]);
+    patch(&patched, json!({"usage_alerts": []})).await;
+    assert!(alerting(&app).await.is_empty());
+}
+
 #[tokio::test]
 async fn an_alert_fires_once_under_concurrent_joins_and_concurrent_checks() {
     let app = test_app().await;
