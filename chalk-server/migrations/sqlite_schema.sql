@@ -1,4 +1,4 @@
--- The schema built by the SQLite migrations through 14 (store/migrations.rs).
+-- The schema built by the SQLite migrations through 15 (store/migrations.rs).
 -- Generated; do not edit. After adding a migration, write it again with
 -- CHALK_WRITE_SCHEMA=1 cargo test -p chalk-server --test store_conformance schema
 CREATE TABLE tenants (
@@ -233,3 +233,7 @@ CREATE INDEX participants_tokens_expire ON participants (tokens_expire_at)
 CREATE INDEX api_keys_expiry_due ON api_keys (expires_at, seq)
   WHERE revoked_at IS NULL AND expires_at IS NOT NULL;
 CREATE INDEX tenants_alerting ON tenants (seq) WHERE alerting = 1;
+CREATE INDEX participants_present_expiry ON participants (tenant_id, tokens_expire_at)
+  WHERE left_at IS NULL;
+CREATE INDEX rooms_waiting_empty ON rooms (seq)
+  WHERE ended_at IS NULL AND empty_since IS NOT NULL;

@@ -500,25 +500,28 @@ pub async fn remove_participant(
     Ok(true)
 }
 
-/// Tenants that have present participants whose tokens had all expired by `now`, after
-/// `after` in id order: the room sweeper's work list (index `participants_tokens_expire`).
+/// Tenants that have present participants whose tokens had all expired by `$1`, after
+/// `$2` in id order: the room sweeper's work list, every 30 s. It reads only present
+/// participants, through `participants_present_expiry` (migration 0015), not every
+/// participant who ever joined.
+const TENANTS_WITH_EXPIRED: &str = "SELECT DISTINCT tenant_id FROM participants \
+     WHERE left_at IS NULL AND tokens_expire_at <= $1 AND tenant_id > $2 \
+     ORDER BY tenant_id LIMIT $3";
+
+/// See [`TENANTS_WITH_EXPIRED`].
 pub async fn tenants_with_expired(
     db: &mut Db,
     now: Timestamp,
     after: &str,
     limit: i64,
 ) -> StoreResult<Vec<String>> {
-    sqlx::query_scalar(
-        "SELECT DISTINCT tenant_id FROM participants \
-         WHERE left_at IS NULL AND tokens_expire_at <= $1 AND tenant_id > $2 \
-         ORDER BY tenant_id LIMIT $3",
-    )
-    .bind(now)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(db.conn()?)
-    .await
-    .map_err(store_error)
+    sqlx::query_scalar(TENANTS_WITH_EXPIRED)
+        .bind(now)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(db.conn()?)
+        .await
+        .map_err(store_error)
 }
 
 /// Ends the tenant's present participants whose tokens had all expired by `now`, as a
@@ -644,4 +647,18 @@ pub async fn bound_unknown_expiry(db: &mut Db, until: Timestamp) -> StoreResult<
     .await
     .map_err(store_error)?;
     Ok(done.rows_affected())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The sweeper's list of tenants with expired participants reads present participants
+    /// only, on SQLite.
+    #[tokio::test]
+    async fn the_expiry_sweep_reads_only_present_participants() {
+        let plan = crate::store::sqlite_query_plan(super::TENANTS_WITH_EXPIRED).await;
+        assert_eq!(
+            plan,
+            ["SEARCH participants USING INDEX participants_present_expiry (tenant_id>?)"]
+        );
+    }
 }

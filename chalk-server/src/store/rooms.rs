@@ -253,24 +253,28 @@ pub async fn end(
     Ok(EndRoomOutcome::Ended(Box::new(room)))
 }
 
+/// Open rooms empty since `$1` or before, after `seq` `$2`, in `seq` order: the sweeper's
+/// scan, every 30 s. It reads only open rooms waiting empty, through `rooms_waiting_empty`
+/// (migration 0015), not every room ever created.
+const EMPTY_ROOMS: &str = "SELECT r.seq, r.tenant_id, r.id, r.empty_since, t.config FROM rooms r \
+     JOIN tenants t ON t.id = r.tenant_id \
+     WHERE r.ended_at IS NULL AND r.empty_since IS NOT NULL AND r.empty_since <= $1 \
+     AND r.seq > $2 ORDER BY r.seq LIMIT $3";
+
+/// See [`EMPTY_ROOMS`].
 pub async fn empty(
     db: &mut Db,
     empty_before: Timestamp,
     after_seq: i64,
     limit: i64,
 ) -> StoreResult<Vec<EmptyRoom>> {
-    let rows = sqlx::query(
-        "SELECT r.seq, r.tenant_id, r.id, r.empty_since, t.config FROM rooms r \
-             JOIN tenants t ON t.id = r.tenant_id \
-             WHERE r.ended_at IS NULL AND r.empty_since IS NOT NULL AND r.empty_since <= $1 \
-             AND r.seq > $2 ORDER BY r.seq LIMIT $3",
-    )
-    .bind(empty_before)
-    .bind(after_seq)
-    .bind(limit)
-    .fetch_all(db.conn()?)
-    .await
-    .map_err(store_error)?;
+    let rows = sqlx::query(EMPTY_ROOMS)
+        .bind(empty_before)
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(db.conn()?)
+        .await
+        .map_err(store_error)?;
     rows.iter()
         .map(|row| {
             Ok(EmptyRoom {
@@ -371,4 +375,22 @@ async fn end_open_room(
     usage::lower_levels(db, tenant_id, delta, now)
         .await
         .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    /// The sweeper's scan for empty rooms reads open rooms waiting empty only, on SQLite.
+    #[tokio::test]
+    async fn the_empty_room_sweep_reads_only_rooms_waiting_empty() {
+        let plan = crate::store::sqlite_query_plan(super::EMPTY_ROOMS).await;
+        assert!(
+            plan.iter()
+                .any(|step| step == "SEARCH r USING INDEX rooms_waiting_empty (seq>?)"),
+            "{plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|step| step.starts_with("SCAN")),
+            "{plan:?}"
+        );
+    }
 }
