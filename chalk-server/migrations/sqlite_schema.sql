@@ -82,7 +82,6 @@ CREATE TABLE participants (
 CREATE INDEX participants_room ON participants (tenant_id, room_id);
 CREATE INDEX rooms_tenant_open ON rooms (tenant_id, ended_at);
 CREATE INDEX rooms_tenant_seq ON rooms (tenant_id, seq);
-CREATE INDEX rooms_empty_since ON rooms (empty_since) WHERE ended_at IS NULL;
 CREATE INDEX participants_present ON participants (tenant_id, room_id, left_at);
 CREATE INDEX participants_user ON participants (tenant_id, room_id, user_id);
 CREATE UNIQUE INDEX tenants_external_id_unique ON tenants (external_id) WHERE external_id IS NOT NULL;
@@ -228,8 +227,6 @@ CREATE TABLE usage_periods (
     -- No foreign key: the history outlives the tenant until DELETE /tenants/{id}/usage.
     PRIMARY KEY (tenant_id, granularity, period_start)
 );
-CREATE INDEX participants_tokens_expire ON participants (tokens_expire_at)
-  WHERE left_at IS NULL;
 CREATE INDEX api_keys_expiry_due ON api_keys (expires_at, seq)
   WHERE revoked_at IS NULL AND expires_at IS NOT NULL;
 CREATE INDEX tenants_alerting ON tenants (seq) WHERE alerting = 1;

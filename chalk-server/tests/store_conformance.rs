@@ -1043,6 +1043,51 @@ async fn the_sqlite_schema_file_is_the_one_the_migrations_build() {
     );
 }
 
+/// Migration 0014 marks the tenants whose stored config already holds usage alerts: an
+/// upgraded database's alert check still reads them, and only them.
+#[tokio::test]
+async fn an_upgraded_database_keeps_checking_the_alerts_it_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/chalk.db?mode=rwc", dir.path().display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let mut before = sqlx::migrate!("./migrations/sqlite");
+    before.migrations = before
+        .migrations
+        .iter()
+        .filter(|m| m.version < 14)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    before.run(&pool).await.unwrap();
+    let alerts =
+        r#"{"usage_alerts":[{"metric":"participant_seconds","period":"month","threshold":3600}]}"#;
+    for (id, config) in [("ten_alerting", alerts), ("ten_quiet", "{}")] {
+        sqlx::query(
+            "INSERT INTO tenants (id, name, email, status, max_concurrent_rooms, \
+             max_participants_per_room, max_recording_duration_minutes, rate_limit_per_minute, \
+             config, revision, created_at, updated_at) \
+             VALUES (?, ?, NULL, 'active', 10, 10, 60, 100, ?, 1, 1764000000, 1764000000)",
+        )
+        .bind(id)
+        .bind(id)
+        .bind(config)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+
+    let store = Store::connect(&url).await.unwrap();
+    let mut db = store.read().await.unwrap();
+    let alerting: Vec<String> = usage::alerting_tenants(&mut db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|tenant| tenant.tenant_id)
+        .collect();
+    assert_eq!(alerting, ["ten_alerting"]);
+}
+
 /// A new SQLite database is given the schema file and the records of the migrations it
 /// includes, at once (`store/migrations.rs`): the same schema and the same records as
 /// sqlx's migrator applying the migrations one by one.

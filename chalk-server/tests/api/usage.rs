@@ -490,6 +490,12 @@ async fn the_alert_check_reads_the_tenants_with_alerts_while_they_have_them() {
         alerting(&app).await,
         [created.id.as_str(), patched.id.as_str()]
     );
+    let daily = json!([{"metric": "api_requests", "period": "day", "threshold": 1000}]);
+    patch(&created, json!({"usage_alerts": daily})).await;
+    assert_eq!(
+        alerting(&app).await,
+        [created.id.as_str(), patched.id.as_str()]
+    );
     patch(&created, json!({"usage_alerts": null})).await;
     assert_eq!(alerting(&app).await, [patched.id.as_str()]);
     patch(&patched, json!({"usage_alerts": []})).await;
