@@ -568,23 +568,21 @@ impl TokenSigner {
     }
 
     pub async fn verify_access(&self, token: &str) -> Result<AccessClaims, TokenError> {
-        let claims = match self.remembered(token) {
-            Some(Ok(Verified::Access(claims))) => claims,
+        match self.remembered(token) {
+            Some(Ok(Verified::Access(claims))) => access_kind(claims),
             // A participant token lacks an access token's claims: as a fresh decode says.
-            Some(Ok(Verified::Participant(_))) => return Err(TokenError::Invalid),
-            Some(Err(e)) => return Err(e),
-            None => {
-                let (claims, kid): (AccessClaims, _) = self.verify(token).await?;
-                self.verified
-                    .put(token, kid, claims.exp, Verified::Access(claims.clone()));
-                claims
-            }
-        };
-        if claims.typ == "access" {
-            Ok(claims)
-        } else {
-            Err(TokenError::Invalid)
+            Some(Ok(Verified::Participant(_))) => Err(TokenError::Invalid),
+            Some(Err(e)) => Err(e),
+            None => access_kind(self.decode_access(token).await?),
         }
+    }
+
+    /// Verifies `token` afresh as a tenant's access token (any `typ`) and remembers it.
+    async fn decode_access(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        let (claims, kid): (AccessClaims, _) = self.verify(token).await?;
+        self.verified
+            .put(token, kid, claims.exp, Verified::Access(claims.clone()));
+        Ok(claims)
     }
 }
 
@@ -623,25 +621,22 @@ impl TokenSigner {
     }
 
     /// A `Bearer` credential: a tenant's access token, or a participant's access token
-    /// (`typ` [`PARTICIPANT_ACCESS`]). For a token verified before, one lookup of the
-    /// verified tokens tells which, where [`Self::verify_access`] then
-    /// [`Self::verify_participant`] would look twice; a new one is verified as they do.
+    /// (`typ` [`PARTICIPANT_ACCESS`]). One lookup of the verified tokens tells which for a
+    /// token verified before; a new one is verified as a tenant's, then as a participant's.
     pub async fn verify_bearer(&self, token: &str) -> Result<Verified, TokenError> {
         match self.remembered(token) {
-            Some(Ok(Verified::Access(claims))) if claims.typ == "access" => {
-                Ok(Verified::Access(claims))
+            Some(Ok(Verified::Access(claims))) => access_kind(claims).map(Verified::Access),
+            Some(Ok(Verified::Participant(claims))) => {
+                participant_kind(claims, PARTICIPANT_ACCESS).map(Verified::Participant)
             }
-            Some(Ok(Verified::Participant(claims))) if claims.typ == PARTICIPANT_ACCESS => {
-                Ok(Verified::Participant(claims))
-            }
-            Some(Ok(_)) => Err(TokenError::Invalid),
             Some(Err(e)) => Err(e),
-            None => match self.verify_access(token).await {
-                Ok(claims) => Ok(Verified::Access(claims)),
+            None => match self.decode_access(token).await {
+                Ok(claims) => access_kind(claims).map(Verified::Access),
                 // Not a tenant access token: perhaps a participant's.
                 Err(TokenError::Invalid) => self
-                    .verify_participant(token, PARTICIPANT_ACCESS)
+                    .decode_participant(token)
                     .await
+                    .and_then(|claims| participant_kind(claims, PARTICIPANT_ACCESS))
                     .map(Verified::Participant),
                 Err(TokenError::Expired) => Err(TokenError::Expired),
             },
@@ -654,27 +649,43 @@ impl TokenSigner {
         token: &str,
         typ: &str,
     ) -> Result<ParticipantClaims, TokenError> {
-        let claims = match self.remembered(token) {
-            Some(Ok(Verified::Participant(claims))) => claims,
+        match self.remembered(token) {
+            Some(Ok(Verified::Participant(claims))) => participant_kind(claims, typ),
             // An access token lacks a participant token's claims: as a fresh decode says.
-            Some(Ok(Verified::Access(_))) => return Err(TokenError::Invalid),
-            Some(Err(e)) => return Err(e),
-            None => {
-                let (claims, kid): (ParticipantClaims, _) = self.verify(token).await?;
-                self.verified.put(
-                    token,
-                    kid,
-                    claims.exp,
-                    Verified::Participant(claims.clone()),
-                );
-                claims
-            }
-        };
-        if claims.typ == typ {
-            Ok(claims)
-        } else {
-            Err(TokenError::Invalid)
+            Some(Ok(Verified::Access(_))) => Err(TokenError::Invalid),
+            Some(Err(e)) => Err(e),
+            None => participant_kind(self.decode_participant(token).await?, typ),
         }
+    }
+
+    /// Verifies `token` afresh as a participant token (any `typ`) and remembers it.
+    async fn decode_participant(&self, token: &str) -> Result<ParticipantClaims, TokenError> {
+        let (claims, kid): (ParticipantClaims, _) = self.verify(token).await?;
+        self.verified.put(
+            token,
+            kid,
+            claims.exp,
+            Verified::Participant(claims.clone()),
+        );
+        Ok(claims)
+    }
+}
+
+/// A tenant's access token is one whose `typ` says so; anything else is `Invalid`.
+fn access_kind(claims: AccessClaims) -> Result<AccessClaims, TokenError> {
+    if claims.typ == "access" {
+        Ok(claims)
+    } else {
+        Err(TokenError::Invalid)
+    }
+}
+
+/// A participant token of kind `typ` (access or refresh); any other kind is `Invalid`.
+fn participant_kind(claims: ParticipantClaims, typ: &str) -> Result<ParticipantClaims, TokenError> {
+    if claims.typ == typ {
+        Ok(claims)
+    } else {
+        Err(TokenError::Invalid)
     }
 }
 
