@@ -81,7 +81,7 @@ pub(super) async fn postgres(pool: &AnyPool) -> Result<(), String> {
 
 /// The schema that the SQLite migrations through [`schema_through`] build, as SQLite
 /// stores it (generated: see the file's first line).
-const SCHEMA: &str = include_str!("../../migrations/sqlite_schema.sql");
+pub(super) const SCHEMA: &str = include_str!("../../migrations/sqlite_schema.sql");
 /// The first line of [`SCHEMA`] names the last migration it includes.
 const SCHEMA_HEADER: &str = "-- The schema built by the SQLite migrations through ";
 

@@ -673,9 +673,7 @@ pub(crate) async fn sqlite_query_plan(sql: &str) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/chalk.db?mode=rwc", dir.path().display());
     let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
-    conn.execute(include_str!("../../migrations/sqlite_schema.sql"))
-        .await
-        .unwrap();
+    conn.execute(migrations::SCHEMA).await.unwrap();
     sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
         .fetch_all(&mut conn)
         .await
